@@ -1,0 +1,3 @@
+module github.com/brigadeplatform/brigade
+
+go 1.26.8

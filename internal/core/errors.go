@@ -1,0 +1,110 @@
+package core
+
+import (
+	"errors"
+	"fmt"
+)
+
+// The typed errors below map one-to-one onto Brigade's error kinds. The HTTP
+// layer turns them into status codes in exactly one place.
+
+// BadRequestError says the request itself is wrong (400).
+type BadRequestError struct {
+	Reason  string   `json:"reason,omitempty"`
+	Details []string `json:"details,omitempty"`
+}
+
+func (e *BadRequestError) Error() string {
+	if len(e.Details) > 0 {
+		return fmt.Sprintf("bad request: %s: %v", e.Reason, e.Details)
+	}
+	return "bad request: " + e.Reason
+}
+
+// AuthenticationError says the caller could not be identified (401).
+type AuthenticationError struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (e *AuthenticationError) Error() string { return "authentication failed: " + e.Reason }
+
+// AuthorizationError says the caller may not do this (403).
+type AuthorizationError struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (e *AuthorizationError) Error() string {
+	if e.Reason == "" {
+		return "not authorized"
+	}
+	return "not authorized: " + e.Reason
+}
+
+// NotFoundError says an object does not exist (404).
+type NotFoundError struct {
+	Type   string `json:"type,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (e *NotFoundError) Error() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("%s %q not found", e.Type, e.ID)
+}
+
+// ConflictError says the request clashes with the current state (409).
+type ConflictError struct {
+	Type   string `json:"type,omitempty"`
+	ID     string `json:"id,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+func (e *ConflictError) Error() string {
+	if e.Reason != "" {
+		return e.Reason
+	}
+	return fmt.Sprintf("%s %q conflicts with the current state", e.Type, e.ID)
+}
+
+// NotSupportedError says the server is configured not to do this (501).
+type NotSupportedError struct {
+	Reason string `json:"reason,omitempty"`
+}
+
+func (e *NotSupportedError) Error() string { return "not supported: " + e.Reason }
+
+// RequestTooLargeError says the body is over the configured limit (413).
+type RequestTooLargeError struct {
+	Limit int64
+}
+
+func (e *RequestTooLargeError) Error() string {
+	return fmt.Sprintf("request body is larger than the limit of %d bytes", e.Limit)
+}
+
+// NewNotFound builds a NotFoundError for an object of a kind.
+func NewNotFound(kind, id string) error { return &NotFoundError{Type: kind, ID: id} }
+
+// NewConflict builds a ConflictError with a reason.
+func NewConflict(kind, id, reason string) error {
+	return &ConflictError{Type: kind, ID: id, Reason: reason}
+}
+
+// NewBadRequest builds a BadRequestError with a reason and optional details.
+func NewBadRequest(reason string, details ...string) error {
+	return &BadRequestError{Reason: reason, Details: details}
+}
+
+// IsNotFound reports whether err is or wraps a NotFoundError.
+func IsNotFound(err error) bool {
+	var nf *NotFoundError
+	return errors.As(err, &nf)
+}
+
+// IsConflict reports whether err is or wraps a ConflictError.
+func IsConflict(err error) bool {
+	var c *ConflictError
+	return errors.As(err, &c)
+}
