@@ -111,6 +111,13 @@ type JobStore interface {
 	// UpdateStatus is compare-and-set on the job's phase, like
 	// EventStore.UpdateWorkerStatus.
 	UpdateStatus(ctx context.Context, eventID, name string, from JobPhase, status JobStatus) error
+	// SetEnvironment keeps a job's real (sealed) environment beside its
+	// redacted spec, until the job starts on a substrate.
+	SetEnvironment(ctx context.Context, eventID, name string, sealed []byte) error
+	// Environment returns what SetEnvironment stored (nil if nothing).
+	Environment(ctx context.Context, eventID, name string) ([]byte, error)
+	// CountInPhases counts the jobs of every event in any of the phases.
+	CountInPhases(ctx context.Context, phases []JobPhase) (int, error)
 }
 
 // SecretStore keeps project secrets. Values arrive and leave sealed: the

@@ -1,0 +1,178 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// queueStore keeps tasks in the queue table. A task is leasable once
+// available_at_ns has passed; a lease pushes available_at_ns out by its ttl,
+// so an expired lease makes the task leasable again without any sweeper.
+type queueStore struct{ s *Store }
+
+func taskNotFound(id int64) error { return core.NewNotFound("Task", strconv.FormatInt(id, 10)) }
+
+// Enqueue appends a task to its project's queue and sets t.ID and t.Created.
+// The event must exist and belong to t.ProjectID (which is filled in from
+// the event when empty).
+func (qs queueStore) Enqueue(ctx context.Context, t *core.Task) error {
+	if t == nil || t.EventID == "" {
+		return core.NewBadRequest("a task needs an event id")
+	}
+	switch t.Kind {
+	case core.TaskWorker:
+	case core.TaskJob:
+		if t.JobName == "" {
+			return core.NewBadRequest("a job task needs a job name")
+		}
+	default:
+		return core.NewBadRequest(fmt.Sprintf("unknown task kind %q", t.Kind))
+	}
+	return qs.s.write(ctx, func(ctx context.Context, st *txState) error {
+		var project string
+		err := st.QueryRowContext(ctx, `SELECT project_id FROM events WHERE id = ?`, t.EventID).Scan(&project)
+		if errors.Is(err, sql.ErrNoRows) {
+			return core.NewNotFound("Event", t.EventID)
+		}
+		if err != nil {
+			return fmt.Errorf("enqueue task for event %q: %w", t.EventID, err)
+		}
+		if t.ProjectID == "" {
+			t.ProjectID = project
+		} else if t.ProjectID != project {
+			return core.NewBadRequest(fmt.Sprintf("task names project %q but event %q belongs to project %q", t.ProjectID, t.EventID, project))
+		}
+		now := time.Now().UTC()
+		if t.Created.IsZero() {
+			t.Created = now
+		}
+		t.Created = t.Created.UTC()
+		t.Attempts = 0
+		if err := st.QueryRowContext(ctx,
+			`INSERT INTO queue (kind, project_id, event_id, job_name, available_at_ns, created_ns)
+			 VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
+			string(t.Kind), t.ProjectID, t.EventID, t.JobName, now.UnixNano(), t.Created.UnixNano()).Scan(&t.ID); err != nil {
+			return fmt.Errorf("enqueue task for event %q: %w", t.EventID, err)
+		}
+		st.touch(core.TopicQueue)
+		return nil
+	})
+}
+
+func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, error) {
+	rows, err := qs.s.reader(ctx).QueryContext(ctx,
+		`SELECT DISTINCT project_id FROM queue WHERE kind = ? AND available_at_ns <= ? ORDER BY project_id`,
+		string(kind), nowNS())
+	if err != nil {
+		return nil, fmt.Errorf("list projects with ready %s tasks: %w", kind, err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var p string
+		if err := rows.Scan(&p); err != nil {
+			return nil, fmt.Errorf("read project id: %w", err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("list projects with ready %s tasks: %w", kind, err)
+	}
+	return out, nil
+}
+
+func (qs queueStore) Lease(ctx context.Context, kind core.TaskKind, projectID string, ttl time.Duration) (*core.Task, error) {
+	var task *core.Task
+	err := qs.s.write(ctx, func(ctx context.Context, st *txState) error {
+		now := nowNS()
+		pick := `SELECT id FROM queue WHERE kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+		if projectID != "" {
+			pick = `SELECT id FROM queue WHERE project_id = ?4 AND kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+		}
+		var (
+			t       core.Task
+			kindStr string
+			created int64
+		)
+		err := st.QueryRowContext(ctx,
+			`UPDATE queue SET available_at_ns = ?3, attempts = attempts + 1 WHERE id = (`+pick+`)
+			 RETURNING id, kind, project_id, event_id, job_name, attempts, created_ns`,
+			string(kind), now, now+int64(ttl), projectID).
+			Scan(&t.ID, &kindStr, &t.ProjectID, &t.EventID, &t.JobName, &t.Attempts, &created)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("lease a %s task: %w", kind, err)
+		}
+		t.Kind = core.TaskKind(kindStr)
+		t.Attempts-- // leases before this one
+		t.Created = fromNS(created)
+		task = &t
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return task, nil
+}
+
+func (qs queueStore) Extend(ctx context.Context, id int64, ttl time.Duration) error {
+	return qs.setAvailable(ctx, id, "extend lease of", ttl, false)
+}
+
+func (qs queueStore) Nack(ctx context.Context, id int64, delay time.Duration) error {
+	return qs.setAvailable(ctx, id, "release", delay, true)
+}
+
+// setAvailable makes task id leasable again after d from now.
+func (qs queueStore) setAvailable(ctx context.Context, id int64, what string, d time.Duration, notify bool) error {
+	return qs.s.write(ctx, func(ctx context.Context, st *txState) error {
+		res, err := st.ExecContext(ctx, `UPDATE queue SET available_at_ns = ? WHERE id = ?`, nowNS()+int64(d), id)
+		if err != nil {
+			return fmt.Errorf("%s task %d: %w", what, id, err)
+		}
+		n, err := affected(res)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return taskNotFound(id)
+		}
+		if notify {
+			st.touch(core.TopicQueue)
+		}
+		return nil
+	})
+}
+
+func (qs queueStore) Ack(ctx context.Context, id int64) error {
+	return qs.s.write(ctx, func(ctx context.Context, st *txState) error {
+		res, err := st.ExecContext(ctx, `DELETE FROM queue WHERE id = ?`, id)
+		if err != nil {
+			return fmt.Errorf("acknowledge task %d: %w", id, err)
+		}
+		n, err := affected(res)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return taskNotFound(id)
+		}
+		return nil
+	})
+}
+
+func (qs queueStore) Len(ctx context.Context, kind core.TaskKind) (int, error) {
+	var n int
+	if err := qs.s.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM queue WHERE kind = ?`, string(kind)).Scan(&n); err != nil {
+		return 0, fmt.Errorf("count %s tasks: %w", kind, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,316 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"runtime/debug"
+	"strconv"
+	"sync"
+)
+
+// maxBatch caps how many transactions share one COMMIT.
+const maxBatch = 256
+
+// txKey carries the *txState of the transaction a ctx belongs to.
+type txKey struct{}
+
+// txState is one caller's view of the write transaction: the shared batch
+// and the topics its writes touched, published only if they commit. It is
+// the querier that store methods use inside a transaction.
+type txState struct {
+	store  *Store
+	b      *batchTx
+	topics map[string]struct{}
+	depth  int // savepoint nesting below the batch's per-caller savepoint
+}
+
+// touch records topics to notify once the transaction commits.
+func (st *txState) touch(topics ...string) {
+	for _, t := range topics {
+		st.topics[t] = struct{}{}
+	}
+}
+
+// ExecContext runs a statement in the transaction.
+func (st *txState) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if stmt := st.b.stmt(ctx, query); stmt != nil {
+		return stmt.ExecContext(ctx, args...)
+	}
+	return st.b.tx.ExecContext(ctx, query, args...)
+}
+
+// QueryContext runs a query in the transaction.
+func (st *txState) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if stmt := st.b.stmt(ctx, query); stmt != nil {
+		return stmt.QueryContext(ctx, args...)
+	}
+	return st.b.tx.QueryContext(ctx, query, args...)
+}
+
+// QueryRowContext runs a one-row query in the transaction.
+func (st *txState) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := st.b.stmt(ctx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
+	return st.b.tx.QueryRowContext(ctx, query, args...)
+}
+
+// maxCachedStmts bounds the statements one batch keeps prepared; queries
+// built on the fly (selectors, multi-row inserts) beyond it run unprepared.
+const maxCachedStmts = 128
+
+// batchTx is the SQL transaction of one batch with the statements prepared
+// in it, so that the callers of a batch parse each statement once. The
+// statements close with the transaction.
+type batchTx struct {
+	tx    *sql.Tx
+	mu    sync.Mutex
+	stmts map[string]*sql.Stmt
+}
+
+// stmt returns query prepared in the transaction, or nil to run it directly
+// (the cache is full, or preparing failed: running it reports the error).
+func (b *batchTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if stmt, ok := b.stmts[query]; ok {
+		return stmt
+	}
+	if len(b.stmts) >= maxCachedStmts {
+		return nil
+	}
+	stmt, err := b.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	b.stmts[query] = stmt
+	return stmt
+}
+
+func (b *batchTx) exec(query string) error {
+	_, err := (&txState{b: b}).ExecContext(context.Background(), query)
+	return err
+}
+
+// state returns the transaction ctx belongs to, if it is one of this store's.
+func (s *Store) state(ctx context.Context) *txState {
+	st, _ := ctx.Value(txKey{}).(*txState)
+	if st == nil || st.store != s {
+		return nil
+	}
+	return st
+}
+
+// txRequest is one Tx call waiting for the writer.
+type txRequest struct {
+	ctx    context.Context
+	fn     func(ctx context.Context) error
+	done   chan struct{}
+	err    error
+	ok     bool // fn succeeded and its savepoint was released
+	panic  any  // what fn panicked with, re-raised on the caller's goroutine
+	topics map[string]struct{}
+}
+
+// Tx implements core.Store. Outside a transaction it hands fn to the writer,
+// which runs it in a savepoint of a shared transaction and returns once that
+// transaction has committed. Inside one (ctx came from another Tx's fn) it
+// runs fn at once in a nested savepoint.
+//
+// fn must make every store call with the ctx it is handed: a write made with
+// another context waits for the writer, which is busy running fn, and so
+// never returns.
+func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
+	if st := s.state(ctx); st != nil {
+		return s.nested(ctx, st, fn)
+	}
+	r := &txRequest{ctx: ctx, fn: fn, done: make(chan struct{})}
+	s.waiting.Add(1)
+	select {
+	case s.reqs <- r:
+		s.waiting.Add(-1)
+	case <-ctx.Done():
+		s.waiting.Add(-1)
+		return fmt.Errorf("wait for the database writer: %w", ctx.Err())
+	case <-s.closing:
+		s.waiting.Add(-1)
+		return errClosed
+	}
+	// Once the writer has the request, wait for the outcome even if ctx ends:
+	// the commit is close and returning early would leave it unknown.
+	<-r.done
+	if r.panic != nil {
+		panic(r.panic)
+	}
+	return r.err
+}
+
+// writer is the only goroutine that writes. It takes whatever transactions
+// are waiting, up to maxBatch, and commits them together.
+func (s *Store) writer() {
+	defer close(s.writerDone)
+	batch := make([]*txRequest, 0, maxBatch)
+	for {
+		select {
+		case <-s.closing:
+			return
+		case r := <-s.reqs:
+			batch = append(batch[:0], r)
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-s.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		for rest := batch; len(rest) > 0; {
+			rest = s.runBatch(rest)
+		}
+		for i := range batch {
+			batch[i] = nil
+		}
+	}
+}
+
+// runBatch runs requests in their own savepoints of one transaction,
+// commits once, publishes what the committed savepoints touched, and wakes
+// their callers. If the transaction breaks down half-way, the callers that
+// ran get an error and the requests that had not run yet are returned, to
+// go into a fresh transaction.
+func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
+	defer func() {
+		for _, r := range batch[:len(batch)-len(notRun)] {
+			close(r.done)
+		}
+	}()
+	tx, err := s.wdb.BeginTx(context.Background(), nil)
+	if err != nil {
+		failAll(batch, fmt.Errorf("begin write transaction on %s: %w", s.path, err))
+		return nil
+	}
+	b := &batchTx{tx: tx, stmts: make(map[string]*sql.Stmt)}
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			r.err = fmt.Errorf("wait for the database writer: %w", err)
+			continue
+		}
+		if err := s.runOne(b, r); err != nil {
+			// The transaction is in an unknown state: give up on all of it.
+			_ = tx.Rollback()
+			s.log.Error("write transaction aborted", "path", s.path, "error", err)
+			failAll(batch[:i+1], fmt.Errorf("write transaction on %s aborted: %w", s.path, err))
+			return batch[i+1:]
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		err = fmt.Errorf("commit write transaction on %s: %w", s.path, err)
+		for _, r := range batch {
+			if r.ok {
+				r.ok, r.err = false, err
+			}
+		}
+		return nil
+	}
+	s.batches.Add(1)
+	for _, r := range batch {
+		if r.ok {
+			s.hub.PublishSet(r.topics)
+		}
+	}
+	return nil
+}
+
+// failAll gives err to every request that has not failed on its own.
+func failAll(batch []*txRequest, err error) {
+	for _, r := range batch {
+		if r.err == nil && r.panic == nil {
+			r.ok, r.err = false, err
+		}
+	}
+}
+
+// runOne runs one request in savepoint "fn". fn's own failure is the
+// caller's (r.err / r.panic); an error returned from runOne means the
+// savepoint could not be opened, released or rolled back, and the whole
+// transaction is lost.
+func (s *Store) runOne(b *batchTx, r *txRequest) error {
+	if err := b.exec("SAVEPOINT fn"); err != nil {
+		return fmt.Errorf("open savepoint: %w", err)
+	}
+	st := &txState{store: s, b: b, topics: make(map[string]struct{})}
+	p, err := s.call(context.WithValue(r.ctx, txKey{}, st), r.fn)
+	if err != nil || p != nil {
+		r.err, r.panic = err, p
+		if rerr := b.exec("ROLLBACK TO fn"); rerr != nil {
+			return fmt.Errorf("roll back savepoint after %v: %w", errOrPanic(err, p), rerr)
+		}
+		if rerr := b.exec("RELEASE fn"); rerr != nil {
+			return fmt.Errorf("release rolled-back savepoint: %w", rerr)
+		}
+		return nil
+	}
+	if err := b.exec("RELEASE fn"); err != nil {
+		return fmt.Errorf("release savepoint: %w", err)
+	}
+	r.ok, r.topics = true, st.topics
+	return nil
+}
+
+// call runs fn, turning a panic into a value to re-raise on the caller's
+// goroutine (the writer must survive it).
+func (s *Store) call(ctx context.Context, fn func(ctx context.Context) error) (p any, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			s.log.Error("panic in store transaction", "panic", v, "stack", string(debug.Stack()))
+			p = v
+		}
+	}()
+	return nil, fn(ctx)
+}
+
+func errOrPanic(err error, p any) error {
+	if err != nil {
+		return err
+	}
+	return fmt.Errorf("panic: %v", p)
+}
+
+// nested runs fn inside the caller's transaction in a savepoint of its own:
+// on error only fn's work is rolled back, and its topics are dropped.
+func (s *Store) nested(ctx context.Context, parent *txState, fn func(ctx context.Context) error) (err error) {
+	name := "nested" + strconv.Itoa(parent.depth+1)
+	if err := parent.b.exec("SAVEPOINT " + name); err != nil {
+		return fmt.Errorf("open nested savepoint: %w", err)
+	}
+	child := &txState{store: s, b: parent.b, topics: make(map[string]struct{}), depth: parent.depth + 1}
+	rollback := func() error {
+		if err := errors.Join(parent.b.exec("ROLLBACK TO "+name), parent.b.exec("RELEASE "+name)); err != nil {
+			return fmt.Errorf("roll back nested savepoint: %w", err)
+		}
+		return nil
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = rollback()
+			panic(p)
+		}
+	}()
+	if err := fn(context.WithValue(ctx, txKey{}, child)); err != nil {
+		if rerr := rollback(); rerr != nil {
+			return errors.Join(err, rerr)
+		}
+		return err
+	}
+	if err := parent.b.exec("RELEASE " + name); err != nil {
+		return fmt.Errorf("release nested savepoint: %w", err)
+	}
+	for t := range child.topics {
+		parent.topics[t] = struct{}{}
+	}
+	return nil
+}

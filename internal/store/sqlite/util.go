@@ -1,0 +1,126 @@
+package sqlite
+
+import (
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	sqlite "modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// Page sizes: the API allows 1..100 and defaults to 20.
+const (
+	defaultLimit = 20
+	maxLimit     = 100
+)
+
+func pageLimit(l int) int {
+	switch {
+	case l <= 0:
+		return defaultLimit
+	case l > maxLimit:
+		return maxLimit
+	}
+	return l
+}
+
+func badCursor(c string) error {
+	return core.NewBadRequest(fmt.Sprintf("Invalid value %q for \"continue\" query parameter", c))
+}
+
+// Times are stored as Unix nanoseconds and returned in UTC.
+
+func nowNS() int64 { return time.Now().UnixNano() }
+
+func fromNS(ns int64) time.Time { return time.Unix(0, ns).UTC() }
+
+// utcPtr returns a UTC copy of *t (nil stays nil), so stored documents decode
+// to UTC times and the caller's value is left alone.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// stamp sets *t to now (UTC) when it is unset and returns the UTC value.
+func stamp(t **time.Time) time.Time {
+	if *t == nil {
+		now := time.Now().UTC()
+		*t = &now
+	}
+	return (*t).UTC()
+}
+
+func nullNS(t *time.Time) sql.NullInt64 {
+	if t == nil {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixNano(), Valid: true}
+}
+
+func fromNullNS(n sql.NullInt64) *time.Time {
+	if !n.Valid {
+		return nil
+	}
+	t := fromNS(n.Int64)
+	return &t
+}
+
+func marshal(what string, v any) (string, error) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return "", fmt.Errorf("encode %s: %w", what, err)
+	}
+	return string(b), nil
+}
+
+func unmarshal(what, doc string, v any) error {
+	if err := json.Unmarshal([]byte(doc), v); err != nil {
+		return fmt.Errorf("decode stored %s: %w", what, err)
+	}
+	return nil
+}
+
+// affected returns how many rows a statement changed.
+func affected(res sql.Result) (int64, error) {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("count changed rows: %w", err)
+	}
+	return n, nil
+}
+
+// isUniqueViolation reports whether err is a UNIQUE or PRIMARY KEY violation.
+func isUniqueViolation(err error) bool {
+	var se *sqlite.Error
+	if !errors.As(err, &se) {
+		return false
+	}
+	switch se.Code() {
+	case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+		return true
+	}
+	return false
+}
+
+// placeholders returns "?,?,...,?" with n marks.
+func placeholders(n int) string {
+	if n <= 0 {
+		return ""
+	}
+	b := make([]byte, 0, 2*n)
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '?')
+	}
+	return string(b)
+}
