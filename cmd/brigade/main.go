@@ -1,0 +1,116 @@
+// Command brigade runs the platform: `brigade server` serves the API (and,
+// as they land, the scheduler, observer and substrates) on one machine.
+package main
+
+import (
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
+	"github.com/brigadeplatform/brigade/internal/server"
+)
+
+// Set at build time with -ldflags "-X main.version=... -X main.commit=...".
+var (
+	version = "v0.1.0-dev"
+	commit  = "unknown"
+)
+
+func main() {
+	if err := newRoot().Execute(); err != nil {
+		fmt.Fprintln(os.Stderr, "brigade:", err)
+		os.Exit(1)
+	}
+}
+
+func newRoot() *cobra.Command {
+	root := &cobra.Command{
+		Use:           "brigade",
+		Short:         "Event-driven scripting: the Brigade API, scheduler and workers in one binary",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.AddCommand(newServerCmd(), &cobra.Command{
+		Use:   "version",
+		Short: "Print the version",
+		Run: func(cmd *cobra.Command, _ []string) {
+			fmt.Fprintf(cmd.OutOrStdout(), "brigade %s (commit %s)\n", version, commit)
+		},
+	})
+	return root
+}
+
+func newServerCmd() *cobra.Command {
+	cfg := server.Config{Version: version, Commit: commit}
+	var logLevel string
+	cmd := &cobra.Command{
+		Use:   "server",
+		Short: "Run the API server on the embedded SQLite store",
+		Long: `Run the API server on the embedded SQLite store.
+
+Every flag can also be set with an environment variable: BRIGADE_ followed by
+the flag's name in upper case with dashes as underscores (--data-dir is
+BRIGADE_DATA_DIR). Flags win over the environment.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := applyEnv(cmd.Flags()); err != nil {
+				return err
+			}
+			log, err := newLogger(logLevel)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			srv, err := server.New(ctx, cfg, log, cmd.OutOrStdout())
+			if err != nil {
+				return err
+			}
+			return srv.Run(ctx)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "address to listen on (host:port)")
+	f.StringVar(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "folder for the database, secrets key and per-event folders (created if missing)")
+	f.StringVar(&cfg.Database, "database", "", "database to use: empty for the SQLite file in the data dir, or a file path (postgres:// is reserved for later)")
+	f.StringVar(&cfg.RootPassword, "root-password", "", "root user's password; if absent on first start one is generated and printed once")
+	f.StringVar(&cfg.SecretsKey, "secrets-key", "", "64 hex characters: the AES-256 key that seals project secrets (default: secrets.key in the data dir, created if missing)")
+	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 4<<20, "largest request body accepted; larger ones get 413")
+	f.DurationVar(&cfg.RootSessionTTL, "root-session-ttl", 0, "how long a root login lasts (default 1h)")
+	f.StringVar(&cfg.SchedulerToken, "scheduler-token", "", "static bearer token for an external scheduler (optional)")
+	f.StringVar(&cfg.ObserverToken, "observer-token", "", "static bearer token for an external observer (optional)")
+	f.StringVar(&cfg.APIAddress, "api-address", "", "address workers use to reach the API (default: the listen address)")
+	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	return cmd
+}
+
+// applyEnv sets every flag the command line left alone from BRIGADE_<NAME>.
+func applyEnv(fs *pflag.FlagSet) error {
+	var firstErr error
+	fs.VisitAll(func(f *pflag.Flag) {
+		if f.Changed || firstErr != nil {
+			return
+		}
+		name := "BRIGADE_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		if v, ok := os.LookupEnv(name); ok {
+			if err := fs.Set(f.Name, v); err != nil {
+				firstErr = fmt.Errorf("environment variable %s=%q: %w", name, v, err)
+			}
+		}
+	})
+	return firstErr
+}
+
+func newLogger(level string) (*slog.Logger, error) {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		return nil, fmt.Errorf("--log-level %q: use debug, info, warn or error", level)
+	}
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: l})), nil
+}

@@ -1,0 +1,208 @@
+package api
+
+import (
+	"context"
+	"fmt"
+	"slices"
+
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// CancelEvent stops an event: a pending worker is CANCELED; a starting or
+// running one is ABORTED together with its unfinished jobs.
+func (s *Service) CancelEvent(ctx context.Context, id string) error {
+	ev, err := s.store.Events().Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := requireProject(ctx, ev.ProjectID, auth.RoleProjectUser); err != nil {
+		return err
+	}
+	changed, err := s.cancel(ctx, id)
+	if err != nil {
+		return err
+	}
+	if !changed {
+		return core.NewConflict("Event", id, fmt.Sprintf("event %q was not canceled: its worker already finished", id))
+	}
+	s.cleanupAsync(id)
+	return nil
+}
+
+// cancel moves one event's worker and jobs to their canceled phases. It
+// reports false if the worker was already terminal.
+func (s *Service) cancel(ctx context.Context, id string) (bool, error) {
+	changed := false
+	err := retryCAS(func() error {
+		changed = false
+		return s.store.Tx(ctx, func(ctx context.Context) error {
+			ev, err := s.store.Events().Get(ctx, id)
+			if err != nil {
+				return err
+			}
+			st := ev.Worker.Status
+			from := st.Phase
+			switch from {
+			case core.PhasePending:
+				st.Phase = core.PhaseCanceled
+			case core.PhaseStarting, core.PhaseRunning, core.PhaseUnknown:
+				st.Phase = core.PhaseAborted
+			default:
+				return nil
+			}
+			if err := s.store.Events().UpdateWorkerStatus(ctx, id, from, st); err != nil {
+				return lostRace(err)
+			}
+			changed = true
+			return s.stopJobs(ctx, ev, nil)
+		})
+	})
+	return changed, err
+}
+
+// stopJobs moves an event's unfinished jobs on: PENDING → CANCELED,
+// STARTING/RUNNING → ABORTED. ended, if set, is stamped on the aborted ones.
+func (s *Service) stopJobs(ctx context.Context, ev *core.Event, ended *core.WorkerStatus) error {
+	for _, j := range ev.Worker.Jobs {
+		if j.Status == nil {
+			continue
+		}
+		st := *j.Status
+		from := st.Phase
+		switch from {
+		case core.PhasePending:
+			st.Phase = core.PhaseCanceled
+		case core.PhaseStarting, core.PhaseRunning, core.PhaseUnknown:
+			st.Phase = core.PhaseAborted
+		default:
+			continue
+		}
+		if ended != nil && ended.Ended != nil && st.Ended == nil {
+			st.Ended = ended.Ended
+		}
+		if err := s.store.Jobs().UpdateStatus(ctx, ev.Metadata.ID, j.Name, from, st); err != nil {
+			return lostRace(err)
+		}
+	}
+	return nil
+}
+
+// cancelablePhases are the only worker phases mass cancel acts on.
+var cancelablePhases = []core.WorkerPhase{core.PhasePending, core.PhaseStarting, core.PhaseRunning}
+
+func checkManySelector(sel core.EventSelector) error {
+	if sel.ProjectID == "" {
+		return core.NewBadRequest(`the "projectID" query parameter is required`)
+	}
+	return nil
+}
+
+func checkManyPhases(sel core.EventSelector) error {
+	if len(sel.WorkerPhases) == 0 {
+		return core.NewBadRequest(`the "workerPhases" query parameter is required`)
+	}
+	return nil
+}
+
+// manySelector keeps the filters mass cancel and delete honour.
+func manySelector(sel core.EventSelector, phases []core.WorkerPhase) core.EventSelector {
+	return core.EventSelector{ProjectID: sel.ProjectID, Source: sel.Source, Type: sel.Type,
+		SourceState: sel.SourceState, WorkerPhases: phases}
+}
+
+// CancelManyEvents cancels every matching event of a project.
+func (s *Service) CancelManyEvents(ctx context.Context, sel core.EventSelector) (int64, error) {
+	if err := checkManySelector(sel); err != nil {
+		return 0, err
+	}
+	if _, err := requireProject(ctx, sel.ProjectID, auth.RoleProjectUser); err != nil {
+		return 0, err
+	}
+	if err := checkManyPhases(sel); err != nil {
+		return 0, err
+	}
+	var phases []core.WorkerPhase
+	for _, p := range sel.WorkerPhases {
+		if slices.Contains(cancelablePhases, p) && !slices.Contains(phases, p) {
+			phases = append(phases, p)
+		}
+	}
+	if len(phases) == 0 {
+		return 0, nil
+	}
+	ids, err := s.store.Events().IDs(ctx, manySelector(sel, phases))
+	if err != nil {
+		return 0, fmt.Errorf("finding events to cancel: %w", err)
+	}
+	var n int64
+	var canceled []string
+	for _, id := range ids {
+		changed, err := s.cancel(ctx, id)
+		if core.IsNotFound(err) {
+			continue // deleted meanwhile
+		}
+		if err != nil {
+			return n, err
+		}
+		if changed {
+			n++
+			canceled = append(canceled, id)
+		}
+	}
+	s.cleanupAsync(canceled...)
+	return n, nil
+}
+
+// DeleteEvent removes an event in any phase, with its jobs and logs.
+func (s *Service) DeleteEvent(ctx context.Context, id string) error {
+	ev, err := s.store.Events().Get(ctx, id)
+	if err != nil {
+		return err
+	}
+	if _, err := requireProject(ctx, ev.ProjectID, auth.RoleProjectUser); err != nil {
+		return err
+	}
+	if err := s.store.Events().Delete(ctx, id); err != nil {
+		return err
+	}
+	s.cleanupAsync(id)
+	return nil
+}
+
+// DeleteManyEvents removes every matching event of a project.
+func (s *Service) DeleteManyEvents(ctx context.Context, sel core.EventSelector) (int64, error) {
+	if err := checkManySelector(sel); err != nil {
+		return 0, err
+	}
+	if _, err := requireProject(ctx, sel.ProjectID, auth.RoleProjectUser); err != nil {
+		return 0, err
+	}
+	if err := checkManyPhases(sel); err != nil {
+		return 0, err
+	}
+	ids, err := s.store.Events().IDs(ctx, manySelector(sel, sel.WorkerPhases))
+	if err != nil {
+		return 0, fmt.Errorf("finding events to delete: %w", err)
+	}
+	var n int64
+	err = s.store.Tx(ctx, func(ctx context.Context) error {
+		n = 0
+		for _, id := range ids {
+			err := s.store.Events().Delete(ctx, id)
+			if core.IsNotFound(err) {
+				continue
+			}
+			if err != nil {
+				return err
+			}
+			n++
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, fmt.Errorf("deleting events: %w", err)
+	}
+	s.cleanupAsync(ids...)
+	return n, nil
+}

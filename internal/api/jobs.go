@@ -1,0 +1,320 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"reflect"
+
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+func jobEnvAD(eventID, job string) []byte { return []byte("jobenv/" + eventID + "/" + job) }
+
+// CreateJob adds a job to an event's worker and queues it (api.md §5.6).
+// Only that event's worker may call it.
+func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) error {
+	if _, err := require(ctx, auth.RoleWorker, eventID); err != nil {
+		return err
+	}
+	ev, err := s.store.Events().Get(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	if job.Name == "" {
+		return core.NewBadRequest("the job needs a name")
+	}
+	for _, existing := range ev.Worker.Jobs {
+		if existing.Name != job.Name {
+			continue
+		}
+		if ev.Labels[core.LabelRetryOf] == "" {
+			return core.NewConflict("Job", job.Name, fmt.Sprintf(
+				"event %q already has a job named %q; job names must be unique within an event", eventID, job.Name))
+		}
+		if sameJobSpec(&existing.Spec, &job.Spec) {
+			return nil // inherited from the retried event: reuse its result
+		}
+		if existing.Status == nil || existing.Status.LogsEventID == "" {
+			return core.NewConflict("Job", job.Name, fmt.Sprintf(
+				"event %q already has a job named %q", eventID, job.Name))
+		}
+	}
+	allowPriv := ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged
+	for name, c := range containers(job) {
+		if c.Privileged && !allowPriv {
+			return &core.AuthorizationError{Reason: fmt.Sprintf(
+				"container %q of job %q asks to be privileged, but the project's jobPolicies.allowPrivileged is not true", name, job.Name)}
+		}
+		if c.WorkspaceMountPath != "" && !ev.Worker.Spec.UseWorkspace {
+			return &core.ConflictError{Reason: fmt.Sprintf(
+				"container %q of job %q mounts the shared workspace, but the project's workerTemplate.useWorkspace is false", name, job.Name)}
+		}
+	}
+	env := JobEnvironment{}
+	for name, c := range containers(job) {
+		env[name] = c.Environment
+	}
+	sealedEnv, err := s.sealJobEnv(eventID, job.Name, env)
+	if err != nil {
+		return err
+	}
+	stored := redacted(job)
+	stored.Created = timePtr(s.now())
+	stored.Status = &core.JobStatus{Phase: core.PhasePending}
+	inherited := false
+	for _, existing := range ev.Worker.Jobs {
+		if existing.Name == job.Name {
+			inherited = true
+		}
+	}
+	return s.store.Tx(ctx, func(ctx context.Context) error {
+		if inherited {
+			if err := s.store.Jobs().Replace(ctx, eventID, stored); err != nil {
+				return err
+			}
+		} else if err := s.store.Jobs().Create(ctx, eventID, stored); err != nil {
+			return err
+		}
+		if err := s.store.Jobs().SetEnvironment(ctx, eventID, job.Name, sealedEnv); err != nil {
+			return err
+		}
+		return s.store.Queue().Enqueue(ctx, &core.Task{
+			Kind: core.TaskJob, ProjectID: ev.ProjectID, EventID: eventID, JobName: job.Name, Created: s.now(),
+		})
+	})
+}
+
+// containers lists a job's containers by name; the primary is under the
+// job's own name.
+func containers(job *core.Job) map[string]*core.JobContainerSpec {
+	out := map[string]*core.JobContainerSpec{job.Name: &job.Spec.PrimaryContainer}
+	for name := range job.Spec.SidecarContainers {
+		c := job.Spec.SidecarContainers[name]
+		out[name] = &c
+	}
+	return out
+}
+
+// redacted returns a copy of job whose environment values read
+// "*** REDACTED ***".
+func redacted(job *core.Job) *core.Job {
+	j := *job
+	j.Spec.PrimaryContainer.Environment = redactEnv(job.Spec.PrimaryContainer.Environment)
+	if job.Spec.SidecarContainers != nil {
+		j.Spec.SidecarContainers = map[string]core.JobContainerSpec{}
+		for name, c := range job.Spec.SidecarContainers {
+			c.Environment = redactEnv(c.Environment)
+			j.Spec.SidecarContainers[name] = c
+		}
+	}
+	return &j
+}
+
+func redactEnv(env map[string]string) map[string]string {
+	if env == nil {
+		return nil
+	}
+	out := make(map[string]string, len(env))
+	for k := range env {
+		out[k] = core.Redacted
+	}
+	return out
+}
+
+// sameJobSpec compares a stored (redacted) spec with a new one, ignoring
+// environment values, which the store never keeps in the clear.
+func sameJobSpec(stored, fresh *core.JobSpec) bool {
+	j := redacted(&core.Job{Spec: *fresh})
+	a, _ := json.Marshal(stored)
+	b, _ := json.Marshal(&j.Spec)
+	if string(a) == string(b) {
+		return true
+	}
+	return reflect.DeepEqual(normalSpec(stored), normalSpec(&j.Spec))
+}
+
+func normalSpec(s *core.JobSpec) core.JobSpec {
+	n := *s
+	if len(n.SidecarContainers) == 0 {
+		n.SidecarContainers = nil
+	}
+	n.PrimaryContainer.Environment = maps.Clone(n.PrimaryContainer.Environment)
+	if len(n.PrimaryContainer.Environment) == 0 {
+		n.PrimaryContainer.Environment = nil
+	}
+	return n
+}
+
+func (s *Service) sealJobEnv(eventID, job string, env JobEnvironment) ([]byte, error) {
+	b, err := json.Marshal(env)
+	if err != nil {
+		return nil, fmt.Errorf("encoding job environment: %w", err)
+	}
+	sealed, err := s.sealer.Seal(b, jobEnvAD(eventID, job))
+	if err != nil {
+		return nil, fmt.Errorf("sealing job environment: %w", err)
+	}
+	return sealed, nil
+}
+
+// JobEnvironment opens the real environment of a job's containers.
+func (s *Service) JobEnvironment(ctx context.Context, eventID, job string) (JobEnvironment, error) {
+	sealed, err := s.store.Jobs().Environment(ctx, eventID, job)
+	if err != nil {
+		return nil, err
+	}
+	env := JobEnvironment{}
+	if len(sealed) == 0 {
+		return env, nil
+	}
+	b, err := s.sealer.Open(sealed, jobEnvAD(eventID, job))
+	if err != nil {
+		return nil, fmt.Errorf("opening environment of job %s: %w", job, err)
+	}
+	if err := json.Unmarshal(b, &env); err != nil {
+		return nil, fmt.Errorf("decoding environment of job %s: %w", job, err)
+	}
+	return env, nil
+}
+
+// StartJob moves a PENDING job to STARTING and asks the substrate to launch
+// it.
+func (s *Service) StartJob(ctx context.Context, eventID, name string) error {
+	if _, err := require(ctx, auth.RoleScheduler, ""); err != nil {
+		return err
+	}
+	var ev *core.Event
+	var job *core.Job
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		if ev, err = s.store.Events().Get(ctx, eventID); err != nil {
+			return err
+		}
+		if job, err = s.store.Jobs().Get(ctx, eventID, name); err != nil {
+			return err
+		}
+		if job.Status == nil || job.Status.Phase != core.PhasePending {
+			return core.NewConflict("Job", name, fmt.Sprintf(
+				"job %q of event %q cannot be started: it is %s, not PENDING", name, eventID, phaseOf(job)))
+		}
+		st := *job.Status
+		st.Phase = core.PhaseStarting
+		job.Status = &st
+		return s.store.Jobs().UpdateStatus(ctx, eventID, name, core.PhasePending, st)
+	})
+	if err != nil {
+		return err
+	}
+	if s.workloads == nil {
+		return nil
+	}
+	env, err := s.JobEnvironment(ctx, eventID, name)
+	if err != nil {
+		return err
+	}
+	if err := s.workloads.StartJob(ctx, ev, job, env); err != nil {
+		return fmt.Errorf("starting job %s of event %s on the substrate: %w", name, eventID, err)
+	}
+	return nil
+}
+
+func phaseOf(j *core.Job) core.JobPhase {
+	if j.Status == nil {
+		return core.PhaseUnknown
+	}
+	return j.Status.Phase
+}
+
+// GetJobStatus returns one job's status.
+func (s *Service) GetJobStatus(ctx context.Context, eventID, name string) (*core.JobStatus, error) {
+	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
+		return nil, err
+	}
+	if _, err := s.store.Events().Get(ctx, eventID); err != nil {
+		return nil, err
+	}
+	job, err := s.store.Jobs().Get(ctx, eventID, name)
+	if err != nil {
+		return nil, err
+	}
+	st := core.JobStatus{Phase: phaseOf(job)}
+	if job.Status != nil {
+		st = *job.Status
+	}
+	return &st, nil
+}
+
+// UpdateJobStatus replaces a job's status unless it is terminal.
+func (s *Service) UpdateJobStatus(ctx context.Context, eventID, name string, st core.JobStatus) error {
+	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
+		return err
+	}
+	return retryCAS(func() error {
+		job, err := s.store.Jobs().Get(ctx, eventID, name)
+		if err != nil {
+			return err
+		}
+		cur := phaseOf(job)
+		if cur.IsTerminal() {
+			return core.NewConflict("Job", name, fmt.Sprintf(
+				"job %q of event %q is already %s; its status can no longer change", name, eventID, cur))
+		}
+		if st.LogsEventID == "" && job.Status != nil {
+			st.LogsEventID = job.Status.LogsEventID
+		}
+		return lostRace(s.store.Jobs().UpdateStatus(ctx, eventID, name, cur, st))
+	})
+}
+
+// CleanupJob removes one job's substrate resources.
+func (s *Service) CleanupJob(ctx context.Context, eventID, name string) error {
+	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
+		return err
+	}
+	if _, err := s.store.Jobs().Get(ctx, eventID, name); err != nil {
+		return err
+	}
+	if s.workloads == nil {
+		return nil
+	}
+	return s.workloads.CleanupJob(ctx, eventID, name)
+}
+
+// TimeoutJob marks an unfinished job TIMED_OUT and cleans it up.
+func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
+	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
+		return err
+	}
+	err := retryCAS(func() error {
+		job, err := s.store.Jobs().Get(ctx, eventID, name)
+		if err != nil {
+			return err
+		}
+		cur := phaseOf(job)
+		if cur.IsTerminal() {
+			return core.NewConflict("Job", name, fmt.Sprintf(
+				"job %q of event %q cannot time out: it is already %s", name, eventID, cur))
+		}
+		st := core.JobStatus{}
+		if job.Status != nil {
+			st = *job.Status
+		}
+		st.Phase = core.PhaseTimedOut
+		st.Ended = timePtr(s.now())
+		return lostRace(s.store.Jobs().UpdateStatus(ctx, eventID, name, cur, st))
+	})
+	if err != nil {
+		return err
+	}
+	if s.workloads != nil {
+		go func() {
+			if err := s.workloads.CleanupJob(context.Background(), eventID, name); err != nil {
+				s.log.Warn("cleaning up timed-out job", "event", eventID, "job", name, "error", err)
+			}
+		}()
+	}
+	return nil
+}

@@ -1,0 +1,105 @@
+package api
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// Containers that are not named after a job.
+const (
+	ContainerWorker = "worker"
+	ContainerVCS    = "vcs"
+)
+
+// LogTarget is a resolved log request: which stream to read, and how to
+// tell the phase of the worker or job that writes it.
+type LogTarget struct {
+	Stream core.LogStream
+	// Phase reads the current phase of the writer (worker or job).
+	Phase func(ctx context.Context) (core.WorkerPhase, error)
+}
+
+// ResolveLogs checks a log request (api.md §4.8, §5.8): the event must
+// exist, the caller must be a PROJECT_USER of its project, its worker, or an
+// EVENT_CREATOR for its source, and the container must belong to the worker
+// or job. A job inherited by a retry reads the original event's logs.
+func (s *Service) ResolveLogs(ctx context.Context, eventID, job, container string) (*LogTarget, error) {
+	ev, err := s.store.Events().Get(ctx, eventID)
+	if err != nil {
+		return nil, err
+	}
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if !p.HasProjectRole(ev.ProjectID, auth.RoleProjectUser) && !p.HasRole(auth.RoleWorker, eventID) &&
+		!p.HasRole(auth.RoleEventCreator, ev.Source) {
+		return nil, &core.AuthorizationError{Reason: fmt.Sprintf(
+			"reading logs needs the PROJECT_USER role on project %q", ev.ProjectID)}
+	}
+	if job == "" {
+		if container == "" {
+			container = ContainerWorker
+		}
+		if container != ContainerWorker && !(container == ContainerVCS && ev.Worker.Spec.Git != nil) {
+			return nil, &core.NotFoundError{Type: "WorkerContainer", ID: container}
+		}
+		return &LogTarget{
+			Stream: core.LogStream{EventID: eventID, Container: container},
+			Phase: func(ctx context.Context) (core.WorkerPhase, error) {
+				e, err := s.store.Events().Get(ctx, eventID)
+				if err != nil {
+					return "", err
+				}
+				return e.Worker.Status.Phase, nil
+			},
+		}, nil
+	}
+	var j *core.Job
+	for i := range ev.Worker.Jobs {
+		if ev.Worker.Jobs[i].Name == job {
+			j = &ev.Worker.Jobs[i]
+		}
+	}
+	if j == nil {
+		return nil, &core.NotFoundError{Type: "Job", ID: job}
+	}
+	if container == "" {
+		container = job
+	}
+	valid := container == job
+	if _, ok := j.Spec.SidecarContainers[container]; ok {
+		valid = true
+	}
+	if container == ContainerVCS {
+		for _, c := range containers(j) {
+			if c.SourceMountPath != "" {
+				valid = true
+			}
+		}
+	}
+	if !valid {
+		return nil, &core.NotFoundError{Type: "JobContainer", ID: container}
+	}
+	logsEvent := eventID
+	if j.Status != nil && j.Status.LogsEventID != "" {
+		logsEvent = j.Status.LogsEventID
+		if _, err := s.store.Events().Get(ctx, logsEvent); core.IsNotFound(err) {
+			return nil, &core.NotFoundError{Reason: fmt.Sprintf(
+				"job %q inherited its result from event %q, which has been deleted with its logs", job, logsEvent)}
+		}
+	}
+	return &LogTarget{
+		Stream: core.LogStream{EventID: logsEvent, Job: job, Container: container},
+		Phase: func(ctx context.Context) (core.WorkerPhase, error) {
+			jj, err := s.store.Jobs().Get(ctx, eventID, job)
+			if err != nil {
+				return "", err
+			}
+			return phaseOf(jj), nil
+		},
+	}, nil
+}

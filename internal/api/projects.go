@@ -1,0 +1,108 @@
+package api
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// CreateProject stores a new project. The server assigns created and the
+// substrate namespace.
+func (s *Service) CreateProject(ctx context.Context, p *core.Project) (*core.Project, error) {
+	if _, err := require(ctx, auth.RoleProjectCreator, ""); err != nil {
+		return nil, err
+	}
+	p.Metadata.Created = timePtr(s.now())
+	p.Kubernetes = &core.ProjectKubernetes{Namespace: "brigade-" + uuid.NewString()}
+	if err := s.store.Projects().Create(ctx, p); err != nil {
+		return nil, err
+	}
+	s.log.Info("project created", "project", p.Metadata.ID)
+	return p, nil
+}
+
+// GetProject returns one project.
+func (s *Service) GetProject(ctx context.Context, id string) (*core.Project, error) {
+	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
+		return nil, err
+	}
+	return s.store.Projects().Get(ctx, id)
+}
+
+// ListProjects pages through projects by id.
+func (s *Service) ListProjects(ctx context.Context, opts core.ListOptions) ([]core.Project, core.ListMeta, error) {
+	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
+		return nil, core.ListMeta{}, err
+	}
+	return s.store.Projects().List(ctx, opts)
+}
+
+// UpdateProject changes a project's description and spec. With create, a
+// missing project is created instead (which needs PROJECT_CREATOR).
+func (s *Service) UpdateProject(ctx context.Context, id string, p *core.Project, create bool) (*core.Project, error) {
+	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
+		return nil, err
+	}
+	if p.Metadata.ID != id {
+		return nil, core.NewBadRequest(fmt.Sprintf("the project id in the body (%q) does not match the one in the path (%q)", p.Metadata.ID, id))
+	}
+	cur, err := s.store.Projects().Get(ctx, id)
+	if core.IsNotFound(err) && create {
+		return s.CreateProject(ctx, p)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if _, err := requireProject(ctx, id, auth.RoleProjectDeveloper); err != nil {
+		return nil, err
+	}
+	cur.Description = p.Description
+	cur.Spec = p.Spec
+	if err := s.store.Projects().Update(ctx, cur); err != nil {
+		return nil, err
+	}
+	return cur, nil
+}
+
+// DeleteProject removes a project and everything that belongs to it.
+func (s *Service) DeleteProject(ctx context.Context, id string) error {
+	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
+		return err
+	}
+	if _, err := s.store.Projects().Get(ctx, id); err != nil {
+		return err
+	}
+	if _, err := requireProject(ctx, id, auth.RoleProjectAdmin); err != nil {
+		return err
+	}
+	ids, err := s.store.Events().IDs(ctx, core.EventSelector{ProjectID: id})
+	if err != nil {
+		return fmt.Errorf("listing the project's events: %w", err)
+	}
+	if err := s.store.Projects().Delete(ctx, id); err != nil {
+		return err
+	}
+	s.cleanupAsync(ids...)
+	s.log.Info("project deleted", "project", id, "events", len(ids))
+	return nil
+}
+
+// cleanupAsync removes the workloads of events in the background: the
+// database is already consistent, and cleanup is idempotent.
+func (s *Service) cleanupAsync(eventIDs ...string) {
+	if s.workloads == nil || len(eventIDs) == 0 {
+		return
+	}
+	go func() {
+		ctx := context.Background()
+		for _, id := range eventIDs {
+			if err := s.workloads.CleanupWorker(ctx, id); err != nil {
+				s.log.Warn("cleaning up event workloads", "event", id, "error", err)
+			}
+		}
+	}()
+}

@@ -1,0 +1,110 @@
+package api
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+
+	"github.com/google/uuid"
+	"golang.org/x/crypto/bcrypt"
+
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+const settingRootPasswordHash = "root_password_hash"
+
+// EnsureRootPassword makes the stored root password match given. With an
+// empty given password it keeps the stored one, or, on first start,
+// generates one, stores its hash and returns it so it can be shown once.
+func (s *Service) EnsureRootPassword(ctx context.Context, given string) (generated string, err error) {
+	if given != "" {
+		cur, ok, err := s.store.Settings().Get(ctx, settingRootPasswordHash)
+		if err != nil {
+			return "", fmt.Errorf("reading root password: %w", err)
+		}
+		if ok && bcrypt.CompareHashAndPassword([]byte(cur), []byte(given)) == nil {
+			return "", nil
+		}
+		h, err := bcrypt.GenerateFromPassword([]byte(given), bcrypt.DefaultCost)
+		if err != nil {
+			return "", fmt.Errorf("hashing root password: %w", err)
+		}
+		return "", s.store.Settings().Set(ctx, settingRootPasswordHash, string(h))
+	}
+	pw := auth.NewToken()[:24]
+	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)
+	if err != nil {
+		return "", fmt.Errorf("hashing root password: %w", err)
+	}
+	stored, err := s.store.Settings().SetIfAbsent(ctx, settingRootPasswordHash, string(h))
+	if err != nil {
+		return "", fmt.Errorf("storing root password: %w", err)
+	}
+	if !stored {
+		return "", nil
+	}
+	return pw, nil
+}
+
+// CreateRootSession logs root in with Basic credentials and returns a new
+// bearer token.
+func (s *Service) CreateRootSession(ctx context.Context, username, password string, hasBasic bool) (*core.Token, error) {
+	if !hasBasic {
+		return nil, core.NewBadRequest("root login needs an Authorization header with Basic credentials for user \"root\"")
+	}
+	if s.cfg.RootLoginDisabled {
+		return nil, &core.NotSupportedError{Reason: "root login is disabled on this server"}
+	}
+	hash, ok, err := s.store.Settings().Get(ctx, settingRootPasswordHash)
+	if err != nil {
+		return nil, fmt.Errorf("reading root password: %w", err)
+	}
+	userOK := subtle.ConstantTimeCompare([]byte(username), []byte("root")) == 1
+	if !ok || !userOK || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+		return nil, &core.AuthenticationError{Reason: "could not authenticate the request: wrong user or password"}
+	}
+	token := auth.NewToken()
+	now := s.now()
+	exp := now.Add(s.cfg.RootSessionTTL)
+	sess := &core.Session{
+		ID: uuid.NewString(), TokenHash: auth.HashToken(token), Root: true,
+		Created: now, Authenticated: &now, Expires: &exp,
+	}
+	if err := s.store.Sessions().Create(ctx, sess); err != nil {
+		return nil, fmt.Errorf("storing session: %w", err)
+	}
+	return &core.Token{Value: token}, nil
+}
+
+// CreateUserSession would start a third-party login; this server has none
+// configured yet.
+func (s *Service) CreateUserSession(ctx context.Context) error {
+	return &core.NotSupportedError{Reason: "third-party authentication is not enabled on this server; log in as root"}
+}
+
+// DeleteSession logs the caller out.
+func (s *Service) DeleteSession(ctx context.Context) error {
+	p, err := caller(ctx)
+	if err != nil {
+		return err
+	}
+	if p.SessionID == "" {
+		return errors.New("the caller did not authenticate with a session token, so there is no session to delete")
+	}
+	return s.store.Sessions().Delete(ctx, p.SessionID)
+}
+
+// WhoAmI names the caller.
+func (s *Service) WhoAmI(ctx context.Context) (*core.PrincipalReference, error) {
+	p, err := caller(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ref := p.Reference()
+	if ref == nil {
+		return nil, &core.AuthorizationError{Reason: "built-in service principals have no identity to report"}
+	}
+	return ref, nil
+}

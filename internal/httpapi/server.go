@@ -1,0 +1,251 @@
+// Package httpapi serves Brigade v2's REST API over net/http: routes,
+// middleware (path cleaning, CORS, authentication, body limits, panic
+// recovery), the error→status mapping, and the status-watch and log
+// streams in both framings (the Go SDK's and the JS SDK's server-sent
+// events).
+package httpapi
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"path"
+	"runtime/debug"
+	"strings"
+
+	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// Options tunes the HTTP layer.
+type Options struct {
+	// MaxBodyBytes caps request bodies (413 beyond it). Default 4 MiB.
+	MaxBodyBytes int64
+	Version      string
+	Commit       string
+	Logger       *slog.Logger
+}
+
+// DefaultMaxBodyBytes is the request body limit when none is configured.
+const DefaultMaxBodyBytes = 4 << 20
+
+type handler struct {
+	svc  *api.Service
+	opts Options
+	log  *slog.Logger
+}
+
+// New returns the API's http.Handler.
+func New(svc *api.Service, opts Options) http.Handler {
+	if opts.MaxBodyBytes <= 0 {
+		opts.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if opts.Logger == nil {
+		opts.Logger = discardLogger
+	}
+	if opts.Version == "" {
+		opts.Version = "devel"
+	}
+	h := &handler{svc: svc, opts: opts, log: opts.Logger}
+	mux := http.NewServeMux()
+
+	open := func(pattern string, fn http.HandlerFunc) { mux.HandleFunc(pattern, fn) }
+	authed := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.authenticate(fn)) }
+
+	open("GET /healthz", h.healthz)
+	open("GET /ping", h.pingRaw)
+	open("GET /v2/ping", h.ping)
+	open("POST /v2/sessions", h.createSession)
+	authed("DELETE /v2/session", h.deleteSession)
+	authed("GET /v2/whoami", h.whoami)
+
+	authed("POST /v2/projects", h.createProject)
+	authed("GET /v2/projects", h.listProjects)
+	authed("GET /v2/projects/{id}", h.getProject)
+	authed("PUT /v2/projects/{id}", h.updateProject)
+	authed("DELETE /v2/projects/{id}", h.deleteProject)
+	authed("GET /v2/projects/{id}/secrets", h.listSecrets)
+	authed("PUT /v2/projects/{id}/secrets/{key}", h.setSecret)
+	authed("DELETE /v2/projects/{id}/secrets/{key}", h.unsetSecret)
+
+	authed("POST /v2/events", h.createEvent)
+	authed("GET /v2/events", h.listEvents)
+	authed("DELETE /v2/events", h.deleteManyEvents)
+	authed("POST /v2/events/cancellations", h.cancelManyEvents)
+	authed("GET /v2/events/{id}", h.getEvent)
+	authed("DELETE /v2/events/{id}", h.deleteEvent)
+	authed("POST /v2/events/{id}/clones", h.cloneEvent)
+	authed("POST /v2/events/{id}/retries", h.retryEvent)
+	authed("PUT /v2/events/{id}/source-state", h.updateSourceState)
+	authed("PUT /v2/events/{id}/summary", h.updateSummary)
+	authed("PUT /v2/events/{id}/cancellation", h.cancelEvent)
+	authed("GET /v2/events/{id}/logs", h.logs)
+
+	authed("PUT /v2/events/{id}/worker/start", h.startWorker)
+	authed("GET /v2/events/{id}/worker/status", h.workerStatus)
+	authed("PUT /v2/events/{id}/worker/status", h.updateWorkerStatus)
+	authed("PUT /v2/events/{id}/worker/cleanup", h.cleanupWorker)
+	authed("PUT /v2/events/{id}/worker/timeout", h.timeoutWorker)
+
+	authed("POST /v2/events/{id}/worker/jobs", h.createJob)
+	authed("PUT /v2/events/{id}/worker/jobs/{job}/start", h.startJob)
+	authed("GET /v2/events/{id}/worker/jobs/{job}/status", h.jobStatus)
+	authed("PUT /v2/events/{id}/worker/jobs/{job}/status", h.updateJobStatus)
+	authed("PUT /v2/events/{id}/worker/jobs/{job}/cleanup", h.cleanupJob)
+	authed("PUT /v2/events/{id}/worker/jobs/{job}/timeout", h.timeoutJob)
+
+	authed("GET /v2/substrate/running-workers", h.runningWorkers)
+	authed("GET /v2/substrate/running-jobs", h.runningJobs)
+
+	return h.recover(cors(cleanPath(detach(mux))))
+}
+
+// cleanPath normalises "//v2/x" and "/v2/x/" in place instead of
+// redirecting: a redirect would turn a POST into a GET in Go's client.
+func cleanPath(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p := r.URL.Path
+		if p != "/" && p != "" {
+			c := path.Clean("/" + p)
+			if c != p {
+				r.URL.Path = c
+				r.URL.RawPath = ""
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// cors is permissive, as the reference server is: any origin, credentials
+// allowed, the four methods, Authorization and Content-Type headers.
+func cors(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if origin := r.Header.Get("Origin"); origin != "" {
+			hd := w.Header()
+			hd.Set("Access-Control-Allow-Origin", origin)
+			hd.Set("Access-Control-Allow-Credentials", "true")
+			hd.Add("Vary", "Origin")
+			if r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
+				hd.Set("Access-Control-Allow-Methods", "DELETE, GET, POST, PUT")
+				hd.Set("Access-Control-Allow-Headers", "Authorization, Content-Type, Last-Event-ID")
+				w.WriteHeader(http.StatusOK)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// detach keeps mutations running when the caller hangs up: a client that
+// disconnects after sending an event must not leave it half-made. Streams
+// (GET) still stop on disconnect.
+func detach(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			r = r.WithContext(context.WithoutCancel(r.Context()))
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// recover turns a panic into a 500 with Brigade's error body, so no panic
+// reaches a user.
+func (h *handler) recover(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				h.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path,
+					"panic", v, "stack", string(debug.Stack()))
+				writeRaw(w, http.StatusInternalServerError,
+					[]byte(`{"kind":"InternalServerError","apiVersion":"brigade.sh/v2"}`))
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// authenticate resolves the bearer token into a principal (401 otherwise).
+func (h *handler) authenticate(next http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token, err := bearer(r)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		p, err := h.svc.Authenticate(r.Context(), token)
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		next(w, r.WithContext(auth.With(r.Context(), p)))
+	})
+}
+
+func bearer(r *http.Request) (string, error) {
+	hdr := r.Header.Get("Authorization")
+	if hdr == "" {
+		return "", &core.AuthenticationError{Reason: "the request has no Authorization header; log in and send \"Authorization: Bearer <token>\""}
+	}
+	scheme, token, ok := strings.Cut(hdr, " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
+		return "", &core.AuthenticationError{Reason: "the Authorization header must be \"Bearer <token>\""}
+	}
+	return strings.TrimSpace(token), nil
+}
+
+func (h *handler) healthz(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.Ready(r.Context()); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeRaw(w, http.StatusOK, []byte("ok"))
+}
+
+func (h *handler) pingRaw(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Write([]byte("version " + h.opts.Version + " -- commit " + h.opts.Commit))
+}
+
+func (h *handler) ping(w http.ResponseWriter, r *http.Request) {
+	// Brigade capitalises these keys; the JS SDK's type says lowercase, so
+	// both spellings are sent (Go's decoder takes either).
+	h.writeKind(w, r, http.StatusOK, "PingResponse", map[string]string{
+		"Version": h.opts.Version, "Commit": h.opts.Commit,
+		"version": h.opts.Version, "commit": h.opts.Commit,
+	})
+}
+
+func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
+	if !queryBool(r, "root") {
+		h.writeError(w, r, h.svc.CreateUserSession(r.Context()))
+		return
+	}
+	user, pass, ok := r.BasicAuth()
+	tok, err := h.svc.CreateRootSession(r.Context(), user, pass, ok)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeKind(w, r, http.StatusCreated, "Token", tok)
+}
+
+func (h *handler) deleteSession(w http.ResponseWriter, r *http.Request) {
+	if err := h.svc.DeleteSession(r.Context()); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeNull(w, http.StatusOK)
+}
+
+func (h *handler) whoami(w http.ResponseWriter, r *http.Request) {
+	ref, err := h.svc.WhoAmI(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeKind(w, r, http.StatusOK, "PrincipalReference", ref)
+}

@@ -1,0 +1,308 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/server"
+)
+
+const (
+	rootPassword   = "correct-horse-battery"
+	schedulerToken = "scheduler-token-for-tests-0123456789"
+	observerToken  = "observer-token-for-tests-0123456789"
+)
+
+// testServer is a real brigade server on a loopback port with a real
+// SQLite file.
+type testServer struct {
+	t       *testing.T
+	srv     *server.Server
+	url     string
+	dataDir string
+	root    string // a root session token
+	fake    *fakeWorkloads
+	stop    func()
+}
+
+// fakeWorkloads stands in for a substrate: it records what the API asks of
+// it, notably the worker tokens it mints.
+type fakeWorkloads struct {
+	mu       sync.Mutex
+	tokens   map[string]string // eventID → worker token
+	jobs     map[string]api.JobEnvironment
+	cleanups []string
+}
+
+func (f *fakeWorkloads) StartWorker(_ context.Context, ev *core.Event, token string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens[ev.Metadata.ID] = token
+	return nil
+}
+
+func (f *fakeWorkloads) StartJob(_ context.Context, ev *core.Event, j *core.Job, env api.JobEnvironment) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.jobs[ev.Metadata.ID+"/"+j.Name] = env
+	return nil
+}
+
+func (f *fakeWorkloads) CleanupWorker(_ context.Context, id string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, id)
+	return nil
+}
+
+func (f *fakeWorkloads) CleanupJob(_ context.Context, id, job string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.cleanups = append(f.cleanups, id+"/"+job)
+	return nil
+}
+
+func (f *fakeWorkloads) RunningWorkers(context.Context) (int, error) { return 7, nil }
+func (f *fakeWorkloads) RunningJobs(context.Context) (int, error)    { return 11, nil }
+
+func (f *fakeWorkloads) token(id string) string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tokens[id]
+}
+
+func newTestServer(t *testing.T) *testServer {
+	return startTestServer(t, t.TempDir(), true)
+}
+
+func startTestServer(t *testing.T, dataDir string, withFake bool) *testServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	srv, err := server.New(ctx, server.Config{
+		Addr: "127.0.0.1:0", DataDir: dataDir, RootPassword: rootPassword,
+		SchedulerToken: schedulerToken, ObserverToken: observerToken,
+		MaxBodyBytes: 64 << 10,
+	}, log, io.Discard)
+	if err != nil {
+		cancel()
+		t.Fatalf("starting server: %v", err)
+	}
+	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir}
+	if withFake {
+		ts.fake = &fakeWorkloads{tokens: map[string]string{}, jobs: map[string]api.JobEnvironment{}}
+		srv.Service().SetWorkloads(ts.fake)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	var once sync.Once
+	ts.stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server stopped with error: %v", err)
+			}
+		})
+	}
+	t.Cleanup(ts.stop)
+	ts.root = ts.login()
+	return ts
+}
+
+func (ts *testServer) login() string {
+	req, _ := http.NewRequest(http.MethodPost, ts.url+"/v2/sessions?root=true", nil)
+	req.SetBasicAuth("root", rootPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatalf("login: %v", err)
+	}
+	defer resp.Body.Close()
+	var tok struct{ Value string }
+	b, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusCreated || json.Unmarshal(b, &tok) != nil {
+		ts.t.Fatalf("login: %d %s", resp.StatusCode, b)
+	}
+	return tok.Value
+}
+
+// reply is a decoded response.
+type reply struct {
+	Status int
+	Header http.Header
+	Body   []byte
+}
+
+func (r reply) json(t *testing.T) map[string]any {
+	t.Helper()
+	var m map[string]any
+	if err := json.Unmarshal(r.Body, &m); err != nil {
+		t.Fatalf("reply is not a JSON object: %v: %s", err, r.Body)
+	}
+	return m
+}
+
+func (r reply) into(t *testing.T, v any) {
+	t.Helper()
+	if err := json.Unmarshal(r.Body, v); err != nil {
+		t.Fatalf("decoding reply: %v: %s", err, r.Body)
+	}
+}
+
+// do sends a request; body may be nil, a string or anything JSON-encodable.
+func (ts *testServer) do(method, path, token string, body any) reply {
+	ts.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = strings.NewReader(b)
+	case []byte:
+		rd = bytes.NewReader(b)
+	default:
+		enc, err := json.Marshal(b)
+		if err != nil {
+			ts.t.Fatal(err)
+		}
+		rd = bytes.NewReader(enc)
+	}
+	req, err := http.NewRequest(method, ts.url+path, rd)
+	if err != nil {
+		ts.t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		ts.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+}
+
+// expect checks the status and returns the reply.
+func (ts *testServer) expect(status int, method, path, token string, body any) reply {
+	ts.t.Helper()
+	r := ts.do(method, path, token, body)
+	if r.Status != status {
+		ts.t.Fatalf("%s %s: got %d, want %d: %s", method, path, r.Status, status, r.Body)
+	}
+	return r
+}
+
+// expectError checks an error reply's status and kind.
+func (ts *testServer) expectError(status int, kind, method, path, token string, body any) map[string]any {
+	ts.t.Helper()
+	r := ts.expect(status, method, path, token, body)
+	m := r.json(ts.t)
+	if m["kind"] != kind || m["apiVersion"] != core.APIVersion {
+		ts.t.Fatalf("%s %s: error body kind %v, want %s: %s", method, path, m["kind"], kind, r.Body)
+	}
+	if ct := r.Header.Get("Content-Type"); ct != "application/json" {
+		ts.t.Fatalf("%s %s: error content type %q", method, path, ct)
+	}
+	return m
+}
+
+func projectBody(id string, subs ...core.EventSubscription) map[string]any {
+	return map[string]any{
+		"apiVersion": core.APIVersion, "kind": "Project",
+		"metadata":    map[string]any{"id": id},
+		"description": "test project " + id,
+		"spec": map[string]any{
+			"eventSubscriptions": subs,
+			"workerTemplate": map[string]any{
+				"defaultConfigFiles": map[string]string{"brigade.js": "console.log('hi')"},
+			},
+		},
+	}
+}
+
+func (ts *testServer) createProject(id string, subs ...core.EventSubscription) {
+	ts.t.Helper()
+	ts.expect(http.StatusCreated, "POST", "/v2/projects", ts.root, projectBody(id, subs...))
+}
+
+func eventBody(source, typ string, extra map[string]any) map[string]any {
+	m := map[string]any{"apiVersion": core.APIVersion, "kind": "Event", "source": source, "type": typ}
+	for k, v := range extra {
+		m[k] = v
+	}
+	return m
+}
+
+// createEvents sends an event and returns the created copies.
+func (ts *testServer) createEvents(body map[string]any) []core.Event {
+	ts.t.Helper()
+	r := ts.expect(http.StatusCreated, "POST", "/v2/events", ts.root, body)
+	var list struct {
+		Kind  string
+		Items []core.Event
+	}
+	r.into(ts.t, &list)
+	if list.Kind != "EventList" {
+		ts.t.Fatalf("event create returned kind %q", list.Kind)
+	}
+	return list.Items
+}
+
+func (ts *testServer) getEvent(id string) core.Event {
+	ts.t.Helper()
+	var ev core.Event
+	ts.expect(http.StatusOK, "GET", "/v2/events/"+id, ts.root, nil).into(ts.t, &ev)
+	return ev
+}
+
+func statusBody(kind string, phase core.WorkerPhase) map[string]any {
+	return map[string]any{"apiVersion": core.APIVersion, "kind": kind, "phase": phase}
+}
+
+// startWorker starts an event's worker as the scheduler and returns the
+// worker token the fake substrate received.
+func (ts *testServer) startWorker(id string) string {
+	ts.t.Helper()
+	ts.expect(http.StatusOK, "PUT", "/v2/events/"+id+"/worker/start", schedulerToken, nil)
+	tok := ts.fake.token(id)
+	if tok == "" {
+		ts.t.Fatal("substrate got no worker token")
+	}
+	return tok
+}
+
+func (ts *testServer) setWorkerPhase(id string, phase core.WorkerPhase) {
+	ts.t.Helper()
+	ts.expect(http.StatusOK, "PUT", "/v2/events/"+id+"/worker/status", observerToken, statusBody("WorkerStatus", phase))
+}
+
+func jobBody(name string, container map[string]any) map[string]any {
+	if container == nil {
+		container = map[string]any{"image": "debian:12", "command": []string{"echo", "hi"}}
+	}
+	return map[string]any{"apiVersion": core.APIVersion, "kind": "Job", "name": name,
+		"spec": map[string]any{"primaryContainer": container, "timeoutDuration": "900s",
+			"host": map[string]any{"nodeSelector": map[string]string{}}, "fallible": false}}
+}
+
+// waitFor polls nothing: it waits on a channel with a generous bound.
+func waitFor[T any](t *testing.T, ch <-chan T, what string) T {
+	t.Helper()
+	select {
+	case v := <-ch:
+		return v
+	case <-time.After(10 * time.Second):
+		t.Fatalf("timed out waiting for %s", what)
+	}
+	var zero T
+	return zero
+}

@@ -1,0 +1,212 @@
+// Package server assembles `brigade server`: it opens the store, prepares
+// the root password and the secrets key, builds the API service and its
+// HTTP handler, and runs them until the context ends, then shuts down
+// gracefully.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/httpapi"
+	"github.com/brigadeplatform/brigade/internal/seal"
+	"github.com/brigadeplatform/brigade/internal/store/sqlite"
+)
+
+// Config is everything `brigade server` can be told. Defaults are filled by
+// Defaults and checked by Validate.
+type Config struct {
+	Addr           string        // listen address, default 127.0.0.1:7745
+	DataDir        string        // SQLite file, secrets key, per-event folders
+	Database       string        // empty: <DataDir>/brigade.db; postgres:// is reserved
+	RootPassword   string        // empty: keep the stored one, or generate on first start
+	SecretsKey     string        // 64 hex chars; empty: <DataDir>/secrets.key
+	MaxBodyBytes   int64         // request body limit
+	RootSessionTTL time.Duration // lifetime of root sessions
+	SchedulerToken string        // optional static token for an external scheduler
+	ObserverToken  string        // optional static token for an external observer
+	APIAddress     string        // how workers reach the API; default from Addr
+	Version        string
+	Commit         string
+}
+
+// DefaultAddr is where the server listens unless told otherwise.
+const DefaultAddr = "127.0.0.1:7745"
+
+// DefaultDataDir is the per-user data folder: $XDG_DATA_HOME/brigade, or
+// ~/.local/share/brigade.
+func DefaultDataDir() string {
+	if d := os.Getenv("XDG_DATA_HOME"); d != "" {
+		return filepath.Join(d, "brigade")
+	}
+	if home, err := os.UserHomeDir(); err == nil {
+		return filepath.Join(home, ".local", "share", "brigade")
+	}
+	return ".brigade-data"
+}
+
+// Validate fills defaults and refuses settings that cannot work, naming
+// the setting and what to do.
+func (c *Config) Validate() error {
+	if c.Addr == "" {
+		c.Addr = DefaultAddr
+	}
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return fmt.Errorf("--addr %q is not host:port (for example 127.0.0.1:7745): %w", c.Addr, err)
+	}
+	if c.DataDir == "" {
+		c.DataDir = DefaultDataDir()
+	}
+	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
+		return errors.New("--database: PostgreSQL is not supported yet; leave --database empty to use the embedded SQLite store")
+	}
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = httpapi.DefaultMaxBodyBytes
+	}
+	if c.MaxBodyBytes < 1024 {
+		return fmt.Errorf("--max-body-bytes %d is too small; use at least 1024", c.MaxBodyBytes)
+	}
+	if c.RootSessionTTL == 0 {
+		c.RootSessionTTL = time.Hour
+	}
+	if c.RootSessionTTL < time.Second {
+		return fmt.Errorf("--root-session-ttl %s is too short", c.RootSessionTTL)
+	}
+	if c.SecretsKey != "" {
+		if _, err := seal.ParseKey(c.SecretsKey); err != nil {
+			return fmt.Errorf("--secrets-key: %w", err)
+		}
+	}
+	for name, tok := range map[string]string{"--scheduler-token": c.SchedulerToken, "--observer-token": c.ObserverToken} {
+		if tok != "" && len(tok) < 16 {
+			return fmt.Errorf("%s must be at least 16 characters", name)
+		}
+	}
+	return nil
+}
+
+// Server is a running (or ready to run) brigade server.
+type Server struct {
+	cfg      Config
+	log      *slog.Logger
+	store    core.Store
+	svc      *api.Service
+	listener net.Listener
+	http     *http.Server
+	stopReqs context.CancelFunc // ends streams at shutdown
+}
+
+// New prepares a server: it opens the store and binds the listen address,
+// so errors surface before Run. out receives the one-time root password
+// notice.
+func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data dir %s: %w (set --data-dir to a writable folder)", cfg.DataDir, err)
+	}
+	var key []byte
+	var err error
+	if cfg.SecretsKey != "" {
+		key, _ = seal.ParseKey(cfg.SecretsKey)
+	} else if key, err = seal.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secrets.key")); err != nil {
+		return nil, err
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		return nil, err
+	}
+	dbPath := cfg.Database
+	if dbPath == "" {
+		dbPath = filepath.Join(cfg.DataDir, "brigade.db")
+	}
+	st, err := sqlite.Open(ctx, dbPath, log)
+	if err != nil {
+		return nil, fmt.Errorf("opening database %s: %w", dbPath, err)
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("listening on %s: %w (is another server running? choose another --addr)", cfg.Addr, err)
+	}
+	apiAddr := cfg.APIAddress
+	if apiAddr == "" {
+		apiAddr = "http://" + ln.Addr().String()
+	}
+	acfg := api.Config{RootSessionTTL: cfg.RootSessionTTL, APIAddress: apiAddr}
+	if cfg.SchedulerToken != "" {
+		acfg.SchedulerTokenHash = auth.HashToken(cfg.SchedulerToken)
+	}
+	if cfg.ObserverToken != "" {
+		acfg.ObserverTokenHash = auth.HashToken(cfg.ObserverToken)
+	}
+	svc := api.New(st, sealer, acfg, nil, log)
+	pw, err := svc.EnsureRootPassword(ctx, cfg.RootPassword)
+	if err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
+	}
+	if pw != "" && out != nil {
+		fmt.Fprintf(out, "\nGenerated a root password (shown only this once; set --root-password or BRIGADE_ROOT_PASSWORD to choose your own):\n\n    %s\n\n", pw)
+	}
+	h := httpapi.New(svc, httpapi.Options{
+		MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Commit: cfg.Commit, Logger: log,
+	})
+	// Requests get a base context that shutdown cancels, so open streams
+	// end; mutations are detached from it and finish (see httpapi).
+	base, stop := context.WithCancel(context.Background())
+	return &Server{
+		cfg: cfg, log: log, store: st, svc: svc, listener: ln, stopReqs: stop,
+		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+			BaseContext: func(net.Listener) context.Context { return base }},
+	}, nil
+}
+
+// Addr is the address the server listens on (useful with port 0).
+func (s *Server) Addr() string { return s.listener.Addr().String() }
+
+// Service exposes the API service (for in-process components and tests).
+func (s *Server) Service() *api.Service { return s.svc }
+
+// Run serves until ctx ends, then stops accepting requests, lets the ones in
+// flight finish (up to 10 s; streams are cut), and closes the store.
+func (s *Server) Run(ctx context.Context) error {
+	errc := make(chan error, 1)
+	go func() { errc <- s.http.Serve(s.listener) }()
+	s.log.Info("brigade server listening", "addr", "http://"+s.Addr(), "dataDir", s.cfg.DataDir)
+	var serveErr error
+	select {
+	case serveErr = <-errc:
+	case <-ctx.Done():
+		s.log.Info("shutting down")
+		s.stopReqs()
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.http.Shutdown(sctx); err != nil {
+			s.http.Close()
+		}
+		<-errc
+	}
+	s.stopReqs()
+	if err := s.store.Close(); err != nil && serveErr == nil {
+		serveErr = err
+	}
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
