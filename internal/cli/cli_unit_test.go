@@ -1,0 +1,176 @@
+package cli
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// run executes brig with args in a sandboxed Env (no real environment, no
+// real home folder) and returns stdout, stderr and the exit code.
+func run(t *testing.T, env map[string]string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Run(context.Background(), Env{
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
+		Getenv:  func(k string) string { return env[k] },
+		Now:     func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) },
+		Version: "v-test", Commit: "c-test",
+	}, args)
+	return out.String(), errOut.String(), code
+}
+
+func TestNotLoggedIn(t *testing.T) {
+	env := map[string]string{envConfig: filepath.Join(t.TempDir(), "config")}
+	for _, args := range [][]string{{"project", "list"}, {"event", "get", "x"}, {"logout"}} {
+		_, stderr, code := run(t, env, "", args...)
+		want := "brig: not logged in: run `brig login -s http://127.0.0.1:7745 --root`"
+		if code != 1 || !strings.HasPrefix(stderr, want) {
+			t.Errorf("%v: code %d, stderr %q", args, code, stderr)
+		}
+	}
+}
+
+func TestValidation(t *testing.T) {
+	env := map[string]string{envConfig: filepath.Join(t.TempDir(), "config")}
+	cases := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"login", "--root"}, "--server is required"},
+		{[]string{"login", "-s", "http://x"}, "add --root"},
+		{[]string{"project", "create"}, "--file is required"},
+		{[]string{"project", "get", "x", "-o", "xml"}, `--output "xml" is not a format`},
+		{[]string{"event", "create"}, "--project is required"},
+		{[]string{"event", "create", "-p", "demo", "--payload", "a", "--payload-file", "b"}, "cannot be used together"},
+		{[]string{"event", "create", "-p", "demo", "-l", "novalue"}, `--label "novalue" is not key=value`},
+		{[]string{"event", "get"}, "accepts 1 arg(s)"},
+		{[]string{"nonsense"}, "unknown command"},
+	}
+	for _, tc := range cases {
+		_, stderr, code := run(t, env, "", tc.args...)
+		if code != 1 || !strings.HasPrefix(stderr, "brig: ") || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: code %d, stderr %q, want it to contain %q", tc.args, code, stderr, tc.want)
+		}
+	}
+}
+
+func TestLoginNeedsAPasswordWhenStdinIsNotATerminal(t *testing.T) {
+	env := map[string]string{envConfig: filepath.Join(t.TempDir(), "config")}
+	_, stderr, code := run(t, env, "", "login", "-s", "http://127.0.0.1:1", "--root")
+	if code != 1 || !strings.Contains(stderr, "BRIGADE_ROOT_PASSWORD") {
+		t.Fatalf("code %d, stderr %q", code, stderr)
+	}
+}
+
+func TestSettings(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "sub", "config")
+	if err := saveConfig(path, config{Server: "http://saved", Token: "saved-token", Insecure: true}); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("config file mode: %v, %v", fi, err)
+	}
+	env := map[string]string{envConfig: path}
+	a := &app{env: Env{Getenv: func(k string) string { return env[k] }}}
+
+	cfg, err := a.settings(true)
+	if err != nil || cfg.Server != "http://saved" || cfg.Token != "saved-token" || !cfg.Insecure {
+		t.Fatalf("saved: %+v, %v", cfg, err)
+	}
+	env[envToken] = "env-token"
+	env[envServer] = "http://env"
+	cfg, err = a.settings(true)
+	if err != nil || cfg.Server != "http://env" || cfg.Token != "env-token" || cfg.Insecure {
+		t.Fatalf("env overrides: %+v, %v", cfg, err)
+	}
+
+	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := a.settings(true); err == nil || !strings.Contains(err.Error(), "run `brig login` again") {
+		t.Fatalf("corrupt file: %v", err)
+	}
+}
+
+func TestDecodeObject(t *testing.T) {
+	var p core.Project
+	yamlDoc := "metadata:\n  id: demo\ndescription: Demo\nspec:\n  workerTemplate:\n    logLevel: DEBUG\n"
+	if err := decodeObject([]byte(yamlDoc), "p.yaml", "Project", &p); err != nil {
+		t.Fatal(err)
+	}
+	if p.Metadata.ID != "demo" || p.Spec.WorkerTemplate.LogLevel != "DEBUG" {
+		t.Fatalf("got %+v", p)
+	}
+	jsonDoc := `{"apiVersion":"brigade.sh/v2","kind":"Project","metadata":{"id":"demo"},"spec":{"workerTemplate":{}}}`
+	if err := decodeObject([]byte(jsonDoc), "p.json", "Project", &p); err != nil {
+		t.Fatal(err)
+	}
+	for doc, want := range map[string]string{
+		"kind: Event\nmetadata:\n  id: demo\n":                  `kind is "Event", want "Project"`,
+		"apiVersion: v1\nmetadata:\n  id: demo\n":               `apiVersion is "v1"`,
+		"metadata:\n  id: demo\nspec:\n  workerTemplates: {}\n": "unknown field",
+		"- a\n- b\n": "must hold one Project object",
+		"a: [":       "not valid YAML",
+	} {
+		err := decodeObject([]byte(doc), "p.yaml", "Project", &core.Project{})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%q: got %v, want %q", doc, err, want)
+		}
+	}
+}
+
+func TestDescribe(t *testing.T) {
+	cases := []struct {
+		err  error
+		want string
+	}{
+		{&core.NotFoundError{Type: "Project", ID: "x"}, `Project "x" not found.`},
+		{&core.NotFoundError{Reason: "the original event was deleted"}, "The original event was deleted."},
+		{&core.BadRequestError{Reason: "Request body failed JSON validation", Details: []string{"a", "b"}},
+			"The server refused the request: Request body failed JSON validation.\n  - a\n  - b"},
+		{&core.ConflictError{Type: "Event", ID: "e", Reason: "worker is already terminal"}, "Worker is already terminal."},
+		{&core.AuthenticationError{Reason: "session expired"}, "Authentication failed: session expired. Your session may have expired: run `brig login -s <server> --root` again."},
+		{&core.AuthorizationError{}, "Not allowed: your login lacks the role this needs."},
+		{&core.NotSupportedError{Reason: "root login is disabled"}, "Not supported by this server: Root login is disabled."},
+		{context.Canceled, "interrupted"},
+		{errors.New("plain"), "plain"},
+	}
+	for _, tc := range cases {
+		if got := describe(tc.err); got != tc.want {
+			t.Errorf("describe(%#v) = %q, want %q", tc.err, got, tc.want)
+		}
+	}
+}
+
+func TestAge(t *testing.T) {
+	now := time.Date(2024, 1, 10, 0, 0, 0, 0, time.UTC)
+	for d, want := range map[time.Duration]string{
+		5 * time.Second: "5s", 3 * time.Minute: "3m", 5 * time.Hour: "5h", 72 * time.Hour: "3d", -time.Second: "0s",
+	} {
+		ts := now.Add(-d)
+		if got := age(&ts, now); got != want {
+			t.Errorf("age(%v) = %q, want %q", d, got, want)
+		}
+	}
+	if age(nil, now) != "-" {
+		t.Error("nil time")
+	}
+}
+
+func TestVersionWithoutLogin(t *testing.T) {
+	env := map[string]string{envConfig: filepath.Join(t.TempDir(), "config")}
+	out, _, code := run(t, env, "", "version")
+	if code != 0 || out != "Client version: v-test -- commit c-test\n" {
+		t.Fatalf("code %d, out %q", code, out)
+	}
+}

@@ -1,0 +1,233 @@
+package cli
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+func newProjectCommand(a *app) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:     "project",
+		Aliases: []string{"projects"},
+		Short:   "Manage projects",
+	}
+	cmd.AddCommand(
+		newProjectCreateCommand(a),
+		newProjectListCommand(a),
+		newProjectGetCommand(a),
+		newProjectDeleteCommand(a),
+	)
+	return cmd
+}
+
+type projectCreateOptions struct {
+	app *app
+	streams
+	file string
+}
+
+func newProjectCreateCommand(a *app) *cobra.Command {
+	o := &projectCreateOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "create -f FILE",
+		Short: "Create a project from a YAML or JSON file",
+		Long: "Create a project from a YAML or JSON file (\"-\" reads standard input). apiVersion and kind\n" +
+			"may be left out.",
+		Example: "  brig project create -f project.yaml",
+		Args:    cobra.NoArgs,
+		RunE:    runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runProjectCreate),
+	}
+	cmd.Flags().StringVarP(&o.file, "file", "f", "", "the project definition, YAML or JSON (- for standard input)")
+	return cmd
+}
+
+func (o *projectCreateOptions) Validate() error {
+	if o.file == "" {
+		return errors.New("--file is required: brig project create -f project.yaml")
+	}
+	return nil
+}
+
+func runProjectCreate(ctx context.Context, o *projectCreateOptions) error {
+	data, err := readInput(o.file, o.in)
+	if err != nil {
+		return err
+	}
+	var p core.Project
+	if err := decodeObject(data, o.file, "Project", &p); err != nil {
+		return err
+	}
+	if p.Metadata.ID == "" {
+		return fmt.Errorf("%s has no metadata.id: give the project an id", o.file)
+	}
+	c, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	created, err := c.CreateProject(ctx, &p)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "Created project %q.\n", created.Metadata.ID)
+	return nil
+}
+
+type projectListOptions struct {
+	app *app
+	streams
+	cont string
+}
+
+func newProjectListCommand(a *app) *cobra.Command {
+	o := &projectListOptions{app: a}
+	cmd := &cobra.Command{
+		Use:     "list",
+		Aliases: []string{"ls"},
+		Short:   "List projects",
+		Args:    cobra.NoArgs,
+		RunE:    runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runProjectList),
+	}
+	cmd.Flags().StringVar(&o.cont, "continue", "", "the cursor printed by the previous page")
+	return cmd
+}
+
+func (o *projectListOptions) Validate() error { return nil }
+
+func runProjectList(ctx context.Context, o *projectListOptions) error {
+	c, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	list, err := c.ListProjects(ctx, &client.ListOptions{Limit: 100, Continue: o.cont})
+	if err != nil {
+		return err
+	}
+	if len(list.Items) == 0 && o.cont == "" {
+		fmt.Fprintln(o.out, "No projects found.")
+		return nil
+	}
+	now := o.app.env.Now()
+	t := newTable(o.out, "ID", "DESCRIPTION", "AGE")
+	for _, p := range list.Items {
+		t.row(p.Metadata.ID, orDash(p.Description), age(p.Metadata.Created, now))
+	}
+	if err := t.flush(); err != nil {
+		return err
+	}
+	morePages(o.errOut, "brig project list", list.Metadata)
+	return nil
+}
+
+// morePages tells how to get the next page, on stderr so the table stays
+// clean for pipes.
+func morePages(w io.Writer, cmd string, meta core.ListMeta) {
+	if meta.Continue != "" {
+		fmt.Fprintf(w, "%d more; next page: %s --continue %s\n", meta.RemainingItemCount, cmd, meta.Continue)
+	}
+}
+
+type projectGetOptions struct {
+	app *app
+	streams
+	id     string
+	output string
+}
+
+func newProjectGetCommand(a *app) *cobra.Command {
+	o := &projectGetOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "get ID",
+		Short: "Show a project",
+		Args:  cobra.ExactArgs(1),
+		RunE: runE(o, func(cmd *cobra.Command, args []string) {
+			o.streams = streamsOf(cmd)
+			o.id = args[0]
+		}, runProjectGet),
+	}
+	cmd.Flags().StringVarP(&o.output, "output", "o", formatYAML, "yaml or json")
+	return cmd
+}
+
+func (o *projectGetOptions) Validate() error { return checkFormat(o.output) }
+
+func runProjectGet(ctx context.Context, o *projectGetOptions) error {
+	c, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	p, err := c.GetProject(ctx, o.id)
+	if err != nil {
+		return err
+	}
+	return printObject(o.out, o.output, "Project", p)
+}
+
+type projectDeleteOptions struct {
+	app *app
+	streams
+	id  string
+	yes bool
+}
+
+func newProjectDeleteCommand(a *app) *cobra.Command {
+	o := &projectDeleteOptions{app: a}
+	cmd := &cobra.Command{
+		Use:   "delete ID",
+		Short: "Delete a project with all its events, logs and secrets",
+		Args:  cobra.ExactArgs(1),
+		RunE: runE(o, func(cmd *cobra.Command, args []string) {
+			o.streams = streamsOf(cmd)
+			o.id = args[0]
+		}, runProjectDelete),
+	}
+	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	return cmd
+}
+
+func (o *projectDeleteOptions) Validate() error { return nil }
+
+func runProjectDelete(ctx context.Context, o *projectDeleteOptions) error {
+	if !o.yes {
+		ok, err := confirm(o.streams, fmt.Sprintf("Delete project %q with all its events, logs and secrets?", o.id))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(o.out, "Nothing deleted.")
+			return nil
+		}
+	}
+	c, err := o.app.client()
+	if err != nil {
+		return err
+	}
+	if err := c.DeleteProject(ctx, o.id); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "Deleted project %q.\n", o.id)
+	return nil
+}
+
+// confirm asks a yes/no question on stderr and reads the answer from stdin.
+func confirm(s streams, question string) (bool, error) {
+	fmt.Fprintf(s.errOut, "%s [y/N] ", question)
+	line, err := bufio.NewReader(s.in).ReadString('\n')
+	if strings.TrimSpace(line) == "" && err != nil {
+		fmt.Fprintln(s.errOut)
+		return false, errors.New("no answer on standard input: add -y (--yes) to go ahead without asking")
+	}
+	switch strings.ToLower(strings.TrimSpace(line)) {
+	case "y", "yes":
+		return true, nil
+	}
+	return false, nil
+}

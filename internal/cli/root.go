@@ -1,0 +1,137 @@
+// Package cli is the `brig` command tree: log in to a Brigade API server,
+// manage projects, create and follow events.
+//
+// Every command is an options struct filled from flags and arguments, a
+// Validate method that checks them without touching the network, and a run
+// function that does the work and writes to the command's output (so tests
+// capture it). Nothing here is global: NewRootCommand builds the whole tree
+// from an Env.
+//
+// Where the server and token come from, highest first: the BRIGADE_SERVER and
+// BRIGADE_TOKEN environment variables, then the file `brig login` wrote
+// ($BRIGADE_CONFIG, default ~/.brigade/config).
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/spf13/cobra"
+)
+
+// Env is the world a command runs in. Zero fields get the process's own
+// (os.Stdin, os.Stdout, os.Stderr, os.Getenv, time.Now).
+type Env struct {
+	Stdin  io.Reader
+	Stdout io.Writer
+	Stderr io.Writer
+	Getenv func(string) string
+	Now    func() time.Time
+	// Version and Commit describe this build of brig.
+	Version string
+	Commit  string
+	// HTTPClient, if set, carries every API request (tests, proxies).
+	HTTPClient *http.Client
+}
+
+func (e *Env) fill() {
+	if e.Stdin == nil {
+		e.Stdin = os.Stdin
+	}
+	if e.Stdout == nil {
+		e.Stdout = os.Stdout
+	}
+	if e.Stderr == nil {
+		e.Stderr = os.Stderr
+	}
+	if e.Getenv == nil {
+		e.Getenv = os.Getenv
+	}
+	if e.Now == nil {
+		e.Now = time.Now
+	}
+	if e.Version == "" {
+		e.Version = "devel"
+	}
+}
+
+// app is what every command shares.
+type app struct {
+	env Env
+}
+
+// NewRootCommand builds the `brig` command tree.
+func NewRootCommand(env Env) *cobra.Command {
+	env.fill()
+	a := &app{env: env}
+	root := &cobra.Command{
+		Use:   "brig",
+		Short: "brig talks to a Brigade API server",
+		Long: "brig talks to a Brigade API server: log in, manage projects, create events and follow them.\n\n" +
+			"The server and token come from BRIGADE_SERVER and BRIGADE_TOKEN when set, otherwise from the file\n" +
+			"`brig login` writes ($BRIGADE_CONFIG, default ~/.brigade/config).",
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(env.Stdin)
+	root.SetOut(env.Stdout)
+	root.SetErr(env.Stderr)
+	root.CompletionOptions.DisableDefaultCmd = true
+	root.AddCommand(
+		newLoginCommand(a),
+		newLogoutCommand(a),
+		newProjectCommand(a),
+		newEventCommand(a),
+		newVersionCommand(a),
+	)
+	return root
+}
+
+// Run executes brig with args and returns the process exit code: 0, or 1
+// after printing "brig: <message>" on stderr.
+func Run(ctx context.Context, env Env, args []string) int {
+	env.fill()
+	root := NewRootCommand(env)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintf(env.Stderr, "brig: %s\n", describe(err))
+		return 1
+	}
+	return 0
+}
+
+// validator is an options struct.
+type validator interface{ Validate() error }
+
+// runE wires an options struct into a cobra command: bind copies the
+// arguments (and the command's writers) into o, then o is validated and run.
+func runE[O validator](o O, bind func(cmd *cobra.Command, args []string), run func(context.Context, O) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		if bind != nil {
+			bind(cmd, args)
+		}
+		if err := o.Validate(); err != nil {
+			return err
+		}
+		return run(cmd.Context(), o)
+	}
+}
+
+// streams are a command's writers and reader.
+type streams struct {
+	in     io.Reader
+	out    io.Writer
+	errOut io.Writer
+}
+
+func streamsOf(cmd *cobra.Command) streams {
+	return streams{in: cmd.InOrStdin(), out: cmd.OutOrStdout(), errOut: cmd.ErrOrStderr()}
+}
+
+// errInterrupted is reported when the user interrupts brig.
+var errInterrupted = errors.New("interrupted")

@@ -1,0 +1,72 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+func jobPath(eventID, job, rest string) string {
+	return workerPath(eventID, "/jobs/"+escape(job)+rest)
+}
+
+// CreateJob asks for a job in an event's worker; only that event's worker
+// may (POST /v2/events/{id}/worker/jobs). Created and Status are the
+// server's and are not sent.
+func (c *Client) CreateJob(ctx context.Context, eventID string, job *core.Job) error {
+	cp := *job
+	cp.Created = nil
+	cp.Status = nil
+	return c.do(ctx, request{
+		method: http.MethodPost, path: workerPath(eventID, "/jobs"),
+		kind: "Job", body: &cp, want: http.StatusCreated,
+	}, nil)
+}
+
+// StartJob moves a PENDING job to STARTING and launches it; the scheduler's
+// call (PUT …/worker/jobs/{job}/start).
+func (c *Client) StartJob(ctx context.Context, eventID, job string) error {
+	return c.do(ctx, request{method: http.MethodPut, path: jobPath(eventID, job, "/start"), want: http.StatusOK}, nil)
+}
+
+// GetJobStatus returns a job's status (GET …/worker/jobs/{job}/status).
+func (c *Client) GetJobStatus(ctx context.Context, eventID, job string) (*core.JobStatus, error) {
+	var out core.JobStatus
+	if err := c.do(ctx, request{method: http.MethodGet, path: jobPath(eventID, job, "/status"), want: http.StatusOK}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// WatchJobStatus streams a job's status until it reaches a terminal phase
+// (GET …/worker/jobs/{job}/status?watch=true). See the package doc for the
+// channels' contract.
+func (c *Client) WatchJobStatus(ctx context.Context, eventID, job string) (<-chan core.JobStatus, <-chan error) {
+	return stream(ctx, c, request{
+		method: http.MethodGet, path: jobPath(eventID, job, "/status"),
+		query: url.Values{"watch": {"true"}}, want: http.StatusOK,
+	}, "status stream of job "+job+" of event "+eventID, func(s *core.JobStatus) bool { return s.Phase.IsTerminal() })
+}
+
+// UpdateJobStatus replaces a job's status; the observer's call
+// (PUT …/worker/jobs/{job}/status). A terminal job gives a ConflictError.
+func (c *Client) UpdateJobStatus(ctx context.Context, eventID, job string, st core.JobStatus) error {
+	return c.do(ctx, request{
+		method: http.MethodPut, path: jobPath(eventID, job, "/status"),
+		kind: "JobStatus", body: &st, want: http.StatusOK,
+	}, nil)
+}
+
+// CleanupJob removes a job's workloads from the substrate
+// (PUT …/worker/jobs/{job}/cleanup).
+func (c *Client) CleanupJob(ctx context.Context, eventID, job string) error {
+	return c.do(ctx, request{method: http.MethodPut, path: jobPath(eventID, job, "/cleanup"), want: http.StatusOK}, nil)
+}
+
+// TimeoutJob marks an unfinished job TIMED_OUT
+// (PUT …/worker/jobs/{job}/timeout).
+func (c *Client) TimeoutJob(ctx context.Context, eventID, job string) error {
+	return c.do(ctx, request{method: http.MethodPut, path: jobPath(eventID, job, "/timeout"), want: http.StatusOK}, nil)
+}

@@ -1,0 +1,43 @@
+package client
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// WhoAmI names the principal the Client's token belongs to (GET /v2/whoami).
+// The built-in scheduler, observer and worker principals get an
+// AuthorizationError.
+func (c *Client) WhoAmI(ctx context.Context) (*core.PrincipalReference, error) {
+	var out core.PrincipalReference
+	if err := c.do(ctx, request{method: http.MethodGet, path: "/v2/whoami", want: http.StatusOK}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CreateRootSession logs in as root with the root password (POST
+// /v2/sessions?root=true with Basic auth) and returns the new session's
+// token. Use it with New(address, token) or WithToken.
+func (c *Client) CreateRootSession(ctx context.Context, password string) (*core.Token, error) {
+	var out core.Token
+	err := c.do(ctx, request{
+		method: http.MethodPost, path: "/v2/sessions", query: url.Values{"root": {"true"}},
+		want: http.StatusCreated,
+		auth: func(r *http.Request) { r.SetBasicAuth("root", password) },
+	}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// DeleteSession logs out: it deletes the session the Client's token belongs
+// to (DELETE /v2/session). A session that is already gone gives a
+// NotFoundError or an AuthenticationError.
+func (c *Client) DeleteSession(ctx context.Context) error {
+	return c.do(ctx, request{method: http.MethodDelete, path: "/v2/session", want: http.StatusOK}, nil)
+}
