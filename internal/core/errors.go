@@ -1,6 +1,7 @@
 package core
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 )
@@ -69,8 +70,18 @@ func (e *ConflictError) Error() string {
 }
 
 // NotSupportedError says the server is configured not to do this (501).
+// Brigade's Go SDK reads "reason" and its JS SDK "details", so both carry
+// the same text (see MarshalJSON).
 type NotSupportedError struct {
 	Reason string `json:"reason,omitempty"`
+}
+
+// MarshalJSON writes the reason under both keys the SDKs read.
+func (e *NotSupportedError) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Reason  string `json:"reason,omitempty"`
+		Details string `json:"details,omitempty"`
+	}{e.Reason, e.Reason})
 }
 
 func (e *NotSupportedError) Error() string { return "not supported: " + e.Reason }

@@ -1,0 +1,22 @@
+# The one command that runs every test: `make test`.
+.PHONY: test build vet fuzz bench-intake
+
+GO ?= go
+
+test: test/jssdk/node_modules
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+# The official Brigade JS SDK, pinned in test/jssdk/package-lock.json.
+test/jssdk/node_modules: test/jssdk/package.json test/jssdk/package-lock.json
+	cd test/jssdk && npm ci --no-audit --no-fund
+	touch $@
+
+build:
+	$(GO) build -o bin/ ./cmd/...
+
+fuzz:
+	$(GO) test ./internal/httpapi -run '^$$' -fuzz FuzzDecodeBody -fuzztime 60s
+
+bench-intake:
+	$(GO) run ./bench/intake -n 5000 -c 32

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/store/sqlite"
+)
+
+// buildBinary compiles this command once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "brigade")
+	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// startBinary runs `brigade server` configured through the environment and
+// waits until /healthz answers.
+func startBinary(t *testing.T, bin, dataDir, addr string) *exec.Cmd {
+	t.Helper()
+	cmd := exec.Command(bin, "server")
+	cmd.Env = append(os.Environ(), "BRIGADE_ADDR="+addr, "BRIGADE_DATA_DIR="+dataDir,
+		"BRIGADE_ROOT_PASSWORD=e2e-password", "BRIGADE_LOG_LEVEL=warn")
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get("http://" + addr + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return cmd
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not become healthy: %v\n%s", err, stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a process we do not control
+	}
+}
+
+func rootToken(t *testing.T, addr string) string {
+	t.Helper()
+	req, _ := http.NewRequest("POST", "http://"+addr+"/v2/sessions?root=true", nil)
+	req.SetBasicAuth("root", "e2e-password")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var tok struct{ Value string }
+	json.NewDecoder(resp.Body).Decode(&tok)
+	if tok.Value == "" {
+		t.Fatalf("login failed: %d", resp.StatusCode)
+	}
+	return tok.Value
+}
+
+func post(addr, token, path, body string) (int, []byte, error) {
+	req, _ := http.NewRequest("POST", "http://"+addr+path, bytes.NewBufferString(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, nil, err
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	return resp.StatusCode, b, err
+}
+
+// TestServerBinary drives the real binary: configuration from BRIGADE_*
+// variables, graceful shutdown on SIGTERM, and a SIGKILL in the middle of
+// a stream of event creations that leaves every accepted event, with its
+// queue entry, and nothing half-written.
+func TestServerBinary(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the server binary; skipped with -short")
+	}
+	bin := buildBinary(t)
+	dataDir := t.TempDir()
+	addr := freeAddr(t)
+
+	cmd := startBinary(t, bin, dataDir, addr)
+	token := rootToken(t, addr)
+	project := `{"apiVersion":"brigade.sh/v2","kind":"Project","metadata":{"id":"crash"},
+		"spec":{"eventSubscriptions":[{"source":"example.com/gw","types":["*"]}],"workerTemplate":{}}}`
+	if code, b, err := post(addr, token, "/v2/projects", project); err != nil || code != 201 {
+		t.Fatalf("create project: %d %s %v", code, b, err)
+	}
+
+	t.Run("SIGTERMShutsDownGracefully", func(t *testing.T) {
+		cmd.Process.Signal(syscall.SIGTERM)
+		if err := cmd.Wait(); err != nil {
+			t.Fatalf("server exited with %v after SIGTERM", err)
+		}
+	})
+
+	t.Run("SIGKILLLosesNoAcceptedEvent", func(t *testing.T) {
+		cmd := startBinary(t, bin, dataDir, addr)
+		var mu sync.Mutex
+		accepted := map[string]bool{}
+		var wg sync.WaitGroup
+		stop := make(chan struct{})
+		event := `{"apiVersion":"brigade.sh/v2","kind":"Event","source":"example.com/gw","type":"push"}`
+		for w := 0; w < 8; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					code, b, err := post(addr, token, "/v2/events", event)
+					if err != nil || code != 201 {
+						return // the server is gone
+					}
+					var list struct{ Items []core.Event }
+					if json.Unmarshal(b, &list) == nil && len(list.Items) == 1 {
+						mu.Lock()
+						accepted[list.Items[0].Metadata.ID] = true
+						n := len(accepted)
+						mu.Unlock()
+						if n == 300 {
+							cmd.Process.Kill() // mid-stream, no warning
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		close(stop)
+		cmd.Wait()
+
+		st, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "brigade.db"), slog.New(slog.DiscardHandler))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		ids, err := st.Events().IDs(t.Context(), core.EventSelector{ProjectID: "crash"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		stored := map[string]bool{}
+		for _, id := range ids {
+			stored[id] = true
+		}
+		for id := range accepted {
+			if !stored[id] {
+				t.Errorf("accepted event %s is missing after the crash", id)
+			}
+		}
+		tasks, err := st.Queue().Len(t.Context(), core.TaskWorker)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tasks != len(ids) {
+			t.Fatalf("%d events but %d worker tasks: an event was half-written", len(ids), tasks)
+		}
+		if len(accepted) < 300 {
+			t.Fatalf("only %d events were accepted before the kill", len(accepted))
+		}
+		t.Logf("%d events accepted before the kill, %d stored", len(accepted), len(ids))
+	})
+}

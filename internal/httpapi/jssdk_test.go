@@ -1,0 +1,326 @@
+package httpapi_test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/server"
+)
+
+// TestOfficialJSSDK runs Brigade's official JavaScript SDK
+// (@brigadecore/brigade-sdk, pinned in test/jssdk/package.json) against the
+// real server, in-process, through test/jssdk/sdk_test.mjs.
+//
+// It needs `node` on PATH and test/jssdk/node_modules (`npm ci` in
+// test/jssdk). Without them it skips, unless BRIGADE_TEST_JSSDK=1 (as in CI),
+// which makes them failures.
+func TestOfficialJSSDK(t *testing.T) {
+	node, dir := jssdkPrerequisites(t)
+
+	const (
+		rootPassword   = "jssdk-root-password"
+		schedulerToken = "jssdk-scheduler-token-0123456789"
+		observerToken  = "jssdk-observer-token-0123456789"
+	)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	var serverLog jssdkLogBuffer
+	logger := slog.New(slog.NewTextHandler(&serverLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(ctx, server.Config{
+		Addr:           "127.0.0.1:0",
+		DataDir:        t.TempDir(),
+		RootPassword:   rootPassword,
+		SchedulerToken: schedulerToken,
+		ObserverToken:  observerToken,
+	}, logger, io.Discard)
+	if err != nil {
+		t.Fatalf("starting the server: %v", err)
+	}
+	substrate := newJSSDKSubstrate()
+	srv.Service().SetWorkloads(substrate)
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-stopped; err != nil {
+			t.Errorf("server stopped with: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("server log:\n%s", serverLog.String())
+		}
+	}()
+
+	helper := httptest.NewServer(newJSSDKHelper(srv.Service().Store(), substrate))
+	defer helper.Close()
+
+	runCtx, stop := context.WithTimeout(ctx, 5*time.Minute)
+	defer stop()
+	cmd := exec.CommandContext(runCtx, node, "--test", "--test-reporter=spec", "sdk_test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(),
+		"BRIGADE_SERVER=http://"+srv.Addr(),
+		"BRIGADE_ROOT_PASSWORD="+rootPassword,
+		"BRIGADE_SCHEDULER_TOKEN="+schedulerToken,
+		"BRIGADE_OBSERVER_TOKEN="+observerToken,
+		"BRIGADE_TEST_HELPER="+helper.URL,
+		"NO_COLOR=1",
+	)
+	out, err := jssdkRunStreaming(t, cmd)
+	if err != nil {
+		t.Fatalf("node --test sdk_test.mjs failed: %v (its output is above)", err)
+	}
+	jssdkCheckSummary(t, out)
+}
+
+// jssdkPrerequisites finds node and test/jssdk with its node_modules, or
+// skips (fails under BRIGADE_TEST_JSSDK=1) naming what is missing.
+func jssdkPrerequisites(t *testing.T) (node, dir string) {
+	t.Helper()
+	missing := func(format string, args ...any) {
+		t.Helper()
+		msg := fmt.Sprintf(format, args...)
+		if os.Getenv("BRIGADE_TEST_JSSDK") == "1" {
+			t.Fatalf("the JS SDK test cannot run: %s (BRIGADE_TEST_JSSDK=1 makes this a failure, not a skip)", msg)
+		}
+		t.Skipf("skipping the JS SDK test: %s; with BRIGADE_TEST_JSSDK=1 this fails instead", msg)
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		missing("node is not on PATH (%v)", err)
+	}
+	dir, err = filepath.Abs(filepath.Join("..", "..", "test", "jssdk"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sdk := filepath.Join(dir, "node_modules", "@brigadecore", "brigade-sdk", "package.json")
+	if _, err := os.Stat(sdk); err != nil {
+		missing("test/jssdk/node_modules is missing; run `npm ci` in %s (%v)", dir, err)
+	}
+	return node, dir
+}
+
+// jssdkRunStreaming runs cmd, passing each line of its stdout and stderr to
+// t.Log as it comes, and returns the whole output.
+func jssdkRunStreaming(t *testing.T, cmd *exec.Cmd) (string, error) {
+	t.Helper()
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	var all strings.Builder
+	read := make(chan struct{})
+	go func() {
+		defer close(read)
+		sc := bufio.NewScanner(pr)
+		sc.Buffer(make([]byte, 64*1024), 1024*1024)
+		for sc.Scan() {
+			t.Log(sc.Text())
+			all.WriteString(sc.Text() + "\n")
+		}
+		io.Copy(io.Discard, pr) // a line too long for the scanner: drain
+	}()
+	err := cmd.Run()
+	pw.Close()
+	<-read
+	return all.String(), err
+}
+
+var jssdkNodeSummary = regexp.MustCompile(`(?m)^ℹ (tests|pass|fail|cancelled|skipped|todo) (\d+)$`)
+
+// jssdkCheckSummary reads node's closing counts: every test must have run
+// and passed (the helper is present, so nothing may be skipped).
+func jssdkCheckSummary(t *testing.T, out string) {
+	t.Helper()
+	counts := map[string]int{}
+	for _, m := range jssdkNodeSummary.FindAllStringSubmatch(out, -1) {
+		counts[m[1]], _ = strconv.Atoi(m[2])
+	}
+	if _, ok := counts["pass"]; !ok {
+		t.Fatalf("node's test summary (ℹ pass N …) is missing from its output")
+	}
+	if counts["pass"] == 0 || counts["pass"] != counts["tests"] {
+		t.Errorf("node ran %d tests and passed %d", counts["tests"], counts["pass"])
+	}
+	for _, k := range []string{"fail", "cancelled", "skipped", "todo"} {
+		if counts[k] != 0 {
+			t.Errorf("node reports %d %s test(s)", counts[k], k)
+		}
+	}
+	t.Logf("official JS SDK: %d of %d node tests passed", counts["pass"], counts["tests"])
+}
+
+// jssdkSubstrate stands in for a real substrate through api.Workloads (the
+// seam Service.SetWorkloads provides). It records what it is asked and keeps
+// the token minted for each worker, which the API never returns, so the
+// Node script can act as that worker.
+type jssdkSubstrate struct {
+	mu      sync.Mutex
+	tokens  map[string]string // event id → worker token
+	workers map[string]bool   // live workers, by event id
+	jobs    map[string]bool   // live jobs, by "<event id>/<job name>"
+	calls   []string
+}
+
+func newJSSDKSubstrate() *jssdkSubstrate {
+	return &jssdkSubstrate{tokens: map[string]string{}, workers: map[string]bool{}, jobs: map[string]bool{}}
+}
+
+var _ api.Workloads = (*jssdkSubstrate)(nil)
+
+func (f *jssdkSubstrate) record(call string) { f.calls = append(f.calls, call) }
+
+func (f *jssdkSubstrate) StartWorker(_ context.Context, ev *core.Event, token string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens[ev.Metadata.ID] = token
+	f.workers[ev.Metadata.ID] = true
+	f.record("StartWorker " + ev.Metadata.ID)
+	return nil
+}
+
+func (f *jssdkSubstrate) StartJob(_ context.Context, ev *core.Event, job *core.Job, env api.JobEnvironment) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, err := json.Marshal(env)
+	if err != nil {
+		return err
+	}
+	f.jobs[ev.Metadata.ID+"/"+job.Name] = true
+	f.record(fmt.Sprintf("StartJob %s %s %s", ev.Metadata.ID, job.Name, b))
+	return nil
+}
+
+func (f *jssdkSubstrate) CleanupWorker(_ context.Context, eventID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.workers, eventID)
+	for k := range f.jobs {
+		if strings.HasPrefix(k, eventID+"/") {
+			delete(f.jobs, k)
+		}
+	}
+	f.record("CleanupWorker " + eventID)
+	return nil
+}
+
+func (f *jssdkSubstrate) CleanupJob(_ context.Context, eventID, jobName string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.jobs, eventID+"/"+jobName)
+	f.record(fmt.Sprintf("CleanupJob %s %s", eventID, jobName))
+	return nil
+}
+
+func (f *jssdkSubstrate) RunningWorkers(context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.workers), nil
+}
+
+func (f *jssdkSubstrate) RunningJobs(context.Context) (int, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.jobs), nil
+}
+
+// newJSSDKHelper serves what the Node script cannot do through the API yet:
+//
+//	GET  /test/worker-token?event=ID   {"token": "..."} minted when the worker started
+//	POST /test/logs?event=ID[&job=J][&container=C][&close=true]
+//	     body: ["line", ...] appended to that log (container defaults to the
+//	     worker's, or the job's primary); close=true then marks it complete
+//	GET  /test/substrate-calls         ["StartWorker ID", "StartJob ID J {env}", ...]
+func newJSSDKHelper(store core.Store, sub *jssdkSubstrate) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /test/worker-token", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("event")
+		sub.mu.Lock()
+		token, ok := sub.tokens[id]
+		sub.mu.Unlock()
+		if !ok {
+			http.Error(w, "no worker was started for event "+id, http.StatusNotFound)
+			return
+		}
+		jssdkWriteJSON(w, map[string]string{"token": token})
+	})
+	mux.HandleFunc("POST /test/logs", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		stream := core.LogStream{EventID: q.Get("event"), Job: q.Get("job"), Container: q.Get("container")}
+		if stream.Container == "" {
+			stream.Container = api.ContainerWorker
+			if stream.Job != "" {
+				stream.Container = stream.Job
+			}
+		}
+		var lines []string
+		if err := json.NewDecoder(r.Body).Decode(&lines); err != nil {
+			http.Error(w, "body must be a JSON array of strings: "+err.Error(), http.StatusBadRequest)
+			return
+		}
+		entries := make([]core.LogEntry, len(lines))
+		for i, l := range lines {
+			now := time.Now().UTC()
+			entries[i] = core.LogEntry{Time: &now, Message: l}
+		}
+		if len(entries) > 0 {
+			if err := store.Logs().Append(r.Context(), stream, entries); err != nil {
+				http.Error(w, "appending log lines: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		if q.Get("close") == "true" {
+			if err := store.Logs().Close(r.Context(), stream); err != nil {
+				http.Error(w, "closing the log: "+err.Error(), http.StatusInternalServerError)
+				return
+			}
+		}
+		w.WriteHeader(http.StatusNoContent)
+	})
+	mux.HandleFunc("GET /test/substrate-calls", func(w http.ResponseWriter, r *http.Request) {
+		sub.mu.Lock()
+		calls := append([]string{}, sub.calls...)
+		sub.mu.Unlock()
+		jssdkWriteJSON(w, calls)
+	})
+	return mux
+}
+
+func jssdkWriteJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(v)
+}
+
+// jssdkLogBuffer is a bytes.Buffer safe for the server's goroutines to log into.
+type jssdkLogBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *jssdkLogBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *jssdkLogBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
