@@ -21,6 +21,17 @@ import (
 //     substrate's equivalent); Wait then returns with Stopped set.
 //   - Cleanup removes everything an event left on the substrate (workloads,
 //     folders, volumes). It is idempotent and safe on unknown events.
+//   - A job whose spec cannot run (no command on the local substrate, an
+//     image that cannot be pulled, a forbidden privileged container) still
+//     starts: Wait returns FAILED at once and the reason is in its log.
+//     Start errors are for the substrate's own trouble.
+//   - Wait on an unknown workload returns a *NotFoundError; Stop on an
+//     unknown or finished one returns nil. List includes finished
+//     workloads until Cleanup.
+//   - Lines the substrate writes into a workload's log start "[brigade] ".
+//   - ExitCode is 128+n after death by signal n, -1 if it never ran.
+//   - Timeouts belong to the caller (the observer): it calls Stop and
+//     records TIMED_OUT.
 type Substrate interface {
 	Name() string
 	// Check reports, with an actionable message, whether the substrate can

@@ -1,0 +1,106 @@
+// Package local is the default substrate: an event's worker and each of its
+// jobs run as host processes on the server's machine.
+//
+// # Folders
+//
+// Every event gets DataDir/events/<eventID>/ holding event.json (the
+// worker's event document, mode 0600), workspace/ (shared by the event's
+// jobs), source/ (the event's source checkout) and pids/ (one file per live
+// process group, see Restarts). Cleanup removes the whole folder.
+//
+// # Processes
+//
+// Each process runs in its own process group (Setpgid). Its stdout and
+// stderr share one pipe, so lines keep the order they were written in; the
+// pipe is read line by line (lines over 64 KiB are split, at a UTF-8
+// boundary), each line is stamped with the time it was read, and lines go
+// to the LogSink in batches (up to 1000 lines or 1 MiB, or every 10 ms).
+// Nothing is dropped: a slow sink slows the reader, which fills the pipe,
+// which blocks the writer. Wait returns only after every line is appended
+// and the stream is closed.
+//
+// When a process ends, whatever it left in its process group is killed
+// (as in a container, whose processes die with its first one). Stop
+// (cancel, timeout) sends SIGTERM to every process group of the workload
+// and SIGKILL after the grace period.
+//
+// The worker runs WorkerLaunch.Command in the event folder with
+// BRIGADE_EVENT_FILE, BRIGADE_WORKSPACE and BRIGADE_SOURCE set; its log is
+// the stream {EventID, Container: "worker"}.
+//
+// A job's primary container runs command + arguments directly (no shell);
+// its log is {EventID, Job, Container: job name}. The image is not pulled:
+// the log's first line says so. A container without a command relies on its
+// image's entrypoint, which the local substrate cannot honour: the job fails
+// at once with a reason that points at the docker substrate. A command that
+// cannot be found fails the job the same way (StartJob succeeds and Wait
+// reports FAILED with the reason, which the job's log repeats), so users see
+// such mistakes where they see every other job failure.
+//
+// Sidecar containers run as sibling processes with the same rules and their
+// own streams {EventID, Job, Container: sidecar name}. The job's outcome is
+// the primary's; sidecars still running SidecarGrace after the primary
+// ended get SIGTERM, and SIGKILL after another SidecarGrace.
+//
+// # Environment
+//
+// Workers and jobs start from the server's environment (Options.BaseEnv)
+// minus every variable whose name starts with BRIGADE_ (the server's own
+// settings, which may hold the root password or tokens). A job container
+// then gets its own environment (JobLaunch.Environment[container name]), and
+// every process gets BRIGADE_WORKSPACE and BRIGADE_SOURCE (the event's
+// workspace/ and source/ folders) and PWD.
+//
+// # Working directory and mount paths
+//
+// sourceMountPath and workspaceMountPath are honoured in one of two ways:
+//
+//   - Bind mounts (Linux, as root with CAP_SYS_ADMIN, when the program's main
+//     calls MaybeRunMountHelper first thing): the process starts in a private
+//     mount namespace where each mount path is a bind mount of the event's
+//     source/ or workspace/ folder, exactly as in a container. Go cannot run
+//     code between fork and exec, so the substrate re-executes its own binary
+//     (os.Executable) with a hidden first argument; MaybeRunMountHelper then
+//     mounts, changes directory and execs the real command. A mount path
+//     that does not exist on the host is created as an empty directory (with
+//     any missing parents) before the first job that needs it starts, and
+//     removed again, if still empty, when the last job that used it ends;
+//     a server killed meanwhile leaves those empty directories behind.
+//   - Folders (any other case): nothing is mounted. A working directory
+//     inside a mount path becomes the matching folder of the event (e.g.
+//     workingDirectory /src/app with sourceMountPath /src runs in
+//     events/<id>/source/app), and scripts find the folders through
+//     BRIGADE_SOURCE and BRIGADE_WORKSPACE.
+//
+// The working directory is, in order: the mapped location when
+// workingDirectory lies inside a mount path (the mapping wins over a host
+// folder of the same name, which has nothing to do with the event); else
+// workingDirectory itself when it exists on the host; else the event folder,
+// with a log line that says so.
+//
+// # Outcome
+//
+// ExitStatus comes from the primary process: SUCCEEDED on exit code 0,
+// FAILED otherwise (a death by signal n reports exit code 128+n), ABORTED
+// with Stopped set when Stop came before it ended, and FAILED with exit
+// code -1 when it never ran.
+//
+// # Isolation
+//
+// There is none: workers and jobs run as the server's user and can read
+// what it can, event.json files (with worker tokens) and the data dir
+// included. Removing BRIGADE_* variables keeps the server's settings out
+// of scripts' environments, nothing more. Run untrusted scripts on the
+// docker or kubernetes substrate.
+//
+// # Restarts
+//
+// Workloads are children of the server. After a restart the new server does
+// not know the previous server's workloads: List returns only workloads
+// started by this process, so the caller finishes work left RUNNING from
+// before with a clear reason (e.g. "the server restarted while the job
+// ran"). So that nothing leaks, every process group is recorded in a pid
+// file under the event folder, and Cleanup(eventID) kills the groups those
+// files name (after checking, through /proc, that they still are the same
+// processes) before it removes the folder.
+package local
