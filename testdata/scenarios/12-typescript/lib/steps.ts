@@ -1,0 +1,8 @@
+export interface Step {
+  name: string;
+  command: string[];
+}
+
+export function greeting(project?: string): string {
+  return `Hello from ${project ?? "nowhere"}`;
+}
