@@ -337,3 +337,33 @@ func wantRows(t *testing.T, s *Store, want map[string]int) {
 		}
 	}
 }
+
+func TestRelaxedWritesSkipTheSync(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "relaxed.db")
+	s := openAt(t, path)
+	ctx := context.Background()
+	if err := s.Projects().Create(ctx, &core.Project{Metadata: core.ObjectMeta{ID: "demo"}}); err != nil {
+		t.Fatal(err)
+	}
+	before := s.fsyncs.Load()
+	relaxed := core.Relaxed(ctx)
+	if err := s.Events().Create(relaxed, event("demo", "relaxed")); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.fsyncs.Load() - before; got != 0 {
+		t.Fatalf("a relaxed write synced %d times", got)
+	}
+	if err := s.Events().Create(ctx, event("demo", "durable")); err != nil {
+		t.Fatal(err)
+	}
+	if got := s.fsyncs.Load() - before; got != 1 {
+		t.Fatalf("a durable write synced %d times, want 1", got)
+	}
+	s.Close()
+	s = openAt(t, path)
+	for _, id := range []string{"relaxed", "durable"} {
+		if _, err := s.Events().Get(ctx, id); err != nil {
+			t.Fatalf("event %s after reopening: %v", id, err)
+		}
+	}
+}

@@ -65,6 +65,8 @@ type Store struct {
 
 	batches atomic.Int64 // committed write batches, for tests of group commit
 	waiting atomic.Int64 // Tx callers not yet taken by the writer, for tests
+	relaxed bool         // the write connection runs with synchronous=NORMAL (writer only)
+	fsyncs  atomic.Int64 // batches committed with synchronous=FULL, for tests
 
 	projects projectStore
 	events   eventStore

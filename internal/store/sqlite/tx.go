@@ -8,6 +8,8 @@ import (
 	"runtime/debug"
 	"strconv"
 	"sync"
+
+	"github.com/brigadeplatform/brigade/internal/core"
 )
 
 // maxBatch caps how many transactions share one COMMIT.
@@ -188,6 +190,10 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 			close(r.done)
 		}
 	}()
+	if err := s.setDurability(batch); err != nil {
+		failAll(batch, err)
+		return nil
+	}
 	tx, err := s.wdb.BeginTx(context.Background(), nil)
 	if err != nil {
 		failAll(batch, fmt.Errorf("begin write transaction on %s: %w", s.path, err))
@@ -217,11 +223,40 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		return nil
 	}
 	s.batches.Add(1)
+	if !s.relaxed {
+		s.fsyncs.Add(1)
+	}
 	for _, r := range batch {
 		if r.ok {
 			s.hub.PublishSet(r.topics)
 		}
 	}
+	return nil
+}
+
+// setDurability commits a batch with synchronous=FULL (the commit waits for
+// the disk) unless every request in it was made with core.Relaxed, in which
+// case synchronous=NORMAL lets the commit return before the WAL is synced.
+// In WAL mode a later FULL commit syncs the earlier NORMAL ones too.
+func (s *Store) setDurability(batch []*txRequest) error {
+	relaxed := true
+	for _, r := range batch {
+		if !core.IsRelaxed(r.ctx) {
+			relaxed = false
+			break
+		}
+	}
+	if relaxed == s.relaxed {
+		return nil
+	}
+	mode := "FULL"
+	if relaxed {
+		mode = "NORMAL"
+	}
+	if _, err := s.wdb.Exec("PRAGMA synchronous=" + mode); err != nil {
+		return fmt.Errorf("set synchronous=%s on %s: %w", mode, s.path, err)
+	}
+	s.relaxed = relaxed
 	return nil
 }
 
