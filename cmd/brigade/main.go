@@ -9,11 +9,15 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/brigadeplatform/brigade/internal/quickstart"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/substrate/local"
+	"github.com/brigadeplatform/brigade/internal/worker"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=...".
@@ -23,6 +27,9 @@ var (
 )
 
 func main() {
+	// The local substrate re-executes this binary to set up a job's mount
+	// namespace; that must happen before anything else.
+	local.MaybeRunMountHelper()
 	if err := newRoot().Execute(); err != nil {
 		fmt.Fprintln(os.Stderr, "brigade:", err)
 		os.Exit(1)
@@ -36,7 +43,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), &cobra.Command{
+	root.AddCommand(newServerCmd(), newWorkerCmd(), newQuickstartCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {
@@ -87,7 +94,56 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.StringVar(&cfg.ObserverToken, "observer-token", "", "static bearer token for an external observer (optional)")
 	f.StringVar(&cfg.APIAddress, "api-address", "", "address workers use to reach the API (default: the listen address)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
+	f.StringVar(&cfg.Substrate, "substrate", "local", "where workers and jobs run: local (host processes) or none (serve the API only)")
+	f.IntVar(&cfg.MaxWorkers, "max-workers", 8, "workers running at once")
+	f.IntVar(&cfg.MaxJobs, "max-jobs", 32, "jobs running at once")
+	f.IntVar(&cfg.MaxWorkersPerProject, "max-workers-per-project", 0, "workers of one project running at once (0: no limit)")
+	f.DurationVar(&cfg.CleanupDelay, "cleanup-delay", time.Minute, "how long a finished event's folders and leftover processes are kept")
 	return cmd
+}
+
+func newQuickstartCmd() *cobra.Command {
+	opts := quickstart.Options{Version: version}
+	cmd := &cobra.Command{
+		Use:   "quickstart",
+		Short: "Start the platform, run the example project's event and stream its logs",
+		Long: `Start the platform on the embedded default (SQLite and the local substrate) in a
+fresh data dir, create the example project examples/quickstart, send it an
+event, and stream the logs of its worker and jobs as they run. Exits 0 when the
+event succeeds.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			return quickstart.Run(ctx, cmd.OutOrStdout(), opts)
+		},
+	}
+	cmd.Flags().StringVar(&opts.DataDir, "data-dir", "", "keep the data here instead of in a temporary folder")
+	cmd.Flags().StringVar(&opts.Example, "example", "quickstart", "which examples/<name>/project.yaml to run")
+	return cmd
+}
+
+func newWorkerCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:    "worker",
+		Short:  "Run one event's script (started by the substrate, not by hand)",
+		Hidden: true,
+		Args:   cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			file := os.Getenv("BRIGADE_EVENT_FILE")
+			if file == "" {
+				return fmt.Errorf("BRIGADE_EVENT_FILE is not set: the worker is started by brigade server, which points it at the event's event.json")
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			code := worker.Run(ctx, worker.Options{
+				EventFile: file, SourceDir: os.Getenv("BRIGADE_SOURCE"),
+				Stdout: cmd.OutOrStdout(), Version: version,
+			})
+			os.Exit(code)
+			return nil
+		},
+	}
 }
 
 // applyEnv sets every flag the command line left alone from BRIGADE_<NAME>.

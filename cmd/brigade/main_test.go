@@ -43,11 +43,11 @@ func freeAddr(t *testing.T) string {
 
 // startBinary runs `brigade server` configured through the environment and
 // waits until /healthz answers.
-func startBinary(t *testing.T, bin, dataDir, addr string) *exec.Cmd {
+func startBinary(t *testing.T, bin, dataDir, addr string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "server")
-	cmd.Env = append(os.Environ(), "BRIGADE_ADDR="+addr, "BRIGADE_DATA_DIR="+dataDir,
-		"BRIGADE_ROOT_PASSWORD=e2e-password", "BRIGADE_LOG_LEVEL=warn")
+	cmd.Env = append(append(os.Environ(), "BRIGADE_ADDR="+addr, "BRIGADE_DATA_DIR="+dataDir,
+		"BRIGADE_ROOT_PASSWORD=e2e-password", "BRIGADE_LOG_LEVEL=warn"), env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
@@ -114,7 +114,8 @@ func TestServerBinary(t *testing.T) {
 	dataDir := t.TempDir()
 	addr := freeAddr(t)
 
-	cmd := startBinary(t, bin, dataDir, addr)
+	// Intake only: nothing consumes the queue, so it can be counted.
+	cmd := startBinary(t, bin, dataDir, addr, "BRIGADE_SUBSTRATE=none")
 	token := rootToken(t, addr)
 	project := `{"apiVersion":"brigade.sh/v2","kind":"Project","metadata":{"id":"crash"},
 		"spec":{"eventSubscriptions":[{"source":"example.com/gw","types":["*"]}],"workerTemplate":{}}}`
@@ -130,7 +131,7 @@ func TestServerBinary(t *testing.T) {
 	})
 
 	t.Run("SIGKILLLosesNoAcceptedEvent", func(t *testing.T) {
-		cmd := startBinary(t, bin, dataDir, addr)
+		cmd := startBinary(t, bin, dataDir, addr, "BRIGADE_SUBSTRATE=none")
 		var mu sync.Mutex
 		accepted := map[string]bool{}
 		var wg sync.WaitGroup

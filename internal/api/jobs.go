@@ -216,6 +216,10 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) error {
 		return err
 	}
 	if err := s.workloads.StartJob(ctx, ev, job, env); err != nil {
+		if rerr := s.store.Jobs().UpdateStatus(ctx, eventID, name, core.PhaseStarting,
+			core.JobStatus{Phase: core.PhasePending}); rerr != nil && !core.IsConflict(rerr) {
+			s.log.Error("returning a job to PENDING after a failed start", "event", eventID, "job", name, "error", rerr)
+		}
 		return fmt.Errorf("starting job %s of event %s on the substrate: %w", name, eventID, err)
 	}
 	return nil

@@ -37,6 +37,12 @@ func (s *Service) StartWorker(ctx context.Context, id string) error {
 	}
 	if s.workloads != nil {
 		if err := s.workloads.StartWorker(ctx, ev, token); err != nil {
+			// Put it back to PENDING so that a retry can start it; if it
+			// was canceled meanwhile, that stands.
+			if rerr := s.store.Events().UpdateWorkerStatus(ctx, id, core.PhaseStarting,
+				core.WorkerStatus{Phase: core.PhasePending}); rerr != nil && !core.IsConflict(rerr) {
+				s.log.Error("returning a worker to PENDING after a failed start", "event", id, "error", rerr)
+			}
 			return fmt.Errorf("starting worker of event %s on the substrate: %w", id, err)
 		}
 	}

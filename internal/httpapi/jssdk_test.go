@@ -23,7 +23,46 @@ import (
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/testenv"
 )
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// TestOfficialJSSDKRunsEvents runs test/jssdk/sdk_run_test.mjs against a
+// server on the local substrate: events created through the SDK really run,
+// and the SDK watches their phases and streams their logs.
+func TestOfficialJSSDKRunsEvents(t *testing.T) {
+	node, dir := jssdkPrerequisites(t)
+	const rootPassword = "jssdk-run-root-password"
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var serverLog jssdkLogBuffer
+	logger := slog.New(slog.NewTextHandler(&serverLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+		RootPassword: rootPassword, CleanupDelay: time.Hour}, logger, io.Discard)
+	if err != nil {
+		t.Fatalf("starting the server: %v", err)
+	}
+	stopped := make(chan error, 1)
+	go func() { stopped <- srv.Run(ctx) }()
+	defer func() {
+		cancel()
+		<-stopped
+		if t.Failed() {
+			t.Logf("server log:\n%s", serverLog.String())
+		}
+	}()
+	runCtx, stop := context.WithTimeout(ctx, 3*time.Minute)
+	defer stop()
+	cmd := exec.CommandContext(runCtx, node, "--test", "--test-reporter=spec", "sdk_run_test.mjs")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "BRIGADE_SERVER=http://"+srv.Addr(), "BRIGADE_ROOT_PASSWORD="+rootPassword, "NO_COLOR=1")
+	out, err := jssdkRunStreaming(t, cmd)
+	if err != nil {
+		t.Fatalf("node --test sdk_run_test.mjs failed: %v (its output is above)", err)
+	}
+	jssdkCheckSummary(t, out)
+}
 
 // TestOfficialJSSDK runs Brigade's official JavaScript SDK
 // (@brigadecore/brigade-sdk, pinned in test/jssdk/package.json) against the
@@ -45,7 +84,7 @@ func TestOfficialJSSDK(t *testing.T) {
 
 	var serverLog jssdkLogBuffer
 	logger := slog.New(slog.NewTextHandler(&serverLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
-	srv, err := server.New(ctx, server.Config{
+	srv, err := server.New(ctx, server.Config{Substrate: "none",
 		Addr:           "127.0.0.1:0",
 		DataDir:        t.TempDir(),
 		RootPassword:   rootPassword,

@@ -89,7 +89,7 @@ func startTestServer(t *testing.T, dataDir string, withFake bool) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(ctx, server.Config{
+	srv, err := server.New(ctx, server.Config{Substrate: "none",
 		Addr: "127.0.0.1:0", DataDir: dataDir, RootPassword: rootPassword,
 		SchedulerToken: schedulerToken, ObserverToken: observerToken,
 		MaxBodyBytes: 64 << 10,

@@ -40,6 +40,14 @@ type Config struct {
 	APIAddress     string        // how workers reach the API; default from Addr
 	Version        string
 	Commit         string
+
+	// Execution. Substrate "none" serves the API only (no work runs).
+	Substrate            string        // "local" (default) or "none"
+	MaxWorkers           int           // running workers at once (default 8)
+	MaxJobs              int           // running jobs at once (default 32)
+	MaxWorkersPerProject int           // 0: no per-project limit
+	CleanupDelay         time.Duration // how long finished workloads are kept (default 1m)
+	WorkerCommand        []string      // how to run a worker (default: this binary's "worker")
 }
 
 // DefaultAddr is where the server listens unless told otherwise.
@@ -89,6 +97,16 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--secrets-key: %w", err)
 		}
 	}
+	switch c.Substrate {
+	case "":
+		c.Substrate = "local"
+	case "local", "none":
+	default:
+		return fmt.Errorf("--substrate %q is not known: use local (host processes) or none (API only)", c.Substrate)
+	}
+	if c.MaxWorkers < 0 || c.MaxJobs < 0 || c.MaxWorkersPerProject < 0 {
+		return errors.New("--max-workers, --max-jobs and --max-workers-per-project must not be negative")
+	}
 	for name, tok := range map[string]string{"--scheduler-token": c.SchedulerToken, "--observer-token": c.ObserverToken} {
 		if tok != "" && len(tok) < 16 {
 			return fmt.Errorf("%s must be at least 16 characters", name)
@@ -103,6 +121,7 @@ type Server struct {
 	log      *slog.Logger
 	store    core.Store
 	svc      *api.Service
+	exec     *execution // nil with --substrate none
 	listener net.Listener
 	http     *http.Server
 	stopReqs context.CancelFunc // ends streams at shutdown
@@ -163,6 +182,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if pw != "" && out != nil {
 		fmt.Fprintf(out, "\nGenerated a root password (shown only this once; set --root-password or BRIGADE_ROOT_PASSWORD to choose your own):\n\n    %s\n\n", pw)
 	}
+	var ex *execution
+	if cfg.Substrate != "none" {
+		if ex, err = newExecution(ctx, cfg, svc, apiAddr, log); err != nil {
+			ln.Close()
+			st.Close()
+			return nil, err
+		}
+	}
 	h := httpapi.New(svc, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Commit: cfg.Commit, Logger: log,
 	})
@@ -170,7 +197,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, log: log, store: st, svc: svc, listener: ln, stopReqs: stop,
+		cfg: cfg, log: log, store: st, svc: svc, exec: ex, listener: ln, stopReqs: stop,
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }},
 	}, nil
@@ -187,6 +214,13 @@ func (s *Server) Service() *api.Service { return s.svc }
 func (s *Server) Run(ctx context.Context) error {
 	errc := make(chan error, 1)
 	go func() { errc <- s.http.Serve(s.listener) }()
+	execCtx, stopExec := context.WithCancel(context.Background())
+	execDone := make(chan struct{})
+	if s.exec != nil {
+		go func() { s.exec.run(execCtx, s.log); close(execDone) }()
+	} else {
+		close(execDone)
+	}
 	s.log.Info("brigade server listening", "addr", "http://"+s.Addr(), "dataDir", s.cfg.DataDir)
 	var serveErr error
 	select {
@@ -202,6 +236,8 @@ func (s *Server) Run(ctx context.Context) error {
 		<-errc
 	}
 	s.stopReqs()
+	stopExec()
+	<-execDone
 	if err := s.store.Close(); err != nil && serveErr == nil {
 		serveErr = err
 	}

@@ -1,0 +1,280 @@
+package server_test
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// runningServer is a server on the local substrate with a root client.
+type runningServer struct {
+	srv  *server.Server
+	c    *client.Client
+	stop func()
+}
+
+func startRunning(t *testing.T, dataDir string, cfg server.Config) *runningServer {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	cfg.Addr, cfg.DataDir, cfg.RootPassword = "127.0.0.1:0", dataDir, rootPassword
+	if cfg.CleanupDelay == 0 {
+		cfg.CleanupDelay = time.Hour
+	}
+	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	if err != nil {
+		cancel()
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Run(ctx) }()
+	stopped := false
+	stop := func() {
+		if !stopped {
+			stopped = true
+			cancel()
+			<-done
+		}
+	}
+	t.Cleanup(stop)
+	c := client.New("http://"+srv.Addr(), "")
+	tok, err := c.CreateRootSession(ctx, rootPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &runningServer{srv: srv, c: c.WithToken(tok.Value), stop: stop}
+}
+
+func (rs *runningServer) project(t *testing.T, id, script string, tweak func(*core.WorkerSpec)) {
+	t.Helper()
+	p := &core.Project{Metadata: core.ObjectMeta{ID: id}, Spec: core.ProjectSpec{
+		EventSubscriptions: []core.EventSubscription{{Source: "brigade.sh/cli", Types: []string{"exec"}}},
+		WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
+	}}
+	if tweak != nil {
+		tweak(&p.Spec.WorkerTemplate)
+	}
+	if _, err := rs.c.CreateProject(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (rs *runningServer) event(t *testing.T, project string) string {
+	t.Helper()
+	evs, err := rs.c.CreateEvent(t.Context(), &core.Event{ProjectID: project, Source: "brigade.sh/cli", Type: "exec"})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("create event: %v", err)
+	}
+	return evs[0].Metadata.ID
+}
+
+// waitWorker waits for the worker to end and returns the event.
+func (rs *runningServer) waitWorker(t *testing.T, id string) *core.Event {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(t.Context(), 60*time.Second)
+	defer cancel()
+	st, errs := rs.c.WatchWorkerStatus(ctx, id)
+	for range st {
+	}
+	if err := <-errs; err != nil {
+		t.Fatalf("watching worker: %v", err)
+	}
+	ev, err := rs.c.GetEvent(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ev
+}
+
+// waitJobPhase waits until a job reaches a phase (it may not exist yet).
+func (rs *runningServer) waitJobPhase(t *testing.T, id, job string, want core.JobPhase) {
+	t.Helper()
+	changes, cancel := rs.srv.Service().Store().Subscribe(core.TopicEvent(id))
+	defer cancel()
+	timeout := time.After(60 * time.Second)
+	for {
+		if j, err := rs.srv.Service().Store().Jobs().Get(t.Context(), id, job); err == nil && j.Status.Phase == want {
+			return
+		}
+		select {
+		case <-changes:
+		case <-timeout:
+			t.Fatalf("job %s never reached %s", job, want)
+		}
+	}
+}
+
+func (rs *runningServer) logs(t *testing.T, id, job string) string {
+	t.Helper()
+	lines, errs := rs.c.Logs(t.Context(), id, client.LogOptions{Job: job})
+	var sb strings.Builder
+	for l := range lines {
+		sb.WriteString(l.Message + "\n")
+	}
+	if err := <-errs; err != nil {
+		t.Fatalf("logs: %v", err)
+	}
+	return sb.String()
+}
+
+const sleeperScript = `const { events, Job } = require("@brigadecore/brigadier");
+events.on("brigade.sh/cli", "exec", async event => {
+  const j = new Job("sleeper", "debian:12-slim", event);
+  j.primaryContainer.command = ["sh"];
+  j.primaryContainer.arguments = ["-c", "echo sleeping; sleep 120"];
+  await j.run();
+});
+events.process();`
+
+func TestExecution(t *testing.T) {
+	rs := startRunning(t, t.TempDir(), server.Config{})
+
+	t.Run("CancelRunningEventAbortsWorkerAndJobs", func(t *testing.T) {
+		rs.project(t, "cancel-me", sleeperScript, nil)
+		id := rs.event(t, "cancel-me")
+		rs.waitJobPhase(t, id, "sleeper", core.PhaseRunning)
+		if err := rs.c.CancelEvent(t.Context(), id); err != nil {
+			t.Fatal(err)
+		}
+		ev := rs.waitWorker(t, id)
+		if ev.Worker.Status.Phase != core.PhaseAborted || ev.Worker.Jobs[0].Status.Phase != core.PhaseAborted {
+			t.Fatalf("after cancel: worker %s, job %s", ev.Worker.Status.Phase, ev.Worker.Jobs[0].Status.Phase)
+		}
+		rs.waitJobGone(t)
+	})
+	t.Run("WorkerTimeoutAbortsItsJobs", func(t *testing.T) {
+		rs.project(t, "worker-timeout", sleeperScript, func(w *core.WorkerSpec) { w.TimeoutDuration = "1s" })
+		id := rs.event(t, "worker-timeout")
+		ev := rs.waitWorker(t, id)
+		if ev.Worker.Status.Phase != core.PhaseTimedOut {
+			t.Fatalf("worker %s, want TIMED_OUT", ev.Worker.Status.Phase)
+		}
+		rs.waitJobPhase(t, id, "sleeper", core.PhaseAborted)
+	})
+	t.Run("ScriptErrorsNameFileAndLine", func(t *testing.T) {
+		rs.project(t, "broken", "const x = 1;\n\nnoSuchFunction(x);\n", nil)
+		id := rs.event(t, "broken")
+		ev := rs.waitWorker(t, id)
+		log := rs.logs(t, id, "")
+		if ev.Worker.Status.Phase != core.PhaseFailed || !strings.Contains(log, "brigade.js:3") {
+			t.Fatalf("worker %s, log:\n%s", ev.Worker.Status.Phase, log)
+		}
+	})
+	t.Run("FailingJobFailsTheWorker", func(t *testing.T) {
+		rs.project(t, "failing", `const { events, Job } = require("@brigadecore/brigadier");
+events.on("brigade.sh/cli", "exec", async event => {
+  const j = new Job("fails", "x", event);
+  j.primaryContainer.command = ["sh"];
+  j.primaryContainer.arguments = ["-c", "echo to stderr >&2; exit 4"];
+  await j.run();
+});
+events.process();`, nil)
+		id := rs.event(t, "failing")
+		ev := rs.waitWorker(t, id)
+		if ev.Worker.Status.Phase != core.PhaseFailed || ev.Worker.Jobs[0].Status.Phase != core.PhaseFailed {
+			t.Fatalf("worker %s, job %s", ev.Worker.Status.Phase, ev.Worker.Jobs[0].Status.Phase)
+		}
+		if log := rs.logs(t, id, "fails"); !strings.Contains(log, "to stderr") {
+			t.Fatalf("job log lacks stderr:\n%s", log)
+		}
+		if log := rs.logs(t, id, ""); !strings.Contains(log, `Job "fails" failed`) {
+			t.Fatalf("worker log:\n%s", log)
+		}
+	})
+	t.Run("FastWriterLosesNoLines", func(t *testing.T) {
+		rs.project(t, "chatty", `const { events, Job } = require("@brigadecore/brigadier");
+events.on("brigade.sh/cli", "exec", async event => {
+  const j = new Job("chatty", "x", event);
+  j.primaryContainer.command = ["sh"];
+  j.primaryContainer.arguments = ["-c", "i=1; while [ $i -le 20000 ]; do echo line $i; i=$((i+1)); done"];
+  await j.run();
+});
+events.process();`, nil)
+		id := rs.event(t, "chatty")
+		if ev := rs.waitWorker(t, id); ev.Worker.Status.Phase != core.PhaseSucceeded {
+			t.Fatalf("worker %s", ev.Worker.Status.Phase)
+		}
+		lines := strings.Split(strings.TrimSpace(rs.logs(t, id, "chatty")), "\n")
+		var got []string
+		for _, l := range lines {
+			if strings.HasPrefix(l, "line ") {
+				got = append(got, l)
+			}
+		}
+		if len(got) != 20000 || got[0] != "line 1" || got[19999] != "line 20000" {
+			t.Fatalf("got %d lines (first %q)", len(got), got[0])
+		}
+	})
+}
+
+// waitJobGone waits until the substrate runs no job.
+func (rs *runningServer) waitJobGone(t *testing.T) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, err := rs.c.RunningJobs(t.Context())
+		if err == nil && n == 0 {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d jobs still running after cancel (%v)", n, err)
+		}
+		time.Sleep(10 * time.Millisecond) // the substrate has no change feed
+	}
+}
+
+func TestOneWorkerAtATime(t *testing.T) {
+	rs := startRunning(t, t.TempDir(), server.Config{MaxWorkers: 1})
+	rs.project(t, "serial", `const { events, Job } = require("@brigadecore/brigadier");
+events.on("brigade.sh/cli", "exec", async event => {
+  const j = new Job("nap", "x", event);
+  j.primaryContainer.command = ["sleep"];
+  j.primaryContainer.arguments = ["0.3"];
+  await j.run();
+});
+events.process();`, nil)
+	var ids []string
+	for i := 0; i < 3; i++ {
+		ids = append(ids, rs.event(t, "serial"))
+	}
+	var evs []*core.Event
+	for _, id := range ids {
+		evs = append(evs, rs.waitWorker(t, id))
+	}
+	for i := 1; i < len(evs); i++ {
+		prev, cur := evs[i-1].Worker.Status, evs[i].Worker.Status
+		if cur.Started.Before(*prev.Ended) {
+			t.Fatalf("worker %d started at %s before worker %d ended at %s", i, cur.Started, i-1, prev.Ended)
+		}
+	}
+}
+
+func TestRestartFinishesLostWork(t *testing.T) {
+	dir := t.TempDir()
+	rs := startRunning(t, dir, server.Config{})
+	rs.project(t, "restart", sleeperScript, nil)
+	id := rs.event(t, "restart")
+	rs.waitJobPhase(t, id, "sleeper", core.PhaseRunning)
+	rs.stop()
+
+	rs2 := startRunning(t, dir, server.Config{})
+	ev := rs2.waitWorker(t, id)
+	if ev.Worker.Status.Phase != core.PhaseAborted || ev.Worker.Jobs[0].Status.Phase != core.PhaseAborted {
+		t.Fatalf("after restart: worker %s job %s", ev.Worker.Status.Phase, ev.Worker.Jobs[0].Status.Phase)
+	}
+	if log := rs2.logs(t, id, ""); !strings.Contains(log, "server restarted") {
+		t.Fatalf("worker log does not say why:\n%s", log)
+	}
+	if n, _ := rs2.c.RunningJobs(t.Context()); n != 0 {
+		t.Fatalf("%d jobs running after restart", n)
+	}
+}

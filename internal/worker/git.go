@@ -1,0 +1,109 @@
+package worker
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// checkout clones the worker's source into dir with the git binary, as
+// Brigade's git-initializer did (scripting.md §3.6): a commit wins over a
+// ref; without either, the remote's default branch; submodules on request;
+// credentials from the gitSSHKey or gitPassword project secrets.
+func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]string, dir string, w *logWriter) error {
+	if _, err := exec.LookPath("git"); err != nil {
+		return fmt.Errorf("this project's source comes from git (%s), but the git program is not installed on this machine", g.CloneURL)
+	}
+	home, err := os.MkdirTemp("", "brigade-git-")
+	if err != nil {
+		return fmt.Errorf("preparing git credentials: %w", err)
+	}
+	defer os.RemoveAll(home)
+	env := append(os.Environ(), "HOME="+home, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1")
+	if key := secrets["gitSSHKey"]; key != "" {
+		keyFile := filepath.Join(home, "id_key")
+		if err := os.WriteFile(keyFile, []byte(strings.TrimRight(key, "\n")+"\n"), 0o600); err != nil {
+			return fmt.Errorf("writing the gitSSHKey: %w", err)
+		}
+		env = append(env, "GIT_SSH_COMMAND=ssh -i "+keyFile+" -o StrictHostKeyChecking=no -o UserKnownHostsFile=/dev/null")
+	} else if pw := secrets["gitPassword"]; pw != "" {
+		u, err := url.Parse(g.CloneURL)
+		if err == nil && (u.Scheme == "http" || u.Scheme == "https") {
+			user := secrets["gitUsername"]
+			if user == "" && u.User != nil {
+				user = u.User.Username()
+			}
+			if user == "" {
+				user = "git"
+			}
+			cred := url.URL{Scheme: u.Scheme, User: url.UserPassword(user, pw), Host: u.Host}
+			if err := os.WriteFile(filepath.Join(home, ".git-credentials"), []byte(cred.String()+"\n"), 0o600); err != nil {
+				return fmt.Errorf("writing git credentials: %w", err)
+			}
+			env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=credential.helper", "GIT_CONFIG_VALUE_0=store")
+		}
+	}
+	run := func(args ...string) error {
+		w.log("DEBUG", "git %s", strings.Join(args, " "))
+		cmd := exec.CommandContext(ctx, "git", args...)
+		cmd.Env = env
+		var out bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &out, &out
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("git %s failed: %v\n%s", args[0], err, strings.TrimSpace(out.String()))
+		}
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", filepath.Dir(dir), err)
+	}
+	w.log("INFO", "cloning %s", g.CloneURL)
+	switch {
+	case g.Commit != "":
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		for _, args := range [][]string{
+			{"-C", dir, "init", "-q"},
+			{"-C", dir, "remote", "add", "origin", g.CloneURL},
+			{"-C", dir, "fetch", "-q", "--no-tags", "origin", g.Commit},
+			{"-C", dir, "checkout", "-q", "FETCH_HEAD"},
+		} {
+			if err := run(args...); err != nil {
+				return err
+			}
+		}
+	default:
+		args := []string{"clone", "-q", "--no-tags", "--single-branch"}
+		if ref := shortRef(g.Ref); ref != "" {
+			args = append(args, "--branch", ref)
+		}
+		if err := run(append(args, g.CloneURL, dir)...); err != nil {
+			return err
+		}
+	}
+	if g.InitSubmodules {
+		if err := run("-C", dir, "submodule", "update", "--init", "--recursive"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// shortRef turns refs/heads/X and refs/tags/X into X; other refs pass as
+// they are.
+func shortRef(ref string) string {
+	for _, p := range []string{"refs/heads/", "refs/tags/"} {
+		if strings.HasPrefix(ref, p) {
+			return strings.TrimPrefix(ref, p)
+		}
+	}
+	return ref
+}

@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/js"
+)
+
+// host serves a script's jobs and summary through the API.
+type host struct {
+	api     *client.Client
+	eventID string
+}
+
+var _ js.Host = (*host)(nil)
+
+// CreateJob posts the job. Errors are worded the way Brigade's JS SDK
+// worded them, since scripts (and people) read them in the worker log.
+func (h *host) CreateJob(ctx context.Context, job core.Job) error {
+	return sdkError(h.api.CreateJob(ctx, h.eventID, &job))
+}
+
+func sdkError(err error) error {
+	var (
+		bad      *core.BadRequestError
+		conflict *core.ConflictError
+		notFound *core.NotFoundError
+		authz    *core.AuthorizationError
+	)
+	switch {
+	case err == nil:
+		return nil
+	case errors.As(err, &bad):
+		msg := "Bad request: " + bad.Reason
+		for i, d := range bad.Details {
+			msg += fmt.Sprintf("\n  %d. %s", i+1, d)
+		}
+		return errors.New(msg)
+	case errors.As(err, &conflict):
+		return errors.New(conflict.Error())
+	case errors.As(err, &notFound):
+		return fmt.Errorf("%s %q not found.", notFound.Type, notFound.ID)
+	case errors.As(err, &authz):
+		return errors.New("The request is not authorized: " + authz.Reason)
+	}
+	return err
+}
+
+// WaitJob follows the job's status stream until a terminal phase. The
+// stream sends changes as they are committed: no 2-second ticks.
+func (h *host) WaitJob(ctx context.Context, name string, phase func(core.JobPhase)) (core.JobPhase, error) {
+	vals, errs := h.api.WatchJobStatus(ctx, h.eventID, name)
+	var last core.JobPhase
+	for st := range vals {
+		last = st.Phase
+		if phase != nil {
+			phase(st.Phase)
+		}
+		if st.Phase.IsTerminal() {
+			break
+		}
+	}
+	if last.IsTerminal() {
+		return last, nil
+	}
+	if err := <-errs; err != nil {
+		return last, sdkError(err)
+	}
+	return last, nil
+}
+
+// JobLogs reads the primary container's log as "<time>: <message>" lines.
+func (h *host) JobLogs(ctx context.Context, name string) (string, error) {
+	vals, errs := h.api.Logs(ctx, h.eventID, client.LogOptions{Job: name})
+	var lines []string
+	for e := range vals {
+		if e.Time != nil {
+			lines = append(lines, e.Time.UTC().Format(time.RFC3339Nano)+": "+e.Message)
+		} else {
+			lines = append(lines, e.Message)
+		}
+	}
+	if err := <-errs; err != nil {
+		return "", err
+	}
+	return strings.Join(lines, "\n"), nil
+}
+
+func (h *host) SetSummary(ctx context.Context, text string) error {
+	return h.api.UpdateSummary(ctx, h.eventID, text)
+}

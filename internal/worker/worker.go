@@ -1,0 +1,129 @@
+// Package worker runs one event's script: it reads event.json, lays out the
+// config files (a git checkout and/or the project's defaultConfigFiles),
+// runs brigade.ts/brigade.js in the embedded JavaScript runtime, and exits
+// with the script's code. It reaches the platform only through the API,
+// with the token scoped to its event, on every substrate.
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/js"
+)
+
+// Options configure a worker run.
+type Options struct {
+	EventFile string    // path of event.json
+	SourceDir string    // where the git checkout goes (default: source/ beside event.json)
+	Stdout    io.Writer // the worker log
+	Version   string
+}
+
+// Run runs the worker and returns its exit code: 0 for success.
+func Run(ctx context.Context, opts Options) int {
+	w := &logWriter{out: opts.Stdout}
+	w.log("INFO", "brigade-worker version: %s", opts.Version)
+	raw, err := os.ReadFile(opts.EventFile)
+	if err != nil {
+		w.log("ERROR", "reading the event document %s: %v", opts.EventFile, err)
+		return 1
+	}
+	var doc core.EventDocument
+	var event map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		w.log("ERROR", "the event document %s is not valid JSON: %v", opts.EventFile, err)
+		return 1
+	}
+	json.Unmarshal(raw, &event)
+	w.level = strings.ToUpper(doc.Worker.LogLevel)
+	src := opts.SourceDir
+	if src == "" {
+		src = filepath.Join(filepath.Dir(opts.EventFile), "source")
+	}
+	if doc.Worker.Git != nil {
+		if err := checkout(ctx, doc.Worker.Git, doc.Project.Secrets, src, w); err != nil {
+			w.log("ERROR", "%v", err)
+			return 1
+		}
+	}
+	dir := filepath.Join(src, doc.Worker.ConfigFilesDirectory)
+	if err := writeDefaults(dir, doc.Worker.DefaultConfigFiles, w); err != nil {
+		w.log("ERROR", "%v", err)
+		return 1
+	}
+	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithInsecureTLS(true))
+	code, err := js.Run(ctx, js.Options{
+		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID},
+		Stdout: opts.Stdout, LogLevel: doc.Worker.LogLevel, Env: doc.Worker.Environment,
+	})
+	if err != nil {
+		w.log("ERROR", "running the script: %v", err)
+		return 1
+	}
+	return code
+}
+
+// writeDefaults writes the project's defaultConfigFiles into the config
+// folder; files that came from git win (scripting.md §3.2 step 4).
+func writeDefaults(dir string, files map[string]string, w *logWriter) error {
+	if _, err := os.Stat(dir); err != nil {
+		w.log("DEBUG", "path %s does not exist; creating it", dir)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return fmt.Errorf("creating config folder %s: %w", dir, err)
+		}
+	}
+	for name, content := range files {
+		clean := filepath.Clean(name)
+		if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
+			return fmt.Errorf("default config file name %q leaves the config folder", name)
+		}
+		p := filepath.Join(dir, clean)
+		if _, err := os.Stat(p); err == nil {
+			w.log("WARN", "%s already exists; refusing to overwrite it with default %s", p, name)
+			continue
+		}
+		w.log("DEBUG", "writing default %s to %s", name, p)
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("creating folder for %s: %w", p, err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("writing default config file %s: %w", p, err)
+		}
+	}
+	return nil
+}
+
+// logWriter writes the worker's own lines in the winston format the
+// original worker used: "<ISO time> <LEVEL>: <message>".
+type logWriter struct {
+	out   io.Writer
+	level string
+}
+
+var levels = map[string]int{"ERROR": 0, "WARN": 1, "INFO": 2, "DEBUG": 3}
+
+func (w *logWriter) log(level, format string, args ...any) {
+	if w.out == nil {
+		return
+	}
+	max, ok := levels[w.level]
+	if !ok {
+		max = levels["INFO"]
+	}
+	if levels[level] > max && w.level != "" {
+		return
+	}
+	if w.level == "" && level == "DEBUG" {
+		return
+	}
+	fmt.Fprintf(w.out, "%s %s: %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), level, fmt.Sprintf(format, args...))
+}
