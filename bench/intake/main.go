@@ -55,7 +55,7 @@ func run(n, c, projects, rawRows int) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"),
+	srv, err := server.New(ctx, server.Config{Substrate: "none", Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"),
 		RootPassword: "bench-password"}, log, io.Discard)
 	if err != nil {
 		return err

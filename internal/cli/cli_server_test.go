@@ -26,7 +26,7 @@ const (
 func startServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{
+	srv, err := server.New(ctx, server.Config{Substrate: "none",
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), RootPassword: testRootPassword,
 		SchedulerToken: testSchedulerToken, ObserverToken: testObserverToken, Version: "v-server",
 	}, slog.New(slog.DiscardHandler), io.Discard)

@@ -40,7 +40,7 @@ func (f *tokenCatcher) RunningJobs(context.Context) (int, error)         { retur
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{
+	srv, err := server.New(ctx, server.Config{Substrate: "none",
 		Addr: "127.0.0.1:0", DataDir: t.TempDir(), RootPassword: rootPassword,
 		SchedulerToken: schedulerToken, ObserverToken: observerToken, Version: "v-test", Commit: "c-test",
 	}, slog.New(slog.DiscardHandler), io.Discard)
