@@ -151,6 +151,27 @@ type JobSpec struct {
 	TimeoutDuration   string                      `json:"timeoutDuration,omitempty"`
 	Host              *JobHost                    `json:"host,omitempty"`
 	Fallible          bool                        `json:"fallible"`
+	// Cache is an addition to Brigade v2 (docs/api.md): a folder kept
+	// across events for this project and job name (Brigade v1's job cache).
+	Cache *JobCache `json:"cache,omitempty"`
+}
+
+// JobCache asks for a per-project, per-job folder that outlives events.
+type JobCache struct {
+	Path string `json:"path,omitempty"` // where the job sees it
+	Size string `json:"size,omitempty"` // a quantity such as "5Mi"; substrates may ignore it
+}
+
+// Resources are CPU and memory quantities ("500m", "1", "128Mi", "1Gi").
+type Resources struct {
+	CPU    string `json:"cpu,omitempty"`
+	Memory string `json:"memory,omitempty"`
+}
+
+// ResourceRequirements are a container's requests and limits.
+type ResourceRequirements struct {
+	Requests *Resources `json:"requests,omitempty"`
+	Limits   *Resources `json:"limits,omitempty"`
 }
 
 // JobContainerSpec is a ContainerSpec plus the job-only container settings.
@@ -160,12 +181,19 @@ type JobContainerSpec struct {
 	WorkspaceMountPath string `json:"workspaceMountPath,omitempty"`
 	SourceMountPath    string `json:"sourceMountPath,omitempty"`
 	Privileged         bool   `json:"privileged"`
+	// Additions to Brigade v2 (docs/api.md), used by Brigade v1 scripts.
+	Resources           *ResourceRequirements `json:"resources,omitempty"`
+	ServiceAccount      string                `json:"serviceAccount,omitempty"`
+	UseHostDockerSocket bool                  `json:"useHostDockerSocket,omitempty"`
 }
 
 // JobHost selects the kind of node a job runs on.
 type JobHost struct {
 	OS           string            `json:"os,omitempty"`
 	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// Name is an addition to Brigade v2 (docs/api.md): a node name
+	// (Brigade v1's host.name).
+	Name string `json:"name,omitempty"`
 }
 
 // JobStatus is the observable state of a job.

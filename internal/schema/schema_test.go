@@ -57,3 +57,18 @@ func TestValidate(t *testing.T) {
 		}
 	})
 }
+
+func TestJobAdditions(t *testing.T) {
+	ok := `{"apiVersion":"brigade.sh/v2","kind":"Job","name":"v1-job","spec":{
+		"primaryContainer":{"image":"x","resources":{"requests":{"cpu":"500m","memory":"64Mi"},"limits":{"cpu":"1"}},
+		"serviceAccount":"builder","useHostDockerSocket":true},
+		"host":{"name":"node-1","nodeSelector":{"disk":"ssd"}},"cache":{"path":"/cache","size":"5Mi"}}}`
+	if err := Validate(Job, []byte(ok)); err != nil {
+		t.Fatalf("additions refused: %v", err)
+	}
+	bad := `{"apiVersion":"brigade.sh/v2","kind":"Job","name":"v1-job","spec":{
+		"primaryContainer":{"image":"x","resources":{"requests":{"cpu":"lots"}}}}}`
+	if err := Validate(Job, []byte(bad)); err == nil {
+		t.Fatal("a bad quantity was accepted")
+	}
+}
