@@ -12,7 +12,7 @@ import (
 // CancelEvent stops an event: a pending worker is CANCELED; a starting or
 // running one is ABORTED together with its unfinished jobs.
 func (s *Service) CancelEvent(ctx context.Context, id string) error {
-	ev, err := s.store.Events().Get(ctx, id)
+	ev, err := s.store.Events().Head(ctx, id)
 	if err != nil {
 		return err
 	}
@@ -156,7 +156,7 @@ func (s *Service) CancelManyEvents(ctx context.Context, sel core.EventSelector) 
 
 // DeleteEvent removes an event in any phase, with its jobs and logs.
 func (s *Service) DeleteEvent(ctx context.Context, id string) error {
-	ev, err := s.store.Events().Get(ctx, id)
+	ev, err := s.store.Events().Head(ctx, id)
 	if err != nil {
 		return err
 	}

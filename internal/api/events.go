@@ -292,7 +292,7 @@ func (s *Service) recreate(ctx context.Context, ev *core.Event, retryOf *core.Ev
 
 // UpdateSourceState replaces an event's gateway-private state.
 func (s *Service) UpdateSourceState(ctx context.Context, id string, st *core.SourceState) error {
-	ev, err := s.store.Events().Get(ctx, id)
+	ev, err := s.store.Events().Head(ctx, id)
 	if err != nil {
 		return err
 	}

@@ -19,17 +19,21 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	if _, err := require(ctx, auth.RoleWorker, eventID); err != nil {
 		return err
 	}
-	ev, err := s.store.Events().Get(ctx, eventID)
+	ev, err := s.store.Events().Head(ctx, eventID)
 	if err != nil {
 		return err
 	}
 	if job.Name == "" {
 		return core.NewBadRequest("the job needs a name")
 	}
-	for _, existing := range ev.Worker.Jobs {
-		if existing.Name != job.Name {
-			continue
-		}
+	existing, err := s.store.Jobs().Get(ctx, eventID, job.Name)
+	switch {
+	case core.IsNotFound(err):
+		existing = nil
+	case err != nil:
+		return err
+	}
+	if existing != nil {
 		if ev.Labels[core.LabelRetryOf] == "" {
 			return core.NewConflict("Job", job.Name, fmt.Sprintf(
 				"event %q already has a job named %q; job names must be unique within an event", eventID, job.Name))
@@ -64,12 +68,7 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	stored := redacted(job)
 	stored.Created = timePtr(s.now())
 	stored.Status = &core.JobStatus{Phase: core.PhasePending}
-	inherited := false
-	for _, existing := range ev.Worker.Jobs {
-		if existing.Name == job.Name {
-			inherited = true
-		}
-	}
+	inherited := existing != nil
 	return s.store.Tx(ctx, func(ctx context.Context) error {
 		if inherited {
 			if err := s.store.Jobs().Replace(ctx, eventID, stored); err != nil {
@@ -190,7 +189,7 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) error {
 	var job *core.Job
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		var err error
-		if ev, err = s.store.Events().Get(ctx, eventID); err != nil {
+		if ev, err = s.store.Events().Head(ctx, eventID); err != nil {
 			return err
 		}
 		if job, err = s.store.Jobs().Get(ctx, eventID, name); err != nil {
@@ -235,9 +234,6 @@ func phaseOf(j *core.Job) core.JobPhase {
 // GetJobStatus returns one job's status.
 func (s *Service) GetJobStatus(ctx context.Context, eventID, name string) (*core.JobStatus, error) {
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
-		return nil, err
-	}
-	if _, err := s.store.Events().Get(ctx, eventID); err != nil {
 		return nil, err
 	}
 	job, err := s.store.Jobs().Get(ctx, eventID, name)

@@ -27,7 +27,7 @@ type LogTarget struct {
 // EVENT_CREATOR for its source, and the container must belong to the worker
 // or job. A job inherited by a retry reads the original event's logs.
 func (s *Service) ResolveLogs(ctx context.Context, eventID, job, container string) (*LogTarget, error) {
-	ev, err := s.store.Events().Get(ctx, eventID)
+	ev, err := s.store.Events().Head(ctx, eventID)
 	if err != nil {
 		return nil, err
 	}
@@ -58,14 +58,12 @@ func (s *Service) ResolveLogs(ctx context.Context, eventID, job, container strin
 			},
 		}, nil
 	}
-	var j *core.Job
-	for i := range ev.Worker.Jobs {
-		if ev.Worker.Jobs[i].Name == job {
-			j = &ev.Worker.Jobs[i]
-		}
-	}
-	if j == nil {
+	j, err := s.store.Jobs().Get(ctx, eventID, job)
+	if core.IsNotFound(err) {
 		return nil, &core.NotFoundError{Type: "Job", ID: job}
+	}
+	if err != nil {
+		return nil, err
 	}
 	if container == "" {
 		container = job

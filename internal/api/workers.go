@@ -18,7 +18,7 @@ func (s *Service) StartWorker(ctx context.Context, id string) error {
 	var ev *core.Event
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		var err error
-		ev, err = s.store.Events().Get(ctx, id)
+		ev, err = s.store.Events().Head(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -54,7 +54,7 @@ func (s *Service) GetWorkerStatus(ctx context.Context, id string) (*core.WorkerS
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
 		return nil, err
 	}
-	ev, err := s.store.Events().Get(ctx, id)
+	ev, err := s.store.Events().Head(ctx, id)
 	if err != nil {
 		return nil, err
 	}
@@ -67,7 +67,7 @@ func (s *Service) UpdateWorkerStatus(ctx context.Context, id string, st core.Wor
 		return err
 	}
 	return retryCAS(func() error {
-		ev, err := s.store.Events().Get(ctx, id)
+		ev, err := s.store.Events().Head(ctx, id)
 		if err != nil {
 			return err
 		}
@@ -86,7 +86,7 @@ func (s *Service) CleanupWorker(ctx context.Context, id string) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	if _, err := s.store.Events().Get(ctx, id); err != nil {
+	if _, err := s.store.Events().Head(ctx, id); err != nil {
 		return err
 	}
 	if s.workloads == nil {

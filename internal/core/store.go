@@ -83,6 +83,9 @@ type EventSelector struct {
 type EventStore interface {
 	Create(ctx context.Context, e *Event) error
 	Get(ctx context.Context, id string) (*Event, error)
+	// Head is Get without the jobs (Worker.Jobs is nil): cheap for events
+	// with many jobs.
+	Head(ctx context.Context, id string) (*Event, error)
 	// List orders by created descending, then id ascending.
 	List(ctx context.Context, sel EventSelector, opts ListOptions) ([]Event, ListMeta, error)
 	// IDs returns the ids of every event the selector matches.
@@ -94,7 +97,8 @@ type EventStore interface {
 	SetSourceState(ctx context.Context, id string, state *SourceState) error
 	// SetWorkerTokenHash records the hash of the worker's bearer token.
 	SetWorkerTokenHash(ctx context.Context, id, hash string) error
-	// GetByWorkerTokenHash finds the event whose worker holds a token.
+	// GetByWorkerTokenHash finds the event whose worker holds a token
+	// (without its jobs, as Head).
 	GetByWorkerTokenHash(ctx context.Context, hash string) (*Event, error)
 	// Delete removes the event, its jobs, logs and queued tasks.
 	Delete(ctx context.Context, id string) error

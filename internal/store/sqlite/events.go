@@ -110,7 +110,12 @@ func (es eventStore) Get(ctx context.Context, id string) (*core.Event, error) {
 	return e, err
 }
 
-func getEvent(ctx context.Context, q querier, id string) (*core.Event, error) {
+func (es eventStore) Head(ctx context.Context, id string) (*core.Event, error) {
+	return headEvent(ctx, es.s.reader(ctx), id)
+}
+
+// headEvent reads an event without its jobs.
+func headEvent(ctx context.Context, q querier, id string) (*core.Event, error) {
 	var doc string
 	err := q.QueryRowContext(ctx, `SELECT doc FROM events WHERE id = ?`, id).Scan(&doc)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -123,7 +128,18 @@ func getEvent(ctx context.Context, q querier, id string) (*core.Event, error) {
 	if err := unmarshal("event "+id, doc, &e); err != nil {
 		return nil, err
 	}
-	events := []core.Event{e}
+	if e.Worker != nil {
+		e.Worker.Jobs = nil
+	}
+	return &e, nil
+}
+
+func getEvent(ctx context.Context, q querier, id string) (*core.Event, error) {
+	e, err := headEvent(ctx, q, id)
+	if err != nil {
+		return nil, err
+	}
+	events := []core.Event{*e}
 	if err := attachJobs(ctx, q, events); err != nil {
 		return nil, err
 	}
@@ -354,20 +370,16 @@ func (es eventStore) GetByWorkerTokenHash(ctx context.Context, hash string) (*co
 	if hash == "" {
 		return nil, notFound
 	}
-	var e *core.Event
-	err := es.s.read(ctx, func(q querier) error {
-		var id string
-		err := q.QueryRowContext(ctx, `SELECT id FROM events WHERE worker_token_hash = ?`, hash).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return notFound
-		}
-		if err != nil {
-			return fmt.Errorf("find event by worker token: %w", err)
-		}
-		e, err = getEvent(ctx, q, id)
-		return err
-	})
-	return e, err
+	q := es.s.reader(ctx)
+	var id string
+	err := q.QueryRowContext(ctx, `SELECT id FROM events WHERE worker_token_hash = ?`, hash).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, notFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find event by worker token: %w", err)
+	}
+	return headEvent(ctx, q, id)
 }
 
 // Delete removes the event; foreign keys cascade to its jobs, logs and tasks.

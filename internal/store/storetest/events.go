@@ -230,3 +230,22 @@ func jobNames(jobs []core.Job) []string {
 	}
 	return names
 }
+
+func eventHeadCases() []testCase {
+	return []testCase{
+		{"Events/HeadLeavesOutJobs", func(t *testing.T, s core.Store) {
+			mkProject(t, s, "demo")
+			mkEvent(t, s, "demo", "e1", base)
+			mkJob(t, s, "e1", "build")
+			full, err := s.Events().Get(t.Context(), "e1")
+			must(t, err, "get")
+			wantEqual(t, len(full.Worker.Jobs), 1, "jobs of Get")
+			head, err := s.Events().Head(t.Context(), "e1")
+			must(t, err, "head")
+			wantEqual(t, len(head.Worker.Jobs), 0, "jobs of Head")
+			wantEqual(t, head.ProjectID, "demo", "project of Head")
+			_, err = s.Events().Head(t.Context(), "nope")
+			wantNotFound(t, err, "Event")
+		}},
+	}
+}
