@@ -80,6 +80,9 @@ func (s *Service) CreateEvent(ctx context.Context, ev *core.Event) ([]core.Event
 // fanOut creates one event per subscribed project. A non-nil retryOf is the
 // original event of a retry: its worker spec and inherited jobs are reused.
 func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Event) ([]core.Event, error) {
+	if err := checkEventConfigFiles(ctx, ev); err != nil { // exec.go
+		return nil, err
+	}
 	var projects []core.Project
 	if ev.ProjectID != "" {
 		p, err := s.store.Projects().Get(ctx, ev.ProjectID)
@@ -107,6 +110,7 @@ func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Even
 		e.Metadata = core.ObjectMeta{ID: uuid.NewString(), Created: &now}
 		e.ProjectID = p.Metadata.ID
 		e.Summary = ""
+		e.ConfigFiles = nil // they live in e.Worker.Spec.ConfigFiles
 		e.Worker = buildWorker(&p, ev, retryOf)
 		created = append(created, e)
 	}
@@ -164,7 +168,9 @@ func buildWorker(p *core.Project, ev *core.Event, retryOf *core.Event) *core.Wor
 		}
 	} else {
 		spec = cloneWorkerSpec(p.Spec.WorkerTemplate)
+		spec.ConfigFiles = nil // an event's own, never a project's
 	}
+	applyEventConfigFiles(&spec, ev) // exec.go
 	if spec.WorkspaceSize == "" {
 		spec.WorkspaceSize = core.DefaultWorkspaceSize
 	}
@@ -202,6 +208,7 @@ func cloneWorkerSpec(w core.WorkerSpec) core.WorkerSpec {
 		c := *w.Container
 		w.Container = &c
 	}
+	w.ConfigFiles = maps.Clone(w.ConfigFiles)
 	return w
 }
 
@@ -270,6 +277,7 @@ func copyForRecreate(orig *core.Event, label string) *core.Event {
 	ev.Metadata = core.ObjectMeta{}
 	ev.Worker = nil
 	ev.Summary = ""
+	ev.ConfigFiles = eventConfigFiles(orig) // exec.go: a clone runs the same files
 	ev.Labels = maps.Clone(orig.Labels)
 	if ev.Labels == nil {
 		ev.Labels = map[string]string{}

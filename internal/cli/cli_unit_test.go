@@ -17,9 +17,15 @@ import (
 // real home folder) and returns stdout, stderr and the exit code.
 func run(t *testing.T, env map[string]string, stdin string, args ...string) (string, string, int) {
 	t.Helper()
+	return runIn(t, false, env, stdin, args...)
+}
+
+// runIn is run with standard input a terminal or not.
+func runIn(t *testing.T, terminal bool, env map[string]string, stdin string, args ...string) (string, string, int) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Run(context.Background(), Env{
-		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut,
+		Stdin: strings.NewReader(stdin), Stdout: &out, Stderr: &errOut, Terminal: terminal,
 		Getenv:  func(k string) string { return env[k] },
 		Now:     func() time.Time { return time.Date(2024, 1, 2, 3, 4, 5, 0, time.UTC) },
 		Version: "v-test", Commit: "c-test",
@@ -46,12 +52,17 @@ func TestValidation(t *testing.T) {
 	}{
 		{[]string{"login", "--root"}, "--server is required"},
 		{[]string{"login", "-s", "http://x"}, "add --root"},
-		{[]string{"project", "create"}, "--file is required"},
+		{[]string{"project", "create"}, "no project definition: pass -f project.yaml"},
 		{[]string{"project", "get", "x", "-o", "xml"}, `--output "xml" is not a format`},
 		{[]string{"event", "create"}, "--project is required"},
 		{[]string{"event", "create", "-p", "demo", "--payload", "a", "--payload-file", "b"}, "cannot be used together"},
 		{[]string{"event", "create", "-p", "demo", "-l", "novalue"}, `--label "novalue" is not key=value`},
 		{[]string{"event", "get"}, "accepts 1 arg(s)"},
+		{[]string{"exec"}, "accepts 1 arg(s)"},
+		{[]string{"exec", "demo", "-p", "a", "--payload-file", "b"}, "cannot be used together"},
+		{[]string{"exec", "demo", "-c", "brigade.json"}, "--config needs --file"},
+		{[]string{"exec", "demo", "-f", "-", "--payload-file", "-"}, "only one of"},
+		{[]string{"run", "demo", "--level", "loud"}, `--level "loud" is not a level`},
 		{[]string{"nonsense"}, "unknown command"},
 	}
 	for _, tc := range cases {
@@ -88,11 +99,27 @@ func TestSettings(t *testing.T) {
 		t.Fatalf("saved: %+v, %v", cfg, err)
 	}
 	env[envToken] = "env-token"
+	cfg, err = a.settings(true)
+	if err != nil || cfg.Server != "http://saved" || cfg.Token != "env-token" || !cfg.Insecure {
+		t.Fatalf("BRIGADE_TOKEN overrides the saved token: %+v, %v", cfg, err)
+	}
 	env[envServer] = "http://env"
 	cfg, err = a.settings(true)
 	if err != nil || cfg.Server != "http://env" || cfg.Token != "env-token" || cfg.Insecure {
 		t.Fatalf("env overrides: %+v, %v", cfg, err)
 	}
+	delete(env, envToken)
+	if _, err := a.settings(true); err != errNotLoggedIn {
+		t.Fatalf("the saved token must not go to another server: %v", err)
+	}
+	if cfg, err := a.settings(false); err != nil || cfg.Server != "http://env" || cfg.Token != "" {
+		t.Fatalf("server only: %+v, %v", cfg, err)
+	}
+	env[envServer] = "http://saved/"
+	if cfg, err := a.settings(true); err != nil || cfg.Token != "saved-token" || !cfg.Insecure {
+		t.Fatalf("BRIGADE_SERVER naming the saved server keeps its login: %+v, %v", cfg, err)
+	}
+	delete(env, envServer)
 
 	if err := os.WriteFile(path, []byte("not json"), 0o600); err != nil {
 		t.Fatal(err)

@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 )
@@ -108,9 +109,11 @@ func (a *app) settings(needToken bool) (config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	if s := a.env.Getenv(envServer); s != "" {
+	if s := strings.TrimRight(a.env.Getenv(envServer), "/"); s != "" {
 		if s != cfg.Server {
-			cfg.Insecure = false // the saved setting was for another server
+			// The saved token and setting were for another server: never
+			// send that token elsewhere.
+			cfg.Token, cfg.Insecure = "", false
 		}
 		cfg.Server = s
 	}

@@ -32,53 +32,95 @@ func newProjectCommand(a *app) *cobra.Command {
 type projectCreateOptions struct {
 	app *app
 	streams
-	file string
+	file        string
+	interactive bool // standard input is a terminal: ask instead of -f
 }
 
 func newProjectCreateCommand(a *app) *cobra.Command {
 	o := &projectCreateOptions{app: a}
 	cmd := &cobra.Command{
-		Use:   "create -f FILE",
-		Short: "Create a project from a YAML or JSON file",
+		Use:   "create [-f FILE]",
+		Short: "Create a project from a YAML or JSON file, or by answering questions",
 		Long: "Create a project from a YAML or JSON file (\"-\" reads standard input). apiVersion and kind\n" +
-			"may be left out.",
-		Example: "  brig project create -f project.yaml",
+			"may be left out.\n\n" +
+			"Without -f, in a terminal, brig asks for the project's id, description, event subscription,\n" +
+			"script (a local brigade.js or brigade.ts, or a git repository) and worker log level, shows the\n" +
+			"project and creates it when you agree.",
+		Example: "  brig project create -f project.yaml\n  brig project create",
 		Args:    cobra.NoArgs,
-		RunE:    runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runProjectCreate),
+		RunE: runE(o, func(cmd *cobra.Command, _ []string) {
+			o.streams = streamsOf(cmd)
+			o.interactive = a.env.Terminal
+		}, runProjectCreate),
 	}
 	cmd.Flags().StringVarP(&o.file, "file", "f", "", "the project definition, YAML or JSON (- for standard input)")
 	return cmd
 }
 
 func (o *projectCreateOptions) Validate() error {
-	if o.file == "" {
-		return errors.New("--file is required: brig project create -f project.yaml")
+	if o.file == "" && !o.interactive {
+		return errors.New("no project definition: pass -f project.yaml (or -f - to read standard input); " +
+			"brig asks questions instead only when standard input is a terminal")
 	}
 	return nil
 }
 
 func runProjectCreate(ctx context.Context, o *projectCreateOptions) error {
-	data, err := readInput(o.file, o.in)
-	if err != nil {
-		return err
-	}
-	var p core.Project
-	if err := decodeObject(data, o.file, "Project", &p); err != nil {
-		return err
-	}
-	if p.Metadata.ID == "" {
-		return fmt.Errorf("%s has no metadata.id: give the project an id", o.file)
+	var p *core.Project
+	if o.file == "" {
+		var ok bool
+		var err error
+		if p, ok, err = o.askProject(); err != nil || !ok {
+			return err
+		}
+	} else {
+		data, err := readInput(o.file, o.in)
+		if err != nil {
+			return err
+		}
+		p = &core.Project{}
+		if err := decodeObject(data, o.file, "Project", p); err != nil {
+			return err
+		}
+		if p.Metadata.ID == "" {
+			return fmt.Errorf("%s has no metadata.id: give the project an id", o.file)
+		}
 	}
 	c, err := o.app.client()
 	if err != nil {
 		return err
 	}
-	created, err := c.CreateProject(ctx, &p)
+	created, err := c.CreateProject(ctx, p)
 	if err != nil {
 		return err
 	}
 	fmt.Fprintf(o.out, "Created project %q.\n", created.Metadata.ID)
 	return nil
+}
+
+// askProject asks for the project, shows it and asks to go ahead; ok is
+// false when the answer is no.
+func (o *projectCreateOptions) askProject() (*core.Project, bool, error) {
+	pr := newPrompter(o.in, o.out)
+	p, err := askProject(pr)
+	if err != nil {
+		return nil, false, fmt.Errorf("asking for the project: %w (or pass -f project.yaml)", err)
+	}
+	fmt.Fprintln(o.out)
+	if err := printObject(o.out, formatYAML, "Project", p); err != nil {
+		return nil, false, err
+	}
+	fmt.Fprintln(o.out)
+	answer, err := pr.ask("Create this project? (y/n)", "y", nil)
+	if err != nil {
+		return nil, false, err
+	}
+	switch strings.ToLower(answer) {
+	case "y", "yes":
+		return p, true, nil
+	}
+	fmt.Fprintln(o.out, "Nothing created.")
+	return nil, false, nil
 }
 
 type projectListOptions struct {

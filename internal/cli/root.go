@@ -22,6 +22,7 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // Env is the world a command runs in. Zero fields get the process's own
@@ -30,8 +31,12 @@ type Env struct {
 	Stdin  io.Reader
 	Stdout io.Writer
 	Stderr io.Writer
-	Getenv func(string) string
-	Now    func() time.Time
+	// Terminal says a person types at Stdin, so brig may ask questions
+	// (`brig project create` without -f). When false, it is detected: true
+	// if Stdin is a terminal.
+	Terminal bool
+	Getenv   func(string) string
+	Now      func() time.Time
 	// Version and Commit describe this build of brig.
 	Version string
 	Commit  string
@@ -42,6 +47,10 @@ type Env struct {
 func (e *Env) fill() {
 	if e.Stdin == nil {
 		e.Stdin = os.Stdin
+	}
+	if !e.Terminal {
+		f, ok := e.Stdin.(*os.File)
+		e.Terminal = ok && term.IsTerminal(int(f.Fd()))
 	}
 	if e.Stdout == nil {
 		e.Stdout = os.Stdout
@@ -72,7 +81,8 @@ func NewRootCommand(env Env) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "brig",
 		Short: "brig talks to a Brigade API server",
-		Long: "brig talks to a Brigade API server: log in, manage projects, create events and follow them.\n\n" +
+		Long: "brig talks to a Brigade API server: log in, manage projects, create events and follow them,\n" +
+			"and run a local script with `brig exec`.\n\n" +
 			"The server and token come from BRIGADE_SERVER and BRIGADE_TOKEN when set, otherwise from the file\n" +
 			"`brig login` writes ($BRIGADE_CONFIG, default ~/.brigade/config).",
 		SilenceUsage:  true,
@@ -87,6 +97,7 @@ func NewRootCommand(env Env) *cobra.Command {
 		newLogoutCommand(a),
 		newProjectCommand(a),
 		newEventCommand(a),
+		newExecCommand(a),
 		newVersionCommand(a),
 	)
 	return root

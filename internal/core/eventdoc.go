@@ -36,6 +36,9 @@ type EventDocWorker struct {
 	// Additions to Brigade's document (scripts never saw them there):
 	UseWorkspace bool              `json:"useWorkspace"`
 	Environment  map[string]string `json:"environment,omitempty"` // workerTemplate.container.environment
+	// ConfigFiles are the event's own files (worker.spec.configFiles): the
+	// worker writes them last, over defaults and git.
+	ConfigFiles map[string]string `json:"configFiles,omitempty"`
 }
 
 // EventDocGit says where the worker's source comes from.
@@ -67,6 +70,7 @@ func NewEventDocument(ev *Event, namespace string, secrets map[string]string, ap
 			ConfigFilesDirectory: spec.ConfigFilesDirectory,
 			DefaultConfigFiles:   nilIfEmpty(spec.DefaultConfigFiles),
 			UseWorkspace:         spec.UseWorkspace,
+			ConfigFiles:          nilIfEmpty(spec.ConfigFiles),
 		}
 		if spec.Container != nil {
 			d.Worker.Environment = spec.Container.Environment

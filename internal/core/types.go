@@ -73,6 +73,11 @@ type WorkerSpec struct {
 	ConfigFilesDirectory string            `json:"configFilesDirectory,omitempty"`
 	DefaultConfigFiles   map[string]string `json:"defaultConfigFiles,omitempty"`
 	TimeoutDuration      string            `json:"timeoutDuration,omitempty"`
+	// ConfigFiles is an addition to Brigade v2 (docs/api.md), set only on
+	// an event's worker, never on a project's template: the files an event
+	// brought (`brig exec -f`). They win over defaultConfigFiles and over
+	// files from git.
+	ConfigFiles map[string]string `json:"configFiles,omitempty"`
 }
 
 // WorkerKubernetes holds Kubernetes-only worker settings.
@@ -118,6 +123,11 @@ type Event struct {
 	LongTitle   string            `json:"longTitle,omitempty"`
 	Git         *GitDetails       `json:"git,omitempty"`
 	Payload     string            `json:"payload,omitempty"`
+	// ConfigFiles is an addition to Brigade v2 (docs/api.md), accepted on
+	// create only: config files (file name → content) for this event's
+	// worker, e.g. the script of `brig exec -f`. The created event carries
+	// them in worker.spec.configFiles instead.
+	ConfigFiles map[string]string `json:"configFiles,omitempty"`
 	Summary     string            `json:"summary,omitempty"`
 	Worker      *Worker           `json:"worker,omitempty"`
 }

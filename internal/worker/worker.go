@@ -60,6 +60,10 @@ func Run(ctx context.Context, opts Options) int {
 		w.log("ERROR", "%v", err)
 		return 1
 	}
+	if err := writeEventFiles(dir, doc.Worker.ConfigFiles, w); err != nil {
+		w.log("ERROR", "%v", err)
+		return 1
+	}
 	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithInsecureTLS(true))
 	code, err := js.Run(ctx, js.Options{
 		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID},
@@ -100,6 +104,59 @@ func writeDefaults(dir string, files map[string]string, w *logWriter) error {
 		}
 	}
 	return nil
+}
+
+// scriptNames are the entry scripts a worker looks for; brigade.ts wins.
+var scriptNames = []string{"brigade.ts", "brigade.js"}
+
+// writeEventFiles writes the event's own config files (`brig exec -f`)
+// into the config folder, over defaults and files from git. When they bring
+// a script, any other script name is removed, so that theirs runs.
+func writeEventFiles(dir string, files map[string]string, w *logWriter) error {
+	for name, content := range files {
+		p, err := configFilePath(dir, name)
+		if err != nil {
+			return err
+		}
+		w.log("DEBUG", "writing the event's %s to %s", name, p)
+		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			os.Remove(p) // replace a link from git, never write through it
+		}
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return fmt.Errorf("creating folder for %s: %w", p, err)
+		}
+		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+			return fmt.Errorf("writing the event's config file %s: %w", p, err)
+		}
+	}
+	for _, given := range scriptNames {
+		if _, ok := files[given]; !ok {
+			continue
+		}
+		for _, other := range scriptNames {
+			if _, ok := files[other]; ok {
+				continue
+			}
+			p := filepath.Join(dir, other)
+			if err := os.Remove(p); err == nil {
+				w.log("DEBUG", "removed %s so that the event's %s runs", p, given)
+			} else if !os.IsNotExist(err) {
+				return fmt.Errorf("removing %s so that the event's %s runs: %w", p, given, err)
+			}
+		}
+	}
+	return nil
+}
+
+// configFilePath is where a config file named name goes under dir; names
+// that would leave dir are refused.
+func configFilePath(dir, name string) (string, error) {
+	clean := filepath.Clean(filepath.FromSlash(name))
+	if name == "" || filepath.IsAbs(clean) || clean == "." || clean == ".." ||
+		strings.HasPrefix(clean, ".."+string(filepath.Separator)) {
+		return "", fmt.Errorf("config file name %q leaves the config folder", name)
+	}
+	return filepath.Join(dir, clean), nil
 }
 
 // logWriter writes the worker's own lines in the winston format the
