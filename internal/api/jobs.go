@@ -52,6 +52,10 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 			return &core.AuthorizationError{Reason: fmt.Sprintf(
 				"container %q of job %q asks to be privileged, but the project's jobPolicies.allowPrivileged is not true", name, job.Name)}
 		}
+		if c.UseHostDockerSocket && (ev.Worker.Spec.JobPolicies == nil || !ev.Worker.Spec.JobPolicies.AllowDockerSocketMount) {
+			return &core.AuthorizationError{Reason: fmt.Sprintf(
+				"container %q of job %q asks for the host's Docker socket, but the project's jobPolicies.allowDockerSocketMount is not true", name, job.Name)}
+		}
 		if c.WorkspaceMountPath != "" && !ev.Worker.Spec.UseWorkspace {
 			return &core.ConflictError{Reason: fmt.Sprintf(
 				"container %q of job %q mounts the shared workspace, but the project's workerTemplate.useWorkspace is false", name, job.Name)}

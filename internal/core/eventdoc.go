@@ -39,6 +39,8 @@ type EventDocWorker struct {
 	// ConfigFiles are the event's own files (worker.spec.configFiles): the
 	// worker writes them last, over defaults and git.
 	ConfigFiles map[string]string `json:"configFiles,omitempty"`
+	// JobPolicies tells v1 scripts what their jobs may ask for.
+	JobPolicies *JobPolicies `json:"jobPolicies,omitempty"`
 }
 
 // EventDocGit says where the worker's source comes from.
@@ -71,6 +73,11 @@ func NewEventDocument(ev *Event, namespace string, secrets map[string]string, ap
 			DefaultConfigFiles:   nilIfEmpty(spec.DefaultConfigFiles),
 			UseWorkspace:         spec.UseWorkspace,
 			ConfigFiles:          nilIfEmpty(spec.ConfigFiles),
+			JobPolicies:          &JobPolicies{},
+		}
+		if spec.JobPolicies != nil {
+			jp := *spec.JobPolicies
+			d.Worker.JobPolicies = &jp
 		}
 		if spec.Container != nil {
 			d.Worker.Environment = spec.Container.Environment

@@ -88,6 +88,10 @@ type WorkerKubernetes struct {
 // JobPolicies limits what the worker's jobs may ask for.
 type JobPolicies struct {
 	AllowPrivileged bool `json:"allowPrivileged"`
+	// AllowDockerSocketMount lets jobs mount the host's Docker socket
+	// (useHostDockerSocket). Brigade v2's schema accepted it but dropped it;
+	// we keep and enforce it (docs/api.md).
+	AllowDockerSocketMount bool `json:"allowDockerSocketMount,omitempty"`
 }
 
 // GitConfig says where the worker's source checkout comes from.

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 
 	"github.com/dop251/goja"
 
@@ -20,8 +21,12 @@ import (
 //	jobLogs(name)           → Promise<string>
 //	setSummary(value)       → Promise<void>    (rejects for a non-string value)
 //	log(level, job, msg)                        (level: "error"|"warn"|"info"|"debug")
+//	write(text)                                 (raw text to the worker log, for other log formats)
+//	logLevel()              → "DEBUG"|"INFO"|"WARN"|"ERROR": the run's level
 //	event()                 → the event document, parsed once
 //	inspect(value)          → console.log's rendering of a value
+//	afterScript(fn)                             (fn runs as its own task once the script's
+//	                                             top-level code has run: v1 fires its event then)
 func (s *session) bridge() *goja.Object {
 	vm := s.vm
 	o := vm.NewObject()
@@ -40,6 +45,16 @@ func (s *session) bridge() *goja.Object {
 		if l, ok := parseLevel(call.Argument(0).String()); ok {
 			s.log(l, call.Argument(1).String(), call.Argument(2).String())
 		}
+		return goja.Undefined()
+	})
+	_ = o.Set("write", func(text string) { _, _ = io.WriteString(s.out, text) })
+	_ = o.Set("logLevel", func() string { return levelNames[s.level] })
+	_ = o.Set("afterScript", func(call goja.FunctionCall) goja.Value {
+		fn, ok := goja.AssertFunction(call.Argument(0))
+		if !ok {
+			panic(s.vm.NewTypeError("afterScript needs a function"))
+		}
+		s.whenScriptDone(fn)
 		return goja.Undefined()
 	})
 	_ = o.Set("event", func() (goja.Value, error) { return s.eventValue() })

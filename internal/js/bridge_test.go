@@ -87,7 +87,7 @@ try { require("left-pad"); } catch (e) { console.log(e.message); }
 		"promisified 42",
 		"ConcurrentGroup,Container,EventRegistry,ImagePullPolicy,Job,JobHost,Logger,SerialGroup,events,logger",
 		"string IfNotPresent undefined",
-		`Cannot find module 'brigadier': cannot load "brigadier": Brigade v1 scripts`,
+		`Cannot find module 'brigadier': cannot load "brigadier" (brigadier v1): the script already uses brigadier v2, and one script can use only one`,
 		"Cannot find module 'left-pad': packages are bundled from node_modules",
 	} {
 		if !strings.Contains(log, want) {
@@ -96,5 +96,22 @@ try { require("left-pad"); } catch (e) { console.log(e.message); }
 	}
 	if t.Failed() {
 		t.Log(log)
+	}
+}
+
+// A v1 script that requires brigadier only after its top-level code has
+// run still gets its event fired (on the next loop turn).
+func TestV1LazyRequireFiresEvent(t *testing.T) {
+	code, err, log := runScript(t, context.Background(), "brigade.js", `
+setTimeout(() => {
+  const { events } = require("brigadier");
+  events.on("exec", (e, p) => console.log("late handler", e.type, p.id));
+}, 1);
+`, Options{})
+	if err != nil || code != 0 {
+		t.Fatalf("Run = %d, %v\n%s", code, err, log)
+	}
+	if !strings.Contains(log, "late handler exec p\n") || !strings.Contains(log, "[brigade:app] after: default event fired") {
+		t.Errorf("log:\n%s", log)
 	}
 }

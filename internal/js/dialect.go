@@ -11,23 +11,38 @@ import (
 //
 // A dialect is an embedded CommonJS program (see modules.go for its
 // signature) written against the host bridge (bridge.go): createJob,
-// waitJob, jobLogs, setSummary, log, event. The bridge is dialect-neutral;
-// what differs between v1 and v2 (the shape of events and jobs, log
-// formats, lifecycle events) lives in the dialect's JS, which can reach the
-// loop's lifecycle through the process object: 'unhandledRejection',
-// 'beforeExit' (v1's `after` event) and 'exit'.
+// waitJob, jobLogs, setSummary, log, write, logLevel, event, afterScript.
+// The bridge is dialect-neutral; what differs between v1 and v2 (the shape
+// of events and jobs, log formats, lifecycle events) lives in the dialect's
+// JS, which can reach the loop's lifecycle through the process object:
+// 'unhandledRejection', 'beforeExit' (v1's `after` event) and 'exit'.
 //
-// Adding v1 (reference Part 2): write brigadier_v1.js, add an entry here
-// with load set. v1 and v2 share the name "@brigadecore/brigadier"; when v1
-// lands, that name must be disambiguated (e.g. by the version pinned in
-// package.json, or a hint from the worker), which is why selection goes
-// through dialectFor.
+// The module name alone picks the dialect. The original v1 worker also
+// aliased "@brigadecore/brigadier" to its v1 module (reference 2.1); we
+// decided that name means v2 (the name v2 scripts pin), so a v1 script that
+// requires "@brigadecore/brigadier" runs as v2. v1 scripts use "brigadier"
+// (most of them), "@azure/brigadier" (the package's first name) or
+// "brigade".
 type dialect struct {
-	name    string   // for messages
-	modules []string // module names that select it
-	source  string   // embedded program (file under js/), "" if unsupported
-	missing string   // why it cannot be used, when source is ""
+	name     string   // for messages
+	modules  []string // module names that select it
+	source   string   // embedded program (file under jslib/)
+	logStyle logStyle // how the runtime prints its own error lines
 }
+
+// logStyle is how the runtime writes the lines it prints itself (unhandled
+// rejections, uncaught exceptions) once a dialect is loaded.
+type logStyle int
+
+const (
+	// styleWinston: "<ISO time> ERROR: <message>" (the v2 worker's winston
+	// logger, reference 1.7); an Error prints its message.
+	styleWinston logStyle = iota
+	// styleV1: "[brigade:app] <reason>" (the v1 worker's ContextLogger,
+	// reference 2.10, which printed with console.error: an Error prints as
+	// "Error: <message>" plus the script's own stack frames).
+	styleV1
+)
 
 var dialects = []*dialect{
 	{
@@ -36,12 +51,10 @@ var dialects = []*dialect{
 		source:  "brigadier_v2.js",
 	},
 	{
-		// Not implemented yet: a v1 script fails with a clear message at
-		// its require() instead of a confusing build error.
-		name:    "brigadier v1",
-		modules: []string{"brigadier", "brigade"},
-		missing: "Brigade v1 scripts (require(\"brigadier\")) are not supported yet; " +
-			"use @brigadecore/brigadier (Brigade v2)",
+		name:     "brigadier v1",
+		modules:  []string{"brigadier", "@azure/brigadier", "brigade"},
+		source:   "brigadier_v1.js",
+		logStyle: styleV1,
 	},
 }
 
@@ -69,9 +82,6 @@ func externalModules() []string {
 
 // requireDialect serves require() of a brigadier module name.
 func (s *session) requireDialect(d *dialect, name string) (goja.Value, error) {
-	if d.source == "" {
-		return nil, fmt.Errorf("cannot load %q: %s", name, d.missing)
-	}
 	if s.dialect != nil && s.dialect != d {
 		return nil, fmt.Errorf("cannot load %q (%s): the script already uses %s, and one script can use only one", name, d.name, s.dialect.name)
 	}

@@ -64,3 +64,141 @@ package js
 //     the start, not only once events.process() has run.
 //   - "Current job phase is <P>" (DEBUG) is logged for every phase the Host
 //     reports, terminal ones included.
+
+// Brigade v1 scripts (reference Part 2, jslib/brigadier_v1.js)
+//
+// The module name picks the dialect: "brigadier", "@azure/brigadier" and
+// "brigade" load v1 (one shared module object); "@brigadecore/brigadier"
+// loads v2, although the v1 worker aliased that name to v1 too. One script
+// uses one dialect; requiring both fails at the second require().
+//
+// Nothing calls events.process() in v1: once the script's top-level code
+// has run, the dialect fires the event inside a promise chain (a handler's
+// synchronous throw becomes an unhandled rejection), handlers added with
+// events.on(type, (e, p) => …) accumulate and run in order, and dispatch is
+// by the event's type alone, whatever its source.
+//
+// The BrigadeEvent, from the event document (event.json):
+//
+//   - buildID = id; workerID = "brigade-worker-" + id (v1's worker pod was
+//     named so); type = type (else "ping"); provider = source (else
+//     "unknown");
+//   - cloneURL = worker.git.cloneURL; revision = {commit, ref} from
+//     worker.git (both undefined without git);
+//   - payload = payload as it is: a string, "" when the event had none (v1
+//     had undefined and logged "no payload loaded" when its file was
+//     missing);
+//   - logLevel = v1's number for the run's level: DEBUG → ALL (0),
+//     INFO → LOG (1), WARN → WARN (3), ERROR → ERROR (4);
+//   - cause only on the "after" and "error" events.
+//
+// The Project (an instance of a Project class, not exported):
+//
+//   - id = name = project.id (v1's name was the repository name);
+//   - repo = {name: project.id, cloneURL: worker.git.cloneURL or null,
+//     initGitSubmodules: worker.git.initSubmodules}, plus token (secret
+//     gitPassword) and sshKey (secret gitSSHKey) when those secrets exist:
+//     they are the v2 project's git credentials, as github.token and sshKey
+//     were v1's. repo is always there, so p.repo.cloneURL never throws;
+//   - kubernetes = {namespace: project.kubernetes.namespace or "", the
+//     other v1 keys with v1's defaults (buildStorageSize "50Mi", "" for the
+//     rest)};
+//   - secrets = project.secrets;
+//   - allowPrivilegedJobs = worker.jobPolicies.allowPrivileged, and
+//     allowHostMounts = worker.jobPolicies.allowDockerSocketMount, when the
+//     document has them; otherwise v1's defaults for a project that does
+//     not say: true and false.
+//
+// Lifecycle (reference 2.9): "error" fires at most once, on the first
+// unhandled rejection (never for an uncaught exception, which ends the run
+// at once with exit code 1), with cause {event: main event, reason,
+// trigger: "unhandledRejection"}; the script's error handlers run before
+// the worker's own, which logs "error handler is cleaning up"; work they
+// start runs to its end. "after" fires when the event loop drains, once,
+// only if the main event's type has a handler ("no-after: fired"
+// otherwise) and only if the exit code is still 0, so never after an
+// error; an error may follow it. Jobs in after/error handlers share the
+// event, so their names must not repeat earlier ones (the API answers 409).
+//
+// A v1 Job becomes an ordinary core.Job (docs/api.md):
+//
+//   - name: checked in the constructor (v1's pattern, at most 36
+//     characters: digits first, dots and one-letter names are fine), which
+//     throws v1's message; lower-cased. It is the job's name in the API.
+//     "<name>-<buildID>" is only the v1 podName, used in log lines and
+//     rejection messages;
+//   - tasks → command [shell, "-e", "-c", tasks joined by "\n"] for a shell
+//     named sh, [shell, "-e", "-o", "pipefail", "-c", …] for bash, and
+//     [shell, "-c", …] for any other (v1 added `set -e` / `set -eo
+//     pipefail` to its script for /bin/sh and /bin/bash only; we match on
+//     the shell's base name). shell defaults to /bin/sh, "" means /bin/sh.
+//     The flags replace v1's "#!shell" and "set -e" lines. No tasks: no
+//     command (the image's entrypoint runs);
+//   - args → arguments. With tasks they are the script's $1…: the shell is
+//     appended to the command as $0 (v1's was /hook/main.sh);
+//   - env: strings as they are; null/undefined → ""; numbers and booleans
+//     → String(v); valueFrom objects (configMapKeyRef, fieldRef,
+//     secretKeyRef, …) cannot be resolved here: the variable is left out
+//     with a WARN line (v1 dropped secretKeyRef the same way by default);
+//   - timeout (milliseconds) → timeoutDuration "<ms>ms"; 0 means 60000, as
+//     v1's wait did; the API's observer enforces it (TIMED_OUT);
+//   - image (v1 quirk kept: "" when not given), imageForcePull → pull
+//     policy Always, else IfNotPresent;
+//   - mountPath → sourceMountPath (default /src), only when the project has
+//     git (repo.cloneURL) and useSource is not false; v1's vcsSidecar
+//     setting is not consulted;
+//   - storage.enabled → workspaceMountPath storage.path (default
+//     /mnt/brigade/share). v1 always had build storage; here it is the
+//     event's shared workspace, which needs the project's
+//     workerTemplate.useWorkspace. When the document says useWorkspace is
+//     false, run() rejects before creating the job, with a message that
+//     says so (the API would answer 409);
+//   - cache {enabled, size, path} → spec.cache {path (default
+//     /mnt/brigade/cache), size (default 5Mi)};
+//   - host.os, host.name → spec.host.os, .name; host.nodeSelector (a Map,
+//     .set) → spec.host.nodeSelector. Divergence: a plain object is
+//     honoured too (v1 ignored it, reading Map's .size);
+//   - resourceRequests/resourceLimits {cpu, memory} → primary container
+//     resources {requests, limits};
+//   - privileged → privileged only when the project allows privileged jobs;
+//     otherwise dropped (v1 silently ignored it; the API would answer 403)
+//     with a line saying so (v1 said nothing);
+//   - docker.enabled → useHostDockerSocket only when the project allows
+//     host mounts; otherwise dropped with a line saying so;
+//   - serviceAccount → the primary container's serviceAccount;
+//   - imagePullSecrets, volumes, volumeMounts: no place in a core.Job;
+//     ignored with a line saying so. annotations: ignored. fallible: false.
+//
+// run() (reference 2.7) logs "Creating pod <pod>", "Timeout set at <ms>
+// milliseconds" and "<namespace>/<pod> phase <Phase>" for each phase the
+// Host reports (Kubernetes names: Pending, Running, Succeeded, Failed,
+// Unknown; others as they are), and resolves to a K8sResult whose
+// toString() is the job's output: Host.JobLogs after the job ended, with
+// the "<time>: " prefixes removed and a newline after each line, as v1's
+// pod log read. On failure it prints the inner error (console.error in v1)
+// and rejects with "job <name>(<pod>): Error: <inner>", the inner error
+// being "Pod <pod> failed to run to completion" (FAILED), "time limit
+// (<ms> ms) exceeded" (TIMED_OUT), "Pod <pod> was aborted", "… was
+// canceled before starting", "… could not be scheduled" (phases v1 did
+// not have), "status stream closed", or the Host's error text (v1: the
+// Kubernetes API's message). streamLogs copies the output into the worker
+// log once the job has ended (v1 streamed it while the job ran). logs()
+// returns the output so far; before run() it throws a TypeError, as v1
+// did; v1's "still unscheduled or pending" answer is not copied. A run()
+// called before any event fired uses the main event.
+//
+// Exports: events, fire(e, p), Job, Group (add, length, runAll, runEach,
+// static runAll/runEach over an array), ErrorReport, as the v1 worker's
+// module. There is no events.process().
+//
+// Logging and exit (reference 2.10): lines are "[brigade] …",
+// "[brigade:app] …" or "[brigade:k8s] …" without timestamps, printed when
+// their v1 level passes the run's (see logLevel above: INFO shows v1's LOG
+// lines). Unhandled rejections and uncaught exceptions print as
+// "[brigade:app] <reason>" (an Error as "Error: <message>" plus the
+// script's frames; an uncaught exception as "[brigade:app] uncaught
+// exception: …", where Node printed its crash report). Exit codes are v2's
+// (1 for any unhandled rejection, uncaught exception or failed build, n for
+// process.exit(n)). Not printed, because nothing here does it: the version
+// line (the worker prints its own), "Creating secret", and the build PVC
+// lines ("Creating PVC named …", "beforeExit(2): destroying storage").

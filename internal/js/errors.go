@@ -90,3 +90,30 @@ func isError(o *goja.Object) bool {
 	}
 	return false
 }
+
+// describeStack renders a thrown or rejected value as Node's console.error
+// does, which is how the v1 worker logged them (reference 2.9): an Error as
+// "<name>: <message>" followed by the frames from the script's own files
+// (mapped through the source map; brigadier's and the runtime's frames are
+// left out), a string as it is, anything else as console.log would.
+func (s *session) describeStack(v goja.Value) string {
+	o, ok := v.(*goja.Object)
+	if !ok || !isError(o) {
+		if ok {
+			return s.inspect(v)
+		}
+		if v == nil {
+			return "undefined"
+		}
+		return v.String()
+	}
+	head := o.String()
+	stack := ""
+	if st := o.Get("stack"); st != nil && !goja.IsUndefined(st) {
+		stack = st.String()
+	}
+	if frames := userFrames(stack); len(frames) > 0 {
+		return head + "\n    " + strings.Join(frames, "\n    ")
+	}
+	return head
+}

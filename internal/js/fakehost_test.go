@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"os/exec"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -34,9 +37,16 @@ type fakeHost struct {
 	ValidateNames bool
 	// SummaryError makes SetSummary fail.
 	SummaryError string
+	// Exec runs each job's primary command (command + arguments, with the
+	// job's environment and PATH) on this machine when it is waited for:
+	// its exit code picks SUCCEEDED or FAILED (unless Phases says
+	// otherwise) and its output becomes the job's log, one
+	// "<time>: <line>" entry per line, as the API serves it.
+	Exec bool
 
 	mu        sync.Mutex
 	jobs      []core.Job
+	execLogs  map[string]string
 	created   map[string]chan struct{}
 	summaries []string
 }
@@ -95,6 +105,10 @@ func (h *fakeHost) WaitJob(ctx context.Context, name string, phase func(core.Job
 		return "", ctx.Err()
 	}
 	phase(core.PhaseRunning)
+	execPhase := core.PhaseSucceeded
+	if h.Exec {
+		execPhase = h.exec(ctx, name)
+	}
 	if d := h.Delays[name]; d > 0 {
 		t := time.NewTimer(d)
 		select {
@@ -104,7 +118,7 @@ func (h *fakeHost) WaitJob(ctx context.Context, name string, phase func(core.Job
 			return "", ctx.Err()
 		}
 	}
-	final := core.PhaseSucceeded
+	final := execPhase
 	if p, ok := h.Phases[name]; ok {
 		final = p
 	}
@@ -115,7 +129,50 @@ func (h *fakeHost) WaitJob(ctx context.Context, name string, phase func(core.Job
 }
 
 func (h *fakeHost) JobLogs(ctx context.Context, name string) (string, error) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if l, ok := h.execLogs[name]; ok {
+		return l, nil
+	}
 	return h.Logs[name], nil
+}
+
+// exec runs the job's primary container as a host process (see Exec).
+func (h *fakeHost) exec(ctx context.Context, name string) core.JobPhase {
+	var job *core.Job
+	for _, j := range h.Jobs() {
+		if j.Name == name {
+			job = &j
+			break
+		}
+	}
+	if job == nil || len(job.Spec.PrimaryContainer.Command) == 0 {
+		return core.PhaseSucceeded
+	}
+	c := job.Spec.PrimaryContainer
+	argv := append(append([]string{}, c.Command...), c.Arguments...)
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	for k, v := range c.Environment {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	out, err := cmd.CombinedOutput()
+	var lines []string
+	if len(out) > 0 {
+		for _, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
+			lines = append(lines, "2024-05-01T10:00:00.123Z: "+l)
+		}
+	}
+	h.mu.Lock()
+	if h.execLogs == nil {
+		h.execLogs = map[string]string{}
+	}
+	h.execLogs[name] = strings.Join(lines, "\n")
+	h.mu.Unlock()
+	if err != nil {
+		return core.PhaseFailed
+	}
+	return core.PhaseSucceeded
 }
 
 func (h *fakeHost) SetSummary(ctx context.Context, text string) error {

@@ -5,7 +5,8 @@
 // npm package. No Node.js is needed.
 //
 // The behaviour follows ../shared/reference/scripting.md (the "reference"):
-// Part 1 for the v2 module (@brigadecore/brigadier) and Part 3 for the worker.
+// Part 1 for the v2 module (@brigadecore/brigadier), Part 2 for the v1 module
+// (brigadier, @azure/brigadier, brigade) and Part 3 for the worker.
 // Each deliberate divergence is commented where it is implemented and listed
 // in doc.go.
 package js
@@ -148,6 +149,10 @@ type session struct {
 	event       goja.Value // the parsed event document
 	// lastCreate is closed when the latest CreateJob call has returned.
 	lastCreate chan struct{}
+	// scriptDone is set once the script's top-level code has run;
+	// afterScript holds the callbacks waiting for that (bridge afterScript).
+	scriptDone  bool
+	afterScript []goja.Callable
 
 	failed    bool            // an unhandled rejection was seen: exit code 1
 	unhandled []*goja.Promise // rejected without a handler during this task
@@ -243,9 +248,37 @@ func (s *session) execute(ctx context.Context, b *bundle) (int, error) {
 	s.loop.beforeExit = func() error { return s.emit("beforeExit", s.vm.ToValue(s.exitCode(nil))) }
 	err := s.loop.task(func() error { return s.runMain(b) })
 	if err == nil {
+		err = s.runAfterScript()
+	}
+	if err == nil {
 		err = s.loop.run(ctx)
 	}
 	return s.finish(ctx, err)
+}
+
+// runAfterScript runs, each as its own task, the callbacks a dialect
+// registered to run once the script's top-level code is done (the v1
+// worker required the script first, then fired its event: reference 2.9).
+func (s *session) runAfterScript() error {
+	s.scriptDone = true
+	fns := s.afterScript
+	s.afterScript = nil
+	for _, fn := range fns {
+		if err := s.loop.task(func() error { _, err := fn(goja.Undefined()); return err }); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// whenScriptDone queues fn to run after the script's top-level code, or on
+// the next loop turn if that has already happened (a lazy require()).
+func (s *session) whenScriptDone(fn goja.Callable) {
+	if !s.scriptDone {
+		s.afterScript = append(s.afterScript, fn)
+		return
+	}
+	s.loop.post(func() error { _, err := fn(goja.Undefined()); return err })
 }
 
 // finish turns the way the loop ended into an exit code.
@@ -290,14 +323,14 @@ func (s *session) classify(ctx context.Context, err error, explicit **int) (code
 			*explicit = &sig.code
 			return 0, false, nil
 		case fatalSignal:
-			s.log(levelError, "", "uncaught exception: "+s.describeError(sig.err))
+			s.logFailure("uncaught exception: ", sig.err)
 			return 1, true, nil
 		}
 		return 1, true, fmt.Errorf("%w: %w", ErrStopped, context.Cause(ctx))
 	case ctx.Err() != nil:
 		return 1, true, fmt.Errorf("%w: %w", ErrStopped, context.Cause(ctx))
 	case errors.As(err, &ex):
-		s.log(levelError, "", "uncaught exception: "+s.describeError(ex.Value()))
+		s.logFailure("uncaught exception: ", ex.Value())
 		return 1, true, nil
 	case errors.As(err, &se):
 		s.log(levelError, "", se.Error())
@@ -376,13 +409,23 @@ func (s *session) reportRejections() error {
 				continue
 			}
 			s.failed = true
-			s.log(levelError, "", s.describeError(p.Result()))
+			s.logFailure("", p.Result())
 			if err := s.emit("unhandledRejection", p.Result(), s.vm.ToValue(p)); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// logFailure logs an unhandled rejection's or uncaught exception's reason
+// in the loaded dialect's style (winston's ERROR line by default).
+func (s *session) logFailure(prefix string, reason goja.Value) {
+	if s.dialect != nil && s.dialect.logStyle == styleV1 {
+		_, _ = io.WriteString(s.out, "[brigade:app] "+prefix+s.describeStack(reason)+"\n")
+		return
+	}
+	s.log(levelError, "", prefix+s.describeError(reason))
 }
 
 func (s *session) trackRejection(p *goja.Promise, op goja.PromiseRejectionOperation) {

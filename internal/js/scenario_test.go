@@ -30,6 +30,7 @@ type expectation struct {
 	JobLogs       map[string]string        `json:"jobLogs"`
 	ValidateNames bool                     `json:"validateNames"`
 	SummaryError  string                   `json:"summaryError"`
+	Exec          bool                     `json:"exec"`
 	// How the run is started.
 	Env      map[string]string `json:"env"`
 	LogLevel string            `json:"logLevel"`
@@ -74,7 +75,7 @@ func runScenario(t *testing.T, dir string) {
 
 	host := &fakeHost{
 		Phases: exp.Phases, After: exp.After, CreateErrors: exp.CreateErrors, WaitErrors: exp.WaitErrors,
-		Logs: exp.JobLogs, ValidateNames: exp.ValidateNames, SummaryError: exp.SummaryError,
+		Logs: exp.JobLogs, ValidateNames: exp.ValidateNames, SummaryError: exp.SummaryError, Exec: exp.Exec,
 		Delays: map[string]time.Duration{},
 	}
 	for k, v := range exp.Delays {

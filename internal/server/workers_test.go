@@ -104,6 +104,8 @@ func TestJobs(t *testing.T) {
 		ts.expectError(403, "AuthorizationError", "POST", jobs, ts.root, jobBody("by-root", nil))
 		ts.expectError(403, "AuthorizationError", "POST", jobs, wt, jobBody("priv", map[string]any{
 			"image": "x", "privileged": true}))
+		ts.expectError(403, "AuthorizationError", "POST", jobs, wt, jobBody("sock", map[string]any{
+			"image": "x", "useHostDockerSocket": true}))
 		ts.expectError(409, "ConflictError", "POST", jobs, wt, jobBody("ws", map[string]any{
 			"image": "x", "workspaceMountPath": "/workspace"}))
 		ts.expectError(400, "BadRequestError", "POST", jobs, wt, jobBody("Bad_Name", nil))

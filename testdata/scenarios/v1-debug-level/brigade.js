@@ -1,0 +1,3 @@
+const { events } = require("brigadier");
+
+events.on("exec", e => console.log("event logLevel:", e.logLevel));

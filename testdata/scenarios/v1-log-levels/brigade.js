@@ -1,0 +1,9 @@
+const { events, Job } = require("brigadier");
+
+// ERROR hides the worker's own [brigade:k8s] lines; console output and
+// failures still show.
+events.on("exec", async e => {
+  console.log("event logLevel:", e.logLevel);
+  await new Job("quiet", "alpine").run();
+  await new Job("loud", "alpine").run();
+});
