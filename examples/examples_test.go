@@ -110,7 +110,8 @@ func TestExamples(t *testing.T) {
 		worker   []string            // substrings of the worker log
 		jobLogs  map[string][]string // substrings of each job's log
 		summary  string
-		jobOrder []string // creation order, when it matters
+		jobOrder []string                      // creation order, when it matters
+		check    func(*testing.T, *core.Event) // anything else
 	}{
 		{example: "hello-world", phase: core.PhaseSucceeded, worker: []string{"brigade-worker version", "Hello, World!"}},
 		{example: "first-job", phase: core.PhaseSucceeded, jobs: map[string]core.JobPhase{"hello": core.PhaseSucceeded},
@@ -144,6 +145,22 @@ func TestExamples(t *testing.T) {
 			jobs:    map[string]core.JobPhase{"slow": core.PhaseTimedOut},
 			worker:  []string{`Job "slow" timed out`},
 			jobLogs: map[string][]string{"slow": {"this will take a while"}}},
+		{example: "v1-greeting", phase: core.PhaseSucceeded,
+			jobs: map[string]core.JobPhase{"greeting": core.PhaseSucceeded},
+			jobLogs: map[string][]string{"greeting": {"Hello", "World", `host.name "builder-1"`,
+				"resource requests cpu=100m,memory=64Mi"}},
+			check: func(t *testing.T, ev *core.Event) {
+				spec := ev.Worker.Jobs[0].Spec
+				if spec.Host == nil || spec.Host.Name != "builder-1" || spec.PrimaryContainer.Resources == nil ||
+					spec.PrimaryContainer.Resources.Requests.CPU != "100m" {
+					t.Errorf("host.name and resourceRequests not recorded on the job: %+v", spec)
+				}
+			}},
+		{example: "v1-pipeline", phase: core.PhaseSucceeded,
+			jobs:     map[string]core.JobPhase{"first": core.PhaseSucceeded, "second": core.PhaseSucceeded},
+			jobOrder: []string{"first", "second"},
+			jobLogs:  map[string][]string{"second": {"the second job got: a message from the first job"}},
+			worker:   []string{"pipeline output: the second job got: a message from the first job"}},
 		{example: "quickstart", phase: core.PhaseSucceeded, summary: "fetched, built and tested",
 			jobs: map[string]core.JobPhase{"fetch": core.PhaseSucceeded, "build": core.PhaseSucceeded,
 				"test-unit": core.PhaseSucceeded, "test-lint": core.PhaseSucceeded}},
@@ -191,6 +208,9 @@ func TestExamples(t *testing.T) {
 			}
 			if ev.Summary != tc.summary {
 				t.Errorf("summary %q, want %q", ev.Summary, tc.summary)
+			}
+			if tc.check != nil {
+				tc.check(t, ev)
 			}
 		})
 	}

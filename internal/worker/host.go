@@ -75,11 +75,16 @@ func (h *host) WaitJob(ctx context.Context, name string, phase func(core.JobPhas
 	return last, nil
 }
 
-// JobLogs reads the primary container's log as "<time>: <message>" lines.
+// JobLogs reads the primary container's log as "<time>: <message>" lines:
+// what the job wrote, without the lines the substrate adds about it
+// ("[brigade] ..."), which were never part of a container's own log.
 func (h *host) JobLogs(ctx context.Context, name string) (string, error) {
 	vals, errs := h.api.Logs(ctx, h.eventID, client.LogOptions{Job: name})
 	var lines []string
 	for e := range vals {
+		if strings.HasPrefix(e.Message, "[brigade] ") {
+			continue
+		}
 		if e.Time != nil {
 			lines = append(lines, e.Time.UTC().Format(time.RFC3339Nano)+": "+e.Message)
 		} else {

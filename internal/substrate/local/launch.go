@@ -142,6 +142,9 @@ func (s *Substrate) jobProc(jl *core.JobLaunch, p eventPaths, name string, c cor
 	}
 	sp.argv = append(slices.Clone(c.Command), c.Arguments...)
 	sp.notes = append(sp.notes, imageNote(sp.argv, c.Image))
+	if note := unhonoured(&jl.Job.Spec, &c, primary); note != "" {
+		sp.notes = append(sp.notes, note)
+	}
 
 	mm, fail := mountMaps(name, mountFields{source: c.SourceMountPath, workspace: c.WorkspaceMountPath}, p, jl.UseWorkspace)
 	if fail != "" {

@@ -356,3 +356,22 @@ func TestNoGoroutinesLeft(t *testing.T) {
 		t.Errorf("%d goroutines before, %d after Cleanup:\n%s", before, n, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+func TestUnhonouredPropertiesAreNotedOnce(t *testing.T) {
+	spec := core.JobSpec{
+		Host:  &core.JobHost{Name: "node-1", NodeSelector: map[string]string{"disk": "ssd"}},
+		Cache: &core.JobCache{Path: "/cache"},
+	}
+	c := core.JobContainerSpec{Resources: &core.ResourceRequirements{Requests: &core.Resources{CPU: "100m", Memory: "64Mi"}},
+		ServiceAccount: "builder"}
+	note := unhonoured(&spec, &c, true)
+	for _, want := range []string{`host.name "node-1"`, "host.nodeSelector disk=ssd", `cache at "/cache"`,
+		"resource requests cpu=100m,memory=64Mi", `serviceAccount "builder"`} {
+		if !strings.Contains(note, want) {
+			t.Errorf("note %q lacks %q", note, want)
+		}
+	}
+	if unhonoured(&core.JobSpec{}, &core.JobContainerSpec{}, true) != "" {
+		t.Fatal("a plain job got a note")
+	}
+}
