@@ -1,9 +1,6 @@
 package cli
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -24,24 +21,9 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 // root token.
 func startRunningServer(t *testing.T) (string, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{
-		Addr: "127.0.0.1:0", DataDir: t.TempDir(), RootPassword: testRootPassword, CleanupDelay: time.Hour,
-	}, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
+	srv, _ := testenv.Server(t, server.Config{RootPassword: testRootPassword, CleanupDelay: time.Hour})
 	addr := "http://" + srv.Addr()
-	tok, err := client.New(addr, "").CreateRootSession(ctx, testRootPassword)
+	tok, err := client.New(addr, "").CreateRootSession(t.Context(), testRootPassword)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +11,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/testenv"
 )
 
 const (
@@ -25,23 +24,8 @@ const (
 // it with its address.
 func startServer(t *testing.T) (*server.Server, string) {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{Substrate: "none",
-		Addr: "127.0.0.1:0", DataDir: t.TempDir(), RootPassword: testRootPassword,
-		SchedulerToken: testSchedulerToken, ObserverToken: testObserverToken, Version: "v-server",
-	}, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
+	srv, _ := testenv.Server(t, server.Config{Substrate: "none", RootPassword: testRootPassword,
+		SchedulerToken: testSchedulerToken, ObserverToken: testObserverToken, Version: "v-server"})
 	return srv, "http://" + srv.Addr()
 }
 

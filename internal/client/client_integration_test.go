@@ -3,8 +3,6 @@ package client_test
 import (
 	"context"
 	"errors"
-	"io"
-	"log/slog"
 	"testing"
 	"time"
 
@@ -12,6 +10,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/testenv"
 )
 
 const (
@@ -39,23 +38,8 @@ func (f *tokenCatcher) RunningJobs(context.Context) (int, error)         { retur
 // startServer runs the real server in-process on a free port.
 func startServer(t *testing.T) *server.Server {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, server.Config{Substrate: "none",
-		Addr: "127.0.0.1:0", DataDir: t.TempDir(), RootPassword: rootPassword,
-		SchedulerToken: schedulerToken, ObserverToken: observerToken, Version: "v-test", Commit: "c-test",
-	}, slog.New(slog.DiscardHandler), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server: %v", err)
-		}
-	})
+	srv, _ := testenv.Server(t, server.Config{Substrate: "none", RootPassword: rootPassword,
+		SchedulerToken: schedulerToken, ObserverToken: observerToken, Version: "v-test", Commit: "c-test"})
 	return srv
 }
 

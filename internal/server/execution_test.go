@@ -2,8 +2,6 @@ package server_test
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -25,29 +23,13 @@ type runningServer struct {
 
 func startRunning(t *testing.T, dataDir string, cfg server.Config) *runningServer {
 	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	cfg.Addr, cfg.DataDir, cfg.RootPassword = "127.0.0.1:0", dataDir, rootPassword
+	cfg.DataDir, cfg.RootPassword = dataDir, rootPassword
 	if cfg.CleanupDelay == 0 {
 		cfg.CleanupDelay = time.Hour
 	}
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	stopped := false
-	stop := func() {
-		if !stopped {
-			stopped = true
-			cancel()
-			<-done
-		}
-	}
-	t.Cleanup(stop)
+	srv, stop := testenv.Server(t, cfg)
 	c := client.New("http://"+srv.Addr(), "")
-	tok, err := c.CreateRootSession(ctx, rootPassword)
+	tok, err := c.CreateRootSession(t.Context(), rootPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
