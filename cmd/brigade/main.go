@@ -94,7 +94,12 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.StringVar(&cfg.ObserverToken, "observer-token", "", "static bearer token for an external observer (optional)")
 	f.StringVar(&cfg.APIAddress, "api-address", "", "address workers use to reach the API (default: the listen address)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
-	f.StringVar(&cfg.Substrate, "substrate", "local", "where workers and jobs run: local (host processes) or none (serve the API only)")
+	f.StringVar(&cfg.Substrate, "substrate", "local", "where workers and jobs run: local (host processes), docker (jobs in containers "+
+		"through the Docker Engine API, workers as host processes; see docs/docker.md) or none (serve the API only)")
+	f.StringVar(&cfg.DockerHost, "docker-host", "", "with --substrate docker: the Docker daemon's address, e.g. unix:///var/run/docker.sock "+
+		"or tcp://127.0.0.1:2375 (default: $DOCKER_HOST, else unix:///var/run/docker.sock)")
+	f.StringVar(&cfg.DockerNetwork, "docker-network", "", "with --substrate docker: network mode of job containers: bridge, host, none "+
+		"or a network's name (default: the daemon's default network); sidecars share their job's")
 	f.IntVar(&cfg.MaxWorkers, "max-workers", 8, "workers running at once")
 	f.IntVar(&cfg.MaxJobs, "max-jobs", 32, "jobs running at once")
 	f.IntVar(&cfg.MaxWorkersPerProject, "max-workers-per-project", 0, "workers of one project running at once (0: no limit)")

@@ -230,14 +230,16 @@ func (s *Scheduler) handle(ctx context.Context, t *core.Task) {
 	default:
 		delay := s.cfg.RetryDelay << t.Attempts
 		s.log.Warn("start failed; will retry", "task", describe(t), "attempt", t.Attempts+1, "in", delay, "error", err)
+		if nerr := s.store.Queue().Nack(ctx, t.ID, delay); nerr != nil {
+			s.log.Error("could not put a task back; its lease will expire instead", "task", describe(t), "error", nerr)
+		}
+		// Due only once the Nack committed: the task is leasable by then
+		// (the store stamped it with an earlier clock reading).
 		s.mu.Lock()
 		if due := time.Now().Add(delay); s.retryAt.IsZero() || due.Before(s.retryAt) {
 			s.retryAt = due
 		}
 		s.mu.Unlock()
-		if nerr := s.store.Queue().Nack(ctx, t.ID, delay); nerr != nil {
-			s.log.Error("could not put a task back; its lease will expire instead", "task", describe(t), "error", nerr)
-		}
 	}
 }
 

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -11,6 +12,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/observer"
 	"github.com/brigadeplatform/brigade/internal/scheduler"
+	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
 )
 
@@ -23,12 +25,38 @@ type execution struct {
 	cancel    context.CancelFunc
 }
 
+// newSubstrate builds the substrate cfg.Substrate names.
+func newSubstrate(cfg Config, svc *api.Service, log *slog.Logger) (core.Substrate, error) {
+	sink := relaxedSink{svc.Store().Logs()}
+	switch cfg.Substrate {
+	case "docker":
+		sub, err := docker.New(docker.Options{
+			Host: cfg.DockerHost, Network: cfg.DockerNetwork, DataDir: cfg.DataDir, Sink: sink,
+			Logger: log.With("substrate", "docker"),
+			// After a restart, re-attached containers' logs resume where the
+			// log store's copy ends.
+			Resume: docker.StoreResume(svc.Store().Logs()),
+		})
+		if err != nil {
+			return nil, fmt.Errorf("preparing the docker substrate: %w", err)
+		}
+		return sub, nil
+	default:
+		sub, err := local.New(local.Options{DataDir: cfg.DataDir, Sink: sink, Logger: log})
+		if err != nil {
+			return nil, fmt.Errorf("preparing the local substrate: %w", err)
+		}
+		return sub, nil
+	}
+}
+
 func newExecution(ctx context.Context, cfg Config, svc *api.Service, apiAddr string, log *slog.Logger) (*execution, error) {
-	sub, err := local.New(local.Options{DataDir: cfg.DataDir, Sink: relaxedSink{svc.Store().Logs()}, Logger: log})
+	sub, err := newSubstrate(cfg, svc, log)
 	if err != nil {
-		return nil, fmt.Errorf("preparing the local substrate: %w", err)
+		return nil, err
 	}
 	if err := sub.Check(ctx); err != nil {
+		closeSubstrate(sub, log)
 		return nil, err
 	}
 	cmd := cfg.WorkerCommand
@@ -72,6 +100,18 @@ func (e *execution) run(ctx context.Context, log *slog.Logger) {
 		log.Error("observer stopped", "error", err)
 	}
 	wg.Wait()
+	closeSubstrate(e.substrate, log)
+}
+
+// closeSubstrate lets a substrate that follows workloads in the background
+// (docker) stop doing so before the store closes; the workloads go on and
+// the next start re-attaches to them.
+func closeSubstrate(sub core.Substrate, log *slog.Logger) {
+	if c, ok := sub.(io.Closer); ok {
+		if err := c.Close(); err != nil {
+			log.Warn("closing the substrate", "substrate", sub.Name(), "error", err)
+		}
+	}
 }
 
 // relaxedSink stores log lines without waiting for the disk on each batch

@@ -42,7 +42,9 @@ type Config struct {
 	Commit         string
 
 	// Execution. Substrate "none" serves the API only (no work runs).
-	Substrate            string        // "local" (default) or "none"
+	Substrate            string        // "local" (default), "docker" or "none"
+	DockerHost           string        // with "docker": the daemon (default $DOCKER_HOST, else the default socket)
+	DockerNetwork        string        // with "docker": network mode of job containers (default: the daemon's)
 	MaxWorkers           int           // running workers at once (default 8)
 	MaxJobs              int           // running jobs at once (default 32)
 	MaxWorkersPerProject int           // 0: no per-project limit
@@ -100,9 +102,12 @@ func (c *Config) Validate() error {
 	switch c.Substrate {
 	case "":
 		c.Substrate = "local"
-	case "local", "none":
+	case "local", "docker", "none":
 	default:
-		return fmt.Errorf("--substrate %q is not known: use local (host processes) or none (API only)", c.Substrate)
+		return fmt.Errorf("--substrate %q is not known: use local (host processes), docker (jobs in containers) or none (API only)", c.Substrate)
+	}
+	if c.DockerHost != "" && !strings.Contains(c.DockerHost, "://") {
+		return fmt.Errorf("--docker-host %q is not an address such as unix:///var/run/docker.sock or tcp://127.0.0.1:2375", c.DockerHost)
 	}
 	if c.MaxWorkers < 0 || c.MaxJobs < 0 || c.MaxWorkersPerProject < 0 {
 		return errors.New("--max-workers, --max-jobs and --max-workers-per-project must not be negative")

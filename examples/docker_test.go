@@ -1,0 +1,141 @@
+package examples_test
+
+import (
+	"context"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	dockerclient "github.com/moby/moby/client"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/substrate/docker"
+	"github.com/brigadeplatform/brigade/internal/testenv"
+)
+
+// dockerPlatform is a real server on the docker substrate, logged in as
+// root. Without a Docker daemon and the test image it skips, naming why;
+// with BRIGADE_TEST_DOCKER=1 (as in CI) it fails instead.
+func dockerPlatform(t *testing.T) *client.Client {
+	t.Helper()
+	const image = "brigade-test/busybox:latest"
+	why := ""
+	if cli, err := dockerclient.New(dockerclient.FromEnv); err != nil {
+		why = err.Error()
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := cli.Ping(ctx, dockerclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
+			why = "the Docker daemon at " + cli.DaemonHost() + " is not reachable: " + err.Error()
+		} else if _, err := cli.ImageInspect(ctx, image); err != nil {
+			why = "the image " + image + " is not on the daemon: " + err.Error()
+		}
+		cancel()
+		cli.Close()
+	}
+	if why != "" {
+		const how = "run internal/substrate/docker/testdata/setup.sh as root to install and start Docker and import the image"
+		if os.Getenv("BRIGADE_TEST_DOCKER") == "1" {
+			t.Fatalf("the docker example cannot run: %s; %s (BRIGADE_TEST_DOCKER=1 makes this a failure, not a skip)", why, how)
+		}
+		t.Skipf("skipping the docker example: %s; %s, or set BRIGADE_TEST_DOCKER=1 to make this a failure", why, how)
+	}
+	dataDir := t.TempDir()
+	// Whatever the server leaves (it stops before its cleanup delay ran
+	// out) is removed with the data dir.
+	t.Cleanup(func() { removeContainers(t, dataDir) })
+	srv, _ := testenv.Server(t, server.Config{DataDir: dataDir, RootPassword: "examples-password",
+		CleanupDelay: 200 * time.Millisecond, Substrate: "docker"})
+	c := client.New("http://"+srv.Addr(), "")
+	tok, err := c.CreateRootSession(t.Context(), "examples-password")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c.WithToken(tok.Value)
+}
+
+func TestDockerExample(t *testing.T) {
+	c := dockerPlatform(t)
+	ev := runExample(t, c, "docker", "", nil)
+	workerLog := logText(t, c, ev.Metadata.ID, "")
+	if ev.Worker.Status.Phase != core.PhaseSucceeded {
+		t.Fatalf("worker %s, want SUCCEEDED\nworker log:\n%s", ev.Worker.Status.Phase, workerLog)
+	}
+	if ev.Summary != "ran in containers" {
+		t.Errorf("summary %q, want %q", ev.Summary, "ran in containers")
+	}
+	want := map[string]core.JobPhase{"writer": core.PhaseSucceeded, "reader": core.PhaseSucceeded,
+		"with-sidecar": core.PhaseSucceeded, "beside": core.PhaseSucceeded, "flaky": core.PhaseFailed}
+	var order []string
+	for _, j := range ev.Worker.Jobs {
+		order = append(order, j.Name)
+		if j.Status == nil || j.Status.Phase != want[j.Name] {
+			t.Errorf("job %s ended %v, want %s", j.Name, j.Status, want[j.Name])
+		}
+		if j.Status != nil && (j.Status.Started == nil || j.Status.Ended == nil) {
+			t.Errorf("job %s lacks its start or end time: %+v", j.Name, j.Status)
+		}
+	}
+	if strings.Join(order, ",") != "writer,reader,with-sidecar,beside,flaky" {
+		t.Errorf("jobs created in order %v, want writer, reader, with-sidecar, beside, flaky", order)
+	}
+	logs := map[string][]string{
+		"writer":       {"wrote /share/message"},
+		"reader":       {"the reader found: written in a container"},
+		"with-sidecar": {"the sidecar shares this job's network"},
+		"beside":       {"running beside the job with a sidecar"},
+		"flaky":        {"about to fail"},
+	}
+	for job, wants := range logs {
+		text := logText(t, c, ev.Metadata.ID, job)
+		for _, w := range wants {
+			if !strings.Contains(text, w) {
+				t.Errorf("log of job %s lacks %q:\n%s", job, w, text)
+			}
+		}
+		if strings.Contains(text, "is not pulled") {
+			t.Errorf("log of job %s says the image is not pulled: it ran on the local substrate, not in a container:\n%s", job, text)
+		}
+	}
+	helper := sidecarLog(t, c, ev.Metadata.ID, "with-sidecar", "helper")
+	if !strings.Contains(helper, "helper up") || !strings.Contains(helper, "stopping sidecar helper") {
+		t.Errorf("the sidecar's log lacks its line or the note that it was stopped after the job:\n%s", helper)
+	}
+}
+
+func sidecarLog(t *testing.T, c *client.Client, eventID, job, container string) string {
+	t.Helper()
+	lines, errs := c.Logs(t.Context(), eventID, client.LogOptions{Job: job, Container: container})
+	var sb strings.Builder
+	for l := range lines {
+		sb.WriteString(l.Message + "\n")
+	}
+	if err := <-errs; err != nil {
+		t.Fatalf("reading the log of container %s of job %s: %v", container, job, err)
+	}
+	return sb.String()
+}
+
+// removeContainers removes the containers a server on dataDir left.
+func removeContainers(t *testing.T, dataDir string) {
+	cli, err := dockerclient.New(dockerclient.FromEnv)
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	defer cli.Close()
+	ctx := context.Background()
+	res, err := cli.ContainerList(ctx, dockerclient.ContainerListOptions{All: true,
+		Filters: dockerclient.Filters{}.Add("label", docker.LabelDataDir+"="+dataDir)})
+	if err != nil {
+		t.Error(err)
+		return
+	}
+	for _, c := range res.Items {
+		if _, err := cli.ContainerRemove(ctx, c.ID, dockerclient.ContainerRemoveOptions{Force: true}); err != nil {
+			t.Errorf("removing container %s: %v", c.ID, err)
+		}
+	}
+}

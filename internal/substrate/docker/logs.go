@@ -1,0 +1,426 @@
+package docker
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	cerrdefs "github.com/containerd/errdefs"
+	"github.com/moby/moby/client"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// Log batching and line limits (the local substrate's).
+const (
+	maxLineBytes    = 64 << 10
+	maxBatchEntries = 1000
+	maxBatchBytes   = 1 << 20
+	flushEvery      = 10 * time.Millisecond
+	appendAttempts  = 5
+	appendTimeout   = 30 * time.Second
+)
+
+// Docker's multiplexed stream types.
+const (
+	streamStdout = 1
+	streamStderr = 2
+	streamSystem = 3
+)
+
+func entryAt(t time.Time, msg string) core.LogEntry {
+	t = t.UTC()
+	return core.LogEntry{Time: &t, Message: msg}
+}
+
+// pump moves one container's lines into one log stream: the follower
+// queues them, a flusher goroutine batches them into the sink. The queue is
+// bounded, so a slow sink slows the reading of the container's log instead
+// of dropping lines (docker keeps the log on disk meanwhile).
+type pump struct {
+	sink    core.LogSink
+	stream  core.LogStream
+	log     *slog.Logger
+	ch      chan core.LogEntry
+	flushed chan struct{} // closed when the flusher has stopped
+
+	mu          sync.Mutex
+	chClosed    bool
+	closeStream bool // close the stream in the sink once flushed
+}
+
+func newPump(sink core.LogSink, stream core.LogStream, log *slog.Logger) *pump {
+	p := &pump{sink: sink, stream: stream, log: log, ch: make(chan core.LogEntry, 4096), flushed: make(chan struct{})}
+	go p.flushLoop()
+	return p
+}
+
+// emit queues a container's line. Only the follower calls it, and only
+// before end.
+func (p *pump) emit(e core.LogEntry) { p.ch <- e }
+
+// note queues a line of the substrate's own; a no-op once ended.
+func (p *pump) note(msg string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.chClosed {
+		p.ch <- entryAt(time.Now(), msg)
+	}
+}
+
+// end stops the pump once every queued line is in the sink, closing the
+// stream when closeStream is set (a finished container) and leaving it open
+// otherwise (the substrate was closed: the next server resumes the log).
+func (p *pump) end(closeStream bool) {
+	p.mu.Lock()
+	if !p.chClosed {
+		p.chClosed, p.closeStream = true, closeStream
+		close(p.ch)
+	}
+	p.mu.Unlock()
+	<-p.flushed
+}
+
+func (p *pump) flushLoop() {
+	defer close(p.flushed)
+	for {
+		e, ok := <-p.ch
+		if !ok {
+			break
+		}
+		batch := []core.LogEntry{e}
+		size := len(e.Message)
+		timer := time.NewTimer(flushEvery)
+	collect:
+		for len(batch) < maxBatchEntries && size < maxBatchBytes {
+			select {
+			case e, ok = <-p.ch:
+				if !ok {
+					break collect
+				}
+				batch = append(batch, e)
+				size += len(e.Message)
+			case <-timer.C:
+				break collect
+			}
+		}
+		timer.Stop()
+		if !p.call("appending to", func(ctx context.Context) error { return p.sink.Append(ctx, p.stream, batch) }) {
+			p.log.Error("docker substrate: log lines lost: the log store refused them repeatedly",
+				"event", p.stream.EventID, "job", p.stream.Job, "container", p.stream.Container, "lines", len(batch))
+		}
+		if !ok {
+			break
+		}
+	}
+	p.mu.Lock()
+	closeStream := p.closeStream
+	p.mu.Unlock()
+	if closeStream {
+		p.call("closing", func(ctx context.Context) error { return p.sink.Close(ctx, p.stream) })
+	}
+}
+
+// call retries a sink operation with back-off; it reports success.
+func (p *pump) call(what string, f func(context.Context) error) bool {
+	backoff := 100 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
+		err := f(ctx)
+		cancel()
+		if err == nil {
+			return true
+		}
+		p.log.Warn("docker substrate: "+what+" a log stream failed", "event", p.stream.EventID,
+			"job", p.stream.Job, "container", p.stream.Container, "attempt", attempt, "err", err)
+		if attempt == appendAttempts {
+			return false
+		}
+		time.Sleep(backoff)
+		backoff *= 2
+	}
+}
+
+// line is one log line of a container, stamped by docker.
+type line struct {
+	t   time.Time
+	msg string
+}
+
+// assembler turns docker's log messages into lines. Docker splits lines
+// longer than 16 KiB into partial messages (same timestamp, no newline but
+// the last); the assembler joins them per stream, stamps the line with its
+// first message's time, and cuts lines longer than maxLineBytes at a UTF-8
+// boundary, as the local substrate does. Its output depends only on the
+// sequence of messages, so re-reading a log from its start yields the same
+// lines: that is what resuming counts on.
+type assembler struct {
+	parts [4]struct {
+		b    []byte
+		t    time.Time
+		open bool
+	}
+}
+
+func (a *assembler) feed(stream byte, t time.Time, payload []byte, emit func(line)) {
+	if int(stream) >= len(a.parts) {
+		stream = streamStdout
+	}
+	p := &a.parts[stream]
+	if !p.open {
+		p.t, p.open = t, true
+	}
+	complete := len(payload) > 0 && payload[len(payload)-1] == '\n'
+	if complete {
+		payload = payload[:len(payload)-1]
+	}
+	p.b = append(p.b, payload...)
+	for len(p.b) > maxLineBytes {
+		n := maxLineBytes
+		for k := 0; k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(p.b[n]); k++ {
+			n--
+		}
+		emit(line{t: p.t, msg: string(p.b[:n])})
+		p.b = append(p.b[:0], p.b[n:]...)
+	}
+	if complete {
+		emit(line{t: p.t, msg: string(bytes.TrimSuffix(p.b, []byte{'\r'}))})
+		p.b, p.open = p.b[:0], false
+	}
+}
+
+// flush emits what is left without a newline (the end of the log).
+func (a *assembler) flush(emit func(line)) {
+	for i := range a.parts {
+		if p := &a.parts[i]; p.open {
+			if len(p.b) > 0 {
+				emit(line{t: p.t, msg: string(bytes.TrimSuffix(p.b, []byte{'\r'}))})
+			}
+			p.b, p.open = p.b[:0], false
+		}
+	}
+}
+
+// readFrames reads docker's multiplexed log stream (logs asked for with
+// timestamps): an 8-byte header (stream type, 3 zero bytes, big-endian
+// length) before each message, which starts with its RFC 3339 time and a
+// space. It returns nil at a clean end of the stream.
+func readFrames(r io.Reader, fn func(stream byte, t time.Time, payload []byte)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	var hdr [8]byte
+	var buf []byte
+	for {
+		if _, err := io.ReadFull(br, hdr[:]); err != nil {
+			if err == io.EOF {
+				return nil
+			}
+			return err
+		}
+		n := int(binary.BigEndian.Uint32(hdr[4:]))
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		buf = buf[:n]
+		if _, err := io.ReadFull(br, buf); err != nil {
+			if err == io.EOF {
+				err = io.ErrUnexpectedEOF
+			}
+			return err
+		}
+		t := time.Now()
+		payload := buf
+		if i := bytes.IndexByte(buf, ' '); i > 0 {
+			if ts, err := time.Parse(time.RFC3339Nano, string(buf[:i])); err == nil {
+				t, payload = ts, buf[i+1:]
+			}
+		}
+		fn(hdr[0], t, payload)
+	}
+}
+
+// LogPosition is how far a container's log got into the log store: how
+// many of the container's own lines are stored (the substrate's notes, the
+// lines that start with "[brigade] ", do not count) and the time of the
+// last of them.
+type LogPosition struct {
+	Lines int64
+	Last  time.Time
+}
+
+// follower reads one container's log into its pump until the container
+// ends. It follows the log; once docker ends the followed stream (the
+// container stopped) and the container's exit is recorded, it reads the
+// log's tail once more without following, because docker can end a
+// followed stream before the container's last message (a line without a
+// newline) is in it. A broken connection is read again the same way.
+//
+// Reading again never repeats or loses a message: a read with since=T
+// returns, in log order, exactly the log's messages stamped T or later, so
+// the messages of an earlier read stamped T or later are its first ones
+// (they are a prefix of the log); the follower skips that many. It keeps
+// the times of the messages of the last resumeWindow for that count.
+type follower struct {
+	cli    *client.Client
+	id     string
+	pump   *pump
+	log    *slog.Logger
+	from   LogPosition     // lines already stored, skipped (after a restart)
+	exited <-chan struct{} // closed once the container's exit is recorded
+}
+
+// resumeWindow is how far before the last message read a later read
+// starts; it only needs to exceed the skew between docker's stdout and
+// stderr copiers (microseconds).
+const resumeWindow = time.Second
+
+// followGrace is how long after a container's exit docker may take to end
+// its followed log by itself.
+const followGrace = 2 * time.Second
+
+// run returns at the end of the log, when the container is gone, or when
+// ctx ends.
+func (f *follower) run(ctx context.Context) {
+	var (
+		asm     assembler
+		pos     int64 // lines assembled so far
+		checked = f.from.Lines == 0
+		recent  []time.Time // times of the messages read, from about resumeWindow before the latest
+		latest  time.Time
+		final   bool // the container ended: read to the end without following
+		backoff = 100 * time.Millisecond
+	)
+	emit := func(l line) {
+		pos++
+		if pos < f.from.Lines {
+			return
+		}
+		if pos == f.from.Lines {
+			if !checked && !l.t.Equal(f.from.Last) {
+				f.log.Warn("docker substrate: the container's log does not match the stored one where it resumes "+
+					"(was it rotated?); some lines may repeat or be missing", "container", f.id,
+					"stream", f.pump.stream, "stored", f.from.Last, "docker", l.t)
+			}
+			checked = true
+			return
+		}
+		f.pump.emit(entryAt(l.t, l.msg))
+	}
+	for {
+		opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: !final, Timestamps: true}
+		var skip int // messages of this read that earlier reads consumed
+		if !latest.IsZero() {
+			since := latest.Add(-resumeWindow)
+			opts.Since = since.UTC().Format(time.RFC3339Nano)
+			for _, t := range recent {
+				if !t.Before(since) {
+					skip++
+				}
+			}
+		}
+		rctx, cancelRead := context.WithCancel(ctx)
+		if !final {
+			// Docker ends a followed log when its container stops; should it
+			// not, the read that follows the exit picks up from here.
+			go func() {
+				select {
+				case <-f.exited:
+					if sleepCtx(rctx, followGrace) {
+						cancelRead()
+					}
+				case <-rctx.Done():
+				}
+			}()
+		}
+		rc, err := f.cli.ContainerLogs(rctx, f.id, opts)
+		if err == nil {
+			err = readFrames(rc, func(stream byte, t time.Time, payload []byte) {
+				if skip > 0 {
+					skip--
+					return
+				}
+				if t.After(latest) {
+					latest = t
+				}
+				recent = append(recent, t)
+				if len(recent) > 1024 && recent[0].Before(latest.Add(-2*resumeWindow)) {
+					cut := 0
+					for cut < len(recent) && recent[cut].Before(latest.Add(-2*resumeWindow)) {
+						cut++
+					}
+					recent = append(recent[:0], recent[cut:]...)
+				}
+				if stream == streamSystem {
+					f.pump.note(notePrefix + "docker: " + string(bytes.TrimSpace(payload)))
+					return
+				}
+				asm.feed(stream, t, payload, emit)
+			})
+			_ = rc.Close()
+		}
+		cut := rctx.Err() != nil
+		cancelRead()
+		switch {
+		case ctx.Err() != nil:
+			return
+		case cut && !final:
+			final = true // the container ended and docker did not end the followed log
+			continue
+		case err == nil && final:
+			asm.flush(emit)
+			if !checked {
+				f.log.Warn("docker substrate: the container's log is shorter than the stored one (was it rotated?); "+
+					"lines it wrote since are missing", "container", f.id, "stream", f.pump.stream)
+			}
+			return
+		case err == nil:
+			select {
+			case <-f.exited:
+			case <-ctx.Done():
+				return
+			}
+			final = true
+			continue
+		case cerrdefs.IsNotFound(err):
+			asm.flush(emit)
+			f.pump.note(notePrefix + "the container was removed before its log was read to the end")
+			return
+		case cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotImplemented(err) || cerrdefs.IsFailedPrecondition(err):
+			asm.flush(emit)
+			f.pump.note(notePrefix + "cannot read this container's log: " + err.Error() +
+				" (the daemon's log driver must be readable: json-file, local or journald)")
+			return
+		}
+		f.log.Warn("docker substrate: reading a container's log failed; reading it again", "container", f.id,
+			"stream", f.pump.stream, "err", err)
+		if !sleepCtx(ctx, backoff) {
+			return
+		}
+		backoff = min(2*backoff, 5*time.Second)
+	}
+}
+
+// sleepCtx waits d or until ctx ends; it reports whether d passed.
+func sleepCtx(ctx context.Context, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
+
+func fmtStream(s core.LogStream) string {
+	if s.Job == "" {
+		return fmt.Sprintf("the log of the worker of event %s", s.EventID)
+	}
+	return fmt.Sprintf("the log of container %s of job %s of event %s", s.Container, s.Job, s.EventID)
+}
