@@ -139,3 +139,53 @@ func removeContainers(t *testing.T, dataDir string) {
 		}
 	}
 }
+
+// TestDockerRunsV1Scripts runs a Brigade v1 script on the docker substrate:
+// tasks in the image's shell, a Result passed on, and host.nodeSelector
+// recorded and noted once.
+func TestDockerRunsV1Scripts(t *testing.T) {
+	c := dockerPlatform(t)
+	script := `const { events, Job, Group } = require("brigadier");
+events.on("exec", (e, p) => {
+  const first = new Job("v1-first", "brigade-test/busybox:latest");
+  first.tasks = ["echo one", "echo two"];
+  first.host.nodeSelector.set("disk", "ssd");
+  const second = new Job("v1-second", "brigade-test/busybox:latest");
+  Group.runEach([first]).then(results => {
+    second.env = { GOT: results[0].toString().trim().split("\n").join(" ") };
+    second.tasks = ['echo "second got: $GOT"'];
+    return second.run();
+  }).then(result => console.log("v1 on docker: " + result.toString().trim()));
+});`
+	if _, err := c.CreateProject(t.Context(), &core.Project{Metadata: core.ObjectMeta{ID: "v1-docker"}, Spec: core.ProjectSpec{
+		EventSubscriptions: []core.EventSubscription{{Source: "brigade.sh/cli", Types: []string{"exec"}}},
+		WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := c.CreateEvent(t.Context(), &core.Event{ProjectID: "v1-docker", Source: "brigade.sh/cli", Type: "exec"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := evs[0].Metadata.ID
+	st, errs := c.WatchWorkerStatus(t.Context(), id)
+	for range st {
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	ev, err := c.GetEvent(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerLog := logText(t, c, id, "")
+	if ev.Worker.Status.Phase != core.PhaseSucceeded {
+		t.Fatalf("worker %s\n%s", ev.Worker.Status.Phase, workerLog)
+	}
+	if !strings.Contains(workerLog, "v1 on docker: second got: one two") {
+		t.Errorf("worker log:\n%s", workerLog)
+	}
+	if l := logText(t, c, id, "v1-first"); strings.Count(l, "nodeSelector") != 1 {
+		t.Errorf("the first job's log should note the node selector once:\n%s", l)
+	}
+}
