@@ -11,6 +11,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // drainTimeout bounds how long a job's logs are still read after all of
@@ -21,7 +22,7 @@ const drainTimeout = 5 * time.Minute
 // ctr is one container of a job.
 type ctr struct {
 	name   string // the job name for the primary, else the sidecar's name
-	logs   *pump
+	logs   *logpump.Pump
 	from   LogPosition // what the log store already holds (after a restart)
 	exited chan struct{}
 
@@ -111,7 +112,7 @@ func (j *job) run(ctx context.Context) {
 		}
 		j.mu.Unlock()
 		for _, c := range j.ctrs {
-			c.logs.end(false) // the next server resumes these logs
+			c.logs.End(false) // the next server resumes these logs
 		}
 	}
 	primary := j.ctrs[0]
@@ -137,7 +138,7 @@ func (j *job) run(ctx context.Context) {
 	case <-t.C:
 		cancelFollow()
 		<-drained
-		primary.logs.note(notePrefix + "stopped reading the logs: docker did not end them " +
+		primary.logs.Note(notePrefix + "stopped reading the logs: docker did not end them " +
 			drainTimeout.String() + " after the containers ended")
 	case <-ctx.Done():
 		t.Stop()
@@ -150,7 +151,7 @@ func (j *job) run(ctx context.Context) {
 	var ends sync.WaitGroup
 	for _, c := range j.ctrs {
 		ends.Add(1)
-		go func() { defer ends.Done(); c.logs.end(true) }()
+		go func() { defer ends.Done(); c.logs.End(true) }()
 	}
 	ends.Wait()
 	j.mu.Lock()
@@ -235,7 +236,7 @@ func (j *job) stopSidecars(ctx context.Context, sidecars []*ctr) bool {
 				continue
 			}
 			if round == 0 {
-				c.logs.note(fmt.Sprintf("%sstopping sidecar %s: the primary container ended %s ago", notePrefix, c.name, grace))
+				c.logs.Note(fmt.Sprintf("%sstopping sidecar %s: the primary container ended %s ago", notePrefix, c.name, grace))
 			}
 			j.s.kill(c.id, sig)
 		}
@@ -272,7 +273,7 @@ func (j *job) stop(grace time.Duration) {
 	}
 	j.mu.Unlock()
 	if first {
-		j.ctrs[0].logs.note(fmt.Sprintf("%sstopping: SIGTERM sent to every container, SIGKILL follows after %s", notePrefix, grace))
+		j.ctrs[0].logs.Note(fmt.Sprintf("%sstopping: SIGTERM sent to every container, SIGKILL follows after %s", notePrefix, grace))
 	}
 	j.signal("TERM")
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -16,16 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/brigadeplatform/brigade/internal/core"
-)
-
-// Log batching and line limits (the local substrate's).
-const (
-	maxLineBytes    = 64 << 10
-	maxBatchEntries = 1000
-	maxBatchBytes   = 1 << 20
-	flushEvery      = 10 * time.Millisecond
-	appendAttempts  = 5
-	appendTimeout   = 30 * time.Second
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // Docker's multiplexed stream types.
@@ -35,117 +25,11 @@ const (
 	streamSystem = 3
 )
 
-func entryAt(t time.Time, msg string) core.LogEntry {
-	t = t.UTC()
-	return core.LogEntry{Time: &t, Message: msg}
-}
-
-// pump moves one container's lines into one log stream: the follower
-// queues them, a flusher goroutine batches them into the sink. The queue is
-// bounded, so a slow sink slows the reading of the container's log instead
-// of dropping lines (docker keeps the log on disk meanwhile).
-type pump struct {
-	sink    core.LogSink
-	stream  core.LogStream
-	log     *slog.Logger
-	ch      chan core.LogEntry
-	flushed chan struct{} // closed when the flusher has stopped
-
-	mu          sync.Mutex
-	chClosed    bool
-	closeStream bool // close the stream in the sink once flushed
-}
-
-func newPump(sink core.LogSink, stream core.LogStream, log *slog.Logger) *pump {
-	p := &pump{sink: sink, stream: stream, log: log, ch: make(chan core.LogEntry, 4096), flushed: make(chan struct{})}
-	go p.flushLoop()
+// newPump makes a started pump for one container's log stream.
+func newPump(sink core.LogSink, stream core.LogStream, log *slog.Logger) *logpump.Pump {
+	p := logpump.New(sink, stream, log, "docker substrate")
+	p.Start()
 	return p
-}
-
-// emit queues a container's line. Only the follower calls it, and only
-// before end.
-func (p *pump) emit(e core.LogEntry) { p.ch <- e }
-
-// note queues a line of the substrate's own; a no-op once ended.
-func (p *pump) note(msg string) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !p.chClosed {
-		p.ch <- entryAt(time.Now(), msg)
-	}
-}
-
-// end stops the pump once every queued line is in the sink, closing the
-// stream when closeStream is set (a finished container) and leaving it open
-// otherwise (the substrate was closed: the next server resumes the log).
-func (p *pump) end(closeStream bool) {
-	p.mu.Lock()
-	if !p.chClosed {
-		p.chClosed, p.closeStream = true, closeStream
-		close(p.ch)
-	}
-	p.mu.Unlock()
-	<-p.flushed
-}
-
-func (p *pump) flushLoop() {
-	defer close(p.flushed)
-	for {
-		e, ok := <-p.ch
-		if !ok {
-			break
-		}
-		batch := []core.LogEntry{e}
-		size := len(e.Message)
-		timer := time.NewTimer(flushEvery)
-	collect:
-		for len(batch) < maxBatchEntries && size < maxBatchBytes {
-			select {
-			case e, ok = <-p.ch:
-				if !ok {
-					break collect
-				}
-				batch = append(batch, e)
-				size += len(e.Message)
-			case <-timer.C:
-				break collect
-			}
-		}
-		timer.Stop()
-		if !p.call("appending to", func(ctx context.Context) error { return p.sink.Append(ctx, p.stream, batch) }) {
-			p.log.Error("docker substrate: log lines lost: the log store refused them repeatedly",
-				"event", p.stream.EventID, "job", p.stream.Job, "container", p.stream.Container, "lines", len(batch))
-		}
-		if !ok {
-			break
-		}
-	}
-	p.mu.Lock()
-	closeStream := p.closeStream
-	p.mu.Unlock()
-	if closeStream {
-		p.call("closing", func(ctx context.Context) error { return p.sink.Close(ctx, p.stream) })
-	}
-}
-
-// call retries a sink operation with back-off; it reports success.
-func (p *pump) call(what string, f func(context.Context) error) bool {
-	backoff := 100 * time.Millisecond
-	for attempt := 1; ; attempt++ {
-		ctx, cancel := context.WithTimeout(context.Background(), appendTimeout)
-		err := f(ctx)
-		cancel()
-		if err == nil {
-			return true
-		}
-		p.log.Warn("docker substrate: "+what+" a log stream failed", "event", p.stream.EventID,
-			"job", p.stream.Job, "container", p.stream.Container, "attempt", attempt, "err", err)
-		if attempt == appendAttempts {
-			return false
-		}
-		time.Sleep(backoff)
-		backoff *= 2
-	}
 }
 
 // line is one log line of a container, stamped by docker.
@@ -157,7 +41,7 @@ type line struct {
 // assembler turns docker's log messages into lines. Docker splits lines
 // longer than 16 KiB into partial messages (same timestamp, no newline but
 // the last); the assembler joins them per stream, stamps the line with its
-// first message's time, and cuts lines longer than maxLineBytes at a UTF-8
+// first message's time, and cuts lines longer than logpump.MaxLineBytes at a UTF-8
 // boundary, as the local substrate does. Its output depends only on the
 // sequence of messages, so re-reading a log from its start yields the same
 // lines: that is what resuming counts on.
@@ -182,8 +66,8 @@ func (a *assembler) feed(stream byte, t time.Time, payload []byte, emit func(lin
 		payload = payload[:len(payload)-1]
 	}
 	p.b = append(p.b, payload...)
-	for len(p.b) > maxLineBytes {
-		n := maxLineBytes
+	for len(p.b) > logpump.MaxLineBytes {
+		n := logpump.MaxLineBytes
 		for k := 0; k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(p.b[n]); k++ {
 			n--
 		}
@@ -269,7 +153,7 @@ type LogPosition struct {
 type follower struct {
 	cli    *client.Client
 	id     string
-	pump   *pump
+	pump   *logpump.Pump
 	log    *slog.Logger
 	from   LogPosition     // lines already stored, skipped (after a restart)
 	exited <-chan struct{} // closed once the container's exit is recorded
@@ -305,12 +189,12 @@ func (f *follower) run(ctx context.Context) {
 			if !checked && !l.t.Equal(f.from.Last) {
 				f.log.Warn("docker substrate: the container's log does not match the stored one where it resumes "+
 					"(was it rotated?); some lines may repeat or be missing", "container", f.id,
-					"stream", f.pump.stream, "stored", f.from.Last, "docker", l.t)
+					"stream", f.pump.Stream(), "stored", f.from.Last, "docker", l.t)
 			}
 			checked = true
 			return
 		}
-		f.pump.emit(entryAt(l.t, l.msg))
+		f.pump.Emit(logpump.Entry(l.t, l.msg))
 	}
 	for {
 		opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: !final, Timestamps: true}
@@ -357,7 +241,7 @@ func (f *follower) run(ctx context.Context) {
 					recent = append(recent[:0], recent[cut:]...)
 				}
 				if stream == streamSystem {
-					f.pump.note(notePrefix + "docker: " + string(bytes.TrimSpace(payload)))
+					f.pump.Note(notePrefix + "docker: " + string(bytes.TrimSpace(payload)))
 					return
 				}
 				asm.feed(stream, t, payload, emit)
@@ -376,7 +260,7 @@ func (f *follower) run(ctx context.Context) {
 			asm.flush(emit)
 			if !checked {
 				f.log.Warn("docker substrate: the container's log is shorter than the stored one (was it rotated?); "+
-					"lines it wrote since are missing", "container", f.id, "stream", f.pump.stream)
+					"lines it wrote since are missing", "container", f.id, "stream", f.pump.Stream())
 			}
 			return
 		case err == nil:
@@ -389,16 +273,16 @@ func (f *follower) run(ctx context.Context) {
 			continue
 		case cerrdefs.IsNotFound(err):
 			asm.flush(emit)
-			f.pump.note(notePrefix + "the container was removed before its log was read to the end")
+			f.pump.Note(notePrefix + "the container was removed before its log was read to the end")
 			return
 		case cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotImplemented(err) || cerrdefs.IsFailedPrecondition(err):
 			asm.flush(emit)
-			f.pump.note(notePrefix + "cannot read this container's log: " + err.Error() +
+			f.pump.Note(notePrefix + "cannot read this container's log: " + err.Error() +
 				" (the daemon's log driver must be readable: json-file, local or journald)")
 			return
 		}
 		f.log.Warn("docker substrate: reading a container's log failed; reading it again", "container", f.id,
-			"stream", f.pump.stream, "err", err)
+			"stream", f.pump.Stream(), "err", err)
 		if !sleepCtx(ctx, backoff) {
 			return
 		}

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // frame renders one message as docker's logs endpoint sends it.
@@ -69,8 +70,8 @@ func TestAssemblerCutsHugeLines(t *testing.T) {
 	got := assemble(t, data)
 	var joined strings.Builder
 	for _, l := range got {
-		if len(l.msg) > maxLineBytes {
-			t.Errorf("a line of %d bytes; want at most %d", len(l.msg), maxLineBytes)
+		if len(l.msg) > logpump.MaxLineBytes {
+			t.Errorf("a line of %d bytes; want at most %d", len(l.msg), logpump.MaxLineBytes)
 		}
 		joined.WriteString(l.msg)
 	}

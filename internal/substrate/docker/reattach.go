@@ -117,9 +117,9 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 		}
 		c.id, c.started = sum.ID, sum.State != container.StateCreated
 		if c.started && s.opts.Resume != nil {
-			if c.from, err = s.opts.Resume(ctx, c.logs.stream); err != nil {
+			if c.from, err = s.opts.Resume(ctx, c.logs.Stream()); err != nil {
 				return nil, s.abandonAdoption(j, fmt.Errorf("docker substrate: finding where %s ends in the log store: %w",
-					fmtStream(c.logs.stream), err))
+					fmtStream(c.logs.Stream()), err))
 			}
 		}
 	}
@@ -130,7 +130,7 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 func (s *Substrate) follow(j *job) {
 	for _, c := range j.ctrs {
 		if c.started {
-			c.logs.note(notePrefix + "the server restarted: following this container again")
+			c.logs.Note(notePrefix + "the server restarted: following this container again")
 		}
 	}
 	s.log.Info("docker substrate: re-attached to a job's containers", "workload", j.ref.String(), "containers", len(j.ctrs))
@@ -141,7 +141,7 @@ func (s *Substrate) follow(j *job) {
 
 func (s *Substrate) abandonAdoption(j *job, err error) error {
 	for _, c := range j.ctrs {
-		c.logs.end(false)
+		c.logs.End(false)
 	}
 	return err
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/moby/moby/client"
 
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // StartJob implements core.Substrate. It pulls the images the job needs
@@ -100,7 +101,7 @@ func (s *Substrate) unregister(j *job) {
 // discard ends the pumps of a job that never ran, leaving the streams open.
 func (j *job) discard() {
 	for _, c := range j.ctrs {
-		c.logs.end(false)
+		c.logs.End(false)
 	}
 }
 
@@ -139,11 +140,11 @@ func (s *Substrate) launch(ctx context.Context, jl *core.JobLaunch, j *job) erro
 		j.mu.Lock()
 		j.failure = reason
 		j.mu.Unlock()
-		j.ctrs[0].logs.note(notePrefix + reason)
+		j.ctrs[0].logs.Note(notePrefix + reason)
 		return nil
 	}
 	if note := ignoredNote(jl.Job); note != "" {
-		j.ctrs[0].logs.note(note)
+		j.ctrs[0].logs.Note(note)
 	}
 	dirs, err := s.eventDirs(jl.EventID)
 	if err != nil {
@@ -236,7 +237,7 @@ func (s *Substrate) eventDirs(eventID string) (eventDirs, error) {
 
 // ensureImage makes the image available per its pull policy. It returns a
 // reason when the job cannot run, an error for the substrate's trouble.
-func (s *Substrate) ensureImage(ctx context.Context, p *ctrPlan, logs *pump) (string, error) {
+func (s *Substrate) ensureImage(ctx context.Context, p *ctrPlan, logs *logpump.Pump) (string, error) {
 	if p.pull != "Always" {
 		_, err := s.cli.ImageInspect(ctx, p.image)
 		if err == nil {
@@ -253,7 +254,7 @@ func (s *Substrate) ensureImage(ctx context.Context, p *ctrPlan, logs *pump) (st
 				"pull or build it there first, or use imagePullPolicy IfNotPresent", p.image, p.name), nil
 		}
 	}
-	logs.note(fmt.Sprintf("%spulling image %q (imagePullPolicy %s)", notePrefix, p.image, p.pull))
+	logs.Note(fmt.Sprintf("%spulling image %q (imagePullPolicy %s)", notePrefix, p.image, p.pull))
 	resp, err := s.cli.ImagePull(ctx, p.image, client.ImagePullOptions{})
 	if err == nil {
 		err = resp.Wait(ctx)
@@ -265,7 +266,7 @@ func (s *Substrate) ensureImage(ctx context.Context, p *ctrPlan, logs *pump) (st
 		return fmt.Sprintf("cannot pull image %q: %v; check the image's name and that the daemon can reach its registry "+
 			"(with imagePullPolicy IfNotPresent, an image already on the daemon is used without pulling)", p.image, err), nil
 	}
-	logs.note(fmt.Sprintf("%spulled image %q", notePrefix, p.image))
+	logs.Note(fmt.Sprintf("%spulled image %q", notePrefix, p.image))
 	return "", nil
 }
 
@@ -290,11 +291,11 @@ func (s *Substrate) createAll(ctx context.Context, jl *core.JobLaunch, j *job, p
 			j.mu.Lock()
 			j.failure = fmt.Sprintf("cannot create container %s: %v", p.name, err)
 			j.mu.Unlock()
-			j.ctrs[0].logs.note(notePrefix + j.failure)
+			j.ctrs[0].logs.Note(notePrefix + j.failure)
 			return ids, nil
 		}
 		for _, w := range res.Warnings {
-			j.ctrs[i].logs.note(notePrefix + "docker: " + w)
+			j.ctrs[i].logs.Note(notePrefix + "docker: " + w)
 		}
 		ids = append(ids, res.ID)
 		j.mu.Lock()
@@ -328,7 +329,7 @@ func (s *Substrate) startOne(ctx context.Context, jl *core.JobLaunch, j *job, pl
 				j.mu.Lock()
 				c.id = res.ID
 				j.mu.Unlock()
-				c.logs.note(fmt.Sprintf("%ssidecar %s runs on its own network: the primary container ended before it started", notePrefix, c.name))
+				c.logs.Note(fmt.Sprintf("%ssidecar %s runs on its own network: the primary container ended before it started", notePrefix, c.name))
 				if _, err = s.cli.ContainerStart(ctx, c.id, client.ContainerStartOptions{}); err == nil {
 					return "", nil
 				}

@@ -210,7 +210,7 @@ func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure strin
 		p := newProc(sp.container, newLogPump(s.opts.Sink, sp.stream, s.log))
 		p.pidFile = sp.pidFile
 		for _, n := range sp.notes {
-			p.logs.note(n)
+			p.logs.Note(n)
 		}
 		w.procs = append(w.procs, p)
 	}
@@ -231,15 +231,15 @@ func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure strin
 		return time.Time{}, &core.ConflictError{Type: "Workload", ID: ref.String(), Reason: "local substrate: " + conflict}
 	}
 	for _, p := range w.procs {
-		p.logs.start()
+		p.logs.Start()
 	}
 	if failure != "" {
-		w.procs[0].logs.note(notePrefix + failure)
+		w.procs[0].logs.Note(notePrefix + failure)
 	} else {
 		for i, sp := range specs {
 			if err := s.startProc(w.procs[i], sp); err != nil {
 				w.failure = fmt.Sprintf("cannot start %q in container %s: %v", sp.argv[0], sp.container, err)
-				w.procs[0].logs.note(notePrefix + w.failure)
+				w.procs[0].logs.Note(notePrefix + w.failure)
 				for _, p := range w.procs[:i] {
 					p.signal(syscall.SIGKILL)
 				}

@@ -126,7 +126,7 @@ func (w *workload) run() {
 			if p.pidFile != "" {
 				_ = os.Remove(p.pidFile)
 			}
-			p.logs.finish()
+			p.logs.End(true)
 		}()
 	}
 	wg.Wait()
@@ -165,7 +165,7 @@ func (w *workload) stopSidecars(sidecars []*proc) {
 	}
 	for _, p := range sidecars {
 		if !p.hasExited() {
-			p.logs.note(fmt.Sprintf("%sstopping sidecar %s: the primary container ended %s ago",
+			p.logs.Note(fmt.Sprintf("%sstopping sidecar %s: the primary container ended %s ago",
 				notePrefix, p.container, grace))
 			p.signal(syscall.SIGTERM)
 		}
@@ -205,7 +205,7 @@ func (w *workload) stop(grace time.Duration) {
 	}
 	w.mu.Unlock()
 	if first {
-		w.procs[0].logs.note(fmt.Sprintf("%sstopping: SIGTERM sent to every process, SIGKILL follows after %s", notePrefix, grace))
+		w.procs[0].logs.Note(fmt.Sprintf("%sstopping: SIGTERM sent to every process, SIGKILL follows after %s", notePrefix, grace))
 	}
 	w.signal(syscall.SIGTERM)
 }

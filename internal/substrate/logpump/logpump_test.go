@@ -1,4 +1,4 @@
-package local
+package logpump
 
 import (
 	"bufio"
@@ -11,8 +11,8 @@ import (
 func splitAll(t *testing.T, in string) []string {
 	t.Helper()
 	sc := bufio.NewScanner(strings.NewReader(in))
-	sc.Buffer(make([]byte, 0, 1024), 2*maxLineBytes)
-	sc.Split(lineSplitter())
+	sc.Buffer(make([]byte, 0, 1024), 2*MaxLineBytes)
+	sc.Split(SplitLines())
 	var out []string
 	for sc.Scan() {
 		out = append(out, sc.Text())
@@ -24,10 +24,10 @@ func splitAll(t *testing.T, in string) []string {
 }
 
 func TestLineSplitter(t *testing.T) {
-	exact := strings.Repeat("a", maxLineBytes)
-	long := strings.Repeat("b", maxLineBytes+10)
+	exact := strings.Repeat("a", MaxLineBytes)
+	long := strings.Repeat("b", MaxLineBytes+10)
 	// A 3-byte rune straddles the cut: it must move whole to the next piece.
-	runes := strings.Repeat("c", maxLineBytes-1) + "€" + "d"
+	runes := strings.Repeat("c", MaxLineBytes-1) + "€" + "d"
 	cases := []struct {
 		name, in string
 		want     []string
@@ -36,8 +36,8 @@ func TestLineSplitter(t *testing.T) {
 		{"crlf and no final newline", "one\r\ntwo", []string{"one", "two"}},
 		{"empty lines kept", "\n\nx\n", []string{"", "", "x"}},
 		{"exactly the limit", exact + "\nnext\n", []string{exact, "next"}},
-		{"over the limit", long + "\nnext\n", []string{long[:maxLineBytes], long[maxLineBytes:], "next"}},
-		{"cut at a rune boundary", runes + "\n", []string{runes[:maxLineBytes-1], "€d"}},
+		{"over the limit", long + "\nnext\n", []string{long[:MaxLineBytes], long[MaxLineBytes:], "next"}},
+		{"cut at a rune boundary", runes + "\n", []string{runes[:MaxLineBytes-1], "€d"}},
 		{"cut exactly before the newline", exact + "b\n", []string{exact, "b"}},
 		{"two limits then newline", exact + exact + "\nz\n", []string{exact, exact, "z"}},
 	}
