@@ -20,7 +20,8 @@ func newEventCommand(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newEventCreateCommand(a),
-		newEventGetCommand(a),
+		newGetCommand(a, "Show an event with its worker and jobs", "Event",
+			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetEvent(ctx, id) }),
 		newEventListCommand(a),
 		newEventLogsCommand(a),
 		newEventCancelCommand(a),
@@ -162,42 +163,6 @@ func finalPhase(ctx context.Context, c *client.Client, eventID string) (core.Wor
 		return last, fmt.Errorf("waiting for the worker of event %q to end: %w", eventID, err)
 	}
 	return last, nil
-}
-
-type eventGetOptions struct {
-	app *app
-	streams
-	id     string
-	output string
-}
-
-func newEventGetCommand(a *app) *cobra.Command {
-	o := &eventGetOptions{app: a}
-	cmd := &cobra.Command{
-		Use:   "get ID",
-		Short: "Show an event with its worker and jobs",
-		Args:  cobra.ExactArgs(1),
-		RunE: runE(o, func(cmd *cobra.Command, args []string) {
-			o.streams = streamsOf(cmd)
-			o.id = args[0]
-		}, runEventGet),
-	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", formatYAML, "yaml or json")
-	return cmd
-}
-
-func (o *eventGetOptions) Validate() error { return checkFormat(o.output) }
-
-func runEventGet(ctx context.Context, o *eventGetOptions) error {
-	c, err := o.app.client()
-	if err != nil {
-		return err
-	}
-	e, err := c.GetEvent(ctx, o.id)
-	if err != nil {
-		return err
-	}
-	return printObject(o.out, o.output, "Event", e)
 }
 
 type eventListOptions struct {

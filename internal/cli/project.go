@@ -23,7 +23,8 @@ func newProjectCommand(a *app) *cobra.Command {
 	cmd.AddCommand(
 		newProjectCreateCommand(a),
 		newProjectListCommand(a),
-		newProjectGetCommand(a),
+		newGetCommand(a, "Show a project", "Project",
+			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetProject(ctx, id) }),
 		newProjectDeleteCommand(a),
 	)
 	return cmd
@@ -175,42 +176,6 @@ func morePages(w io.Writer, cmd string, meta core.ListMeta) {
 	if meta.Continue != "" {
 		fmt.Fprintf(w, "%d more; next page: %s --continue %s\n", meta.RemainingItemCount, cmd, meta.Continue)
 	}
-}
-
-type projectGetOptions struct {
-	app *app
-	streams
-	id     string
-	output string
-}
-
-func newProjectGetCommand(a *app) *cobra.Command {
-	o := &projectGetOptions{app: a}
-	cmd := &cobra.Command{
-		Use:   "get ID",
-		Short: "Show a project",
-		Args:  cobra.ExactArgs(1),
-		RunE: runE(o, func(cmd *cobra.Command, args []string) {
-			o.streams = streamsOf(cmd)
-			o.id = args[0]
-		}, runProjectGet),
-	}
-	cmd.Flags().StringVarP(&o.output, "output", "o", formatYAML, "yaml or json")
-	return cmd
-}
-
-func (o *projectGetOptions) Validate() error { return checkFormat(o.output) }
-
-func runProjectGet(ctx context.Context, o *projectGetOptions) error {
-	c, err := o.app.client()
-	if err != nil {
-		return err
-	}
-	p, err := c.GetProject(ctx, o.id)
-	if err != nil {
-		return err
-	}
-	return printObject(o.out, o.output, "Project", p)
 }
 
 type projectDeleteOptions struct {
