@@ -31,15 +31,21 @@ func (h *handler) timeoutWorker(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) workerStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	get := func(ctx context.Context) (any, core.WorkerPhase, error) {
+	h.status(w, r, id, func(ctx context.Context) (any, core.WorkerPhase, error) {
 		st, err := h.svc.GetWorkerStatus(ctx, id)
 		if err != nil {
 			return nil, "", err
 		}
 		return st, st.Phase, nil
-	}
+	})
+}
+
+// status answers a status GET: the status itself, or with watch=true a
+// stream of it until a terminal phase.
+func (h *handler) status(w http.ResponseWriter, r *http.Request, eventID string,
+	get func(ctx context.Context) (any, core.WorkerPhase, error)) {
 	if queryBool(r, "watch") {
-		h.watch(w, r, id, get)
+		h.watch(w, r, eventID, get)
 		return
 	}
 	st, _, err := get(r.Context())
@@ -94,23 +100,13 @@ func (h *handler) timeoutJob(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) jobStatus(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("job")
-	get := func(ctx context.Context) (any, core.WorkerPhase, error) {
+	h.status(w, r, id, func(ctx context.Context) (any, core.WorkerPhase, error) {
 		st, err := h.svc.GetJobStatus(ctx, id, name)
 		if err != nil {
 			return nil, "", err
 		}
 		return st, st.Phase, nil
-	}
-	if queryBool(r, "watch") {
-		h.watch(w, r, id, get)
-		return
-	}
-	st, _, err := get(r.Context())
-	if err != nil {
-		h.writeError(w, r, err)
-		return
-	}
-	h.writePlain(w, r, http.StatusOK, st)
+	})
 }
 
 func (h *handler) updateJobStatus(w http.ResponseWriter, r *http.Request) {
