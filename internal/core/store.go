@@ -26,6 +26,7 @@ type Store interface {
 	Sessions() SessionStore
 	Logs() LogStore
 	Queue() Queue
+	Cleanups() CleanupStore
 	Settings() SettingStore
 
 	// Subscribe returns a channel that receives a value (coalesced, never
@@ -39,7 +40,10 @@ type Store interface {
 }
 
 // Notification topics.
-const TopicQueue = "queue"
+const (
+	TopicQueue   = "queue"
+	TopicCleanup = "cleanup"
+)
 
 // TopicEvent is notified when an event, its worker or any of its jobs change.
 func TopicEvent(eventID string) string { return "event:" + eventID }
@@ -222,6 +226,36 @@ type Queue interface {
 	Nack(ctx context.Context, id int64, delay time.Duration) error
 	// Len counts tasks of a kind, leased or not.
 	Len(ctx context.Context, kind TaskKind) (int, error)
+	// NextDue is the earliest time after `after` at which a task of the
+	// kind becomes leasable (a delayed retry, or a lease that expires);
+	// ok is false when no task waits for a time. Tasks leasable already
+	// are not counted: they wait for capacity, not for the clock.
+	NextDue(ctx context.Context, kind TaskKind, after time.Time) (due time.Time, ok bool, err error)
+}
+
+// Cleanup says that what an event left on the substrate (workloads,
+// folders, containers) is to be removed at Due.
+type Cleanup struct {
+	EventID string
+	Due     time.Time
+}
+
+// CleanupStore keeps the cleanups still to do. An entry outlives its event
+// (a deleted event's leftovers are removed after the delete), so that no
+// crash or restart forgets one. Schedule notifies TopicCleanup.
+type CleanupStore interface {
+	// Schedule records that the event's leftovers are to be removed at due.
+	// An entry already there keeps the earlier of the two times.
+	Schedule(ctx context.Context, eventID string, due time.Time) error
+	// Due lists up to limit cleanups due at or before now, earliest first.
+	Due(ctx context.Context, now time.Time, limit int) ([]Cleanup, error)
+	// Next is the earliest due time of any entry; ok is false when none.
+	Next(ctx context.Context) (due time.Time, ok bool, err error)
+	// Done removes the entry if it is still due at c.Due (an entry
+	// scheduled anew meanwhile stays).
+	Done(ctx context.Context, c Cleanup) error
+	// Retry moves the entry, if it is still due at c.Due, to at.
+	Retry(ctx context.Context, c Cleanup, at time.Time) error
 }
 
 // SettingStore keeps small server-wide values (the root password hash, ...).

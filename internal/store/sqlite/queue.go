@@ -48,7 +48,7 @@ func (qs queueStore) Enqueue(ctx context.Context, t *core.Task) error {
 		} else if t.ProjectID != project {
 			return core.NewBadRequest(fmt.Sprintf("task names project %q but event %q belongs to project %q", t.ProjectID, t.EventID, project))
 		}
-		now := time.Now().UTC()
+		now := qs.s.now().UTC()
 		if t.Created.IsZero() {
 			t.Created = now
 		}
@@ -68,7 +68,7 @@ func (qs queueStore) Enqueue(ctx context.Context, t *core.Task) error {
 func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, error) {
 	rows, err := qs.s.reader(ctx).QueryContext(ctx,
 		`SELECT DISTINCT project_id FROM queue WHERE kind = ? AND available_at_ns <= ? ORDER BY project_id`,
-		string(kind), nowNS())
+		string(kind), qs.s.now().UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("list projects with ready %s tasks: %w", kind, err)
 	}
@@ -90,7 +90,7 @@ func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, e
 func (qs queueStore) Lease(ctx context.Context, kind core.TaskKind, projectID string, ttl time.Duration) (*core.Task, error) {
 	var task *core.Task
 	err := qs.s.write(ctx, func(ctx context.Context, st *txState) error {
-		now := nowNS()
+		now := qs.s.now().UnixNano()
 		pick := `SELECT id FROM queue WHERE kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
 		if projectID != "" {
 			pick = `SELECT id FROM queue WHERE project_id = ?4 AND kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
@@ -134,7 +134,7 @@ func (qs queueStore) Nack(ctx context.Context, id int64, delay time.Duration) er
 // setAvailable makes task id leasable again after d from now.
 func (qs queueStore) setAvailable(ctx context.Context, id int64, what string, d time.Duration, notify bool) error {
 	return qs.s.write(ctx, func(ctx context.Context, st *txState) error {
-		res, err := st.ExecContext(ctx, `UPDATE queue SET available_at_ns = ? WHERE id = ?`, nowNS()+int64(d), id)
+		res, err := st.ExecContext(ctx, `UPDATE queue SET available_at_ns = ? WHERE id = ?`, qs.s.now().UnixNano()+int64(d), id)
 		if err != nil {
 			return fmt.Errorf("%s task %d: %w", what, id, err)
 		}
@@ -175,4 +175,17 @@ func (qs queueStore) Len(ctx context.Context, kind core.TaskKind) (int, error) {
 		return 0, fmt.Errorf("count %s tasks: %w", kind, err)
 	}
 	return n, nil
+}
+
+func (qs queueStore) NextDue(ctx context.Context, kind core.TaskKind, after time.Time) (time.Time, bool, error) {
+	var due sql.NullInt64
+	if err := qs.s.reader(ctx).QueryRowContext(ctx,
+		`SELECT MIN(available_at_ns) FROM queue WHERE kind = ? AND available_at_ns > ?`,
+		string(kind), after.UnixNano()).Scan(&due); err != nil {
+		return time.Time{}, false, fmt.Errorf("find the next due %s task: %w", kind, err)
+	}
+	if !due.Valid {
+		return time.Time{}, false, nil
+	}
+	return fromNS(due.Int64), true, nil
 }

@@ -25,6 +25,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // registers the "sqlite" database/sql driver
@@ -75,14 +76,24 @@ type Store struct {
 	sessions sessionStore
 	logs     logStore
 	queue    queueStore
+	cleanups cleanupStore
 	settings settingStore
+
+	now func() time.Time // the queue's and cleanups' clock
 }
+
+// Option tunes Open.
+type Option func(*Store)
+
+// WithClock makes the queue read time from now instead of the wall clock
+// (unit tests move a fake clock by hand).
+func WithClock(now func() time.Time) Option { return func(s *Store) { s.now = now } }
 
 var _ core.Store = (*Store)(nil)
 
 // Open opens (creating if needed) the database file at path, brings its
 // schema up to date and starts the writer. The directory must exist.
-func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error) {
+func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option) (*Store, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -136,7 +147,12 @@ func Open(ctx context.Context, path string, logger *slog.Logger) (*Store, error)
 	s.sessions = sessionStore{s}
 	s.logs = logStore{s}
 	s.queue = queueStore{s}
+	s.cleanups = cleanupStore{s}
 	s.settings = settingStore{s}
+	s.now = time.Now
+	for _, o := range opts {
+		o(s)
+	}
 	go s.writer()
 	logger.Debug("opened SQLite store", "path", path)
 	return s, nil
@@ -224,6 +240,9 @@ func (s *Store) Logs() core.LogStore { return s.logs }
 
 // Queue implements core.Store.
 func (s *Store) Queue() core.Queue { return s.queue }
+
+// Cleanups implements core.Store.
+func (s *Store) Cleanups() core.CleanupStore { return s.cleanups }
 
 // Settings implements core.Store.
 func (s *Store) Settings() core.SettingStore { return s.settings }
