@@ -55,7 +55,7 @@ func TestRootSessionExpires(t *testing.T) {
 	}
 	defer st.Close()
 	sealer, _ := seal.New(make([]byte, seal.KeySize))
-	svc := New(st, sealer, Config{RootSessionTTL: time.Minute}, nil, nil)
+	svc := New(st, sealer, Config{RootSessionTTL: time.Minute}, nil)
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	svc.now = func() time.Time { return clock }
 	if _, err := svc.EnsureRootPassword(ctx, "pw-for-test"); err != nil {
@@ -79,7 +79,7 @@ func TestRootSessionExpires(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer other.Close()
-		s2 := New(other, sealer, Config{}, nil, nil)
+		s2 := New(other, sealer, Config{}, nil)
 		pw, err := s2.EnsureRootPassword(ctx, "")
 		if err != nil || len(pw) < 16 {
 			t.Fatalf("first start: %q %v", pw, err)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -26,18 +27,19 @@ func (s *Service) CancelEvent(ctx context.Context, id string) error {
 	if !changed {
 		return core.NewConflict("Event", id, fmt.Sprintf("event %q was not canceled: its worker already finished", id))
 	}
-	s.cleanupAsync(id)
 	return nil
 }
 
-// cancel moves one event's worker and jobs to their canceled phases. It
-// reports false if the worker was already terminal.
+// cancel moves one event's worker and jobs to their canceled phases and
+// schedules the event's cleanup, in one transaction; the runner sees the
+// phases and stops the workloads. It reports false if the worker was
+// already terminal.
 func (s *Service) cancel(ctx context.Context, id string) (bool, error) {
 	changed := false
 	err := retryCAS(func() error {
 		changed = false
 		return s.store.Tx(ctx, func(ctx context.Context) error {
-			ev, err := s.store.Events().Get(ctx, id)
+			ev, err := s.store.Events().Head(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -55,16 +57,17 @@ func (s *Service) cancel(ctx context.Context, id string) (bool, error) {
 				return lostRace(err)
 			}
 			changed = true
-			return s.stopJobs(ctx, ev, nil)
+			return s.finishEvent(ctx, id, nil)
 		})
 	})
 	return changed, err
 }
 
 // stopJobs moves an event's unfinished jobs on: PENDING → CANCELED,
-// STARTING/RUNNING → ABORTED. ended, if set, is stamped on the aborted ones.
-func (s *Service) stopJobs(ctx context.Context, ev *core.Event, ended *core.WorkerStatus) error {
-	for _, j := range ev.Worker.Jobs {
+// STARTING/RUNNING/UNKNOWN → ABORTED. ended, if set, is stamped on the
+// aborted ones.
+func (s *Service) stopJobs(ctx context.Context, eventID string, jobs []core.Job, ended *time.Time) error {
+	for _, j := range jobs {
 		if j.Status == nil {
 			continue
 		}
@@ -78,10 +81,10 @@ func (s *Service) stopJobs(ctx context.Context, ev *core.Event, ended *core.Work
 		default:
 			continue
 		}
-		if ended != nil && ended.Ended != nil && st.Ended == nil {
-			st.Ended = ended.Ended
+		if ended != nil && st.Ended == nil {
+			st.Ended = ended
 		}
-		if err := s.store.Jobs().UpdateStatus(ctx, ev.Metadata.ID, j.Name, from, st); err != nil {
+		if err := s.store.Jobs().UpdateStatus(ctx, eventID, j.Name, from, st); err != nil {
 			return lostRace(err)
 		}
 	}
@@ -136,7 +139,6 @@ func (s *Service) CancelManyEvents(ctx context.Context, sel core.EventSelector) 
 		return 0, fmt.Errorf("finding events to cancel: %w", err)
 	}
 	var n int64
-	var canceled []string
 	for _, id := range ids {
 		changed, err := s.cancel(ctx, id)
 		if core.IsNotFound(err) {
@@ -147,10 +149,8 @@ func (s *Service) CancelManyEvents(ctx context.Context, sel core.EventSelector) 
 		}
 		if changed {
 			n++
-			canceled = append(canceled, id)
 		}
 	}
-	s.cleanupAsync(canceled...)
 	return n, nil
 }
 
@@ -163,11 +163,12 @@ func (s *Service) DeleteEvent(ctx context.Context, id string) error {
 	if _, err := requireProject(ctx, ev.ProjectID, auth.RoleProjectUser); err != nil {
 		return err
 	}
-	if err := s.store.Events().Delete(ctx, id); err != nil {
-		return err
-	}
-	s.cleanupAsync(id)
-	return nil
+	return s.store.Tx(ctx, func(ctx context.Context) error {
+		if err := s.store.Events().Delete(ctx, id); err != nil {
+			return err
+		}
+		return s.scheduleCleanup(ctx, id, true)
+	})
 }
 
 // DeleteManyEvents removes every matching event of a project.
@@ -197,12 +198,14 @@ func (s *Service) DeleteManyEvents(ctx context.Context, sel core.EventSelector) 
 				return err
 			}
 			n++
+			if err := s.scheduleCleanup(ctx, id, true); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return 0, fmt.Errorf("deleting events: %w", err)
 	}
-	s.cleanupAsync(ids...)
 	return n, nil
 }

@@ -26,26 +26,6 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	if job.Name == "" {
 		return core.NewBadRequest("the job needs a name")
 	}
-	existing, err := s.store.Jobs().Get(ctx, eventID, job.Name)
-	switch {
-	case core.IsNotFound(err):
-		existing = nil
-	case err != nil:
-		return err
-	}
-	if existing != nil {
-		if ev.Labels[core.LabelRetryOf] == "" {
-			return core.NewConflict("Job", job.Name, fmt.Sprintf(
-				"event %q already has a job named %q; job names must be unique within an event", eventID, job.Name))
-		}
-		if sameJobSpec(&existing.Spec, &job.Spec) {
-			return nil // inherited from the retried event: reuse its result
-		}
-		if existing.Status == nil || existing.Status.LogsEventID == "" {
-			return core.NewConflict("Job", job.Name, fmt.Sprintf(
-				"event %q already has a job named %q", eventID, job.Name))
-		}
-	}
 	allowPriv := ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged
 	for name, c := range containers(job) {
 		if c.Privileged && !allowPriv {
@@ -72,9 +52,33 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	stored := redacted(job)
 	stored.Created = timePtr(s.now())
 	stored.Status = &core.JobStatus{Phase: core.PhasePending}
-	inherited := existing != nil
 	return s.store.Tx(ctx, func(ctx context.Context) error {
-		if inherited {
+		ev, err := s.store.Events().Head(ctx, eventID)
+		if err != nil {
+			return err
+		}
+		if err := s.workerTakesJobs(ctx, ev); err != nil {
+			return err
+		}
+		existing, err := s.store.Jobs().Get(ctx, eventID, job.Name)
+		switch {
+		case core.IsNotFound(err):
+			existing = nil
+		case err != nil:
+			return err
+		}
+		if existing != nil {
+			if ev.Labels[core.LabelRetryOf] == "" {
+				return core.NewConflict("Job", job.Name, fmt.Sprintf(
+					"event %q already has a job named %q; job names must be unique within an event", eventID, job.Name))
+			}
+			if sameJobSpec(&existing.Spec, &job.Spec) {
+				return nil // inherited from the retried event: reuse its result
+			}
+			if existing.Status == nil || existing.Status.LogsEventID == "" {
+				return core.NewConflict("Job", job.Name, fmt.Sprintf(
+					"event %q already has a job named %q", eventID, job.Name))
+			}
 			if err := s.store.Jobs().Replace(ctx, eventID, stored); err != nil {
 				return err
 			}
@@ -88,6 +92,27 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 			Kind: core.TaskJob, ProjectID: ev.ProjectID, EventID: eventID, JobName: job.Name, Created: s.now(),
 		})
 	})
+}
+
+// workerTakesJobs checks, inside the transaction that creates a job, that
+// the event's worker is running. A worker still STARTING that calls is
+// evidently running: it is moved to RUNNING here, so that its first job
+// never races the runner's report.
+func (s *Service) workerTakesJobs(ctx context.Context, ev *core.Event) error {
+	switch st := ev.Worker.Status; st.Phase {
+	case core.PhaseRunning:
+		return nil
+	case core.PhaseStarting:
+		st.Phase = core.PhaseRunning
+		if st.Started == nil {
+			st.Started = timePtr(s.now())
+		}
+		return s.store.Events().UpdateWorkerStatus(ctx, ev.Metadata.ID, core.PhaseStarting, st)
+	default:
+		return core.NewConflict("Event", ev.Metadata.ID, fmt.Sprintf(
+			"event %q cannot take new jobs: its worker is %s; jobs can be created only while the worker is RUNNING",
+			ev.Metadata.ID, st.Phase))
+	}
 }
 
 // containers lists a job's containers by name; the primary is under the
@@ -163,8 +188,8 @@ func (s *Service) sealJobEnv(eventID, job string, env JobEnvironment) ([]byte, e
 	return sealed, nil
 }
 
-// JobEnvironment opens the real environment of a job's containers.
-func (s *Service) JobEnvironment(ctx context.Context, eventID, job string) (JobEnvironment, error) {
+// jobEnvironment opens the real environment of a job's containers.
+func (s *Service) jobEnvironment(ctx context.Context, eventID, job string) (JobEnvironment, error) {
 	sealed, err := s.store.Jobs().Environment(ctx, eventID, job)
 	if err != nil {
 		return nil, err
@@ -183,11 +208,13 @@ func (s *Service) JobEnvironment(ctx context.Context, eventID, job string) (JobE
 	return env, nil
 }
 
-// StartJob moves a PENDING job to STARTING and asks the substrate to launch
-// it.
-func (s *Service) StartJob(ctx context.Context, eventID, name string) error {
+// StartJob moves a PENDING job to STARTING, if its event's worker is
+// RUNNING, and returns what the substrate needs to launch it (with the
+// job's real environment); the runner launches it. Over HTTP (an external
+// scheduler) only the state changes.
+func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.JobLaunch, error) {
 	if _, err := require(ctx, auth.RoleScheduler, ""); err != nil {
-		return err
+		return nil, err
 	}
 	var ev *core.Event
 	var job *core.Job
@@ -203,29 +230,27 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) error {
 			return core.NewConflict("Job", name, fmt.Sprintf(
 				"job %q of event %q cannot be started: it is %s, not PENDING", name, eventID, phaseOf(job)))
 		}
+		if w := ev.Worker.Status.Phase; w != core.PhaseRunning {
+			return core.NewConflict("Job", name, fmt.Sprintf(
+				"job %q of event %q cannot be started: the event's worker is %s, not RUNNING", name, eventID, w))
+		}
 		st := *job.Status
 		st.Phase = core.PhaseStarting
 		job.Status = &st
 		return s.store.Jobs().UpdateStatus(ctx, eventID, name, core.PhasePending, st)
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if s.workloads == nil {
-		return nil
-	}
-	env, err := s.JobEnvironment(ctx, eventID, name)
+	env, err := s.jobEnvironment(ctx, eventID, name)
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if err := s.workloads.StartJob(ctx, ev, job, env); err != nil {
-		if rerr := s.store.Jobs().UpdateStatus(ctx, eventID, name, core.PhaseStarting,
-			core.JobStatus{Phase: core.PhasePending}); rerr != nil && !core.IsConflict(rerr) {
-			s.log.Error("returning a job to PENDING after a failed start", "event", eventID, "job", name, "error", rerr)
-		}
-		return fmt.Errorf("starting job %s of event %s on the substrate: %w", name, eventID, err)
-	}
-	return nil
+	return &core.JobLaunch{
+		EventID: eventID, ProjectID: ev.ProjectID, Job: job, Environment: env,
+		UseWorkspace:    ev.Worker.Spec.UseWorkspace,
+		AllowPrivileged: ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged,
+	}, nil
 }
 
 func phaseOf(j *core.Job) core.JobPhase {
@@ -273,26 +298,24 @@ func (s *Service) UpdateJobStatus(ctx context.Context, eventID, name string, st 
 	})
 }
 
-// CleanupJob removes one job's substrate resources.
+// CleanupJob checks that the job exists. A job's substrate resources are
+// removed with its event's (see CleanupWorker): the runner stops a job's
+// workload as soon as the job is terminal.
 func (s *Service) CleanupJob(ctx context.Context, eventID, name string) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	if _, err := s.store.Jobs().Get(ctx, eventID, name); err != nil {
-		return err
-	}
-	if s.workloads == nil {
-		return nil
-	}
-	return s.workloads.CleanupJob(ctx, eventID, name)
+	_, err := s.store.Jobs().Get(ctx, eventID, name)
+	return err
 }
 
-// TimeoutJob marks an unfinished job TIMED_OUT and cleans it up.
+// TimeoutJob marks an unfinished job TIMED_OUT; the runner stops its
+// workload.
 func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	err := retryCAS(func() error {
+	return retryCAS(func() error {
 		job, err := s.store.Jobs().Get(ctx, eventID, name)
 		if err != nil {
 			return err
@@ -310,15 +333,4 @@ func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
 		st.Ended = timePtr(s.now())
 		return lostRace(s.store.Jobs().UpdateStatus(ctx, eventID, name, cur, st))
 	})
-	if err != nil {
-		return err
-	}
-	if s.workloads != nil {
-		go func() {
-			if err := s.workloads.CleanupJob(context.Background(), eventID, name); err != nil {
-				s.log.Warn("cleaning up timed-out job", "event", eventID, "job", name, "error", err)
-			}
-		}()
-	}
-	return nil
 }

@@ -20,6 +20,18 @@ type LogTarget struct {
 	Stream core.LogStream
 	// Phase reads the current phase of the writer (worker or job).
 	Phase func(ctx context.Context) (core.WorkerPhase, error)
+
+	logs core.LogStore
+}
+
+// Read returns up to limit stored lines after position `after`, in order.
+func (t *LogTarget) Read(ctx context.Context, after int64, limit int) ([]core.StoredLogEntry, error) {
+	return t.logs.Read(ctx, t.Stream, after, limit)
+}
+
+// Closed reports whether the stream's writer closed it (no more lines).
+func (t *LogTarget) Closed(ctx context.Context) (bool, error) {
+	return t.logs.IsClosed(ctx, t.Stream)
 }
 
 // ResolveLogs checks a log request (api.md §4.8, §5.8): the event must
@@ -48,7 +60,7 @@ func (s *Service) ResolveLogs(ctx context.Context, eventID, job, container strin
 			return nil, &core.NotFoundError{Type: "WorkerContainer", ID: container}
 		}
 		return &LogTarget{
-			Stream: core.LogStream{EventID: eventID, Container: container},
+			Stream: core.LogStream{EventID: eventID, Container: container}, logs: s.store.Logs(),
 			Phase: func(ctx context.Context) (core.WorkerPhase, error) {
 				e, err := s.store.Events().Get(ctx, eventID)
 				if err != nil {
@@ -91,7 +103,7 @@ func (s *Service) ResolveLogs(ctx context.Context, eventID, job, container strin
 		}
 	}
 	return &LogTarget{
-		Stream: core.LogStream{EventID: logsEvent, Job: job, Container: container},
+		Stream: core.LogStream{EventID: logsEvent, Job: job, Container: container}, logs: s.store.Logs(),
 		Phase: func(ctx context.Context) (core.WorkerPhase, error) {
 			jj, err := s.store.Jobs().Get(ctx, eventID, job)
 			if err != nil {

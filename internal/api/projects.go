@@ -79,30 +79,25 @@ func (s *Service) DeleteProject(ctx context.Context, id string) error {
 	if _, err := requireProject(ctx, id, auth.RoleProjectAdmin); err != nil {
 		return err
 	}
-	ids, err := s.store.Events().IDs(ctx, core.EventSelector{ProjectID: id})
-	if err != nil {
-		return fmt.Errorf("listing the project's events: %w", err)
-	}
-	if err := s.store.Projects().Delete(ctx, id); err != nil {
-		return err
-	}
-	s.cleanupAsync(ids...)
-	s.log.Info("project deleted", "project", id, "events", len(ids))
-	return nil
-}
-
-// cleanupAsync removes the workloads of events in the background: the
-// database is already consistent, and cleanup is idempotent.
-func (s *Service) cleanupAsync(eventIDs ...string) {
-	if s.workloads == nil || len(eventIDs) == 0 {
-		return
-	}
-	go func() {
-		ctx := context.Background()
-		for _, id := range eventIDs {
-			if err := s.workloads.CleanupWorker(ctx, id); err != nil {
-				s.log.Warn("cleaning up event workloads", "event", id, "error", err)
+	var ids []string
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		if ids, err = s.store.Events().IDs(ctx, core.EventSelector{ProjectID: id}); err != nil {
+			return fmt.Errorf("listing the project's events: %w", err)
+		}
+		if err := s.store.Projects().Delete(ctx, id); err != nil {
+			return err
+		}
+		for _, e := range ids {
+			if err := s.scheduleCleanup(ctx, e, true); err != nil {
+				return err
 			}
 		}
-	}()
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Info("project deleted", "project", id, "events", len(ids))
+	return nil
 }

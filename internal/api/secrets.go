@@ -61,9 +61,9 @@ func (s *Service) UnsetSecret(ctx context.Context, projectID, key string) error 
 	return s.store.Secrets().Unset(ctx, projectID, key)
 }
 
-// ProjectSecrets opens every secret of a project, for the worker's
+// projectSecrets opens every secret of a project, for the worker's
 // event.json. Only the substrate calls this, when a worker starts.
-func (s *Service) ProjectSecrets(ctx context.Context, projectID string) (map[string]string, error) {
+func (s *Service) projectSecrets(ctx context.Context, projectID string) (map[string]string, error) {
 	all, err := s.store.Secrets().All(ctx, projectID)
 	if err != nil {
 		return nil, fmt.Errorf("reading secrets of project %s: %w", projectID, err)

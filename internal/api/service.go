@@ -18,28 +18,9 @@ import (
 	"github.com/brigadeplatform/brigade/internal/seal"
 )
 
-// Workloads is what the API asks of the substrate when work starts, is
-// stopped or is cleaned up. It is optional: without one, the API keeps the
-// state and queue only (and counts running work from the state).
-type Workloads interface {
-	// StartWorker launches the worker of an event that was just moved to
-	// STARTING. token is the worker's bearer token (only its hash is kept).
-	StartWorker(ctx context.Context, ev *core.Event, token string) error
-	// StartJob launches a job that was just moved to STARTING, with its
-	// real (unredacted) environment.
-	StartJob(ctx context.Context, ev *core.Event, job *core.Job, env JobEnvironment) error
-	// CleanupWorker removes every workload of an event (worker and jobs).
-	CleanupWorker(ctx context.Context, eventID string) error
-	// CleanupJob removes one job's workloads.
-	CleanupJob(ctx context.Context, eventID, jobName string) error
-	// RunningWorkers and RunningJobs count live workloads for capacity.
-	RunningWorkers(ctx context.Context) (int, error)
-	RunningJobs(ctx context.Context) (int, error)
-}
-
 // JobEnvironment is the real environment of a job's containers, by container
 // name (the primary container is under the job's name).
-type JobEnvironment map[string]map[string]string
+type JobEnvironment = map[string]map[string]string
 
 // Config tunes the service.
 type Config struct {
@@ -53,36 +34,57 @@ type Config struct {
 	ObserverTokenHash  string
 	// RootLoginDisabled refuses root sessions (501).
 	RootLoginDisabled bool
+	// CleanupDelay is how long what a finished event left on the
+	// substrate (folders, containers) is kept before it is removed
+	// (default 1m). Every transition to a terminal phase schedules that
+	// removal in the same transaction, so no crash forgets it.
+	CleanupDelay time.Duration
+	// Now is the service's clock (default time.Now); tests share a fake
+	// one with the runner and the store.
+	Now func() time.Time
 }
 
 // Service implements the API's operations.
 type Service struct {
-	store     core.Store
-	sealer    *seal.Sealer
-	cfg       Config
-	log       *slog.Logger
-	workloads Workloads
-	now       func() time.Time
+	store  core.Store
+	sealer *seal.Sealer
+	cfg    Config
+	log    *slog.Logger
+	now    func() time.Time
 }
 
-// New builds a Service. workloads may be nil.
-func New(store core.Store, sealer *seal.Sealer, cfg Config, workloads Workloads, log *slog.Logger) *Service {
+// New builds a Service. It keeps state and queue only: the runner
+// (internal/runner) starts and follows the work, calling the service as
+// the scheduler and observer principals.
+func New(store core.Store, sealer *seal.Sealer, cfg Config, log *slog.Logger) *Service {
 	if cfg.RootSessionTTL <= 0 {
 		cfg.RootSessionTTL = time.Hour
+	}
+	if cfg.CleanupDelay <= 0 {
+		cfg.CleanupDelay = time.Minute
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Service{store: store, sealer: sealer, cfg: cfg, log: log, workloads: workloads,
-		now: func() time.Time { return time.Now().UTC() }}
+	now := time.Now
+	if cfg.Now != nil {
+		now = cfg.Now
+	}
+	return &Service{store: store, sealer: sealer, cfg: cfg, log: log,
+		now: func() time.Time { return now().UTC() }}
 }
 
-// SetWorkloads attaches the substrate after construction (the substrate may
-// need the service to exist first).
-func (s *Service) SetWorkloads(w Workloads) { s.workloads = w }
+// Changes returns a channel that receives a value after every commit that
+// touched an event, its worker or its jobs (see core.Store.Subscribe).
+func (s *Service) Changes(eventID string) (<-chan struct{}, func()) {
+	return s.store.Subscribe(core.TopicEvent(eventID))
+}
 
-// Store exposes the store for the HTTP layer's streams.
-func (s *Service) Store() core.Store { return s.store }
+// LogChanges returns a channel that receives a value after log lines of an
+// event were stored.
+func (s *Service) LogChanges(eventID string) (<-chan struct{}, func()) {
+	return s.store.Subscribe(core.TopicLogs(eventID))
+}
 
 // Ready checks that the database answers.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
@@ -127,6 +129,17 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 		return auth.Root(sess.ID), nil
 	}
 	return nil, &core.AuthenticationError{Reason: "user sessions are not supported by this server yet"}
+}
+
+// scheduleCleanup records, inside the caller's transaction, that the
+// event's leftovers are to be removed after the cleanup delay (now, when
+// the event is gone).
+func (s *Service) scheduleCleanup(ctx context.Context, eventID string, deleted bool) error {
+	due := s.now().Add(s.cfg.CleanupDelay)
+	if deleted {
+		due = s.now()
+	}
+	return s.store.Cleanups().Schedule(ctx, eventID, due)
 }
 
 // caller returns the principal in ctx or an authentication error.

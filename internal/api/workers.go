@@ -2,17 +2,23 @@ package api
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
+	"slices"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// StartWorker moves a PENDING worker to STARTING, mints its token and asks
-// the substrate to launch it.
-func (s *Service) StartWorker(ctx context.Context, id string) error {
+// StartWorker moves a PENDING worker to STARTING and mints its token. It
+// returns what the substrate needs to launch the worker (the event and its
+// event.json with the project's secrets and the token; the caller adds the
+// command); the runner launches it. Over HTTP (an external scheduler) only
+// the state changes.
+func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunch, error) {
 	if _, err := require(ctx, auth.RoleScheduler, ""); err != nil {
-		return err
+		return nil, err
 	}
 	token := auth.NewToken()
 	var ev *core.Event
@@ -33,20 +39,25 @@ func (s *Service) StartWorker(ctx context.Context, id string) error {
 		return s.store.Events().SetWorkerTokenHash(ctx, id, auth.HashToken(token))
 	})
 	if err != nil {
-		return err
+		return nil, err
 	}
-	if s.workloads != nil {
-		if err := s.workloads.StartWorker(ctx, ev, token); err != nil {
-			// Put it back to PENDING so that a retry can start it; if it
-			// was canceled meanwhile, that stands.
-			if rerr := s.store.Events().UpdateWorkerStatus(ctx, id, core.PhaseStarting,
-				core.WorkerStatus{Phase: core.PhasePending}); rerr != nil && !core.IsConflict(rerr) {
-				s.log.Error("returning a worker to PENDING after a failed start", "event", id, "error", rerr)
-			}
-			return fmt.Errorf("starting worker of event %s on the substrate: %w", id, err)
-		}
+	secrets, err := s.projectSecrets(ctx, ev.ProjectID)
+	if err != nil {
+		return nil, err
 	}
-	return nil
+	namespace := ""
+	if p, err := s.store.Projects().Get(ctx, ev.ProjectID); err == nil && p.Kubernetes != nil {
+		namespace = p.Kubernetes.Namespace
+	}
+	doc, err := json.MarshalIndent(core.NewEventDocument(ev, namespace, secrets, s.cfg.APIAddress, token), "", "  ")
+	if err != nil {
+		return nil, fmt.Errorf("encoding event.json of event %s: %w", id, err)
+	}
+	launch := &core.WorkerLaunch{Event: ev, EventDocument: doc}
+	if c := ev.Worker.Spec.Container; c != nil {
+		launch.Env = c.Environment
+	}
+	return launch, nil
 }
 
 // GetWorkerStatus returns an event's worker status.
@@ -61,27 +72,51 @@ func (s *Service) GetWorkerStatus(ctx context.Context, id string) (*core.WorkerS
 	return &ev.Worker.Status, nil
 }
 
-// UpdateWorkerStatus replaces a worker's status unless it is terminal.
+// UpdateWorkerStatus replaces a worker's status unless it is terminal. When
+// the new phase is terminal, the worker's unfinished jobs follow (PENDING →
+// CANCELED, others → ABORTED) and the event's cleanup is scheduled, in the
+// same transaction.
 func (s *Service) UpdateWorkerStatus(ctx context.Context, id string, st core.WorkerStatus) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
 	return retryCAS(func() error {
-		ev, err := s.store.Events().Head(ctx, id)
-		if err != nil {
-			return err
-		}
-		cur := ev.Worker.Status.Phase
-		if cur.IsTerminal() {
-			return core.NewConflict("Event", id, fmt.Sprintf(
-				"worker of event %q is already %s; its status can no longer change", id, cur))
-		}
-		return lostRace(s.store.Events().UpdateWorkerStatus(ctx, id, cur, st))
+		return s.store.Tx(ctx, func(ctx context.Context) error {
+			ev, err := s.store.Events().Head(ctx, id)
+			if err != nil {
+				return err
+			}
+			cur := ev.Worker.Status.Phase
+			if cur.IsTerminal() {
+				return core.NewConflict("Event", id, fmt.Sprintf(
+					"worker of event %q is already %s; its status can no longer change", id, cur))
+			}
+			if err := s.store.Events().UpdateWorkerStatus(ctx, id, cur, st); err != nil {
+				return lostRace(err)
+			}
+			if !st.Phase.IsTerminal() {
+				return nil
+			}
+			return s.finishEvent(ctx, id, st.Ended)
+		})
 	})
 }
 
-// CleanupWorker removes the substrate resources of an event's worker and
-// jobs. The database is left as it is.
+// finishEvent, inside the transaction that made an event's worker terminal,
+// moves its unfinished jobs on and schedules its cleanup.
+func (s *Service) finishEvent(ctx context.Context, id string, ended *time.Time) error {
+	jobs, err := s.store.Jobs().List(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.stopJobs(ctx, id, jobs, ended); err != nil {
+		return err
+	}
+	return s.scheduleCleanup(ctx, id, false)
+}
+
+// CleanupWorker asks for the substrate resources of an event's worker and
+// jobs to be removed now. The database is left as it is.
 func (s *Service) CleanupWorker(ctx context.Context, id string) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
@@ -89,21 +124,18 @@ func (s *Service) CleanupWorker(ctx context.Context, id string) error {
 	if _, err := s.store.Events().Head(ctx, id); err != nil {
 		return err
 	}
-	if s.workloads == nil {
-		return nil
-	}
-	return s.workloads.CleanupWorker(ctx, id)
+	return s.store.Cleanups().Schedule(ctx, id, s.now())
 }
 
 // TimeoutWorker marks a starting or running worker TIMED_OUT, stops its
-// jobs, and cleans up.
+// jobs, and schedules the event's cleanup.
 func (s *Service) TimeoutWorker(ctx context.Context, id string) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	err := retryCAS(func() error {
+	return retryCAS(func() error {
 		return s.store.Tx(ctx, func(ctx context.Context) error {
-			ev, err := s.store.Events().Get(ctx, id)
+			ev, err := s.store.Events().Head(ctx, id)
 			if err != nil {
 				return err
 			}
@@ -118,38 +150,28 @@ func (s *Service) TimeoutWorker(ctx context.Context, id string) error {
 			if err := s.store.Events().UpdateWorkerStatus(ctx, id, from, st); err != nil {
 				return lostRace(err)
 			}
-			return s.stopJobs(ctx, ev, &st)
+			return s.finishEvent(ctx, id, st.Ended)
 		})
 	})
-	if err != nil {
-		return err
-	}
-	s.cleanupAsync(id)
-	return nil
 }
 
 // workloadPhases are the phases in which a worker or job occupies capacity.
 var workloadPhases = []core.WorkerPhase{core.PhaseStarting, core.PhaseRunning, core.PhaseUnknown}
 
-// RunningWorkers counts live workers, from the substrate when there is one.
+// RunningWorkers counts workers that occupy capacity (STARTING, RUNNING or
+// UNKNOWN).
 func (s *Service) RunningWorkers(ctx context.Context) (int, error) {
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
 		return 0, err
 	}
-	if s.workloads != nil {
-		return s.workloads.RunningWorkers(ctx)
-	}
-	ids, err := s.store.Events().IDs(ctx, core.EventSelector{WorkerPhases: workloadPhases})
+	ids, err := s.store.Events().IDs(ctx, core.EventSelector{WorkerPhases: slices.Clone(workloadPhases)})
 	return len(ids), err
 }
 
-// RunningJobs counts live jobs, from the substrate when there is one.
+// RunningJobs counts jobs that occupy capacity.
 func (s *Service) RunningJobs(ctx context.Context) (int, error) {
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
 		return 0, err
-	}
-	if s.workloads != nil {
-		return s.workloads.RunningJobs(ctx)
 	}
 	return s.store.Jobs().CountInPhases(ctx, workloadPhases)
 }

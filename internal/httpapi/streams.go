@@ -89,7 +89,7 @@ func (s *stream) done(id int64) {
 func (h *handler) watch(w http.ResponseWriter, r *http.Request, eventID string,
 	get func(ctx context.Context) (any, core.WorkerPhase, error)) {
 	ctx := r.Context()
-	changes, cancel := h.svc.Store().Subscribe(core.TopicEvent(eventID))
+	changes, cancel := h.svc.Changes(eventID)
 	defer cancel()
 	st := newStream(w, r)
 	var last []byte
@@ -154,10 +154,9 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	follow := queryBool(r, "follow")
-	store := h.svc.Store()
-	events, cancelEvents := store.Subscribe(core.TopicEvent(eventID))
+	events, cancelEvents := h.svc.Changes(eventID)
 	defer cancelEvents()
-	lines, cancelLines := store.Subscribe(core.TopicLogs(target.Stream.EventID))
+	lines, cancelLines := h.svc.LogChanges(target.Stream.EventID)
 	defer cancelLines()
 
 	// Wait for the writer to start before answering.
@@ -191,7 +190,7 @@ stream:
 			return
 		}
 		for {
-			entries, err := store.Logs().Read(ctx, target.Stream, after, logBatch)
+			entries, err := target.Read(ctx, after, logBatch)
 			if err != nil {
 				h.log.Warn("reading logs", "event", eventID, "error", err)
 				return
@@ -228,7 +227,7 @@ stream:
 // closed by its writer, or the worker or job is in a terminal phase (the
 // substrate stores every line before it reports a workload finished).
 func (h *handler) logsFinished(ctx context.Context, t *api.LogTarget) (bool, error) {
-	closed, err := h.svc.Store().Logs().IsClosed(ctx, t.Stream)
+	closed, err := t.Closed(ctx)
 	if err != nil || closed {
 		return closed, err
 	}

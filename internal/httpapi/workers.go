@@ -18,7 +18,10 @@ func (h *handler) action(w http.ResponseWriter, r *http.Request, fn func(ctx con
 }
 
 func (h *handler) startWorker(w http.ResponseWriter, r *http.Request) {
-	h.action(w, r, func(ctx context.Context) error { return h.svc.StartWorker(ctx, r.PathValue("id")) })
+	h.action(w, r, func(ctx context.Context) error {
+		_, err := h.svc.StartWorker(ctx, r.PathValue("id"))
+		return err
+	})
 }
 
 func (h *handler) cleanupWorker(w http.ResponseWriter, r *http.Request) {
@@ -82,7 +85,8 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) startJob(w http.ResponseWriter, r *http.Request) {
 	h.action(w, r, func(ctx context.Context) error {
-		return h.svc.StartJob(ctx, r.PathValue("id"), r.PathValue("job"))
+		_, err := h.svc.StartJob(ctx, r.PathValue("id"), r.PathValue("job"))
+		return err
 	})
 }
 

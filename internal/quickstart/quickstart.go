@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/yaml"
 
 	"github.com/brigadeplatform/brigade/examples"
+	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
@@ -95,7 +96,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	id := evs[0].Metadata.ID
 	p.say("sent event %s; streaming its logs", id)
 
-	phase, err := follow(ctx, c, srv.Service().Store(), id, p)
+	phase, err := follow(ctx, c, srv.Service(), id, p)
 	if err != nil {
 		return err
 	}
@@ -130,7 +131,7 @@ func loadExample(name string) (*core.Project, error) {
 
 // follow streams the worker's log and each job's log as jobs appear, until
 // the worker finishes; it returns the worker's final phase.
-func follow(ctx context.Context, c *client.Client, store core.Store, id string, p *printer) (core.WorkerPhase, error) {
+func follow(ctx context.Context, c *client.Client, svc *api.Service, id string, p *printer) (core.WorkerPhase, error) {
 	var wg sync.WaitGroup
 	stream := func(label string, opts client.LogOptions) {
 		defer wg.Done()
@@ -145,7 +146,7 @@ func follow(ctx context.Context, c *client.Client, store core.Store, id string, 
 	wg.Add(1)
 	go stream("worker", client.LogOptions{Follow: true})
 
-	changes, cancel := store.Subscribe(core.TopicEvent(id))
+	changes, cancel := svc.Changes(id)
 	defer cancel()
 	seen := map[string]bool{}
 	var phase core.WorkerPhase

@@ -6,28 +6,18 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"sync"
 
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/observer"
-	"github.com/brigadeplatform/brigade/internal/scheduler"
+	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
 )
 
-// execution is the part of the server that runs events: the substrate, the
-// observer that launches and follows workloads on it, and the scheduler.
-type execution struct {
-	substrate core.Substrate
-	observer  *observer.Observer
-	scheduler *scheduler.Scheduler
-	cancel    context.CancelFunc
-}
-
-// newSubstrate builds the substrate cfg.Substrate names.
-func newSubstrate(cfg Config, svc *api.Service, log *slog.Logger) (core.Substrate, error) {
-	sink := relaxedSink{svc.Store().Logs()}
+// newSubstrate builds the substrate cfg.Substrate names; its workloads'
+// lines go to the store's logs.
+func newSubstrate(cfg Config, logs core.LogStore, log *slog.Logger) (core.Substrate, error) {
+	sink := relaxedSink{logs}
 	switch cfg.Substrate {
 	case "docker":
 		sub, err := docker.New(docker.Options{
@@ -35,7 +25,7 @@ func newSubstrate(cfg Config, svc *api.Service, log *slog.Logger) (core.Substrat
 			Logger: log.With("substrate", "docker"),
 			// After a restart, re-attached containers' logs resume where the
 			// log store's copy ends.
-			Resume: docker.StoreResume(svc.Store().Logs()),
+			Resume: docker.StoreResume(logs),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("preparing the docker substrate: %w", err)
@@ -50,62 +40,36 @@ func newSubstrate(cfg Config, svc *api.Service, log *slog.Logger) (core.Substrat
 	}
 }
 
-func newExecution(ctx context.Context, cfg Config, svc *api.Service, apiAddr string, log *slog.Logger) (*execution, error) {
-	sub, err := newSubstrate(cfg, svc, log)
+// newRunner prepares the substrate and the runner that owns the work on it.
+func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Store, log *slog.Logger) (*runner.Runner, core.Substrate, error) {
+	sub, err := newSubstrate(cfg, store.Logs(), log)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if err := sub.Check(ctx); err != nil {
 		closeSubstrate(sub, log)
-		return nil, err
+		return nil, nil, err
 	}
 	cmd := cfg.WorkerCommand
 	if len(cmd) == 0 {
 		exe, err := os.Executable()
 		if err != nil {
-			return nil, fmt.Errorf("finding this program to run workers with: %w", err)
+			closeSubstrate(sub, log)
+			return nil, nil, fmt.Errorf("finding this program to run workers with: %w", err)
 		}
 		cmd = []string{exe, "worker"}
 	}
-	sched := scheduler.New(scheduler.Config{
-		MaxWorkers: cfg.MaxWorkers, MaxJobs: cfg.MaxJobs, MaxWorkersPerProj: cfg.MaxWorkersPerProject,
-	}, svc, sub, log.With("component", "scheduler"))
-	obsCtx, cancel := context.WithCancel(context.Background())
-	obs := observer.New(obsCtx, observer.Config{
-		WorkerCommand: cmd, APIAddress: apiAddr, CleanupDelay: cfg.CleanupDelay,
-	}, svc, sub, sched, log.With("component", "observer"))
-	svc.SetWorkloads(obs)
-	return &execution{substrate: sub, observer: obs, scheduler: sched, cancel: cancel}, nil
-}
-
-// run runs the observer and the scheduler until ctx ends.
-func (e *execution) run(ctx context.Context, log *slog.Logger) {
-	if err := e.observer.Reconcile(ctx); err != nil {
-		log.Error("reconciling work left by a previous run", "error", err)
-	}
-	var wg sync.WaitGroup
-	wg.Add(2)
-	go func() {
-		defer wg.Done()
-		<-ctx.Done()
-		e.cancel()
-	}()
-	go func() {
-		defer wg.Done()
-		if err := e.scheduler.Run(ctx); err != nil {
-			log.Error("scheduler stopped", "error", err)
-		}
-	}()
-	if err := e.observer.Run(ctx); err != nil {
-		log.Error("observer stopped", "error", err)
-	}
-	wg.Wait()
-	closeSubstrate(e.substrate, log)
+	r := runner.New(runner.Config{
+		MaxWorkers: cfg.MaxWorkers, MaxJobs: cfg.MaxJobs, MaxWorkersPerProject: cfg.MaxWorkersPerProject,
+		WorkerCommand: cmd,
+	}, svc, store, sub, log.With("component", "runner"))
+	return r, sub, nil
 }
 
 // closeSubstrate lets a substrate that follows workloads in the background
-// (docker) stop doing so before the store closes; the workloads go on and
-// the next start re-attaches to them.
+// stop doing so before the store closes: docker leaves its containers
+// running (the next start re-attaches to them); local, which cannot
+// re-attach, stops its processes.
 func closeSubstrate(sub core.Substrate, log *slog.Logger) {
 	if c, ok := sub.(io.Closer); ok {
 		if err := c.Close(); err != nil {

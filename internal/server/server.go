@@ -17,10 +17,13 @@ import (
 	"strings"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/httpapi"
+	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/seal"
 	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
@@ -126,7 +129,8 @@ type Server struct {
 	log      *slog.Logger
 	store    core.Store
 	svc      *api.Service
-	exec     *execution // nil with --substrate none
+	runner   *runner.Runner // nil with --substrate none
+	sub      core.Substrate // nil with --substrate none
 	listener net.Listener
 	http     *http.Server
 	stopReqs context.CancelFunc // ends streams at shutdown
@@ -170,14 +174,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if apiAddr == "" {
 		apiAddr = "http://" + ln.Addr().String()
 	}
-	acfg := api.Config{RootSessionTTL: cfg.RootSessionTTL, APIAddress: apiAddr}
+	acfg := api.Config{RootSessionTTL: cfg.RootSessionTTL, APIAddress: apiAddr, CleanupDelay: cfg.CleanupDelay}
 	if cfg.SchedulerToken != "" {
 		acfg.SchedulerTokenHash = auth.HashToken(cfg.SchedulerToken)
 	}
 	if cfg.ObserverToken != "" {
 		acfg.ObserverTokenHash = auth.HashToken(cfg.ObserverToken)
 	}
-	svc := api.New(st, sealer, acfg, nil, log)
+	svc := api.New(st, sealer, acfg, log)
 	pw, err := svc.EnsureRootPassword(ctx, cfg.RootPassword)
 	if err != nil {
 		ln.Close()
@@ -187,9 +191,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if pw != "" && out != nil {
 		fmt.Fprintf(out, "\nGenerated a root password (shown only this once; set --root-password or BRIGADE_ROOT_PASSWORD to choose your own):\n\n    %s\n\n", pw)
 	}
-	var ex *execution
+	var run *runner.Runner
+	var sub core.Substrate
 	if cfg.Substrate != "none" {
-		if ex, err = newExecution(ctx, cfg, svc, apiAddr, log); err != nil {
+		if run, sub, err = newRunner(ctx, cfg, svc, st, log); err != nil {
 			ln.Close()
 			st.Close()
 			return nil, err
@@ -202,7 +207,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, log: log, store: st, svc: svc, exec: ex, listener: ln, stopReqs: stop,
+		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop,
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }},
 	}, nil
@@ -211,26 +216,27 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 // Addr is the address the server listens on (useful with port 0).
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
+// Store is the server's store, for tests and in-process tools that read
+// state; changes go through Service.
+func (s *Server) Store() core.Store { return s.store }
+
 // Service exposes the API service (for in-process components and tests).
 func (s *Server) Service() *api.Service { return s.svc }
 
-// Run serves until ctx ends, then stops accepting requests, lets the ones in
-// flight finish (up to 10 s; streams are cut), and closes the store.
+// Run serves and runs events until ctx ends, then stops accepting
+// requests, lets the ones in flight finish (up to 10 s; streams are cut),
+// stops the runner, and closes the substrate and the store. Each part runs
+// in one errgroup: if one fails, the others stop too.
 func (s *Server) Run(ctx context.Context) error {
-	errc := make(chan error, 1)
-	go func() { errc <- s.http.Serve(s.listener) }()
-	execCtx, stopExec := context.WithCancel(context.Background())
-	execDone := make(chan struct{})
-	if s.exec != nil {
-		go func() { s.exec.run(execCtx, s.log); close(execDone) }()
-	} else {
-		close(execDone)
-	}
-	s.log.Info("brigade server listening", "addr", "http://"+s.Addr(), "dataDir", s.cfg.DataDir)
-	var serveErr error
-	select {
-	case serveErr = <-errc:
-	case <-ctx.Done():
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error {
+		if err := s.http.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
+			return fmt.Errorf("serving HTTP on %s: %w", s.Addr(), err)
+		}
+		return nil
+	})
+	g.Go(func() error {
+		<-gctx.Done()
 		s.log.Info("shutting down")
 		s.stopReqs()
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -238,16 +244,19 @@ func (s *Server) Run(ctx context.Context) error {
 		if err := s.http.Shutdown(sctx); err != nil {
 			s.http.Close()
 		}
-		<-errc
+		return nil
+	})
+	if s.runner != nil {
+		g.Go(func() error { return s.runner.Run(gctx) })
 	}
+	s.log.Info("brigade server listening", "addr", "http://"+s.Addr(), "dataDir", s.cfg.DataDir)
+	err := g.Wait()
 	s.stopReqs()
-	stopExec()
-	<-execDone
-	if err := s.store.Close(); err != nil && serveErr == nil {
-		serveErr = err
+	if s.sub != nil {
+		closeSubstrate(s.sub, s.log)
 	}
-	if errors.Is(serveErr, http.ErrServerClosed) {
-		serveErr = nil
+	if cerr := s.store.Close(); cerr != nil && err == nil {
+		err = cerr
 	}
-	return serveErr
+	return err
 }

@@ -284,3 +284,23 @@ func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 	}
 	return nil
 }
+
+// Close stops every workload this process started (SIGTERM, SIGKILL after
+// SidecarGrace) and waits until they ended and their logs are stored. Host
+// processes cannot be re-attached after a restart, so they do not outlive
+// the server; the next start finishes their workers and jobs as ABORTED.
+func (s *Substrate) Close() error {
+	s.mu.Lock()
+	ws := make([]*workload, 0, len(s.workloads))
+	for _, w := range s.workloads {
+		ws = append(ws, w)
+	}
+	s.mu.Unlock()
+	for _, w := range ws {
+		w.stop(s.opts.SidecarGrace)
+	}
+	for _, w := range ws {
+		<-w.done
+	}
+	return nil
+}

@@ -1,0 +1,99 @@
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// cleanupBatch bounds how many due cleanups one round takes.
+const cleanupBatch = 50
+
+// cleanups removes what events left on the substrate when their cleanup
+// entry (written in the same transaction that finished or deleted the
+// event) comes due, until ctx ends. Entries live in the store, so a
+// restart picks up whatever was due or pending.
+func (r *Runner) cleanups(ctx context.Context) error {
+	changed, cancel := r.store.Subscribe(core.TopicCleanup)
+	defer cancel()
+	for {
+		wait, err := r.cleanupRound(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		if err != nil {
+			r.log.Warn("cleaning up finished events; trying again", "error", err, "in", r.cfg.CleanupRetry)
+			wait = r.cfg.CleanupRetry
+		}
+		if wait < 0 {
+			continue // one came due meanwhile
+		}
+		var timerC <-chan time.Time
+		if wait > 0 {
+			t := r.clock.NewTimer(wait)
+			timerC = t.C()
+			select {
+			case <-ctx.Done():
+			case <-changed:
+			case <-timerC:
+			}
+			t.Stop()
+		} else {
+			select {
+			case <-ctx.Done():
+			case <-changed:
+			}
+		}
+	}
+}
+
+// cleanupRound does every cleanup due now and returns how long until the
+// next one (0: none is scheduled; negative: one is due already).
+func (r *Runner) cleanupRound(ctx context.Context) (time.Duration, error) {
+	bctx := core.Relaxed(ctx)
+	for {
+		now := r.clock.Now()
+		due, err := r.store.Cleanups().Due(ctx, now, cleanupBatch)
+		if err != nil {
+			return 0, err
+		}
+		for _, c := range due {
+			if ctx.Err() != nil {
+				return 0, nil
+			}
+			r.cleanup(bctx, c)
+		}
+		if len(due) < cleanupBatch {
+			break
+		}
+	}
+	next, ok, err := r.store.Cleanups().Next(ctx)
+	if err != nil || !ok {
+		return 0, err
+	}
+	if d := next.Sub(r.clock.Now()); d > 0 {
+		return d, nil
+	}
+	return -1, nil
+}
+
+// cleanup removes one event's leftovers and revokes its worker's token.
+func (r *Runner) cleanup(ctx context.Context, c core.Cleanup) {
+	if err := r.sub.Cleanup(ctx, c.EventID); err != nil {
+		if ctx.Err() != nil {
+			return
+		}
+		r.log.Warn("cleaning up an event; will try again", "event", c.EventID, "error", err, "in", r.cfg.CleanupRetry)
+		if err := r.store.Cleanups().Retry(ctx, c, r.clock.Now().Add(r.cfg.CleanupRetry)); err != nil {
+			r.log.Error("postponing a cleanup", "event", c.EventID, "error", err)
+		}
+		return
+	}
+	if err := r.store.Events().SetWorkerTokenHash(ctx, c.EventID, ""); err != nil && !core.IsNotFound(err) {
+		r.log.Warn("revoking the worker token of a cleaned-up event", "event", c.EventID, "error", err)
+	}
+	if err := r.store.Cleanups().Done(ctx, c); err != nil {
+		r.log.Warn("recording a finished cleanup", "event", c.EventID, "error", err)
+	}
+}

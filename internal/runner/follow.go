@@ -1,0 +1,184 @@
+package runner
+
+import (
+	"context"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// follow reports a started workload RUNNING (when fresh) and follows it in
+// the background until it ends or the runner stops.
+func (r *Runner) follow(w *workload, started time.Time, timeout time.Duration, fresh bool) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		defer r.release(w)
+		r.await(w, started, timeout, fresh)
+	}()
+}
+
+type waitResult struct {
+	status core.ExitStatus
+	err    error
+}
+
+// await follows one workload under Run's context.
+func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, fresh bool) {
+	ctx := r.runCtx()
+	ref := w.ref
+	if fresh {
+		r.running(ctx, ref, started)
+	}
+	// Subscribe before the first look, so no change slips between.
+	changes, cancel := r.store.Subscribe(core.TopicEvent(ref.EventID))
+	defer cancel()
+	waitCtx, stopWaiting := context.WithCancel(ctx)
+	defer stopWaiting()
+	done := make(chan waitResult, 1)
+	go func() {
+		st, err := r.sub.Wait(waitCtx, ref)
+		done <- waitResult{st, err}
+	}()
+	timer := r.clock.NewTimer(max(started.Add(timeout).Sub(r.clock.Now()), 0))
+	defer timer.Stop()
+	stopped := false
+	if r.over(ctx, ref) {
+		r.stop(ctx, ref, "")
+		stopped = true
+	}
+	for {
+		select {
+		case res := <-done:
+			if res.err != nil {
+				if ctx.Err() != nil {
+					return // stopping: the next start re-attaches or finishes it
+				}
+				r.log.Error("waiting for a workload", "workload", ref.String(), "error", res.err)
+				res.status = core.ExitStatus{Phase: core.PhaseUnknown, Ended: r.clock.Now()}
+			}
+			r.finish(ctx, ref, started, res.status)
+			return
+		case <-timer.C():
+			r.timedOut(ctx, ref)
+			stopped = true
+		case <-changes:
+			if !stopped && r.over(ctx, ref) {
+				r.stop(ctx, ref, "")
+				stopped = true
+			}
+		case <-ctx.Done():
+			stopWaiting()
+			<-done
+			return
+		}
+	}
+}
+
+// over reports whether the store says a workload should not run any more:
+// it is in a terminal phase (canceled, timed out, its event finished), or
+// it, or its event, is gone.
+func (r *Runner) over(ctx context.Context, ref core.WorkloadRef) bool {
+	var phase core.WorkerPhase
+	if ref.IsWorker() {
+		ev, err := r.store.Events().Head(ctx, ref.EventID)
+		if core.IsNotFound(err) {
+			return true
+		}
+		if err != nil {
+			r.log.Warn("reading a followed worker's phase", "workload", ref.String(), "error", err)
+			return false
+		}
+		phase = ev.Worker.Status.Phase
+	} else {
+		j, err := r.store.Jobs().Get(ctx, ref.EventID, ref.Job)
+		if core.IsNotFound(err) {
+			return true
+		}
+		if err != nil {
+			r.log.Warn("reading a followed job's phase", "workload", ref.String(), "error", err)
+			return false
+		}
+		if j.Status != nil {
+			phase = j.Status.Phase
+		}
+	}
+	return phase.IsTerminal()
+}
+
+// stop asks the substrate to end a workload; its Wait then returns.
+func (r *Runner) stop(ctx context.Context, ref core.WorkloadRef, why string) {
+	if why != "" {
+		r.note(ctx, ref, why)
+	}
+	if err := r.sub.Stop(ctx, ref, r.cfg.StopGrace); err != nil {
+		r.log.Warn("stopping a workload", "workload", ref.String(), "error", err)
+	}
+}
+
+// running reports RUNNING with the start time. A workload canceled in the
+// meantime keeps its terminal phase (a conflict is expected then).
+func (r *Runner) running(ctx context.Context, ref core.WorkloadRef, started time.Time) {
+	octx := asObserver(ctx)
+	st := started.UTC()
+	var err error
+	if ref.IsWorker() {
+		err = r.svc.UpdateWorkerStatus(octx, ref.EventID, core.WorkerStatus{Phase: core.PhaseRunning, Started: &st})
+	} else {
+		err = r.svc.UpdateJobStatus(octx, ref.EventID, ref.Job, core.JobStatus{Phase: core.PhaseRunning, Started: &st})
+	}
+	if !ignorable(err) {
+		r.log.Error("reporting RUNNING", "workload", ref.String(), "error", err)
+	}
+}
+
+// timedOut marks the workload TIMED_OUT (a worker's jobs follow) and stops
+// it.
+func (r *Runner) timedOut(ctx context.Context, ref core.WorkloadRef) {
+	octx := asObserver(ctx)
+	var err error
+	if ref.IsWorker() {
+		err = r.svc.TimeoutWorker(octx, ref.EventID)
+	} else {
+		err = r.svc.TimeoutJob(octx, ref.EventID, ref.Job)
+	}
+	if !ignorable(err) {
+		r.log.Error("timing out a workload", "workload", ref.String(), "error", err)
+	}
+	r.stop(ctx, ref, "[brigade] timed out: stopping it")
+}
+
+// finish reports a workload's terminal phase. For a worker, the service
+// moves its unfinished jobs on and schedules the event's cleanup in the
+// same transaction; their followers see it and stop them.
+func (r *Runner) finish(ctx context.Context, ref core.WorkloadRef, started time.Time, st core.ExitStatus) {
+	octx := asObserver(ctx)
+	phase := st.Phase
+	if st.Stopped {
+		phase = core.PhaseAborted
+	}
+	if phase == "" {
+		phase = core.PhaseUnknown
+	}
+	s, e := started.UTC(), st.Ended.UTC()
+	if st.Ended.IsZero() {
+		e = r.clock.Now().UTC()
+	}
+	var err error
+	if ref.IsWorker() {
+		err = r.svc.UpdateWorkerStatus(octx, ref.EventID, core.WorkerStatus{Phase: phase, Started: &s, Ended: &e})
+	} else {
+		err = r.svc.UpdateJobStatus(octx, ref.EventID, ref.Job, core.JobStatus{Phase: phase, Started: &s, Ended: &e})
+	}
+	if core.IsNotFound(err) && ref.IsWorker() {
+		// Deleted while it ran: its cleanup was scheduled with the delete,
+		// but the workload may have made folders since. Once more, now.
+		if err := r.store.Cleanups().Schedule(core.Relaxed(ctx), ref.EventID, r.clock.Now()); err != nil {
+			r.log.Warn("scheduling the cleanup of a deleted event", "event", ref.EventID, "error", err)
+		}
+		return
+	}
+	if !ignorable(err) {
+		r.log.Error("reporting the end of a workload", "workload", ref.String(), "phase", phase, "error", err)
+	}
+}

@@ -1,0 +1,250 @@
+// Package runner owns running work. It is the one place that takes a
+// queued task to a running workload on the substrate and follows it to its
+// end:
+//
+//   - scheduling (schedule.go): leases worker and job tasks from the queue
+//     within capacity (global worker and job limits, an optional
+//     per-project worker limit), FIFO inside a project and round-robin
+//     across projects; a start that fails is put back on the queue with
+//     back-off (each task keeps its own due time, in the queue) and ends
+//     SCHEDULING_FAILED after MaxAttempts;
+//   - following (follow.go): reports RUNNING, then the outcome the
+//     substrate reports; enforces timeouts; stops a workload as soon as the
+//     store says it is over (canceled, its event finished or deleted);
+//   - cleanup (cleanup.go): removes what finished and deleted events left on
+//     the substrate when their durable cleanup entry is due, and revokes the
+//     worker's token;
+//   - reconciling (reconcile.go): after a restart, re-attaches to workloads
+//     the substrate still runs and finishes those it lost.
+//
+// State changes go through the API service as the scheduler and observer
+// principals, exactly as a remote scheduler or observer would make them;
+// the service never calls back into the runner. Everything it starts ends
+// when Run returns.
+package runner
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/clock"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// Config tunes the runner. Zero values get the defaults named.
+type Config struct {
+	MaxWorkers           int           // running workers at once (default 8)
+	MaxJobs              int           // running jobs at once (default 32)
+	MaxWorkersPerProject int           // 0: no per-project limit
+	LeaseTTL             time.Duration // how long a task stays leased while it starts (default 1m)
+	MaxAttempts          int           // failed starts before SCHEDULING_FAILED (default 3)
+	RetryDelay           time.Duration // first back-off after a failed start, doubled each time (default 1s)
+
+	// WorkerCommand runs a worker (e.g. [/usr/bin/brigade, worker]).
+	WorkerCommand []string
+	// MaxWorkerLifetime and MaxJobLifetime cap timeouts (default 24h).
+	MaxWorkerLifetime time.Duration
+	MaxJobLifetime    time.Duration
+	// StopGrace is how long a stopped workload has between SIGTERM and
+	// SIGKILL, or the substrate's equivalent (default 5s).
+	StopGrace time.Duration
+	// CleanupRetry is how long a failed cleanup waits before it is tried
+	// again (default 30s).
+	CleanupRetry time.Duration
+
+	// Clock is the runner's time (default the wall clock). The store's
+	// queue must use the same clock.
+	Clock clock.Clock
+	// Idle, when set, is called each time scheduling has started all it
+	// can and waits for something to change (tests).
+	Idle func()
+}
+
+func (c *Config) defaults() {
+	if c.MaxWorkers <= 0 {
+		c.MaxWorkers = 8
+	}
+	if c.MaxJobs <= 0 {
+		c.MaxJobs = 32
+	}
+	if c.LeaseTTL <= 0 {
+		c.LeaseTTL = time.Minute
+	}
+	if c.MaxAttempts <= 0 {
+		c.MaxAttempts = 3
+	}
+	if c.RetryDelay <= 0 {
+		c.RetryDelay = time.Second
+	}
+	if c.MaxWorkerLifetime <= 0 {
+		c.MaxWorkerLifetime = 24 * time.Hour
+	}
+	if c.MaxJobLifetime <= 0 {
+		c.MaxJobLifetime = 24 * time.Hour
+	}
+	if c.StopGrace <= 0 {
+		c.StopGrace = 5 * time.Second
+	}
+	if c.CleanupRetry <= 0 {
+		c.CleanupRetry = 30 * time.Second
+	}
+	if c.Clock == nil {
+		c.Clock = clock.Real{}
+	}
+}
+
+// Runner runs events' workers and jobs on one substrate.
+type Runner struct {
+	cfg   Config
+	svc   *api.Service
+	store core.Store
+	sub   core.Substrate
+	log   *slog.Logger
+	clock clock.Clock
+	wake  chan struct{} // capacity was freed
+
+	mu     sync.Mutex
+	ctx    context.Context // Run's, for followers
+	live   map[core.WorkloadRef]*workload
+	cursor map[core.TaskKind]string // the project served last, for round-robin
+	wg     sync.WaitGroup           // followers
+}
+
+// workload is one worker or job the runner holds capacity for, from the
+// moment it starts starting until its outcome is reported.
+type workload struct {
+	ref     core.WorkloadRef
+	project string
+}
+
+// New builds a runner. The store is the one the service uses; the runner
+// reads state from it, and writes its own bookkeeping (log notes, cleanup
+// entries), while every phase change goes through svc.
+func New(cfg Config, svc *api.Service, store core.Store, sub core.Substrate, log *slog.Logger) *Runner {
+	cfg.defaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Runner{cfg: cfg, svc: svc, store: store, sub: sub, log: log, clock: cfg.Clock,
+		wake: make(chan struct{}, 1), live: map[core.WorkloadRef]*workload{}, cursor: map[core.TaskKind]string{}}
+}
+
+// Run reconciles what a previous run left, then schedules, follows and
+// cleans up until ctx ends. It returns once every goroutine it started has
+// ended; workloads keep running on the substrate (the next Run re-attaches
+// to those it can).
+func (r *Runner) Run(ctx context.Context) error {
+	r.mu.Lock()
+	r.ctx = ctx
+	r.mu.Unlock()
+	if err := r.reconcile(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil
+		}
+		r.log.Error("reconciling work left by a previous run", "error", err)
+	}
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return r.schedule(gctx) })
+	g.Go(func() error { return r.cleanups(gctx) })
+	err := g.Wait()
+	r.wg.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+func (r *Runner) runCtx() context.Context {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.ctx
+}
+
+// asScheduler and asObserver act as the built-in principals. What they
+// write is the platform's own bookkeeping, committed without waiting for
+// the disk (core.Relaxed): a machine crash loses at most the latest of it,
+// and the next start reconciles.
+func asScheduler(ctx context.Context) context.Context {
+	return core.Relaxed(auth.With(ctx, auth.Scheduler()))
+}
+
+func asObserver(ctx context.Context) context.Context {
+	return core.Relaxed(auth.With(ctx, auth.Observer()))
+}
+
+// hold reserves capacity for a workload; it reports false if the runner
+// already follows it.
+func (r *Runner) hold(ref core.WorkloadRef, project string) (*workload, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, ok := r.live[ref]; ok {
+		return nil, false
+	}
+	w := &workload{ref: ref, project: project}
+	r.live[ref] = w
+	return w, true
+}
+
+// release frees a workload's capacity and wakes scheduling.
+func (r *Runner) release(w *workload) {
+	r.mu.Lock()
+	if r.live[w.ref] == w {
+		delete(r.live, w.ref)
+	}
+	r.mu.Unlock()
+	select {
+	case r.wake <- struct{}{}:
+	default:
+	}
+}
+
+// counts returns the workers and jobs held, and the workers held by project.
+func (r *Runner) counts() (workers, jobs int, perProject map[string]int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	perProject = map[string]int{}
+	for ref, w := range r.live {
+		if ref.IsWorker() {
+			workers++
+			perProject[w.project]++
+		} else {
+			jobs++
+		}
+	}
+	return workers, jobs, perProject
+}
+
+// note writes one line of ours into a workload's log.
+func (r *Runner) note(ctx context.Context, ref core.WorkloadRef, msg string) {
+	now := r.clock.Now().UTC()
+	if err := r.store.Logs().Append(core.Relaxed(ctx), stream(ref), []core.LogEntry{{Time: &now, Message: msg}}); err != nil {
+		r.log.Warn("writing to a workload's log", "workload", ref.String(), "error", err)
+	}
+}
+
+// closeLog marks a workload's log complete (nothing more will come).
+func (r *Runner) closeLog(ctx context.Context, ref core.WorkloadRef) {
+	if err := r.store.Logs().Close(core.Relaxed(ctx), stream(ref)); err != nil && !core.IsNotFound(err) {
+		r.log.Warn("closing a workload's log", "workload", ref.String(), "error", err)
+	}
+}
+
+func stream(ref core.WorkloadRef) core.LogStream {
+	if ref.IsWorker() {
+		return core.LogStream{EventID: ref.EventID, Container: api.ContainerWorker}
+	}
+	return core.LogStream{EventID: ref.EventID, Job: ref.Job, Container: ref.Job}
+}
+
+// ignorable are the answers a report may get when someone else moved
+// first (the workload was canceled, timed out, or deleted).
+func ignorable(err error) bool {
+	return err == nil || core.IsConflict(err) || core.IsNotFound(err)
+}
