@@ -2,6 +2,10 @@ package server_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +22,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 type runningServer struct {
 	srv  *server.Server
 	c    *client.Client
+	dir  string
 	stop func()
 }
 
@@ -33,7 +38,7 @@ func startRunning(t *testing.T, dataDir string, cfg server.Config) *runningServe
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &runningServer{srv: srv, c: c.WithToken(tok.Value), stop: stop}
+	return &runningServer{srv: srv, c: c.WithToken(tok.Value), dir: dataDir, stop: stop}
 }
 
 func (rs *runningServer) project(t *testing.T, id, script string, tweak func(*core.WorkerSpec)) {
@@ -80,11 +85,11 @@ func (rs *runningServer) waitWorker(t *testing.T, id string) *core.Event {
 // waitJobPhase waits until a job reaches a phase (it may not exist yet).
 func (rs *runningServer) waitJobPhase(t *testing.T, id, job string, want core.JobPhase) {
 	t.Helper()
-	changes, cancel := rs.srv.Service().Store().Subscribe(core.TopicEvent(id))
+	changes, cancel := rs.srv.Store().Subscribe(core.TopicEvent(id))
 	defer cancel()
 	timeout := time.After(60 * time.Second)
 	for {
-		if j, err := rs.srv.Service().Store().Jobs().Get(t.Context(), id, job); err == nil && j.Status.Phase == want {
+		if j, err := rs.srv.Store().Jobs().Get(t.Context(), id, job); err == nil && j.Status.Phase == want {
 			return
 		}
 		select {
@@ -131,7 +136,7 @@ func TestExecution(t *testing.T) {
 		if ev.Worker.Status.Phase != core.PhaseAborted || ev.Worker.Jobs[0].Status.Phase != core.PhaseAborted {
 			t.Fatalf("after cancel: worker %s, job %s", ev.Worker.Status.Phase, ev.Worker.Jobs[0].Status.Phase)
 		}
-		rs.waitJobGone(t)
+		rs.waitJobGone(t, id, "sleeper")
 	})
 	t.Run("WorkerTimeoutAbortsItsJobs", func(t *testing.T) {
 		rs.project(t, "worker-timeout", sleeperScript, func(w *core.WorkerSpec) { w.TimeoutDuration = "1s" })
@@ -141,6 +146,36 @@ func TestExecution(t *testing.T) {
 			t.Fatalf("worker %s, want TIMED_OUT", ev.Worker.Status.Phase)
 		}
 		rs.waitJobPhase(t, id, "sleeper", core.PhaseAborted)
+	})
+	t.Run("LateJobGets409AndNeverRuns", func(t *testing.T) {
+		rs.project(t, "finished", `console.log("nothing to do");`, nil)
+		id := rs.event(t, "finished")
+		if ev := rs.waitWorker(t, id); ev.Worker.Status.Phase != core.PhaseSucceeded {
+			t.Fatalf("worker %s", ev.Worker.Status.Phase)
+		}
+		// The worker's token, as a worker process that outlived its script
+		// would still hold it.
+		b, err := os.ReadFile(filepath.Join(rs.dir, "events", id, "event.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc core.EventDocument
+		if err := json.Unmarshal(b, &doc); err != nil {
+			t.Fatal(err)
+		}
+		worker := client.New("http://"+rs.srv.Addr(), doc.Worker.APIToken)
+		err = worker.CreateJob(t.Context(), id, &core.Job{Name: "late", Spec: core.JobSpec{
+			PrimaryContainer: core.JobContainerSpec{ContainerSpec: core.ContainerSpec{Image: "x", Command: []string{"true"}}}}})
+		var conflict *core.ConflictError
+		if !errors.As(err, &conflict) || !strings.Contains(conflict.Reason, "SUCCEEDED") {
+			t.Fatalf("creating a job after the event succeeded: %v, want a 409 that says why", err)
+		}
+		if _, err := rs.c.GetJobStatus(t.Context(), id, "late"); !core.IsNotFound(err) {
+			t.Fatalf("the late job exists: %v", err)
+		}
+		if n, err := rs.srv.Store().Queue().Len(t.Context(), core.TaskJob); err != nil || n != 0 {
+			t.Fatalf("%d job tasks queued (%v)", n, err)
+		}
 	})
 	t.Run("ScriptErrorsNameFileAndLine", func(t *testing.T) {
 		rs.project(t, "broken", "const x = 1;\n\nnoSuchFunction(x);\n", nil)
@@ -198,19 +233,27 @@ events.process();`, nil)
 	})
 }
 
-// waitJobGone waits until the substrate runs no job.
-func (rs *runningServer) waitJobGone(t *testing.T) {
+// waitJobGone waits until a job's workload has ended on the substrate: the
+// substrate closes its log stream only once the process is gone and every
+// line it wrote is stored.
+func (rs *runningServer) waitJobGone(t *testing.T, id, job string) {
 	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
+	lines, cancel := rs.srv.Store().Subscribe(core.TopicLogs(id))
+	defer cancel()
+	timeout := time.After(60 * time.Second)
 	for {
-		n, err := rs.c.RunningJobs(t.Context())
-		if err == nil && n == 0 {
+		closed, err := rs.srv.Store().Logs().IsClosed(t.Context(), core.LogStream{EventID: id, Job: job, Container: job})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if closed {
 			return
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d jobs still running after cancel (%v)", n, err)
+		select {
+		case <-lines:
+		case <-timeout:
+			t.Fatalf("job %s of event %s still runs", job, id)
 		}
-		time.Sleep(10 * time.Millisecond) // the substrate has no change feed
 	}
 }
 
