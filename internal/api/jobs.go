@@ -218,6 +218,7 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 	}
 	var ev *core.Event
 	var job *core.Job
+	var env JobEnvironment
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		var err error
 		if ev, err = s.store.Events().Head(ctx, eventID); err != nil {
@@ -234,15 +235,14 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 			return core.NewConflict("Job", name, fmt.Sprintf(
 				"job %q of event %q cannot be started: the event's worker is %s, not RUNNING", name, eventID, w))
 		}
+		if env, err = s.jobEnvironment(ctx, eventID, name); err != nil {
+			return err
+		}
 		st := *job.Status
 		st.Phase = core.PhaseStarting
 		job.Status = &st
 		return s.store.Jobs().UpdateStatus(ctx, eventID, name, core.PhasePending, st)
 	})
-	if err != nil {
-		return nil, err
-	}
-	env, err := s.jobEnvironment(ctx, eventID, name)
 	if err != nil {
 		return nil, err
 	}

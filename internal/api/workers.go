@@ -21,16 +21,20 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 		return nil, err
 	}
 	token := auth.NewToken()
-	var ev *core.Event
+	var launch *core.WorkerLaunch
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
-		var err error
-		ev, err = s.store.Events().Head(ctx, id)
+		ev, err := s.store.Events().Head(ctx, id)
 		if err != nil {
 			return err
 		}
 		if ev.Worker.Status.Phase != core.PhasePending {
 			return core.NewConflict("Event", id, fmt.Sprintf(
 				"worker of event %q cannot be started: it is %s, not PENDING", id, ev.Worker.Status.Phase))
+		}
+		// Everything the launch needs is read in this transaction, so a
+		// failure leaves the worker PENDING for a retry.
+		if launch, err = s.workerLaunch(ctx, ev, token); err != nil {
+			return err
 		}
 		ev.Worker.Status.Phase = core.PhaseStarting
 		if err := s.store.Events().UpdateWorkerStatus(ctx, id, core.PhasePending, ev.Worker.Status); err != nil {
@@ -41,6 +45,11 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 	if err != nil {
 		return nil, err
 	}
+	return launch, nil
+}
+
+// workerLaunch builds what a substrate needs to start an event's worker.
+func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string) (*core.WorkerLaunch, error) {
 	secrets, err := s.projectSecrets(ctx, ev.ProjectID)
 	if err != nil {
 		return nil, err
@@ -49,11 +58,13 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 	if p, err := s.store.Projects().Get(ctx, ev.ProjectID); err == nil && p.Kubernetes != nil {
 		namespace = p.Kubernetes.Namespace
 	}
-	doc, err := json.MarshalIndent(core.NewEventDocument(ev, namespace, secrets, s.cfg.APIAddress, token), "", "  ")
+	started := *ev
+	started.Worker.Status.Phase = core.PhaseStarting
+	doc, err := json.MarshalIndent(core.NewEventDocument(&started, namespace, secrets, s.cfg.APIAddress, token), "", "  ")
 	if err != nil {
-		return nil, fmt.Errorf("encoding event.json of event %s: %w", id, err)
+		return nil, fmt.Errorf("encoding event.json of event %s: %w", ev.Metadata.ID, err)
 	}
-	launch := &core.WorkerLaunch{Event: ev, EventDocument: doc}
+	launch := &core.WorkerLaunch{Event: &started, EventDocument: doc}
 	if c := ev.Worker.Spec.Container; c != nil {
 		launch.Env = c.Environment
 	}

@@ -54,8 +54,11 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, fr
 				if ctx.Err() != nil {
 					return // stopping: the next start re-attaches or finishes it
 				}
+				// Nobody can tell how it ended; leaving it UNKNOWN would
+				// strand its event, so it ends ABORTED with the reason.
 				r.log.Error("waiting for a workload", "workload", ref.String(), "error", res.err)
-				res.status = core.ExitStatus{Phase: core.PhaseUnknown, Ended: r.clock.Now()}
+				r.note(ctx, ref, "[brigade] lost track of this workload on the substrate, so it was aborted: "+res.err.Error())
+				res.status = core.ExitStatus{Phase: core.PhaseAborted, Ended: r.clock.Now()}
 			}
 			r.finish(ctx, ref, started, res.status)
 			return

@@ -62,9 +62,6 @@ type Config struct {
 	// Clock is the runner's time (default the wall clock). The store's
 	// queue must use the same clock.
 	Clock clock.Clock
-	// Idle, when set, is called each time scheduling has started all it
-	// can and waits for something to change (tests).
-	Idle func()
 }
 
 func (c *Config) defaults() {

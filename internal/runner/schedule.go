@@ -48,9 +48,6 @@ func (r *Runner) waitForChange(ctx context.Context, wait time.Duration, queue <-
 		defer t.Stop()
 		timerC = t.C()
 	}
-	if r.cfg.Idle != nil {
-		r.cfg.Idle()
-	}
 	select {
 	case <-ctx.Done():
 		return false
