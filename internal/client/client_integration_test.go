@@ -2,11 +2,12 @@ package client_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"testing"
 	"time"
 
-	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
@@ -18,22 +19,6 @@ const (
 	schedulerToken = "scheduler-token-0123456789abcdef"
 	observerToken  = "observer-token-0123456789abcdef"
 )
-
-// tokenCatcher is a substrate stand-in that keeps the worker tokens the API
-// mints, so the test can act as the worker.
-type tokenCatcher struct{ tokens chan string }
-
-func (f *tokenCatcher) StartWorker(_ context.Context, _ *core.Event, token string) error {
-	f.tokens <- token
-	return nil
-}
-func (f *tokenCatcher) StartJob(context.Context, *core.Event, *core.Job, api.JobEnvironment) error {
-	return nil
-}
-func (f *tokenCatcher) CleanupWorker(context.Context, string) error      { return nil }
-func (f *tokenCatcher) CleanupJob(context.Context, string, string) error { return nil }
-func (f *tokenCatcher) RunningWorkers(context.Context) (int, error)      { return 0, nil }
-func (f *tokenCatcher) RunningJobs(context.Context) (int, error)         { return 0, nil }
 
 // startServer runs the real server in-process on a free port.
 func startServer(t *testing.T) *server.Server {
@@ -53,8 +38,6 @@ func collect[T any](vals <-chan T, errs <-chan error) ([]T, error) {
 
 func TestAgainstRealServer(t *testing.T) {
 	srv := startServer(t)
-	catcher := &tokenCatcher{tokens: make(chan string, 10)}
-	srv.Service().SetWorkloads(catcher)
 	ctx := context.Background()
 	anon := client.New("http://"+srv.Addr(), "")
 	sched := anon.WithToken(schedulerToken)
@@ -160,11 +143,18 @@ func TestAgainstRealServer(t *testing.T) {
 	if st := <-statuses; st.Phase != core.PhasePending {
 		t.Fatalf("first watched status: %+v", st)
 	}
-	if err := sched.StartWorker(ctx, id); err != nil {
+	// The API hands a worker's token only to whoever starts it in-process
+	// (the runner, which writes it into the worker's event.json); over HTTP
+	// the scheduler only changes the state.
+	launch, err := srv.Service().StartWorker(auth.With(ctx, auth.Scheduler()), id)
+	if err != nil {
 		t.Fatal(err)
 	}
-	workerToken := <-catcher.tokens
-	worker := anon.WithToken(workerToken)
+	var doc core.EventDocument
+	if err := json.Unmarshal(launch.EventDocument, &doc); err != nil || doc.Worker.APIToken == "" {
+		t.Fatalf("event document: %v: %s", err, launch.EventDocument)
+	}
+	worker := anon.WithToken(doc.Worker.APIToken)
 	if err := sched.StartWorker(ctx, id); !core.IsConflict(err) {
 		t.Fatalf("second start: %v", err)
 	}
@@ -175,7 +165,7 @@ func TestAgainstRealServer(t *testing.T) {
 		t.Fatalf("worker status: %+v, %v", st, err)
 	}
 	now := time.Now().UTC()
-	logs := srv.Service().Store().Logs()
+	logs := srv.Store().Logs()
 	stream := core.LogStream{EventID: id, Container: "worker"}
 	if err := logs.Append(ctx, stream, []core.LogEntry{{Time: &now, Message: "line one"}, {Time: &now, Message: "line two"}}); err != nil {
 		t.Fatal(err)
@@ -201,6 +191,9 @@ func TestAgainstRealServer(t *testing.T) {
 	if err := sched.StartJob(ctx, id, "build"); err != nil {
 		t.Fatal(err)
 	}
+	if n, err := sched.RunningJobs(ctx); err != nil || n != 1 {
+		t.Fatalf("running jobs after the start: %d, %v", n, err)
+	}
 	if err := obs.UpdateJobStatus(ctx, id, "build", core.JobStatus{Phase: core.PhaseRunning}); err != nil {
 		t.Fatal(err)
 	}
@@ -220,11 +213,11 @@ func TestAgainstRealServer(t *testing.T) {
 	if err := worker.UpdateSummary(ctx, id, "all done"); err != nil {
 		t.Fatal(err)
 	}
-	if n, err := sched.RunningWorkers(ctx); err != nil || n < 0 {
+	if n, err := sched.RunningWorkers(ctx); err != nil || n != 1 {
 		t.Fatalf("running workers: %d, %v", n, err)
 	}
-	if n, err := sched.RunningJobs(ctx); err != nil || n < 0 {
-		t.Fatalf("running jobs: %d, %v", n, err)
+	if n, err := sched.RunningJobs(ctx); err != nil || n != 0 {
+		t.Fatalf("running jobs after the timeout: %d, %v", n, err)
 	}
 	if err := obs.UpdateWorkerStatus(ctx, id, core.WorkerStatus{Phase: core.PhaseSucceeded}); err != nil {
 		t.Fatal(err)
@@ -235,6 +228,9 @@ func TestAgainstRealServer(t *testing.T) {
 	}
 	if err := obs.CleanupWorker(ctx, id); err != nil {
 		t.Fatal(err)
+	}
+	if due, err := srv.Store().Cleanups().Due(ctx, time.Now(), 100); err != nil || len(due) != 1 || due[0].EventID != id {
+		t.Fatalf("cleanups due after CleanupWorker: %+v, %v", due, err)
 	}
 	if err := c.CancelEvent(ctx, id); !core.IsConflict(err) {
 		t.Fatalf("cancel of a finished event: %v", err)
@@ -340,7 +336,7 @@ func TestStreamsAgainstRealServer(t *testing.T) {
 		}
 		entries, errs := c.Logs(ctx, id, client.LogOptions{Follow: true})
 		now := time.Now().UTC()
-		store := srv.Service().Store().Logs()
+		store := srv.Store().Logs()
 		stream := core.LogStream{EventID: id, Container: "worker"}
 		for i, msg := range []string{"first", "second", "third"} {
 			if err := store.Append(ctx, stream, []core.LogEntry{{Time: &now, Message: msg}}); err != nil {

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
 	"github.com/brigadeplatform/brigade/internal/testenv"
@@ -84,18 +85,21 @@ func TestOfficialJSSDK(t *testing.T) {
 
 	var serverLog jssdkLogBuffer
 	logger := slog.New(slog.NewTextHandler(&serverLog, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	// No substrate: the scheduler's and observer's endpoints only change
+	// state, and the helper does in-process what the runner would. The
+	// long cleanup delay keeps every cleanup scheduled by a terminal phase
+	// in the future for the whole run.
 	srv, err := server.New(ctx, server.Config{Substrate: "none",
 		Addr:           "127.0.0.1:0",
 		DataDir:        t.TempDir(),
 		RootPassword:   rootPassword,
 		SchedulerToken: schedulerToken,
 		ObserverToken:  observerToken,
+		CleanupDelay:   time.Hour,
 	}, logger, io.Discard)
 	if err != nil {
 		t.Fatalf("starting the server: %v", err)
 	}
-	substrate := newJSSDKSubstrate()
-	srv.Service().SetWorkloads(substrate)
 	stopped := make(chan error, 1)
 	go func() { stopped <- srv.Run(ctx) }()
 	defer func() {
@@ -108,7 +112,7 @@ func TestOfficialJSSDK(t *testing.T) {
 		}
 	}()
 
-	helper := httptest.NewServer(newJSSDKHelper(srv.Service().Store(), substrate))
+	helper := httptest.NewServer(newJSSDKHelper(srv.Service(), srv.Store()))
 	defer helper.Close()
 
 	runCtx, stop := context.WithTimeout(ctx, 5*time.Minute)
@@ -205,99 +209,55 @@ func jssdkCheckSummary(t *testing.T, out string) {
 	t.Logf("official JS SDK: %d of %d node tests passed", counts["pass"], counts["tests"])
 }
 
-// jssdkSubstrate stands in for a real substrate through api.Workloads (the
-// seam Service.SetWorkloads provides). It records what it is asked and keeps
-// the token minted for each worker, which the API never returns, so the
-// Node script can act as that worker.
-type jssdkSubstrate struct {
-	mu      sync.Mutex
-	tokens  map[string]string // event id → worker token
-	workers map[string]bool   // live workers, by event id
-	jobs    map[string]bool   // live jobs, by "<event id>/<job name>"
-	calls   []string
-}
-
-func newJSSDKSubstrate() *jssdkSubstrate {
-	return &jssdkSubstrate{tokens: map[string]string{}, workers: map[string]bool{}, jobs: map[string]bool{}}
-}
-
-var _ api.Workloads = (*jssdkSubstrate)(nil)
-
-func (f *jssdkSubstrate) record(call string) { f.calls = append(f.calls, call) }
-
-func (f *jssdkSubstrate) StartWorker(_ context.Context, ev *core.Event, token string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.tokens[ev.Metadata.ID] = token
-	f.workers[ev.Metadata.ID] = true
-	f.record("StartWorker " + ev.Metadata.ID)
-	return nil
-}
-
-func (f *jssdkSubstrate) StartJob(_ context.Context, ev *core.Event, job *core.Job, env api.JobEnvironment) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	b, err := json.Marshal(env)
-	if err != nil {
-		return err
-	}
-	f.jobs[ev.Metadata.ID+"/"+job.Name] = true
-	f.record(fmt.Sprintf("StartJob %s %s %s", ev.Metadata.ID, job.Name, b))
-	return nil
-}
-
-func (f *jssdkSubstrate) CleanupWorker(_ context.Context, eventID string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.workers, eventID)
-	for k := range f.jobs {
-		if strings.HasPrefix(k, eventID+"/") {
-			delete(f.jobs, k)
-		}
-	}
-	f.record("CleanupWorker " + eventID)
-	return nil
-}
-
-func (f *jssdkSubstrate) CleanupJob(_ context.Context, eventID, jobName string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.jobs, eventID+"/"+jobName)
-	f.record(fmt.Sprintf("CleanupJob %s %s", eventID, jobName))
-	return nil
-}
-
-func (f *jssdkSubstrate) RunningWorkers(context.Context) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.workers), nil
-}
-
-func (f *jssdkSubstrate) RunningJobs(context.Context) (int, error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return len(f.jobs), nil
-}
-
-// newJSSDKHelper serves what the Node script cannot do through the API yet:
+// newJSSDKHelper serves what the Node script cannot do through the API:
 //
-//	GET  /test/worker-token?event=ID   {"token": "..."} minted when the worker started
+//	POST /test/start-worker?event=ID  starts the worker in-process as the
+//	     scheduler, as the runner does: {"token": "..."}, the worker's
+//	     token from its event.json (over HTTP the API hands it to nobody)
+//	POST /test/start-job?event=ID&job=J  starts the job in-process as the
+//	     scheduler, as the runner does: {"environment": {...}}, the real
+//	     environment per container that the runner hands the substrate
 //	POST /test/logs?event=ID[&job=J][&container=C][&close=true]
 //	     body: ["line", ...] appended to that log (container defaults to the
 //	     worker's, or the job's primary); close=true then marks it complete
-//	GET  /test/substrate-calls         ["StartWorker ID", "StartJob ID J {env}", ...]
-func newJSSDKHelper(store core.Store, sub *jssdkSubstrate) http.Handler {
+//	GET  /test/cleanups-due           ["ID", ...] events whose cleanup is due now
+func newJSSDKHelper(svc *api.Service, store core.Store) http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /test/worker-token", func(w http.ResponseWriter, r *http.Request) {
+	asScheduler := func(r *http.Request) context.Context { return auth.With(r.Context(), auth.Scheduler()) }
+	mux.HandleFunc("POST /test/start-worker", func(w http.ResponseWriter, r *http.Request) {
 		id := r.URL.Query().Get("event")
-		sub.mu.Lock()
-		token, ok := sub.tokens[id]
-		sub.mu.Unlock()
-		if !ok {
-			http.Error(w, "no worker was started for event "+id, http.StatusNotFound)
+		launch, err := svc.StartWorker(asScheduler(r), id)
+		if err != nil {
+			http.Error(w, "starting the worker of "+id+": "+err.Error(), http.StatusConflict)
 			return
 		}
-		jssdkWriteJSON(w, map[string]string{"token": token})
+		var doc core.EventDocument
+		if err := json.Unmarshal(launch.EventDocument, &doc); err != nil || doc.Worker.APIToken == "" {
+			http.Error(w, fmt.Sprintf("the event document of %s holds no worker token (%v)", id, err), http.StatusInternalServerError)
+			return
+		}
+		jssdkWriteJSON(w, map[string]string{"token": doc.Worker.APIToken})
+	})
+	mux.HandleFunc("POST /test/start-job", func(w http.ResponseWriter, r *http.Request) {
+		id, job := r.URL.Query().Get("event"), r.URL.Query().Get("job")
+		launch, err := svc.StartJob(asScheduler(r), id, job)
+		if err != nil {
+			http.Error(w, fmt.Sprintf("starting job %s of %s: %v", job, id, err), http.StatusConflict)
+			return
+		}
+		jssdkWriteJSON(w, map[string]any{"environment": launch.Environment})
+	})
+	mux.HandleFunc("GET /test/cleanups-due", func(w http.ResponseWriter, r *http.Request) {
+		due, err := store.Cleanups().Due(r.Context(), time.Now(), 1000)
+		if err != nil {
+			http.Error(w, "listing due cleanups: "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		ids := []string{}
+		for _, c := range due {
+			ids = append(ids, c.EventID)
+		}
+		jssdkWriteJSON(w, ids)
 	})
 	mux.HandleFunc("POST /test/logs", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
@@ -331,12 +291,6 @@ func newJSSDKHelper(store core.Store, sub *jssdkSubstrate) http.Handler {
 			}
 		}
 		w.WriteHeader(http.StatusNoContent)
-	})
-	mux.HandleFunc("GET /test/substrate-calls", func(w http.ResponseWriter, r *http.Request) {
-		sub.mu.Lock()
-		calls := append([]string{}, sub.calls...)
-		sub.mu.Unlock()
-		jssdkWriteJSON(w, calls)
 	})
 	return mux
 }

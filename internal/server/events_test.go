@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"testing"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -207,6 +208,9 @@ func TestEventLifecycle(t *testing.T) {
 			ev.Worker.Jobs[1].Status.Phase != core.PhaseAborted {
 			t.Fatalf("after cancel: worker %s jobs %+v", ev.Worker.Status.Phase, ev.Worker.Jobs)
 		}
+		if slices.Contains(ts.cleanupsDue(time.Now()), id) || !slices.Contains(ts.cleanupsDue(time.Now().Add(cleanupDelay)), id) {
+			t.Fatalf("cancel did not schedule the cleanup of %s after the delay", id)
+		}
 	})
 	t.Run("CancelMany", func(t *testing.T) {
 		a, b := newEvent(), newEvent()
@@ -265,11 +269,17 @@ func TestEventLifecycle(t *testing.T) {
 		id := newEvent()
 		ts.expect(200, "DELETE", "/v2/events/"+id, ts.root, nil)
 		ts.expectError(404, "NotFoundError", "GET", "/v2/events/"+id, ts.root, nil)
+		if !slices.Contains(ts.cleanupsDue(time.Now()), id) {
+			t.Fatalf("delete did not schedule the cleanup of %s for now", id)
+		}
 		ts.expectError(404, "NotFoundError", "DELETE", "/v2/events/"+id, ts.root, nil)
 		ts.expectError(400, "BadRequestError", "DELETE", "/v2/events?projectID=life", ts.root, nil)
 		m := ts.expect(200, "DELETE", "/v2/events?projectID=life&workerPhases=CANCELED,ABORTED", ts.root, nil).json(t)
 		if m["kind"] != "DeleteManyEventsResult" || m["count"].(float64) < 3 {
 			t.Fatalf("delete-many %v", m)
+		}
+		if due := ts.cleanupsDue(time.Now()); len(due) != 1+int(m["count"].(float64)) {
+			t.Fatalf("delete-many of %v events left %d cleanups due: %v", m["count"], len(due), due)
 		}
 		var page struct{ Items []core.Event }
 		ts.expect(200, "GET", "/v2/events?workerPhases=CANCELED,ABORTED", ts.root, nil).into(t, &page)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
 )
@@ -21,88 +21,43 @@ const (
 	rootPassword   = "correct-horse-battery"
 	schedulerToken = "scheduler-token-for-tests-0123456789"
 	observerToken  = "observer-token-for-tests-0123456789"
+	// cleanupDelay is long enough that no cleanup scheduled after it falls
+	// due during a test.
+	cleanupDelay = time.Hour
 )
 
 // testServer is a real brigade server on a loopback port with a real
-// SQLite file.
+// SQLite file. It runs no substrate (Substrate "none"): the scheduler's and
+// observer's endpoints only change state, and a test that needs what the
+// runner would get (a worker's token, a job's real environment) starts the
+// work in-process through the service, as the runner does.
 type testServer struct {
 	t       *testing.T
 	srv     *server.Server
 	url     string
 	dataDir string
 	root    string // a root session token
-	fake    *fakeWorkloads
 	stop    func()
 }
 
-// fakeWorkloads stands in for a substrate: it records what the API asks of
-// it, notably the worker tokens it mints.
-type fakeWorkloads struct {
-	mu       sync.Mutex
-	tokens   map[string]string // eventID → worker token
-	jobs     map[string]api.JobEnvironment
-	cleanups []string
-}
-
-func (f *fakeWorkloads) StartWorker(_ context.Context, ev *core.Event, token string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.tokens[ev.Metadata.ID] = token
-	return nil
-}
-
-func (f *fakeWorkloads) StartJob(_ context.Context, ev *core.Event, j *core.Job, env api.JobEnvironment) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.jobs[ev.Metadata.ID+"/"+j.Name] = env
-	return nil
-}
-
-func (f *fakeWorkloads) CleanupWorker(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cleanups = append(f.cleanups, id)
-	return nil
-}
-
-func (f *fakeWorkloads) CleanupJob(_ context.Context, id, job string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.cleanups = append(f.cleanups, id+"/"+job)
-	return nil
-}
-
-func (f *fakeWorkloads) RunningWorkers(context.Context) (int, error) { return 7, nil }
-func (f *fakeWorkloads) RunningJobs(context.Context) (int, error)    { return 11, nil }
-
-func (f *fakeWorkloads) token(id string) string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.tokens[id]
-}
-
 func newTestServer(t *testing.T) *testServer {
-	return startTestServer(t, t.TempDir(), true)
+	return startTestServer(t, t.TempDir())
 }
 
-func startTestServer(t *testing.T, dataDir string, withFake bool) *testServer {
+func startTestServer(t *testing.T, dataDir string) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(ctx, server.Config{Substrate: "none",
 		Addr: "127.0.0.1:0", DataDir: dataDir, RootPassword: rootPassword,
 		SchedulerToken: schedulerToken, ObserverToken: observerToken,
-		MaxBodyBytes: 64 << 10,
+		MaxBodyBytes: 64 << 10, CleanupDelay: cleanupDelay,
 	}, log, io.Discard)
 	if err != nil {
 		cancel()
 		t.Fatalf("starting server: %v", err)
 	}
 	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir}
-	if withFake {
-		ts.fake = &fakeWorkloads{tokens: map[string]string{}, jobs: map[string]api.JobEnvironment{}}
-		srv.Service().SetWorkloads(ts.fake)
-	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	var once sync.Once
@@ -268,16 +223,65 @@ func statusBody(kind string, phase core.WorkerPhase) map[string]any {
 	return map[string]any{"apiVersion": core.APIVersion, "kind": kind, "phase": phase}
 }
 
-// startWorker starts an event's worker as the scheduler and returns the
-// worker token the fake substrate received.
+// asScheduler is a context carrying the scheduler principal, as the
+// runner calls the service.
+func (ts *testServer) asScheduler() context.Context {
+	return auth.With(ts.t.Context(), auth.Scheduler())
+}
+
+// launchWorker starts an event's worker in-process as the scheduler (as
+// the runner does) and returns the launch and its decoded event.json.
+func (ts *testServer) launchWorker(id string) (*core.WorkerLaunch, core.EventDocument) {
+	ts.t.Helper()
+	launch, err := ts.srv.Service().StartWorker(ts.asScheduler(), id)
+	if err != nil {
+		ts.t.Fatalf("starting the worker of %s: %v", id, err)
+	}
+	var doc core.EventDocument
+	if err := json.Unmarshal(launch.EventDocument, &doc); err != nil {
+		ts.t.Fatalf("decoding the event document of %s: %v: %s", id, err, launch.EventDocument)
+	}
+	if doc.ID != id || launch.Event == nil || launch.Event.Metadata.ID != id {
+		ts.t.Fatalf("launch of %s: event %+v, document for %q", id, launch.Event, doc.ID)
+	}
+	return launch, doc
+}
+
+// startWorker starts an event's worker (PENDING → STARTING) in-process, as
+// the runner does, and returns the worker's token from its event document:
+// the API mints it but never hands it out over HTTP.
 func (ts *testServer) startWorker(id string) string {
 	ts.t.Helper()
-	ts.expect(http.StatusOK, "PUT", "/v2/events/"+id+"/worker/start", schedulerToken, nil)
-	tok := ts.fake.token(id)
-	if tok == "" {
-		ts.t.Fatal("substrate got no worker token")
+	_, doc := ts.launchWorker(id)
+	if doc.Worker.APIToken == "" {
+		ts.t.Fatal("the event document holds no worker token")
 	}
-	return tok
+	return doc.Worker.APIToken
+}
+
+// startJob starts a job (PENDING → STARTING) in-process as the scheduler,
+// as the runner does, and returns the launch.
+func (ts *testServer) startJob(id, job string) *core.JobLaunch {
+	ts.t.Helper()
+	launch, err := ts.srv.Service().StartJob(ts.asScheduler(), id, job)
+	if err != nil {
+		ts.t.Fatalf("starting job %s of %s: %v", job, id, err)
+	}
+	return launch
+}
+
+// cleanupsDue lists the events whose cleanup is due at (or before) at.
+func (ts *testServer) cleanupsDue(at time.Time) []string {
+	ts.t.Helper()
+	due, err := ts.srv.Store().Cleanups().Due(ts.t.Context(), at, 100)
+	if err != nil {
+		ts.t.Fatalf("listing due cleanups: %v", err)
+	}
+	var ids []string
+	for _, c := range due {
+		ids = append(ids, c.EventID)
+	}
+	return ids
 }
 
 func (ts *testServer) setWorkerPhase(id string, phase core.WorkerPhase) {

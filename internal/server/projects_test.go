@@ -2,8 +2,11 @@ package server_test
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -138,9 +141,12 @@ func TestProjects(t *testing.T) {
 		if list.Kind != "SecretList" || len(list.Items) != 2 || list.Items[0].Key != "apiKey" {
 			t.Fatalf("secrets %s", r.Body)
 		}
-		vals, err := ts.srv.Service().ProjectSecrets(t.Context(), "alpha")
-		if err != nil || vals["apiKey"] != "k2" {
-			t.Fatalf("opened secrets %v %v", vals, err)
+		// The values leave the server only in a starting worker's event.json.
+		src := "example.com/secrets"
+		ts.expect(200, "PUT", "/v2/projects/alpha", ts.root, projectBody("alpha", core.EventSubscription{Source: src, Types: []string{"*"}}))
+		id := ts.createEvents(eventBody(src, "push", nil))[0].Metadata.ID
+		if _, doc := ts.launchWorker(id); !maps.Equal(doc.Project.Secrets, map[string]string{"apiKey": "k2", "token": "t0k"}) {
+			t.Fatalf("secrets in event.json %v", doc.Project.Secrets)
 		}
 		ts.expectError(400, "BadRequestError", "PUT", "/v2/projects/alpha/secrets/other", ts.root, sec("apiKey", "x"))
 		ts.expectError(400, "BadRequestError", "PUT", "/v2/projects/alpha/secrets/bad", ts.root, sec("1bad", "x"))
@@ -158,6 +164,9 @@ func TestProjects(t *testing.T) {
 		}
 		ts.expectError(404, "NotFoundError", "GET", "/v2/projects/doomed", ts.root, nil)
 		ts.expectError(404, "NotFoundError", "GET", "/v2/events/"+evs[0].Metadata.ID, ts.root, nil)
+		if !slices.Contains(ts.cleanupsDue(time.Now()), evs[0].Metadata.ID) {
+			t.Fatal("deleting the project did not schedule the cleanup of its event for now")
+		}
 		ts.expectError(404, "NotFoundError", "DELETE", "/v2/projects/doomed", ts.root, nil)
 	})
 }

@@ -145,7 +145,7 @@ func TestLogs(t *testing.T) {
 	src := "example.com/gw"
 	ts.createProject("logs", core.EventSubscription{Source: src, Types: []string{"*"}})
 	id := ts.createEvents(eventBody(src, "push", nil))[0].Metadata.ID
-	store := ts.srv.Service().Store()
+	store := ts.srv.Store()
 	workerLog := core.LogStream{EventID: id, Container: "worker"}
 	appendLines := func(s core.LogStream, lines ...string) {
 		var entries []core.LogEntry

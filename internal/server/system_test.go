@@ -126,7 +126,7 @@ func TestSessions(t *testing.T) {
 
 func TestRestartKeepsEverything(t *testing.T) {
 	dir := t.TempDir()
-	ts := startTestServer(t, dir, true)
+	ts := startTestServer(t, dir)
 	ts.createProject("persist", core.EventSubscription{Source: "example.com/gw", Types: []string{"push"}})
 	ts.expect(200, "PUT", "/v2/projects/persist/secrets/apiKey", ts.root,
 		map[string]any{"apiVersion": core.APIVersion, "kind": "Secret", "key": "apiKey", "value": "s3cr3t-value"})
@@ -137,7 +137,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	oldToken := ts.root
 	ts.stop()
 
-	ts2 := startTestServer(t, dir, true)
+	ts2 := startTestServer(t, dir)
 	ev := ts2.getEvent(evs[0].Metadata.ID)
 	if ev.Payload != "hello" || ev.Worker.Status.Phase != core.PhasePending {
 		t.Fatalf("event after restart: %+v", ev)
@@ -148,7 +148,7 @@ func TestRestartKeepsEverything(t *testing.T) {
 	if len(secrets.Items) != 1 || secrets.Items[0].Key != "apiKey" || secrets.Items[0].Value != "" {
 		t.Fatalf("secrets after restart: %+v", secrets.Items)
 	}
-	n, err := ts2.srv.Service().Store().Queue().Len(t.Context(), core.TaskWorker)
+	n, err := ts2.srv.Store().Queue().Len(t.Context(), core.TaskWorker)
 	if err != nil || n != 1 {
 		t.Fatalf("queued worker tasks after restart: %d, %v", n, err)
 	}

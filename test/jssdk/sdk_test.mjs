@@ -8,10 +8,16 @@
 //   BRIGADE_ROOT_PASSWORD    the root password
 //   BRIGADE_SCHEDULER_TOKEN  the scheduler's token (worker and job start)
 //   BRIGADE_OBSERVER_TOKEN   the observer's token (status, cleanup, timeout)
-//   BRIGADE_TEST_HELPER      optional: the Go test's helper server, for what the
-//                            API cannot do by itself yet (a started worker's
-//                            token, writing log lines, what the substrate was
-//                            asked). Tests that need it are skipped without it.
+//   BRIGADE_TEST_HELPER      optional: the Go test's helper server, for what
+//                            only the server's own runner does: starting a
+//                            worker in-process (the one way to get its token,
+//                            which the API never hands out over HTTP) or a job
+//                            (with its real environment), writing log lines,
+//                            and listing the cleanups due. Tests that need it
+//                            are skipped without it.
+//
+// The server runs no substrate: the scheduler's and observer's endpoints only
+// change state, as an external scheduler and observer would drive them.
 //
 // Every API call goes through the SDK. Two endpoints have no SDK method in 2.4.1
 // (PUT /v2/events/{id}/source-state and PUT /v2/events/{id}/worker/timeout);
@@ -156,10 +162,30 @@ async function helper(method, path, body) {
   return text ? JSON.parse(text) : undefined;
 }
 
-/** An SDK client holding the token minted for an event's worker at start. */
-async function workerClient(eventID) {
-  const { token } = await helper("GET", `/test/worker-token?event=${eventID}`);
+/**
+ * Starts an event's worker in-process as the scheduler, as the server's runner
+ * does, and returns an SDK client holding the worker's token: the API mints it
+ * then and writes it into the worker's event.json, never into a reply.
+ */
+async function startWorkerAsRunner(eventID) {
+  const { token } = await helper("POST", `/test/start-worker?event=${eventID}`);
   return new APIClient(address, token);
+}
+
+/** startWorkerAsRunner, then the observer reports the worker RUNNING. */
+async function runningWorkerClient(eventID) {
+  const worker = await startWorkerAsRunner(eventID);
+  await observer.core().events().workers().updateStatus(eventID, {
+    phase: WorkerPhase.Running,
+    started: new Date(),
+  });
+  return worker;
+}
+
+/** Starts a job in-process as the runner does; returns its real environment. */
+async function startJobAsRunner(eventID, job) {
+  const { environment } = await helper("POST", `/test/start-job?event=${eventID}&job=${job}`);
+  return environment;
 }
 
 /** Appends lines to a worker's (or job's) log, as a substrate would. */
@@ -171,8 +197,18 @@ function writeLogs(eventID, lines, { job, container, close } = {}) {
   return helper("POST", `/test/logs?${q}`, lines);
 }
 
-/** What the API asked of the substrate so far ("StartWorker <id>", ...). */
-const substrateCalls = () => helper("GET", "/test/substrate-calls");
+/** The events whose cleanup is due now. */
+const cleanupsDue = () => helper("GET", "/test/cleanups-due");
+
+/** The counts of workers and of jobs that occupy capacity (STARTING, RUNNING or UNKNOWN). */
+async function runningCounts() {
+  const workers = await root.core().substrate().countRunningWorkers();
+  assert.equal(workers.kind, "SubstrateWorkerCount");
+  const jobs = await scheduler.core().substrate().countRunningJobs();
+  assert.equal(jobs.kind, "SubstrateJobCount");
+  assert.ok(Number.isInteger(workers.count) && Number.isInteger(jobs.count), `counts: ${workers.count}, ${jobs.count}`);
+  return { workers: workers.count, jobs: jobs.count };
+}
 
 // ---------------------------------------------------------------------------
 // System and authentication
@@ -522,21 +558,19 @@ test("events: delete() removes one event (then get() is a 404) and deleteMany() 
 // ---------------------------------------------------------------------------
 // Workers
 
-test("workers: the scheduler's start() moves PENDING to STARTING, getStatus() reads it, a second start() is a 409 and root may not start", plain, async () => {
+test("workers: the scheduler's start() moves PENDING to STARTING, which counts as running, getStatus() reads it, a second start() is a 409 and root may not start", plain, async () => {
   const project = await projectFor("start");
   const id = (await createEvent(project)).metadata.id;
 
   await assert.rejects(root.core().events().workers().start(id), { message: "The request is not authorized." });
+  const before = await runningCounts();
   await scheduler.core().events().workers().start(id);
+  assert.deepEqual(await runningCounts(), { ...before, workers: before.workers + 1 }, "a STARTING worker occupies capacity");
 
   const status = await root.core().events().workers().getStatus(id);
   assert.equal(status.phase, WorkerPhase.Starting);
   assert.equal(status.kind, undefined, "WorkerStatus travels without an envelope");
   await assert.rejects(scheduler.core().events().workers().start(id), { message: new RegExp(`${id}.*STARTING`) });
-
-  if (helperURL) {
-    assert.ok((await substrateCalls()).includes(`StartWorker ${id}`), "the substrate was asked to start the worker");
-  }
 });
 
 test("workers: watchStatus() streams STARTING, RUNNING and SUCCEEDED over SSE as the observer reports them and ends with the done event", plain, async () => {
@@ -572,7 +606,7 @@ test("workers: watchStatus() streams STARTING, RUNNING and SUCCEEDED over SSE as
   );
 });
 
-test("workers: the observer's timeout (via the SDK's REST machinery) moves RUNNING to TIMED_OUT once, and cleanup() reaches the substrate", plain, async () => {
+test("workers: the observer's timeout (via the SDK's REST machinery) moves RUNNING to TIMED_OUT once, and cleanup() makes the event's cleanup due now", plain, async () => {
   const project = await projectFor("timeout");
   const id = (await createEvent(project)).metadata.id;
   await startRunningWorker(id);
@@ -583,15 +617,18 @@ test("workers: the observer's timeout (via the SDK's REST machinery) moves RUNNI
   assert.ok(isTime(status.ended), "timeout stamps ended");
   await assert.rejects(sdkRequest(observerToken, "PUT", `v2/events/${id}/worker/timeout`), { message: new RegExp(id) });
 
+  if (helperURL) {
+    assert.ok(!(await cleanupsDue()).includes(id), "the timeout schedules the cleanup after the server's cleanup delay");
+  }
   await observer.core().events().workers().cleanup(id);
   await assert.rejects(root.core().events().workers().cleanup(id), { message: "The request is not authorized." });
   if (helperURL) {
-    assert.ok((await substrateCalls()).includes(`CleanupWorker ${id}`), "the substrate was asked to clean up");
+    assert.ok((await cleanupsDue()).includes(id), "cleanup() asks for the event's cleanup now");
   }
 });
 
 // ---------------------------------------------------------------------------
-// Jobs (the worker's token comes from the test helper)
+// Jobs (the worker is started through the test helper, which holds its token)
 
 const buildJob = (name, extra = {}) => ({
   name,
@@ -610,8 +647,7 @@ const buildJob = (name, extra = {}) => ({
 test("jobs: the worker's create() stores a PENDING job with its environment redacted, duplicates are a 409, and updateSummary() is stored", needsHelper, async () => {
   const project = await projectFor("job-create");
   const id = (await createEvent(project)).metadata.id;
-  await startRunningWorker(id);
-  const worker = await workerClient(id);
+  const worker = await runningWorkerClient(id);
   const jobs = worker.core().events().workers().jobs();
 
   assert.equal(await jobs.create(id, buildJob("build")), null, "201 with the JSON literal null");
@@ -639,11 +675,10 @@ test("jobs: the worker's create() stores a PENDING job with its environment reda
   await assert.rejects(worker.authn().whoAmI(), { message: "The request is not authorized." });
 });
 
-test("jobs: start(), getStatus(), watchStatus() over SSE to SUCCEEDED with done, cleanup(); the substrate gets the real environment; a retry inherits the job", needsHelper, async () => {
+test("jobs: start(), getStatus(), watchStatus() over SSE to SUCCEEDED with done, cleanup(); a retry inherits the job", needsHelper, async () => {
   const project = await projectFor("job-run");
   const id = (await createEvent(project)).metadata.id;
-  await startRunningWorker(id);
-  const worker = await workerClient(id);
+  const worker = await runningWorkerClient(id);
   await worker.core().events().workers().jobs().create(id, buildJob("build"));
 
   await scheduler.core().events().workers().jobs().start(id, "build");
@@ -652,10 +687,6 @@ test("jobs: start(), getStatus(), watchStatus() over SSE to SUCCEEDED with done,
   assert.equal(status.phase, JobPhase.Starting);
   assert.equal(status.kind, undefined, "JobStatus travels without an envelope");
   await assert.rejects(scheduler.core().events().workers().jobs().start(id, "build"), { message: /build/ });
-  assert.ok(
-    (await substrateCalls()).includes(`StartJob ${id} build {"build":{"API_KEY":"s3cr3t"}}`),
-    "the substrate gets the unredacted environment",
-  );
 
   const watch = collect(worker.core().events().workers().jobs().watchStatus(id, "build"), "job status watch");
   await watch.untilPhase(JobPhase.Starting);
@@ -675,7 +706,7 @@ test("jobs: start(), getStatus(), watchStatus() over SSE to SUCCEEDED with done,
     { message: /build.*SUCCEEDED/ },
   );
   await observer.core().events().workers().jobs().cleanup(id, "build");
-  assert.ok((await substrateCalls()).includes(`CleanupJob ${id} build`));
+  await assert.rejects(observer.core().events().workers().jobs().cleanup(id, "missing"), { message: 'Job "missing" not found.' });
 
   await writeLogs(id, ["built"], { job: "build", close: true });
   await observer.core().events().workers().updateStatus(id, { phase: WorkerPhase.Succeeded, ended: new Date() });
@@ -685,21 +716,45 @@ test("jobs: start(), getStatus(), watchStatus() over SSE to SUCCEEDED with done,
   assert.equal(inherited.status.phase, JobPhase.Succeeded);
   assert.equal(inherited.status.logsEventID, id, "the retry reads the job's logs from the original event");
 
-  // The retried worker asks for the same job again: 201, and the result is reused.
-  await scheduler.core().events().workers().start(retryID);
-  const retryWorker = await workerClient(retryID);
+  // The retried worker, still STARTING, asks for the same job again: 201, the
+  // result is reused, and the worker is evidently RUNNING.
+  const retryWorker = await startWorkerAsRunner(retryID);
+  assert.equal(await phaseOf(retryID), WorkerPhase.Starting);
   assert.equal(await retryWorker.core().events().workers().jobs().create(retryID, buildJob("build")), null);
   assert.equal((await root.core().events().workers().jobs().getStatus(retryID, "build")).phase, JobPhase.Succeeded);
+  assert.equal(await phaseOf(retryID), WorkerPhase.Running);
   const logs = collect(root.core().events().logs().stream(retryID, { job: "build" }), "logs of an inherited job");
   await logs.untilDone();
   assert.deepEqual(logs.messages(), ["built"]);
 });
 
+test("jobs: a job started as the runner does gets its real environment, which the API keeps redacted; jobs start only under a RUNNING worker", needsHelper, async () => {
+  const project = await projectFor("job-env");
+  const id = (await createEvent(project)).metadata.id;
+  const worker = await runningWorkerClient(id);
+  await worker.core().events().workers().jobs().create(id, buildJob("build"));
+  await worker.core().events().workers().jobs().create(id, buildJob("later"));
+
+  assert.deepEqual(await startJobAsRunner(id, "build"), { build: { API_KEY: "s3cr3t" } });
+  assert.equal((await root.core().events().workers().jobs().getStatus(id, "build")).phase, JobPhase.Starting);
+  const job = (await root.core().events().get(id)).worker.jobs.find((j) => j.name === "build");
+  assert.deepEqual(job.spec.primaryContainer.environment, { API_KEY: "*** REDACTED ***" });
+  await assert.rejects(scheduler.core().events().workers().jobs().start(id, "build"), { message: /build.*STARTING/ });
+
+  // Not while the worker is UNKNOWN; once it ends, its jobs end with it.
+  await observer.core().events().workers().updateStatus(id, { phase: WorkerPhase.Unknown });
+  await assert.rejects(scheduler.core().events().workers().jobs().start(id, "later"), { message: /later.*UNKNOWN/ });
+  await assert.rejects(worker.core().events().workers().jobs().create(id, buildJob("more")), { message: /UNKNOWN/ });
+  await observer.core().events().workers().updateStatus(id, { phase: WorkerPhase.Failed, ended: new Date() });
+  const jobs = root.core().events().workers().jobs();
+  assert.equal((await jobs.getStatus(id, "build")).phase, JobPhase.Aborted);
+  assert.equal((await jobs.getStatus(id, "later")).phase, JobPhase.Canceled);
+});
+
 test("jobs: the observer's timeout() moves a RUNNING job to TIMED_OUT once; a missing job is a 404", needsHelper, async () => {
   const project = await projectFor("job-timeout");
   const id = (await createEvent(project)).metadata.id;
-  await startRunningWorker(id);
-  await (await workerClient(id)).core().events().workers().jobs().create(id, buildJob("slow"));
+  await (await runningWorkerClient(id)).core().events().workers().jobs().create(id, buildJob("slow"));
   await scheduler.core().events().workers().jobs().start(id, "slow");
   const jobs = observer.core().events().workers().jobs();
   await jobs.updateStatus(id, "slow", { phase: JobPhase.Running, started: new Date() });
@@ -755,8 +810,7 @@ test("logs: a followed stream opened while the worker is STARTING or the job PEN
 
   // brigadier asks for a job's logs right after creating it.
   const id2 = (await createEvent(project)).metadata.id;
-  await startRunningWorker(id2);
-  await (await workerClient(id2)).core().events().workers().jobs().create(id2, buildJob("fresh"));
+  await (await runningWorkerClient(id2)).core().events().workers().jobs().create(id2, buildJob("fresh"));
   const jobLogs = collect(logs.stream(id2, { job: "fresh" }, { follow: true }), "job logs opened while PENDING");
   await scheduler.core().events().workers().jobs().start(id2, "fresh");
   await writeLogs(id2, ["first output"], { job: "fresh" });
@@ -769,8 +823,7 @@ test("logs: a followed stream opened while the worker is STARTING or the job PEN
 test("logs: { job } and { container } select a job's or sidecar's lines, the worker may read them, follow ends with the job, unknown names are a 404", needsHelper, async () => {
   const project = await projectFor("job-logs");
   const id = (await createEvent(project)).metadata.id;
-  await startRunningWorker(id);
-  const worker = await workerClient(id);
+  const worker = await runningWorkerClient(id);
   await worker.core().events().workers().jobs().create(id, buildJob("test", {
     sidecarContainers: { db: { image: "postgres:16" } },
   }));
@@ -807,19 +860,22 @@ test("logs: { job } and { container } select a job's or sidecar's lines, the wor
 // ---------------------------------------------------------------------------
 // Substrate
 
-test("substrate: countRunningWorkers() and countRunningJobs() return the substrate's counts", needsHelper, async () => {
+test("substrate: countRunningWorkers() and countRunningJobs() count the workers and jobs STARTING, RUNNING or UNKNOWN", needsHelper, async () => {
   const project = await projectFor("substrate");
   const id = (await createEvent(project)).metadata.id;
-  await startRunningWorker(id);
-  await (await workerClient(id)).core().events().workers().jobs().create(id, buildJob("count-me"));
+  const before = await runningCounts();
+  const worker = await startWorkerAsRunner(id);
+  assert.deepEqual(await runningCounts(), { workers: before.workers + 1, jobs: before.jobs }, "a STARTING worker");
+  await worker.core().events().workers().jobs().create(id, buildJob("count-me"));
+  await worker.core().events().workers().jobs().create(id, buildJob("not-yet"));
+  assert.deepEqual(await runningCounts(), { workers: before.workers + 1, jobs: before.jobs }, "PENDING jobs do not count");
   await scheduler.core().events().workers().jobs().start(id, "count-me");
-
-  const workers = await root.core().substrate().countRunningWorkers();
-  assert.equal(workers.kind, "SubstrateWorkerCount");
-  assert.ok(Number.isInteger(workers.count) && workers.count >= 1, `running workers: ${workers.count}`);
-  const jobs = await scheduler.core().substrate().countRunningJobs();
-  assert.equal(jobs.kind, "SubstrateJobCount");
-  assert.ok(Number.isInteger(jobs.count) && jobs.count >= 1, `running jobs: ${jobs.count}`);
+  assert.deepEqual(await runningCounts(), { workers: before.workers + 1, jobs: before.jobs + 1 }, "a STARTING job");
+  await observer.core().events().workers().jobs().updateStatus(id, "count-me", { phase: JobPhase.Unknown });
+  await observer.core().events().workers().updateStatus(id, { phase: WorkerPhase.Unknown });
+  assert.deepEqual(await runningCounts(), { workers: before.workers + 1, jobs: before.jobs + 1 }, "UNKNOWN still counts");
+  await observer.core().events().workers().updateStatus(id, { phase: WorkerPhase.Succeeded, ended: new Date() });
+  assert.deepEqual(await runningCounts(), before, "a finished worker's jobs end with it");
 });
 
 // ---------------------------------------------------------------------------
