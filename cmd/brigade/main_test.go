@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -11,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -42,35 +44,87 @@ func freeAddr(t *testing.T) string {
 }
 
 // startBinary runs `brigade server` configured through the environment and
-// waits until /healthz answers.
+// returns once it serves. It waits on the server's own signal, not by
+// polling: the server logs "brigade server listening" (at info level) once
+// its listener is open, and its stderr reaching EOF first means it exited.
+// Then /healthz must answer 200.
 func startBinary(t *testing.T, bin, dataDir, addr string, env ...string) *exec.Cmd {
 	t.Helper()
 	cmd := exec.Command(bin, "server")
 	cmd.Env = append(append(os.Environ(), "BRIGADE_ADDR="+addr, "BRIGADE_DATA_DIR="+dataDir,
-		"BRIGADE_ROOT_PASSWORD=e2e-password", "BRIGADE_LOG_LEVEL=warn"), env...)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
+		"BRIGADE_ROOT_PASSWORD=e2e-password", "BRIGADE_LOG_LEVEL=info"), env...)
+	r, w, err := os.Pipe()
+	if err != nil {
 		t.Fatal(err)
 	}
+	cmd.Stderr = w
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		t.Fatal(err)
+	}
+	w.Close() // the server holds the write end: EOF on r means it exited
+	stderr := &tailLines{max: 200}
+	listening, exited := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(exited)
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 64<<10), 1<<20)
+		announced := false
+		for sc.Scan() {
+			stderr.add(sc.Text())
+			if !announced && strings.Contains(sc.Text(), "brigade server listening") {
+				announced = true
+				close(listening)
+			}
+		}
+		_, _ = io.Copy(io.Discard, r) // keep draining after a line too long to scan
+	}()
 	t.Cleanup(func() {
 		cmd.Process.Kill()
 		cmd.Wait()
+		r.Close() // ends the reader even if a child process still holds the pipe
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		resp, err := http.Get("http://" + addr + "/healthz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return cmd
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("server did not become healthy: %v\n%s", err, stderr.String())
-		}
-		time.Sleep(20 * time.Millisecond) // polling a process we do not control
+	deadline := time.NewTimer(2 * time.Minute) // generous: it only turns a hang into a failure
+	defer deadline.Stop()
+	select {
+	case <-listening:
+	case <-exited:
+		t.Fatalf("the server exited before it listened; its stderr:\n%s", stderr)
+	case <-deadline.C:
+		t.Fatalf("the server did not log \"brigade server listening\" within 2 minutes; its stderr:\n%s", stderr)
 	}
+	resp, err := http.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("the server said it listens, but /healthz failed: %v; its stderr:\n%s", err, stderr)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz answered %d; the server's stderr:\n%s", resp.StatusCode, stderr)
+	}
+	return cmd
+}
+
+// tailLines keeps the last max lines written to it, for failure messages.
+type tailLines struct {
+	mu    sync.Mutex
+	max   int
+	lines []string
+}
+
+func (l *tailLines) add(line string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, line)
+	if len(l.lines) > l.max {
+		l.lines = l.lines[len(l.lines)-l.max:]
+	}
+}
+
+func (l *tailLines) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines, "\n")
 }
 
 func rootToken(t *testing.T, addr string) string {
@@ -166,6 +220,10 @@ func TestServerBinary(t *testing.T) {
 		}
 		wg.Wait()
 		close(stop)
+		// The posters stop when the server is gone; should they have
+		// stopped before the 300th event (the server refused one), the
+		// server still runs: kill it so that Wait cannot hang.
+		cmd.Process.Kill()
 		cmd.Wait()
 
 		st, err := sqlite.Open(context.Background(), filepath.Join(dataDir, "brigade.db"), slog.New(slog.DiscardHandler))

@@ -33,14 +33,17 @@ events.on("brigade.sh/cli", "exec", async event => {
     ok: "echo all good",
     fail: "echo failing; exit 2",
     slow: "echo sleeping; sleep 60",
+    hang: "echo sleeping; sleep 600",
   }[mode]];
   if (mode === "slow") j.timeoutSeconds = 1;
   await j.run();
 });
 events.process();`
+	// DEBUG: the worker logs "Current job phase is …" for each status of a
+	// job it created, which tells the canceled case that its job exists.
 	if _, err := c.CreateProject(ctx, &core.Project{Metadata: core.ObjectMeta{ID: "modes"}, Spec: core.ProjectSpec{
 		EventSubscriptions: []core.EventSubscription{{Source: "brigade.sh/cli", Types: []string{"exec"}}},
-		WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
+		WorkerTemplate:     core.WorkerSpec{LogLevel: "DEBUG", DefaultConfigFiles: map[string]string{"brigade.js": script}},
 	}}); err != nil {
 		t.Fatal(err)
 	}
@@ -52,7 +55,7 @@ events.process();`
 		return evs[0].Metadata.ID
 	}
 	wait := func(id string) *core.Event {
-		wctx, cancel := context.WithTimeout(ctx, time.Minute)
+		wctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // generous: only turns a hang into a failure
 		defer cancel()
 		st, errs := c.WatchWorkerStatus(wctx, id)
 		for range st {
@@ -103,25 +106,30 @@ events.process();`
 		})
 	}
 	t.Run("canceled", func(t *testing.T) {
-		id := send("slow")
-		// Follow the job's log: its first line means the job is running.
-		var jobSeen bool
-		for !jobSeen {
-			ev, err := c.GetEvent(ctx, id)
-			if err != nil {
-				t.Fatal(err)
+		// "hang" has no short timeout: the job runs until it is canceled.
+		id := send("hang")
+		fctx, cancel := context.WithTimeout(ctx, 2*time.Minute) // generous: only turns a hang into a failure
+		defer cancel()
+		// follow reads a log until a line contains want; the stream ends
+		// on its own only when the worker or job has finished.
+		follow := func(job, want string) {
+			t.Helper()
+			lctx, stop := context.WithCancel(fctx)
+			defer stop() // ends the stream once the line is there
+			lines, errs := c.Logs(lctx, id, client.LogOptions{Job: job, Follow: true})
+			var seen []string
+			for l := range lines {
+				seen = append(seen, l.Message)
+				if strings.Contains(l.Message, want) {
+					return
+				}
 			}
-			jobSeen = len(ev.Worker.Jobs) == 1
-			if !jobSeen {
-				time.Sleep(10 * time.Millisecond) // waiting on another process
-			}
+			t.Fatalf("the log of %q ended (%v) without a line containing %q:\n%s", job, <-errs, want, strings.Join(seen, "\n"))
 		}
-		lines, _ := c.Logs(ctx, id, client.LogOptions{Job: "step", Follow: true})
-		for l := range lines {
-			if l.Message == "sleeping" {
-				break
-			}
-		}
+		// The worker's log says the job exists (a status of it was read),
+		// then the job's own log says it runs.
+		follow("", "Current job phase is")
+		follow("step", "sleeping")
 		if err := c.CancelEvent(ctx, id); err != nil {
 			t.Fatal(err)
 		}

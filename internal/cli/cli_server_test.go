@@ -215,7 +215,7 @@ func TestEventCreateFollow(t *testing.T) {
 		{"Failed", core.PhaseFailed, 1},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			queued, stop := srv.Service().Store().Subscribe(core.TopicQueue)
+			queued, stop := srv.Store().Subscribe(core.TopicQueue)
 			defer stop()
 			type result struct {
 				out, errOut string
@@ -244,7 +244,7 @@ func TestEventCreateFollow(t *testing.T) {
 // event of a project.
 func waitForPendingEvent(t *testing.T, c *client.Client, queued <-chan struct{}, project string) string {
 	t.Helper()
-	timeout := time.After(30 * time.Second)
+	timeout := time.After(time.Minute)
 	for {
 		l, err := c.ListEvents(context.Background(), &client.EventSelector{
 			ProjectID: project, WorkerPhases: []core.WorkerPhase{core.PhasePending},
@@ -276,7 +276,7 @@ func drive(t *testing.T, srv *server.Server, anon *client.Client, id string, pha
 	}
 	now := time.Now().UTC()
 	stream := core.LogStream{EventID: id, Container: "worker"}
-	logs := srv.Service().Store().Logs()
+	logs := srv.Store().Logs()
 	if err := logs.Append(ctx, stream, []core.LogEntry{{Time: &now, Message: line}}); err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,6 @@
 package js
 
 import (
-	"context"
 	"reflect"
 	"strings"
 	"testing"
@@ -37,7 +36,7 @@ func TestJobMapping(t *testing.T) {
 
 	t.Run("DefaultJobEqualsPolyfill", func(t *testing.T) {
 		host := &fakeHost{}
-		code, err, log := runScript(t, context.Background(), "brigade.js", `
+		code, err, log := runScript(t, testContext(t), "brigade.js", `
 const { Job } = require("@brigadecore/brigadier");
 new Job("x", "alpine", {}).run();
 `, Options{Host: host})
@@ -64,7 +63,7 @@ new Job("x", "alpine", {}).run();
 }
 
 func TestModules(t *testing.T) {
-	code, err, log := runScript(t, context.Background(), "brigade.js", `
+	code, err, log := runScript(t, testContext(t), "brigade.js", `
 const path = require("node:path");
 const util = require("util");
 console.log(path.normalize("a//b/../c/"), path.dirname("/a/b/"), path.relative("/a/b/c", "/a/d"), path.resolve("x"));
@@ -102,7 +101,7 @@ try { require("left-pad"); } catch (e) { console.log(e.message); }
 // A v1 script that requires brigadier only after its top-level code has
 // run still gets its event fired (on the next loop turn).
 func TestV1LazyRequireFiresEvent(t *testing.T) {
-	code, err, log := runScript(t, context.Background(), "brigade.js", `
+	code, err, log := runScript(t, testContext(t), "brigade.js", `
 setTimeout(() => {
   const { events } = require("brigadier");
   events.on("exec", (e, p) => console.log("late handler", e.type, p.id));

@@ -10,6 +10,20 @@ import (
 	"time"
 )
 
+// runDeadline bounds every run in these tests. It is generous, for a busy
+// machine: it only turns a run that never ends (a script or a fake host
+// waiting for something that does not come) into a failure, instead of a
+// hang until go test's own timeout.
+const runDeadline = 2 * time.Minute
+
+// testContext is the context of a run: it ends with the test, or at
+// runDeadline.
+func testContext(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(t.Context(), runDeadline)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // runScript runs src as brigade.js (or the file named by name) against host
 // and returns the exit code, the error and the log.
 func runScript(t *testing.T, ctx context.Context, name, src string, opts Options) (int, error, string) {
@@ -35,8 +49,7 @@ func runScript(t *testing.T, ctx context.Context, name, src string, opts Options
 }
 
 func TestLoop(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
+	ctx := testContext(t)
 
 	t.Run("TimersFireByDueTimeThenScheduleOrder", func(t *testing.T) {
 		code, err, log := runScript(t, ctx, "brigade.js", `
@@ -145,8 +158,11 @@ Promise.resolve().then(() => p.catch(e => console.log("caught", e.message)));
 }
 
 func TestCancel(t *testing.T) {
+	// The runs below end only when the log line they wait for cancels
+	// them; testContext's deadline turns a line that never comes into a
+	// failure (DeadlineExceeded instead of Canceled), not a hang.
 	t.Run("InterruptsAnInfiniteLoop", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(testContext(t))
 		defer cancel()
 		out := &syncBuffer{onWrite: func(s string) {
 			if strings.Contains(s, "spinning") {
@@ -160,7 +176,7 @@ func TestCancel(t *testing.T) {
 	})
 
 	t.Run("StopsWaitingJobsAndWaitsForHostCalls", func(t *testing.T) {
-		ctx, cancel := context.WithCancel(context.Background())
+		ctx, cancel := context.WithCancel(testContext(t))
 		defer cancel()
 		out := &syncBuffer{onWrite: func(s string) {
 			if strings.Contains(s, "Creating job forever") {
@@ -172,8 +188,8 @@ func TestCancel(t *testing.T) {
 const { Job } = require("@brigadecore/brigadier");
 new Job("forever", "alpine", {}).run();
 `, Options{Stdout: out, Host: host})
-		if code != 1 || !errors.Is(err, ErrStopped) {
-			t.Fatalf("Run = %d, %v; want 1 and ErrStopped", code, err)
+		if code != 1 || !errors.Is(err, ErrStopped) || !errors.Is(err, context.Canceled) {
+			t.Fatalf("Run = %d, %v; want 1 and ErrStopped wrapping context.Canceled", code, err)
 		}
 	})
 
@@ -188,7 +204,7 @@ new Job("forever", "alpine", {}).run();
 }
 
 func TestOptions(t *testing.T) {
-	ctx := context.Background()
+	ctx := testContext(t)
 	for name, opts := range map[string]Options{
 		"NoDir":      {Host: &fakeHost{}},
 		"MissingDir": {Dir: filepath.Join(t.TempDir(), "nope"), Host: &fakeHost{}},

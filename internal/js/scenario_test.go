@@ -1,7 +1,6 @@
 package js
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -86,9 +85,7 @@ func runScenario(t *testing.T, dir string) {
 		host.Delays[k] = d
 	}
 	var out syncBuffer
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	code, err := Run(ctx, Options{Dir: dir, Event: event, Host: host, Stdout: &out, LogLevel: exp.LogLevel, Env: exp.Env})
+	code, err := Run(testContext(t), Options{Dir: dir, Event: event, Host: host, Stdout: &out, LogLevel: exp.LogLevel, Env: exp.Env})
 	log := out.String()
 	defer func() {
 		if t.Failed() {

@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 )
@@ -100,8 +98,10 @@ func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 	return s.workers.Cleanup(ctx, eventID)
 }
 
-// removeContainers removes every container of an event; running ones get
-// SidecarGrace after SIGTERM.
+// removeContainers removes every container of an event and returns once
+// they are gone; running ones get SidecarGrace after SIGTERM. A removal
+// that races another (a second Cleanup of the event) is not an error: see
+// RemoveContainer.
 func (s *Substrate) removeContainers(ctx context.Context, eventID string) error {
 	found, err := s.containers(ctx, LabelEvent+"="+eventID)
 	if err != nil {
@@ -113,8 +113,7 @@ func (s *Substrate) removeContainers(ctx context.Context, eventID string) error 
 		if c.State == container.StateRunning {
 			_, _ = s.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &grace})
 		}
-		if _, err := s.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil &&
-			!cerrdefs.IsNotFound(err) && !isRemovalInProgress(err) {
+		if err := RemoveContainer(ctx, s.cli, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 			errs = append(errs, fmt.Errorf("removing container %s: %w (remove it with `docker rm -f %s`)", c.ID, err, c.ID))
 		}
 	}
@@ -122,8 +121,4 @@ func (s *Substrate) removeContainers(ctx context.Context, eventID string) error 
 		return fmt.Errorf("cleaning up event %s: %w", eventID, errors.Join(errs...))
 	}
 	return nil
-}
-
-func isRemovalInProgress(err error) bool {
-	return cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
 }

@@ -8,9 +8,11 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	cerrdefs "github.com/containerd/errdefs"
 	"github.com/moby/moby/api/types/container"
 	"github.com/moby/moby/client"
 
@@ -305,11 +307,21 @@ func TestResourcesAndLabels(t *testing.T) {
 func TestSidecarSharesNetwork(t *testing.T) {
 	f := newFixture(t)
 	ev := f.event()
-	jl := f.job(ev, "net", `while ! test -s /ws/side-ns; do sleep 0.05; done; `+
-		`if test "$(cat /ws/side-ns)" = "$(readlink /proc/self/ns/net)"; then echo same-network; else echo other-network; fi`)
+	// The sidecar hands its network namespace to the primary through a
+	// FIFO in the workspace: each side blocks until the other opens it, so
+	// neither polls for the other.
+	ws := filepath.Join(f.dataDir, "events", ev, "workspace")
+	if err := os.MkdirAll(ws, 0o750); err != nil {
+		t.Fatal(err)
+	}
+	if err := syscall.Mkfifo(filepath.Join(ws, "side-ns"), 0o666); err != nil {
+		t.Fatal(err)
+	}
+	jl := f.job(ev, "net", `ns="$(cat /ws/side-ns)"; `+
+		`if test "$ns" = "$(readlink /proc/self/ns/net)"; then echo same-network; else echo other-network; fi`)
 	jl.UseWorkspace = true
 	jl.Job.Spec.PrimaryContainer.WorkspaceMountPath = "/ws"
-	side := f.job(ev, "x", `readlink /proc/self/ns/net > /ws/side-ns.tmp; mv /ws/side-ns.tmp /ws/side-ns; sleep 1000`).Job.Spec.PrimaryContainer
+	side := f.job(ev, "x", `readlink /proc/self/ns/net > /ws/side-ns; sleep 1000`).Job.Spec.PrimaryContainer
 	side.WorkspaceMountPath = "/ws"
 	jl.Job.Spec.SidecarContainers = map[string]core.JobContainerSpec{"side": side}
 	if st := f.run(jl); st.Phase != core.PhaseSucceeded {
@@ -393,5 +405,72 @@ func TestCheckNamesTheSocket(t *testing.T) {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("Check's error lacks %q: %v", want, err)
 		}
+	}
+}
+
+// Removals of one container may race (two Cleanups of an event, a test's
+// own cleanup beside the server's): docker answers all but one 409
+// "removal of container … is already in progress". RemoveContainer waits
+// that out, so every removal succeeds and returns once the container is
+// gone.
+func TestConcurrentRemovalsOfAContainer(t *testing.T) {
+	f := newFixture(t)
+	for round := range 3 {
+		res, err := f.cli.ContainerCreate(f.ctx, client.ContainerCreateOptions{
+			Config: &container.Config{Image: testImage(), Cmd: []string{"sleep", "1000"},
+				Labels: map[string]string{docker.LabelDataDir: f.dataDir}},
+			HostConfig: &container.HostConfig{NetworkMode: "none"},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.cli.ContainerStart(f.ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		const n = 4
+		errs := make(chan error, n)
+		for range n {
+			go func() {
+				errs <- docker.RemoveContainer(f.ctx, f.cli, res.ID, client.ContainerRemoveOptions{Force: true})
+			}()
+		}
+		for range n {
+			if err := <-errs; err != nil {
+				t.Errorf("round %d: a concurrent removal failed: %v", round, err)
+			}
+		}
+		if _, err := f.cli.ContainerInspect(f.ctx, res.ID, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+			t.Errorf("round %d: inspecting the container after every removal returned: %v; want not found", round, err)
+		}
+	}
+}
+
+// Two Cleanups of the same event at once both succeed and leave no
+// container.
+func TestConcurrentCleanups(t *testing.T) {
+	f := newFixture(t)
+	ev := f.event()
+	jl := f.job(ev, "long", "echo started; sleep 1000")
+	jl.Job.Spec.SidecarContainers = map[string]core.JobContainerSpec{"side": f.job(ev, "x", "sleep 1000").Job.Spec.PrimaryContainer}
+	if _, err := f.sub.StartJob(f.ctx, jl); err != nil {
+		t.Fatal(err)
+	}
+	const n = 3
+	errs := make(chan error, n)
+	for range n {
+		go func() { errs <- f.sub.Cleanup(f.ctx, ev) }()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Errorf("a concurrent Cleanup failed: %v", err)
+		}
+	}
+	res, err := f.cli.ContainerList(f.ctx, client.ContainerListOptions{All: true,
+		Filters: client.Filters{}.Add("label", docker.LabelEvent+"="+ev)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Items) != 0 {
+		t.Errorf("%d containers of the event left after the Cleanups", len(res.Items))
 	}
 }

@@ -118,7 +118,7 @@ func (s *Substrate) removeStale(ctx context.Context, ref core.WorkloadRef) error
 				"docker substrate: container %s of the %s still runs (started before a restart): it is re-attached, not started again",
 				c.ID, ref)}
 		}
-		if _, err := s.cli.ContainerRemove(ctx, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil && !cerrdefs.IsNotFound(err) {
+		if err := RemoveContainer(ctx, s.cli, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
 			return fmt.Errorf("docker substrate: removing container %s, left by an earlier start of the %s: %w", c.ID, ref, err)
 		}
 	}
@@ -216,7 +216,7 @@ func (s *Substrate) undo(err error, ids []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, id := range ids {
-		_, _ = s.cli.ContainerRemove(ctx, id, client.ContainerRemoveOptions{Force: true})
+		_ = RemoveContainer(ctx, s.cli, id, client.ContainerRemoveOptions{Force: true})
 	}
 	return err
 }
@@ -321,7 +321,7 @@ func (s *Substrate) startOne(ctx context.Context, jl *core.JobLaunch, j *job, pl
 		in, ierr := s.cli.ContainerInspect(ctx, j.ctrs[0].id, client.ContainerInspectOptions{})
 		if ierr == nil && in.Container.State != nil && !in.Container.State.Running {
 			p := plans[i]
-			_, _ = s.cli.ContainerRemove(ctx, c.id, client.ContainerRemoveOptions{Force: true})
+			_ = RemoveContainer(ctx, s.cli, c.id, client.ContainerRemoveOptions{Force: true}) // gone before its name is reused
 			p.host.NetworkMode = container.NetworkMode(s.opts.Network)
 			res, cerr := s.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
 				Name: containerName(jl, p.name), Config: p.config, HostConfig: p.host})
