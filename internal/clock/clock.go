@@ -14,8 +14,10 @@ import (
 // Clock tells the time and makes timers.
 type Clock interface {
 	Now() time.Time
-	// NewTimer fires once, d from now (at once when d <= 0).
-	NewTimer(d time.Duration) Timer
+	// TimerAt fires once, at t (at once when t is not in the future). An
+	// absolute time, not a duration: a duration computed from one reading
+	// of the clock and started at another would fire late.
+	TimerAt(t time.Time) Timer
 }
 
 // Timer is a one-shot timer.
@@ -31,8 +33,8 @@ type Real struct{}
 // Now implements Clock.
 func (Real) Now() time.Time { return time.Now() }
 
-// NewTimer implements Clock.
-func (Real) NewTimer(d time.Duration) Timer { return realTimer{time.NewTimer(d)} }
+// TimerAt implements Clock.
+func (Real) TimerAt(t time.Time) Timer { return realTimer{time.NewTimer(time.Until(t))} }
 
 type realTimer struct{ t *time.Timer }
 
@@ -58,12 +60,12 @@ func (f *Fake) Now() time.Time {
 	return f.now
 }
 
-// NewTimer implements Clock.
-func (f *Fake) NewTimer(d time.Duration) Timer {
+// TimerAt implements Clock.
+func (f *Fake) TimerAt(at time.Time) Timer {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	t := &fakeTimer{f: f, at: f.now.Add(d), c: make(chan time.Time, 1)}
-	if d <= 0 {
+	t := &fakeTimer{f: f, at: at, c: make(chan time.Time, 1)}
+	if !at.After(f.now) {
 		t.c <- f.now
 		return t
 	}

@@ -242,7 +242,7 @@ type Cleanup struct {
 
 // CleanupStore keeps the cleanups still to do. An entry outlives its event
 // (a deleted event's leftovers are removed after the delete), so that no
-// crash or restart forgets one. Schedule notifies TopicCleanup.
+// crash or restart forgets one. Every change notifies TopicCleanup.
 type CleanupStore interface {
 	// Schedule records that the event's leftovers are to be removed at due.
 	// An entry already there keeps the earlier of the two times.

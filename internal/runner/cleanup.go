@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/brigadeplatform/brigade/internal/clock"
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
@@ -18,49 +19,44 @@ func (r *Runner) cleanups(ctx context.Context) error {
 	changed, cancel := r.store.Subscribe(core.TopicCleanup)
 	defer cancel()
 	for {
-		wait, err := r.cleanupRound(ctx)
+		next, err := r.cleanupRound(ctx)
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			r.log.Warn("cleaning up finished events; trying again", "error", err, "in", r.cfg.CleanupRetry)
-			wait = r.cfg.CleanupRetry
+			next = r.clock.Now().Add(r.cfg.CleanupRetry)
 		}
-		if wait < 0 {
-			continue // one came due meanwhile
-		}
+		var timer clock.Timer
 		var timerC <-chan time.Time
-		if wait > 0 {
-			t := r.clock.NewTimer(wait)
-			timerC = t.C()
-			select {
-			case <-ctx.Done():
-			case <-changed:
-			case <-timerC:
-			}
-			t.Stop()
-		} else {
-			select {
-			case <-ctx.Done():
-			case <-changed:
-			}
+		if !next.IsZero() {
+			timer = r.clock.TimerAt(next)
+			timerC = timer.C()
+		}
+		select {
+		case <-ctx.Done():
+		case <-changed:
+		case <-timerC:
+		}
+		if timer != nil {
+			timer.Stop()
 		}
 	}
 }
 
-// cleanupRound does every cleanup due now and returns how long until the
-// next one (0: none is scheduled; negative: one is due already).
-func (r *Runner) cleanupRound(ctx context.Context) (time.Duration, error) {
+// cleanupRound does every cleanup due now and returns when the next one is
+// due (zero: none is scheduled; a past time: one is due already).
+func (r *Runner) cleanupRound(ctx context.Context) (time.Time, error) {
 	bctx := core.Relaxed(ctx)
 	for {
 		now := r.clock.Now()
 		due, err := r.store.Cleanups().Due(ctx, now, cleanupBatch)
 		if err != nil {
-			return 0, err
+			return time.Time{}, err
 		}
 		for _, c := range due {
 			if ctx.Err() != nil {
-				return 0, nil
+				return time.Time{}, nil
 			}
 			r.cleanup(bctx, c)
 		}
@@ -68,14 +64,8 @@ func (r *Runner) cleanupRound(ctx context.Context) (time.Duration, error) {
 			break
 		}
 	}
-	next, ok, err := r.store.Cleanups().Next(ctx)
-	if err != nil || !ok {
-		return 0, err
-	}
-	if d := next.Sub(r.clock.Now()); d > 0 {
-		return d, nil
-	}
-	return -1, nil
+	next, _, err := r.store.Cleanups().Next(ctx)
+	return next, err
 }
 
 // cleanup removes one event's leftovers and revokes its worker's token.

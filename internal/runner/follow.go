@@ -40,7 +40,7 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, fr
 		st, err := r.sub.Wait(waitCtx, ref)
 		done <- waitResult{st, err}
 	}()
-	timer := r.clock.NewTimer(max(started.Add(timeout).Sub(r.clock.Now()), 0))
+	timer := r.clock.TimerAt(started.Add(timeout))
 	defer timer.Stop()
 	stopped := false
 	if r.over(ctx, ref) {

@@ -106,6 +106,8 @@ func (h *harness) wait(what string, cond func() bool) {
 	h.t.Helper()
 	events, cancel := h.store.Subscribe(core.TopicQueue)
 	defer cancel()
+	cleanups, cancelCleanups := h.store.Subscribe(core.TopicCleanup)
+	defer cancelCleanups()
 	for {
 		h.sub.mu.Lock()
 		ch := h.sub.changed
@@ -116,6 +118,7 @@ func (h *harness) wait(what string, cond func() bool) {
 		select {
 		case <-ch:
 		case <-events:
+		case <-cleanups:
 		case <-h.ctx.Done():
 			h.t.Fatalf("timed out waiting for %s", what)
 		}
@@ -412,11 +415,16 @@ func TestEndings(t *testing.T) {
 			t.Fatal("cleaned up before the grace period ended")
 		}
 		h.clock.Advance(time.Second)
-		h.wait("the event's cleanup", func() bool { return slices.Contains(h.sub.cleanedList(), id) })
-		h.wait("the token revoked", func() bool {
-			_, err := h.svc.Authenticate(h.ctx, token)
-			return err != nil
+		h.wait("the event's cleanup done", func() bool {
+			_, ok, err := h.store.Cleanups().Next(h.ctx)
+			return err == nil && !ok
 		})
+		if !slices.Contains(h.sub.cleanedList(), id) {
+			t.Fatal("the cleanup entry is gone but the substrate was not asked to clean up")
+		}
+		if _, err := h.svc.Authenticate(h.ctx, token); err == nil {
+			t.Fatal("the worker's token still works after its event was cleaned up")
+		}
 	})
 	t.Run("TimeoutStopsTheWorker", func(t *testing.T) {
 		h := newHarness(t, Config{MaxWorkerLifetime: time.Hour}, "p")

@@ -22,29 +22,26 @@ func (r *Runner) schedule(ctx context.Context) error {
 		if ctx.Err() != nil {
 			return nil
 		}
-		var wait time.Duration
+		var due time.Time
 		if err != nil {
 			r.log.Warn("scheduling pass failed; trying again", "error", err, "in", r.cfg.RetryDelay)
-			wait = r.cfg.RetryDelay
-		} else if wait, err = r.nextDue(ctx, began); err != nil {
+			due = r.clock.Now().Add(r.cfg.RetryDelay)
+		} else if due, err = r.nextDue(ctx, began); err != nil {
 			r.log.Warn("finding when put-back tasks are due; trying again", "error", err, "in", r.cfg.RetryDelay)
-			wait = r.cfg.RetryDelay
+			due = r.clock.Now().Add(r.cfg.RetryDelay)
 		}
-		if wait < 0 {
-			continue // something became due during the pass
-		}
-		if !r.waitForChange(ctx, wait, queue) {
+		if !r.waitForChange(ctx, due, queue) {
 			return nil
 		}
 	}
 }
 
-// waitForChange blocks until the queue or capacity changes, or wait has
-// passed (never, when wait is 0). It reports false when ctx ended.
-func (r *Runner) waitForChange(ctx context.Context, wait time.Duration, queue <-chan struct{}) bool {
+// waitForChange blocks until the queue or capacity changes, or the time
+// due has come (never, when due is zero). It reports false when ctx ended.
+func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan struct{}) bool {
 	var timerC <-chan time.Time
-	if wait > 0 {
-		t := r.clock.NewTimer(wait)
+	if !due.IsZero() {
+		t := r.clock.TimerAt(due)
 		defer t.Stop()
 		timerC = t.C()
 	}
@@ -58,29 +55,24 @@ func (r *Runner) waitForChange(ctx context.Context, wait time.Duration, queue <-
 	return true
 }
 
-// nextDue is how long until the next task that waits for a time (a retry,
-// an expiring lease) becomes leasable: 0 when none does, negative when one
-// became leasable after the pass began (at `began`) and may have been
-// missed by it. Tasks leasable before the pass began and not started wait
-// for capacity, which wakes the scheduler by itself.
-func (r *Runner) nextDue(ctx context.Context, began time.Time) (time.Duration, error) {
+// nextDue is when the next task that waits for a time (a retry, an
+// expiring lease) becomes leasable, or zero when none does. It counts tasks
+// that became leasable after the pass began (at `began`), which the pass
+// may have missed: their time is past, so the next pass comes at once.
+// Tasks leasable before the pass began and not started wait for capacity,
+// which wakes the scheduler by itself.
+func (r *Runner) nextDue(ctx context.Context, began time.Time) (time.Time, error) {
 	var next time.Time
 	for _, kind := range []core.TaskKind{core.TaskJob, core.TaskWorker} {
 		due, ok, err := r.store.Queue().NextDue(ctx, kind, began)
 		if err != nil {
-			return 0, err
+			return time.Time{}, err
 		}
 		if ok && (next.IsZero() || due.Before(next)) {
 			next = due
 		}
 	}
-	if next.IsZero() {
-		return 0, nil
-	}
-	if d := next.Sub(r.clock.Now()); d > 0 {
-		return d, nil
-	}
-	return -1, nil
+	return next, nil
 }
 
 // pass starts as much as capacity allows, jobs first (they belong to

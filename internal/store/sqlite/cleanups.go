@@ -72,6 +72,7 @@ func (cs cleanupStore) Done(ctx context.Context, c core.Cleanup) error {
 			c.EventID, c.Due.UnixNano()); err != nil {
 			return fmt.Errorf("finish cleanup of event %q: %w", c.EventID, err)
 		}
+		st.touch(core.TopicCleanup)
 		return nil
 	})
 }
