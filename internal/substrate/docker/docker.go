@@ -3,6 +3,7 @@ package docker
 import (
 	"context"
 	"errors"
+	"io"
 	"fmt"
 	"log/slog"
 	"path/filepath"
@@ -153,14 +154,19 @@ func (s *Substrate) Check(ctx context.Context) error {
 // Close stops following jobs without stopping them, as a server that exits
 // does: their containers go on, their log streams stay open, and the next
 // substrate on the same data dir re-attaches (List, then Wait). It waits
-// for the substrate's goroutines. Workers are not affected.
+// for the substrate's goroutines. Workers, host processes that cannot be
+// re-attached, are stopped (see local.Substrate.Close).
 func (s *Substrate) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		s.cancel()
 	})
+	var werr error
+	if c, ok := s.workers.(io.Closer); ok {
+		werr = c.Close()
+	}
 	s.wg.Wait()
-	return s.cli.Close()
+	return errors.Join(werr, s.cli.Close())
 }
 
 // StartWorker implements core.Substrate: workers run on the workers'
