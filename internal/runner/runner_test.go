@@ -353,18 +353,26 @@ func (h *harness) workerToken(id string) string {
 	return d.Worker.APIToken
 }
 
+// runningWithJobs runs one event whose worker created the jobs named, with
+// room for one job at a time: the first runs, the others stay PENDING.
+func runningWithJobs(t *testing.T, jobs ...string) (*harness, string) {
+	t.Helper()
+	h := newHarness(t, Config{MaxJobs: 1}, "p")
+	h.start()
+	id := h.send("p", 1)[0]
+	h.waitPhase(id, "", core.PhaseRunning)
+	for _, j := range jobs {
+		if err := h.createJob(id, j); err != nil {
+			t.Fatal(err)
+		}
+	}
+	h.waitPhase(id, jobs[0], core.PhaseRunning)
+	return h, id
+}
+
 func TestEndings(t *testing.T) {
 	t.Run("CancelStopsTheWorkerAndItsJobs", func(t *testing.T) {
-		h := newHarness(t, Config{MaxJobs: 1}, "p")
-		h.start()
-		id := h.send("p", 1)[0]
-		h.waitPhase(id, "", core.PhaseRunning)
-		for _, j := range []string{"first", "second"} {
-			if err := h.createJob(id, j); err != nil {
-				t.Fatal(err)
-			}
-		}
-		h.waitPhase(id, "first", core.PhaseRunning)
+		h, id := runningWithJobs(t, "first", "second")
 		if err := h.svc.CancelEvent(h.root(), id); err != nil {
 			t.Fatal(err)
 		}
@@ -377,16 +385,7 @@ func TestEndings(t *testing.T) {
 		}
 	})
 	t.Run("WorkerEndAbortsItsJobsAndRefusesLateOnes", func(t *testing.T) {
-		h := newHarness(t, Config{MaxJobs: 1}, "p")
-		h.start()
-		id := h.send("p", 1)[0]
-		h.waitPhase(id, "", core.PhaseRunning)
-		for _, j := range []string{"running", "pending"} {
-			if err := h.createJob(id, j); err != nil {
-				t.Fatal(err)
-			}
-		}
-		h.waitPhase(id, "running", core.PhaseRunning)
+		h, id := runningWithJobs(t, "running", "pending")
 		h.sub.end(core.WorkloadRef{EventID: id}, core.PhaseSucceeded, false)
 		h.waitPhase(id, "", core.PhaseSucceeded)
 		h.waitPhase(id, "running", core.PhaseAborted)
