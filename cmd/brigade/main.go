@@ -1,5 +1,5 @@
-// Command brigade runs the platform: `brigade server` serves the API (and,
-// as they land, the scheduler, observer and substrates) on one machine.
+// Command brigade runs the platform: `brigade server` serves the API and
+// runs events (the runner and a substrate) on one machine.
 package main
 
 import (

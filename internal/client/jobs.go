@@ -25,8 +25,9 @@ func (c *Client) CreateJob(ctx context.Context, eventID string, job *core.Job) e
 	}, nil)
 }
 
-// StartJob moves a PENDING job to STARTING and launches it; the scheduler's
-// call (PUT …/worker/jobs/{job}/start).
+// StartJob moves a PENDING job to STARTING; the scheduler's call
+// (PUT …/worker/jobs/{job}/start). The server launches only what its own
+// runner starts (docs/api.md).
 func (c *Client) StartJob(ctx context.Context, eventID, job string) error {
 	return c.do(ctx, request{method: http.MethodPut, path: jobPath(eventID, job, "/start"), want: http.StatusOK}, nil)
 }

@@ -12,8 +12,9 @@ func workerPath(eventID, rest string) string {
 	return "/v2/events/" + escape(eventID) + "/worker" + rest
 }
 
-// StartWorker moves a PENDING worker to STARTING and launches it; the
-// scheduler's call (PUT /v2/events/{id}/worker/start).
+// StartWorker moves a PENDING worker to STARTING and mints its token; the
+// scheduler's call (PUT /v2/events/{id}/worker/start). The server launches
+// only what its own runner starts (docs/api.md).
 func (c *Client) StartWorker(ctx context.Context, eventID string) error {
 	return c.do(ctx, request{method: http.MethodPut, path: workerPath(eventID, "/start"), want: http.StatusOK}, nil)
 }

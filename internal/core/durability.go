@@ -7,7 +7,7 @@ type relaxedKey struct{}
 // Relaxed marks ctx so that the store may commit writes made with it
 // without waiting for them to reach the disk (they still survive a crash of
 // the process, just not of the machine). Only the platform's own
-// bookkeeping uses it: leases, phases reported by the observer, log lines.
+// bookkeeping uses it: leases, phases the runner reports, log lines.
 // Anything a client is told was accepted (events, projects, secrets, jobs)
 // is committed durably, and a durable commit also makes every relaxed one
 // before it durable.

@@ -30,7 +30,7 @@ import (
 //     workloads until Cleanup.
 //   - Lines the substrate writes into a workload's log start "[brigade] ".
 //   - ExitCode is 128+n after death by signal n, -1 if it never ran.
-//   - Timeouts belong to the caller (the observer): it calls Stop and
+//   - Timeouts belong to the caller (internal/runner): it calls Stop and
 //     records TIMED_OUT.
 type Substrate interface {
 	Name() string

@@ -13,7 +13,7 @@ const resumePage = 5000
 
 // StoreResume returns an Options.Resume that reads a stream from the log
 // store: it counts the container's own lines (every entry but the notes
-// that start with "[brigade] ", which the substrate and the observer
+// that start with "[brigade] ", which the substrate and the runner
 // write) and remembers the time of the last one. It reads the whole stream,
 // once per re-attached container after a restart.
 func StoreResume(logs core.LogStore) func(context.Context, core.LogStream) (LogPosition, error) {
