@@ -3,8 +3,8 @@ package docker
 import (
 	"context"
 	"errors"
-	"io"
 	"fmt"
+	"io"
 	"log/slog"
 	"path/filepath"
 	"slices"
