@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
@@ -166,16 +165,13 @@ func (s *Service) TimeoutWorker(ctx context.Context, id string) error {
 	})
 }
 
-// workloadPhases are the phases in which a worker or job occupies capacity.
-var workloadPhases = []core.WorkerPhase{core.PhaseStarting, core.PhaseRunning, core.PhaseUnknown}
-
 // RunningWorkers counts workers that occupy capacity (STARTING, RUNNING or
 // UNKNOWN).
 func (s *Service) RunningWorkers(ctx context.Context) (int, error) {
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
 		return 0, err
 	}
-	ids, err := s.store.Events().IDs(ctx, core.EventSelector{WorkerPhases: slices.Clone(workloadPhases)})
+	ids, err := s.store.Events().IDs(ctx, core.EventSelector{WorkerPhases: core.OnSubstrate()})
 	return len(ids), err
 }
 
@@ -184,5 +180,5 @@ func (s *Service) RunningJobs(ctx context.Context) (int, error) {
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
 		return 0, err
 	}
-	return s.store.Jobs().CountInPhases(ctx, workloadPhases)
+	return s.store.Jobs().CountInPhases(ctx, core.OnSubstrate())
 }

@@ -37,6 +37,19 @@ func (p WorkerPhase) IsTerminal() bool {
 	return false
 }
 
+// OnSubstrate lists the phases of a worker or job that was handed to the
+// substrate and has not been reported finished: it holds capacity, and
+// after a restart it is followed again or finished. A function, so that no
+// caller can change the list.
+func OnSubstrate() []WorkerPhase {
+	return []WorkerPhase{PhaseStarting, PhaseRunning, PhaseUnknown}
+}
+
+// IsOnSubstrate reports whether p is one of OnSubstrate's phases.
+func (p WorkerPhase) IsOnSubstrate() bool {
+	return p == PhaseStarting || p == PhaseRunning || p == PhaseUnknown
+}
+
 // IsValid reports whether p is one of the ten phases.
 func (p WorkerPhase) IsValid() bool {
 	for _, q := range AllPhases {

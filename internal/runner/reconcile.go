@@ -8,10 +8,6 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// activePhases are the worker and job phases of work that was handed to the
-// substrate and has not been reported finished.
-var activePhases = []core.WorkerPhase{core.PhaseStarting, core.PhaseRunning, core.PhaseUnknown}
-
 // reconcile deals with what a previous run left, before anything new
 // starts: workloads the substrate still runs are followed again; work it
 // lost is finished ABORTED with the reason in its log (a worker's jobs
@@ -27,7 +23,7 @@ func (r *Runner) reconcile(ctx context.Context) error {
 	for _, ref := range refs {
 		alive[ref] = true
 	}
-	ids, err := r.store.Events().IDs(ctx, core.EventSelector{WorkerPhases: activePhases})
+	ids, err := r.store.Events().IDs(ctx, core.EventSelector{WorkerPhases: core.OnSubstrate()})
 	if err != nil {
 		return fmt.Errorf("listing running events: %w", err)
 	}
@@ -54,7 +50,7 @@ func (r *Runner) reconcile(ctx context.Context) error {
 			continue
 		}
 		for _, j := range ev.Worker.Jobs {
-			if j.Status == nil || !isActive(j.Status.Phase) {
+			if j.Status == nil || !j.Status.Phase.IsOnSubstrate() {
 				continue
 			}
 			ref := core.WorkloadRef{EventID: id, Job: j.Name}
@@ -82,15 +78,6 @@ func (r *Runner) reconcile(ctx context.Context) error {
 		}
 	}
 	return nil
-}
-
-func isActive(p core.WorkerPhase) bool {
-	for _, a := range activePhases {
-		if p == a {
-			return true
-		}
-	}
-	return false
 }
 
 // reattach follows a workload a previous run started.
