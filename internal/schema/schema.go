@@ -2,22 +2,20 @@
 // (draft-07, additionalProperties false everywhere) before they are decoded.
 // A body that fails gets a BadRequestError listing every violation, so a
 // client learns all it must fix in one round trip.
+//
+// The validator is this package's own and knows only the keywords the
+// embedded schemas use (see compile.go). The schemas are compiled on the
+// first Validate, not when the program starts: every event starts the
+// brigade binary anew as its worker, and a worker validates nothing.
 package schema
 
 import (
-	"bytes"
 	"embed"
 	"encoding/json"
 	"fmt"
 	"io/fs"
-	"sort"
-	"strings"
+	"path"
 	"sync"
-
-	"github.com/santhosh-tekuri/jsonschema/v6"
-	"github.com/santhosh-tekuri/jsonschema/v6/kind"
-	"golang.org/x/text/language"
-	"golang.org/x/text/message"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -45,111 +43,70 @@ const (
 
 var (
 	once     sync.Once
-	compiled map[string]*jsonschema.Schema
+	compiled map[string]*node
 	errInit  error
 )
 
 func load() {
-	c := jsonschema.NewCompiler()
-	c.DefaultDraft(jsonschema.Draft7)
-	c.AssertFormat()
+	compiled, errInit = compileAll()
+}
+
+// compileAll compiles the schema of every kind from the embedded files.
+func compileAll() (map[string]*node, error) {
 	names, err := fs.Glob(files, "schemas/*.json")
 	if err != nil {
-		errInit = err
-		return
+		return nil, err
 	}
+	raw := make(map[string][]byte, len(names))
 	for _, n := range names {
 		b, err := files.ReadFile(n)
 		if err != nil {
-			errInit = err
-			return
+			return nil, err
 		}
-		doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-		if err != nil {
-			errInit = fmt.Errorf("parsing embedded schema %s: %w", n, err)
-			return
-		}
-		if err := c.AddResource(strings.TrimPrefix(n, "schemas/"), doc); err != nil {
-			errInit = fmt.Errorf("adding embedded schema %s: %w", n, err)
-			return
-		}
+		raw[path.Base(n)] = b
 	}
-	compiled = map[string]*jsonschema.Schema{}
+	c, err := newCompiler(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]*node{}
 	for _, kind := range []string{Project, Event, Job, JobStatus, WorkerStatus, SourceStateRequest, EventSummary, Secret} {
-		s, err := c.Compile(kind + ".json")
+		n, err := c.compile(kind+".json", "")
 		if err != nil {
-			errInit = fmt.Errorf("compiling schema %s: %w", kind, err)
-			return
+			return nil, fmt.Errorf("compiling schema %s: %w", kind, err)
 		}
-		compiled[kind] = s
+		out[kind] = n
 	}
+	return out, nil
 }
 
 // Validate checks body against the schema of kind. It returns nil, a
 // *core.BadRequestError, or an error if the schemas themselves are broken.
+//
+// Each detail of the error is one violation, "where: what", sorted:
+// "(root): missing property 'kind'", "spec.workerTemplate.logLevel: value
+// must be one of ...". A property name that breaks the rules for names is
+// reported where its object is.
 func Validate(kind string, body []byte) error {
 	once.Do(load)
 	if errInit != nil {
 		return errInit
 	}
-	s, ok := compiled[kind]
+	n, ok := compiled[kind]
 	if !ok {
 		return fmt.Errorf("no schema for kind %q", kind)
 	}
 	if !json.Valid(body) {
 		return core.NewBadRequest(ReasonMalformed)
 	}
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(body))
+	inst, err := parse(body)
 	if err != nil {
 		return core.NewBadRequest(ReasonMalformed)
 	}
-	err = s.Validate(inst)
-	if err == nil {
+	var v validator
+	v.check(n, inst)
+	if len(v.lines) == 0 {
 		return nil
 	}
-	ve, ok := err.(*jsonschema.ValidationError)
-	if !ok {
-		return core.NewBadRequest(ReasonInvalid, err.Error())
-	}
-	return core.NewBadRequest(ReasonInvalid, details(ve)...)
-}
-
-// details flattens a validation error into one line per violation (the
-// leaves of its cause tree), each naming where in the body it is:
-// "(root): missing property 'kind'", "spec.workerTemplate.logLevel: value
-// must be one of ...".
-func details(ve *jsonschema.ValidationError) []string {
-	p := message.NewPrinter(language.English)
-	seen := map[string]bool{}
-	var lines []string
-	var walk func(e *jsonschema.ValidationError, parent []string)
-	walk = func(e *jsonschema.ValidationError, parent []string) {
-		loc := e.InstanceLocation
-		if _, isName := e.ErrorKind.(*kind.PropertyNames); isName || len(loc) == 0 {
-			// Property names are validated as instances of their own (and
-			// the library mislabels where): report them where the object is.
-			loc = parent
-		}
-		if len(e.Causes) > 0 {
-			for _, c := range e.Causes {
-				walk(c, loc)
-			}
-			return
-		}
-		line := location(loc) + ": " + e.ErrorKind.LocalizedString(p)
-		if !seen[line] {
-			seen[line] = true
-			lines = append(lines, line)
-		}
-	}
-	walk(ve, nil)
-	sort.Strings(lines)
-	return lines
-}
-
-func location(path []string) string {
-	if len(path) == 0 {
-		return "(root)"
-	}
-	return strings.Join(path, ".")
+	return core.NewBadRequest(ReasonInvalid, v.details()...)
 }
