@@ -3,6 +3,7 @@
 package main
 
 import (
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/quickstart"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/standby"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
 	"github.com/brigadeplatform/brigade/internal/worker"
 )
@@ -55,7 +57,10 @@ func newRoot() *cobra.Command {
 
 func newServerCmd() *cobra.Command {
 	cfg := server.Config{Version: version, Commit: commit}
-	var logLevel string
+	var (
+		logLevel string
+		standbys int
+	)
 	cmd := &cobra.Command{
 		Use:   "server",
 		Short: "Run the API server on the embedded SQLite store",
@@ -72,6 +77,9 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 			log, err := newLogger(logLevel)
 			if err != nil {
 				return err
+			}
+			if cfg.StandbyWorkers = standbys; standbys <= 0 {
+				cfg.StandbyWorkers = -1
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
@@ -101,6 +109,8 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.StringVar(&cfg.DockerNetwork, "docker-network", "", "with --substrate docker: network mode of job containers: bridge, host, none "+
 		"or a network's name (default: the daemon's default network); sidecars share their job's")
 	f.IntVar(&cfg.MaxWorkers, "max-workers", 8, "workers running at once")
+	f.IntVar(&standbys, "standby-workers", server.DefaultStandbyWorkers,
+		"worker processes kept started ahead of events, so that scripts start at once (0: none)")
 	f.IntVar(&cfg.MaxJobs, "max-jobs", 32, "jobs running at once")
 	f.IntVar(&cfg.MaxWorkersPerProject, "max-workers-per-project", 0, "workers of one project running at once (0: no limit)")
 	f.DurationVar(&cfg.CleanupDelay, "cleanup-delay", time.Minute, "how long a finished event's folders and leftover processes are kept")
@@ -135,6 +145,11 @@ func newWorkerCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := worker.AwaitStandby(); errors.Is(err, standby.ErrNoLaunch) {
+				os.Exit(0)
+			} else if err != nil {
+				return err
+			}
 			file := os.Getenv("BRIGADE_EVENT_FILE")
 			if file == "" {
 				return fmt.Errorf("BRIGADE_EVENT_FILE is not set: the worker is started by brigade server, which points it at the event's event.json")

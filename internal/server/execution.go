@@ -16,11 +16,21 @@ import (
 
 // newSubstrate builds the substrate cfg.Substrate names; its workloads'
 // lines go to the store's logs.
-func newSubstrate(cfg Config, logs core.LogStore, log *slog.Logger) (core.Substrate, error) {
+func newSubstrate(cfg Config, workerCmd []string, logs core.LogStore, log *slog.Logger) (core.Substrate, error) {
 	sink := relaxedSink{logs}
+	// Workers are host processes on every substrate so far; the server's
+	// own worker command can start from standbys (package standby).
+	hostWorkers := local.Options{DataDir: cfg.DataDir, Sink: sink, Logger: log}
+	if cfg.WorkerCommand == nil && cfg.StandbyWorkers > 0 {
+		hostWorkers.StandbyCommand, hostWorkers.StandbyWorkers = workerCmd, cfg.StandbyWorkers
+	}
 	switch cfg.Substrate {
 	case "docker":
-		sub, err := docker.New(docker.Options{
+		workers, err := local.New(hostWorkers)
+		if err != nil {
+			return nil, fmt.Errorf("preparing the local substrate that runs the docker substrate's workers: %w", err)
+		}
+		sub, err := docker.New(docker.Options{Workers: workers,
 			Host: cfg.DockerHost, Network: cfg.DockerNetwork, DataDir: cfg.DataDir, Sink: sink,
 			Logger: log.With("substrate", "docker"),
 			// After a restart, re-attached containers' logs resume where the
@@ -28,11 +38,12 @@ func newSubstrate(cfg Config, logs core.LogStore, log *slog.Logger) (core.Substr
 			Resume: docker.StoreResume(logs),
 		})
 		if err != nil {
+			_ = workers.Close()
 			return nil, fmt.Errorf("preparing the docker substrate: %w", err)
 		}
 		return sub, nil
 	default:
-		sub, err := local.New(local.Options{DataDir: cfg.DataDir, Sink: sink, Logger: log})
+		sub, err := local.New(hostWorkers)
 		if err != nil {
 			return nil, fmt.Errorf("preparing the local substrate: %w", err)
 		}
@@ -42,22 +53,21 @@ func newSubstrate(cfg Config, logs core.LogStore, log *slog.Logger) (core.Substr
 
 // newRunner prepares the substrate and the runner that owns the work on it.
 func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Store, log *slog.Logger) (*runner.Runner, core.Substrate, error) {
-	sub, err := newSubstrate(cfg, store.Logs(), log)
+	cmd := cfg.WorkerCommand
+	if len(cmd) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, nil, fmt.Errorf("finding this program to run workers with: %w", err)
+		}
+		cmd = []string{exe, "worker"}
+	}
+	sub, err := newSubstrate(cfg, cmd, store.Logs(), log)
 	if err != nil {
 		return nil, nil, err
 	}
 	if err := sub.Check(ctx); err != nil {
 		closeSubstrate(sub, log)
 		return nil, nil, err
-	}
-	cmd := cfg.WorkerCommand
-	if len(cmd) == 0 {
-		exe, err := os.Executable()
-		if err != nil {
-			closeSubstrate(sub, log)
-			return nil, nil, fmt.Errorf("finding this program to run workers with: %w", err)
-		}
-		cmd = []string{exe, "worker"}
 	}
 	r := runner.New(runner.Config{
 		MaxWorkers: cfg.MaxWorkers, MaxJobs: cfg.MaxJobs, MaxWorkersPerProject: cfg.MaxWorkersPerProject,

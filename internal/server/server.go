@@ -53,7 +53,15 @@ type Config struct {
 	MaxWorkersPerProject int           // 0: no per-project limit
 	CleanupDelay         time.Duration // how long finished workloads are kept (default 1m)
 	WorkerCommand        []string      // how to run a worker (default: this binary's "worker")
+	// StandbyWorkers is how many worker processes are kept started ahead
+	// of events, so that a script starts without waiting for a process
+	// (only with the default WorkerCommand). 0 means DefaultStandbyWorkers;
+	// a negative number, none.
+	StandbyWorkers int
 }
+
+// DefaultStandbyWorkers is how many standby workers a server keeps.
+const DefaultStandbyWorkers = 2
 
 // DefaultAddr is where the server listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:7745"
@@ -114,6 +122,9 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxWorkers < 0 || c.MaxJobs < 0 || c.MaxWorkersPerProject < 0 {
 		return errors.New("--max-workers, --max-jobs and --max-workers-per-project must not be negative")
+	}
+	if c.StandbyWorkers == 0 {
+		c.StandbyWorkers = DefaultStandbyWorkers
 	}
 	for name, tok := range map[string]string{"--scheduler-token": c.SchedulerToken, "--observer-token": c.ObserverToken} {
 		if tok != "" && len(tok) < 16 {

@@ -6,11 +6,14 @@ package testenv
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
 	"testing"
 
+	"github.com/brigadeplatform/brigade/internal/standby"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
 	"github.com/brigadeplatform/brigade/internal/worker"
 )
@@ -19,7 +22,13 @@ import (
 // otherwise it returns at once.
 func Hooks() {
 	local.MaybeRunMountHelper()
-	if len(os.Args) > 1 && os.Args[1] == "worker" && os.Getenv("BRIGADE_EVENT_FILE") != "" {
+	if len(os.Args) > 1 && os.Args[1] == "worker" && (os.Getenv("BRIGADE_EVENT_FILE") != "" || standby.Is()) {
+		if err := worker.AwaitStandby(); errors.Is(err, standby.ErrNoLaunch) {
+			os.Exit(0)
+		} else if err != nil {
+			fmt.Fprintln(os.Stderr, "worker:", err)
+			os.Exit(1)
+		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		code := worker.Run(ctx, worker.Options{
 			EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),

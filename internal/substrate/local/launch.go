@@ -29,6 +29,7 @@ type procSpec struct {
 	mounts    []bindMount // non-empty: start through the mount helper
 	notes     []string    // lines written before the process's own
 	pidFile   string
+	standby   bool // may start from a standby (a worker)
 }
 
 // StartWorker implements core.Substrate: it writes event.json and runs the
@@ -70,6 +71,7 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 		dir:       p.dir,
 		env:       env,
 		pidFile:   filepath.Join(p.pids, "worker.pid"),
+		standby:   true,
 	}
 	return s.launch(core.WorkloadRef{EventID: id}, []procSpec{spec}, "", nil)
 }
@@ -264,6 +266,16 @@ func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure strin
 
 // startProc starts one process group whose stdout and stderr share a pipe.
 func (s *Substrate) startProc(p *proc, sp procSpec) error {
+	if sp.standby {
+		if sb := s.standbys.take(sp.argv); sb != nil {
+			err := s.handOver(p, sb, sp)
+			if err == nil {
+				s.recordPid(p)
+				return nil
+			}
+			s.log.Warn("local substrate: a standby worker was unusable; starting one anew", "err", err)
+		}
+	}
 	r, wr, err := os.Pipe()
 	if err != nil {
 		return fmt.Errorf("creating the log pipe: %w", err)
@@ -292,13 +304,19 @@ func (s *Substrate) startProc(p *proc, sp procSpec) error {
 		return err
 	}
 	p.logs.read(r)
+	s.recordPid(p)
+	return nil
+}
+
+// recordPid writes the process group's pid file (see Restarts in the
+// package documentation).
+func (s *Substrate) recordPid(p *proc) {
 	if p.pidFile != "" {
 		if err := writePidFile(p.pidFile, p.pid); err != nil {
 			s.log.Warn("local substrate: cannot record a process group; Cleanup after a restart will not find it",
 				"file", p.pidFile, "err", err)
 		}
 	}
-	return nil
 }
 
 // mountPoint is a host directory that bind mounts use.

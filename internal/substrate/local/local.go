@@ -40,6 +40,13 @@ type Options struct {
 	// NoMountNamespace maps mount paths to folders (see the package
 	// documentation) even where bind mounts are possible.
 	NoMountNamespace bool
+	// StandbyCommand is a worker command that speaks package standby's
+	// protocol (the server's own `brigade worker`), with an absolute path.
+	// Workers launched with exactly this command start from a standby
+	// process started ahead of need, when one is ready.
+	StandbyCommand []string
+	// StandbyWorkers is how many standbys to keep ready (0: none).
+	StandbyWorkers int
 }
 
 // Substrate runs workers and jobs as host processes. It implements
@@ -55,6 +62,8 @@ type Substrate struct {
 	workloads map[core.WorkloadRef]*workload
 	cleaning  map[string]int // events being cleaned up
 	mounts    map[string]*mountPoint
+
+	standbys *pool // nil without Options.StandbyCommand
 }
 
 var _ core.Substrate = (*Substrate)(nil)
@@ -92,6 +101,14 @@ func New(opts Options) (*Substrate, error) {
 	}
 	if err := os.MkdirAll(s.eventsDir, 0o750); err != nil {
 		return nil, notWritable(s.eventsDir, err)
+	}
+	if len(opts.StandbyCommand) > 0 && opts.StandbyWorkers > 0 {
+		if !filepath.IsAbs(opts.StandbyCommand[0]) {
+			return nil, fmt.Errorf("local substrate: the standby worker command %q needs an absolute path", opts.StandbyCommand[0])
+		}
+		if s.standbys, err = newPool(s, opts.StandbyCommand, opts.StandbyWorkers); err != nil {
+			return nil, err
+		}
 	}
 	s.helper = s.probeMountNamespaces()
 	if s.helper != "" {
@@ -290,6 +307,7 @@ func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 // processes cannot be re-attached after a restart, so they do not outlive
 // the server; the next start finishes their workers and jobs as ABORTED.
 func (s *Substrate) Close() error {
+	s.standbys.close()
 	s.mu.Lock()
 	ws := make([]*workload, 0, len(s.workloads))
 	for _, w := range s.workloads {

@@ -16,6 +16,7 @@ import (
 
 func TestMain(m *testing.M) {
 	MaybeRunMountHelper()
+	runTestWorker()
 	os.Exit(m.Run())
 }
 
