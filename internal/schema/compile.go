@@ -82,15 +82,26 @@ func (c *compiler) compile(file, ptr string) (*node, error) {
 	}
 	raw, err := resolvePointer(doc, ptr)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
+		return nil, err
 	}
 	n := &node{}
 	c.nodes[key] = n
 	if err := c.fill(n, raw, file, ptr); err != nil {
-		return nil, fmt.Errorf("%s: %w", key, err)
+		if _, nested := err.(*schemaError); nested {
+			return nil, err
+		}
+		return nil, &schemaError{key, err}
 	}
 	return n, nil
 }
+
+// A schemaError names the (sub)schema that can not be compiled.
+type schemaError struct {
+	where string
+	err   error
+}
+
+func (e *schemaError) Error() string { return e.where + ": " + e.err.Error() }
 
 // resolvePointer follows a JSON pointer from the root of doc to a schema.
 func resolvePointer(doc map[string]any, ptr string) (map[string]any, error) {
@@ -151,6 +162,11 @@ func (c *compiler) fill(n *node, raw map[string]any, file, ptr string) error {
 		t, err := c.compile(target, frag)
 		if err != nil {
 			return err
+		}
+		for r := t; r != nil; r = r.ref {
+			if r == n {
+				return fmt.Errorf("$ref %q leads back to itself", s)
+			}
 		}
 		n.ref = t
 		return nil
@@ -217,9 +233,12 @@ func (c *compiler) fill(n *node, raw map[string]any, file, ptr string) error {
 				n.allOf = append(n.allOf, sub)
 			}
 		default:
-			err = fmt.Errorf("unsupported keyword %q", kw)
+			return fmt.Errorf("unsupported keyword %q", kw)
 		}
 		if err != nil {
+			if _, nested := err.(*schemaError); nested {
+				return err
+			}
 			return fmt.Errorf("%s: %w", kw, err)
 		}
 	}
