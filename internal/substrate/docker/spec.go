@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 
 	"github.com/moby/moby/api/types/container"
 
@@ -34,12 +35,27 @@ const (
 // useHostDockerSocket.
 const DockerSocket = "/var/run/docker.sock"
 
-// safeName matches event ids, job names and sidecar names that may name
-// containers and folders.
-var safeName = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.-]{0,252}$`)
+// safeName reports whether an event id, job name or sidecar name may name
+// containers and folders: 1 to 253 letters, digits, '_', '.' and '-',
+// starting with a letter or a digit. (A loop, not a regexp: compiling one
+// at init cost every start of the binary, and every event starts it.)
+func safeName(name string) bool {
+	if len(name) == 0 || len(name) > 253 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		switch c := name[i]; {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		case i > 0 && (c == '_' || c == '.' || c == '-'):
+		default:
+			return false
+		}
+	}
+	return true
+}
 
 func checkName(kind, name string) error {
-	if !safeName.MatchString(name) || strings.Contains(name, "..") {
+	if !safeName(name) || strings.Contains(name, "..") {
 		return &core.BadRequestError{Reason: fmt.Sprintf(
 			"%s %q cannot name a container: use letters, digits, '-', '_' and '.'", kind, name)}
 	}
@@ -234,20 +250,53 @@ func resources(name string, r *core.ResourceRequirements) (container.Resources, 
 	return out, ""
 }
 
-var quantityRE = regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$`)
+// quantityRE is compiled on first use, not at init (see safeName).
+var quantityRE = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$`)
+})
 
-var suffixes = map[string]*big.Rat{
-	"": big.NewRat(1, 1), "n": big.NewRat(1, 1e9), "u": big.NewRat(1, 1e6), "m": big.NewRat(1, 1e3),
-	"k": big.NewRat(1e3, 1), "M": big.NewRat(1e6, 1), "G": big.NewRat(1e9, 1), "T": big.NewRat(1e12, 1),
-	"P": big.NewRat(1e15, 1), "E": big.NewRat(1e18, 1),
-	"Ki": big.NewRat(1<<10, 1), "Mi": big.NewRat(1<<20, 1), "Gi": big.NewRat(1<<30, 1),
-	"Ti": big.NewRat(1<<40, 1), "Pi": big.NewRat(1<<50, 1), "Ei": big.NewRat(1<<60, 1),
+// suffixScale is what a quantity suffix (one quantityRE accepts) multiplies
+// by.
+func suffixScale(suffix string) *big.Rat {
+	switch suffix {
+	case "n":
+		return big.NewRat(1, 1e9)
+	case "u":
+		return big.NewRat(1, 1e6)
+	case "m":
+		return big.NewRat(1, 1e3)
+	case "k":
+		return big.NewRat(1e3, 1)
+	case "M":
+		return big.NewRat(1e6, 1)
+	case "G":
+		return big.NewRat(1e9, 1)
+	case "T":
+		return big.NewRat(1e12, 1)
+	case "P":
+		return big.NewRat(1e15, 1)
+	case "E":
+		return big.NewRat(1e18, 1)
+	case "Ki":
+		return big.NewRat(1<<10, 1)
+	case "Mi":
+		return big.NewRat(1<<20, 1)
+	case "Gi":
+		return big.NewRat(1<<30, 1)
+	case "Ti":
+		return big.NewRat(1<<40, 1)
+	case "Pi":
+		return big.NewRat(1<<50, 1)
+	case "Ei":
+		return big.NewRat(1<<60, 1)
+	}
+	return big.NewRat(1, 1)
 }
 
 // parseQuantity reads a Kubernetes quantity ("500m", "1.5", "128Mi",
 // "1e3") exactly.
 func parseQuantity(s string) (*big.Rat, error) {
-	m := quantityRE.FindStringSubmatch(strings.TrimSpace(s))
+	m := quantityRE().FindStringSubmatch(strings.TrimSpace(s))
 	if m == nil {
 		return nil, fmt.Errorf("%q is not a quantity (examples: 500m, 1, 1.5 for CPUs; 64Mi, 1Gi, 500M for memory)", s)
 	}
@@ -259,7 +308,7 @@ func parseQuantity(s string) (*big.Rat, error) {
 	if !ok {
 		return nil, fmt.Errorf("%q is not a quantity", s)
 	}
-	return v.Mul(v, suffixes[m[3]]), nil
+	return v.Mul(v, suffixScale(m[3])), nil
 }
 
 // ceilInt rounds a positive quantity up to an integer that fits an int64.
