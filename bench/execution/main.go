@@ -1,6 +1,11 @@
 // Command execution measures how fast events run on one machine (SQLite +
 // the local substrate), each figure next to a baseline measured in the same
-// run:
+// run (the machine may be shared and noisy: read the ratios and differences,
+// not the absolute figures):
+//
+//   - start: a bare start + exit of the brigade binary (`brigade version`;
+//     workers are that binary) against an empty Go program built by the same
+//     toolchain, -starts runs of each, alternating;
 //
 //   - latency: event accepted (201) → the worker's script running (its first
 //     log line), p50/p99 over -events events sent one at a time;
@@ -8,10 +13,24 @@
 //   - jobs: a script running -jobs sequential no-op jobs, against the same
 //     number of bare spawns of the same command;
 //
-//   - fanout: -fanout concurrent jobs that each sleep 1 s ten times, against
-//     the ideal 10 s.
+//   - fanout: -fanout concurrent jobs that each sleep 1 s ten times, from the
+//     event's creation to the last job's end, against the ideal 10 s;
 //
-//     go run ./bench/execution
+//   - throughput: -throughput events created at once, each running one job
+//     (`true`), on a `brigade server --max-workers 8` child process, from the
+//     first event's creation to the last worker's end, against as many bare
+//     spawns of `true` run 8 at a time;
+//
+//   - idle RSS: that server's resident memory once it is idle after the
+//     throughput run, against its own right after it started.
+//
+// latency, jobs and fanout run a server inside this process (this binary then
+// also serves as the worker); start, throughput and idle RSS run the real
+// brigade binary, built from ./cmd/brigade into a temporary folder unless
+// -brigade names one. Every section is skipped by setting its count to 0.
+//
+//	go run ./bench/execution
+//	go run ./bench/execution -starts 0 -events 0 -jobs 0 -fanout 0   # throughput and RSS only
 package main
 
 import (
@@ -21,7 +40,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
+	"runtime"
 	"sort"
 	"strings"
 	"time"
@@ -32,16 +51,84 @@ import (
 	"github.com/brigadeplatform/brigade/internal/testenv"
 )
 
+type options struct {
+	brigade                         string
+	starts, events, jobs, fanout    int
+	throughput, clients, maxWorkers int
+	settle                          time.Duration
+}
+
 func main() {
-	testenv.Hooks() // this binary also serves as the worker
-	events := flag.Int("events", 200, "events for the latency figure")
-	jobs := flag.Int("jobs", 200, "sequential no-op jobs for the per-job overhead")
-	fanout := flag.Int("fanout", 20, "concurrent jobs for the fan-out figure (0 skips it)")
+	testenv.Hooks() // this binary also serves as the in-process server's worker
+	var o options
+	flag.StringVar(&o.brigade, "brigade", "", "brigade binary for start, throughput and RSS (default: built from ./cmd/brigade)")
+	flag.IntVar(&o.starts, "starts", 100, "bare starts of the brigade binary and of an empty Go program, each (0 skips them)")
+	flag.IntVar(&o.events, "events", 200, "events for the latency figure (0 skips it)")
+	flag.IntVar(&o.jobs, "jobs", 200, "sequential no-op jobs for the per-job overhead (0 skips it)")
+	flag.IntVar(&o.fanout, "fanout", 20, "concurrent jobs for the fan-out figure (0 skips it)")
+	flag.IntVar(&o.throughput, "throughput", 1000, "events for the throughput and idle RSS figures (0 skips them)")
+	flag.IntVar(&o.clients, "clients", 16, "concurrent clients creating the throughput events")
+	flag.IntVar(&o.maxWorkers, "max-workers", 8, "--max-workers of the throughput server (and concurrency of its baseline)")
+	flag.DurationVar(&o.settle, "settle", 5*time.Second, "how long the idle server is left before its RSS is read again")
 	flag.Parse()
-	if err := run(*events, *jobs, *fanout); err != nil {
+	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "execution:", err)
 		os.Exit(1)
 	}
+}
+
+func run(o options) error {
+	dir, err := os.MkdirTemp("", "brigade-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	fmt.Printf("%d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), runtime.Version(), loadavg())
+	defer func() { fmt.Printf("load average at end: %s\n", loadavg()) }()
+
+	var failed []string
+	section := func(name string, f func() error) {
+		if err := f(); err != nil {
+			fmt.Printf("%s: ERROR: %v\n", name, err)
+			failed = append(failed, name)
+		}
+	}
+	var bins *binaries
+	built := func() (*binaries, error) {
+		if bins != nil {
+			return bins, nil
+		}
+		b, err := build(dir, o.brigade)
+		if err == nil {
+			bins = b
+		}
+		return b, err
+	}
+	if o.starts > 0 {
+		section("start", func() error {
+			b, err := built()
+			if err != nil {
+				return err
+			}
+			return workerStart(b, o.starts)
+		})
+	}
+	if o.events > 0 || o.jobs > 0 || o.fanout > 0 {
+		section("in-process server", func() error { return inProcess(dir, o, section) })
+	}
+	if o.throughput > 0 {
+		section("throughput", func() error {
+			b, err := built()
+			if err != nil {
+				return err
+			}
+			return throughput(b.brigade, dir, o)
+		})
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 type bench struct {
@@ -49,15 +136,12 @@ type bench struct {
 	ctx context.Context
 }
 
-func run(events, jobs, fanout int) error {
-	dir, err := os.MkdirTemp("", "brigade-bench-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
+// inProcess runs the latency, jobs and fanout sections against a server in
+// this process.
+func inProcess(dir string, o options, section func(string, func() error)) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, RootPassword: "bench-password",
+	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir + "/in-process", RootPassword: "bench-password",
 		MaxJobs: 64, CleanupDelay: time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		return err
@@ -71,26 +155,24 @@ func run(events, jobs, fanout int) error {
 		return err
 	}
 	b := &bench{c: c.WithToken(tok.Value), ctx: ctx}
-	if events > 0 {
-		if err := b.latency(events); err != nil {
-			return fmt.Errorf("latency: %w", err)
-		}
+	if o.events > 0 {
+		section("latency", func() error { return b.latency(o.events) })
 	}
-	if jobs > 0 {
-		if err := b.jobOverhead(jobs); err != nil {
-			return fmt.Errorf("jobs: %w", err)
-		}
+	if o.jobs > 0 {
+		section("jobs", func() error { return b.jobOverhead(o.jobs) })
 	}
-	if fanout > 0 {
-		if err := b.fanout(fanout); err != nil {
-			return fmt.Errorf("fanout: %w", err)
-		}
+	if o.fanout > 0 {
+		section("fanout", func() error { return b.fanout(o.fanout) })
 	}
 	return nil
 }
 
 func (b *bench) project(id, script string) error {
-	_, err := b.c.CreateProject(b.ctx, &core.Project{Metadata: core.ObjectMeta{ID: id},
+	return createProject(b.ctx, b.c, id, script)
+}
+
+func createProject(ctx context.Context, c *client.Client, id, script string) error {
+	_, err := c.CreateProject(ctx, &core.Project{Metadata: core.ObjectMeta{ID: id},
 		Spec: core.ProjectSpec{
 			EventSubscriptions: []core.EventSubscription{{Source: "bench.example.com", Types: []string{"*"}}},
 			WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
@@ -123,143 +205,17 @@ func (b *bench) runEvent(project string) (*core.Event, time.Time, error) {
 	return ev, accepted, nil
 }
 
-// firstScriptLine returns the time of the script's first own log line.
-func (b *bench) firstScriptLine(id, marker string) (time.Time, error) {
-	lines, errs := b.c.Logs(b.ctx, id, client.LogOptions{})
-	var at time.Time
-	for l := range lines {
-		if at.IsZero() && strings.Contains(l.Message, marker) && l.Time != nil {
-			at = *l.Time
-		}
-	}
-	if err := <-errs; err != nil {
-		return at, err
-	}
-	if at.IsZero() {
-		return at, fmt.Errorf("no %q line in the worker log of %s", marker, id)
-	}
-	return at, nil
-}
-
-func (b *bench) latency(n int) error {
-	if err := b.project("latency", `console.log("script running");`); err != nil {
-		return err
-	}
-	lat := make([]time.Duration, 0, n)
-	var spawn []time.Duration
-	for i := 0; i < n; i++ {
-		ev, accepted, err := b.runEvent("latency")
-		if err != nil {
-			return err
-		}
-		at, err := b.firstScriptLine(ev.Metadata.ID, "script running")
-		if err != nil {
-			return err
-		}
-		lat = append(lat, at.Sub(accepted))
-		// Baseline: starting the same worker binary and having it exit.
-		exe, _ := os.Executable()
-		t0 := time.Now()
-		if err := exec.Command(exe, "-events=0", "-jobs=0", "-fanout=0", "-h").Run(); err != nil {
-			var ee *exec.ExitError
-			if !asExit(err, &ee) {
-				return err
-			}
-		}
-		spawn = append(spawn, time.Since(t0))
-	}
-	sortDur(lat)
-	sortDur(spawn)
-	fmt.Printf("latency: event accepted → script running, %d events one at a time (local substrate)\n", n)
-	fmt.Printf("  p50 %7.2f ms   p99 %7.2f ms   max %7.2f ms\n", ms(pct(lat, .5)), ms(pct(lat, .99)), ms(lat[len(lat)-1]))
-	fmt.Printf("  baseline: bare start+exit of the worker binary p50 %.2f ms, p99 %.2f ms\n", ms(pct(spawn, .5)), ms(pct(spawn, .99)))
-	return nil
-}
-
-func asExit(err error, target **exec.ExitError) bool {
-	e, ok := err.(*exec.ExitError)
-	if ok {
-		*target = e
-	}
-	return ok
-}
-
-func (b *bench) jobOverhead(n int) error {
-	script := fmt.Sprintf(`const { events, Job } = require("@brigadecore/brigadier");
-events.on("bench.example.com", "run", async event => {
-  for (let i = 0; i < %d; i++) {
-    const j = new Job("noop-" + i, "debian:12-slim", event);
-    j.primaryContainer.command = ["true"];
-    await j.run();
-  }
-});
-events.process();`, n)
-	if err := b.project("jobs", script); err != nil {
-		return err
-	}
-	ev, _, err := b.runEvent("jobs")
+// loadavg is the first three fields of /proc/loadavg (as uptime prints them).
+func loadavg() string {
+	b, err := os.ReadFile("/proc/loadavg")
 	if err != nil {
-		return err
+		return "unknown (" + err.Error() + ")"
 	}
-	first, last := *ev.Worker.Jobs[0].Status.Started, *ev.Worker.Jobs[len(ev.Worker.Jobs)-1].Status.Ended
-	platform := last.Sub(first)
-	var sched, run, next time.Duration
-	for i, j := range ev.Worker.Jobs {
-		sched += j.Status.Started.Sub(*j.Created)
-		run += j.Status.Ended.Sub(*j.Status.Started)
-		if i > 0 {
-			next += j.Created.Sub(*ev.Worker.Jobs[i-1].Status.Ended)
-		}
+	f := strings.Fields(string(b))
+	if len(f) > 3 {
+		f = f[:3]
 	}
-	t0 := time.Now()
-	for i := 0; i < n; i++ {
-		if err := exec.Command("true").Run(); err != nil {
-			return err
-		}
-	}
-	bare := time.Since(t0)
-	fmt.Printf("jobs: %d sequential no-op jobs (`true`)\n", n)
-	fmt.Printf("  through the platform %8.1f ms (%.2f ms/job, first start → last end)\n", ms(platform), ms(platform)/float64(n))
-	fmt.Printf("  bare spawns          %8.1f ms (%.2f ms/spawn)\n", ms(bare), ms(bare)/float64(n))
-	fmt.Printf("  overhead             %8.2f ms/job\n", (ms(platform)-ms(bare))/float64(n))
-	fmt.Printf("  per job: created → started %.2f ms, started → ended %.2f ms, ended → next created %.2f ms\n",
-		ms(sched)/float64(n), ms(run)/float64(n), ms(next)/float64(n-1))
-	return nil
-}
-
-func (b *bench) fanout(n int) error {
-	script := fmt.Sprintf(`const { events, Job } = require("@brigadecore/brigadier");
-events.on("bench.example.com", "run", async event => {
-  const jobs = [];
-  for (let i = 0; i < %d; i++) {
-    const j = new Job("sleeper-" + i, "debian:12-slim", event);
-    j.primaryContainer.command = ["sh"];
-    j.primaryContainer.arguments = ["-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1; done"];
-    jobs.push(j);
-  }
-  await Job.concurrent(...jobs).run();
-});
-events.process();`, n)
-	if err := b.project("fanout", script); err != nil {
-		return err
-	}
-	ev, _, err := b.runEvent("fanout")
-	if err != nil {
-		return err
-	}
-	var first, last time.Time
-	for _, j := range ev.Worker.Jobs {
-		if first.IsZero() || j.Status.Started.Before(first) {
-			first = *j.Status.Started
-		}
-		if j.Status.Ended.After(last) {
-			last = *j.Status.Ended
-		}
-	}
-	total := last.Sub(first)
-	fmt.Printf("fanout: %d concurrent jobs, each sleeping 1 s ten times\n", n)
-	fmt.Printf("  first start → last end %.3f s; ideal 10 s; %+.2f%%\n", total.Seconds(), (total.Seconds()-10)/10*100)
-	return nil
+	return strings.Join(f, " ")
 }
 
 func sortDur(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }

@@ -1,0 +1,141 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+)
+
+// childServer is `brigade server` running as a child process, so that its
+// resident memory is its own.
+type childServer struct {
+	cmd    *exec.Cmd
+	addr   string
+	exited chan struct{}
+
+	mu     sync.Mutex
+	notes  []string // the first warnings and errors it logged
+	nNotes int
+}
+
+// startServer starts bin as a server on a fresh data dir under dir, and
+// returns once it listens.
+func startServer(bin, dir string, maxWorkers int) (*childServer, error) {
+	cmd := exec.Command(bin, "server", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "child"),
+		"--root-password", "bench-password", "--max-workers", strconv.Itoa(maxWorkers), "--cleanup-delay", "1s")
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	s := &childServer{cmd: cmd, exited: make(chan struct{})}
+	listening := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		sc.Buffer(nil, 1<<20)
+		for sc.Scan() {
+			s.logLine(sc.Text(), listening)
+		}
+		_, _ = io.Copy(io.Discard, stderr) // a line too long for the scanner
+		_ = cmd.Wait()
+		close(s.exited)
+	}()
+	select {
+	case s.addr = <-listening:
+		return s, nil
+	case <-s.exited:
+		return nil, fmt.Errorf("%s server exited: %v; it logged: %s", bin, cmd.ProcessState, strings.Join(s.notes, "; "))
+	case <-time.After(30 * time.Second):
+		s.stop()
+		return nil, fmt.Errorf("%s server did not listen within 30 s", bin)
+	}
+}
+
+// logLine looks for the listening address and keeps the first warnings and
+// errors.
+func (s *childServer) logLine(line string, listening chan<- string) {
+	if strings.Contains(line, "brigade server listening") {
+		for _, f := range strings.Fields(line) {
+			if a, ok := strings.CutPrefix(f, "addr="); ok {
+				listening <- a
+			}
+		}
+		return
+	}
+	if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+		s.mu.Lock()
+		if s.nNotes++; len(s.notes) < 5 {
+			s.notes = append(s.notes, line)
+		}
+		s.mu.Unlock()
+	}
+}
+
+// warnings returns how many warnings and errors the server logged and the
+// first few.
+func (s *childServer) warnings() (int, []string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.nNotes, append([]string(nil), s.notes...)
+}
+
+// stop asks the server to shut down (SIGTERM), and kills it after 15 s.
+func (s *childServer) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-s.exited:
+	case <-time.After(15 * time.Second):
+		_ = s.cmd.Process.Kill()
+		<-s.exited
+	}
+}
+
+// client logs in as root, with a connection pool for conns concurrent calls.
+func (s *childServer) client(ctx context.Context, conns int) (*client.Client, error) {
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	tr.MaxIdleConnsPerHost = conns
+	c := client.New(s.addr, "", client.WithHTTPClient(&http.Client{Transport: tr}))
+	tok, err := c.CreateRootSession(ctx, "bench-password")
+	if err != nil {
+		return nil, err
+	}
+	return c.WithToken(tok.Value), nil
+}
+
+// memory reads the server's resident set (VmRSS) and its peak (VmHWM) in kB.
+func (s *childServer) memory() (rss, peak int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "VmRSS:":
+			rss, err = strconv.ParseInt(f[1], 10, 64)
+		case "VmHWM:":
+			peak, err = strconv.ParseInt(f[1], 10, 64)
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	return rss, peak, nil
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"fmt"
+	"os/exec"
+	"time"
+)
+
+// jobOverhead runs a script of n sequential no-op jobs and compares it with
+// n bare spawns of the same command.
+func (b *bench) jobOverhead(n int) error {
+	script := fmt.Sprintf(`const { events, Job } = require("@brigadecore/brigadier");
+events.on("bench.example.com", "run", async event => {
+  for (let i = 0; i < %d; i++) {
+    const j = new Job("noop-" + i, "debian:12-slim", event);
+    j.primaryContainer.command = ["true"];
+    await j.run();
+  }
+});
+events.process();`, n)
+	if err := b.project("jobs", script); err != nil {
+		return err
+	}
+	ev, _, err := b.runEvent("jobs")
+	if err != nil {
+		return err
+	}
+	first, last := *ev.Worker.Jobs[0].Status.Started, *ev.Worker.Jobs[len(ev.Worker.Jobs)-1].Status.Ended
+	platform := last.Sub(first)
+	var sched, run, next time.Duration
+	for i, j := range ev.Worker.Jobs {
+		sched += j.Status.Started.Sub(*j.Created)
+		run += j.Status.Ended.Sub(*j.Status.Started)
+		if i > 0 {
+			next += j.Created.Sub(*ev.Worker.Jobs[i-1].Status.Ended)
+		}
+	}
+	t0 := time.Now()
+	for i := 0; i < n; i++ {
+		if err := exec.Command("true").Run(); err != nil {
+			return err
+		}
+	}
+	bare := time.Since(t0)
+	fmt.Printf("jobs: %d sequential no-op jobs (`true`)\n", n)
+	fmt.Printf("  through the platform %8.1f ms (%.2f ms/job, first start → last end)\n", ms(platform), ms(platform)/float64(n))
+	fmt.Printf("  bare spawns          %8.1f ms (%.2f ms/spawn)\n", ms(bare), ms(bare)/float64(n))
+	fmt.Printf("  overhead             %8.2f ms/job\n", (ms(platform)-ms(bare))/float64(n))
+	fmt.Printf("  per job: created → started %.2f ms, started → ended %.2f ms, ended → next created %.2f ms\n",
+		ms(sched)/float64(n), ms(run)/float64(n), ms(next)/float64(max(n-1, 1)))
+	return nil
+}
+
+// fanout runs n concurrent jobs that each sleep 1 s ten times, and measures
+// from the event's creation (its created timestamp, stamped by the server
+// before it answered 201) to the last job's end, against the ideal 10 s.
+func (b *bench) fanout(n int) error {
+	script := fmt.Sprintf(`const { events, Job } = require("@brigadecore/brigadier");
+events.on("bench.example.com", "run", async event => {
+  const jobs = [];
+  for (let i = 0; i < %d; i++) {
+    const j = new Job("sleeper-" + i, "debian:12-slim", event);
+    j.primaryContainer.command = ["sh"];
+    j.primaryContainer.arguments = ["-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1; done"];
+    jobs.push(j);
+  }
+  await Job.concurrent(...jobs).run();
+});
+events.process();`, n)
+	if err := b.project("fanout", script); err != nil {
+		return err
+	}
+	ev, accepted, err := b.runEvent("fanout")
+	if err != nil {
+		return err
+	}
+	f, err := measureFanout(ev, n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("fanout: %d concurrent jobs, each sleeping 1 s ten times (local substrate, in-process server)\n", n)
+	f.print("1.01", accepted)
+	return nil
+}

@@ -1,0 +1,90 @@
+package main
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"time"
+)
+
+// binaries are the programs the start, throughput and RSS sections run.
+type binaries struct {
+	brigade string // the real brigade binary (workers are this binary)
+	empty   string // `package main; func main() {}`, the start baseline
+}
+
+// build compiles the empty program and, unless brigade names one, the
+// brigade binary, into dir with the `go` command on PATH.
+func build(dir, brigade string) (*binaries, error) {
+	b := &binaries{brigade: brigade, empty: filepath.Join(dir, "empty")}
+	src := filepath.Join(dir, "empty.go")
+	if err := os.WriteFile(src, []byte("package main\n\nfunc main() {}\n"), 0o644); err != nil {
+		return nil, err
+	}
+	if err := goBuild(b.empty, src); err != nil {
+		return nil, err
+	}
+	if b.brigade == "" {
+		b.brigade = filepath.Join(dir, "brigade")
+		if err := goBuild(b.brigade, "github.com/brigadeplatform/brigade/cmd/brigade"); err != nil {
+			return nil, fmt.Errorf("%w (run from the module, or pass -brigade)", err)
+		}
+	}
+	return b, nil
+}
+
+func goBuild(out, pkg string) error {
+	if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+		return fmt.Errorf("go build %s: %w: %s", pkg, err, msg)
+	}
+	return nil
+}
+
+// workerStart times n bare starts and exits of `brigade version` and of the
+// empty program, alternating which goes first, after a few unmeasured runs
+// that bring both into the page cache.
+func workerStart(b *binaries, n int) error {
+	spawn := func(path string, args ...string) (time.Duration, error) {
+		t0 := time.Now()
+		err := exec.Command(path, args...).Run()
+		return time.Since(t0), err
+	}
+	brigade := func() (time.Duration, error) { return spawn(b.brigade, "version") }
+	empty := func() (time.Duration, error) { return spawn(b.empty) }
+	for range 3 {
+		if _, err := brigade(); err != nil {
+			return fmt.Errorf("%s version: %w", b.brigade, err)
+		}
+		if _, err := empty(); err != nil {
+			return err
+		}
+	}
+	var bt, et []time.Duration
+	for i := 0; i < n; i++ {
+		first, second := brigade, empty
+		if i%2 == 1 {
+			first, second = empty, brigade
+		}
+		d1, err := first()
+		if err != nil {
+			return err
+		}
+		d2, err := second()
+		if err != nil {
+			return err
+		}
+		if i%2 == 1 {
+			d1, d2 = d2, d1
+		}
+		bt, et = append(bt, d1), append(et, d2)
+	}
+	sortDur(bt)
+	sortDur(et)
+	fmt.Printf("start: bare start + exit, %d runs of each, alternating\n", n)
+	fmt.Printf("  brigade version    p50 %6.2f ms   p99 %6.2f ms\n", ms(pct(bt, .5)), ms(pct(bt, .99)))
+	fmt.Printf("  empty Go program   p50 %6.2f ms   p99 %6.2f ms\n", ms(pct(et, .5)), ms(pct(et, .99)))
+	fmt.Printf("  difference         p50 %+6.2f ms   p99 %+6.2f ms (target: p50 within 3 ms)\n",
+		ms(pct(bt, .5))-ms(pct(et, .5)), ms(pct(bt, .99))-ms(pct(et, .99)))
+	return nil
+}

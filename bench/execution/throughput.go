@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+const oneJob = `const { events, Job } = require("@brigadecore/brigadier");
+events.on("bench.example.com", "run", async event => {
+  const j = new Job("true", "debian:12-slim", event);
+  j.primaryContainer.command = ["true"];
+  await j.run();
+});
+events.process();`
+
+// throughput starts a brigade server as a child process, reads its RSS,
+// creates o.throughput one-job events at once, waits until every one is
+// over and the server runs nothing, and reports events/s against bare
+// spawns of `true`, then the idle server's RSS.
+func throughput(bin, dir string, o options) error {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	srv, err := startServer(bin, dir, o.maxWorkers)
+	if err != nil {
+		return err
+	}
+	defer srv.stop()
+	startRSS, _, err := srv.memory()
+	if err != nil {
+		return err
+	}
+	c, err := srv.client(ctx, o.clients)
+	if err != nil {
+		return err
+	}
+	if err := createProject(ctx, c, "throughput", oneJob); err != nil {
+		return err
+	}
+	bare, err := bareSpawns(o.throughput, o.maxWorkers)
+	if err != nil {
+		return err
+	}
+
+	t0 := time.Now()
+	if err := createEvents(ctx, c, "throughput", o.throughput, o.clients); err != nil {
+		return err
+	}
+	created := time.Since(t0)
+	if err := waitIdle(ctx, c, "throughput"); err != nil {
+		return err
+	}
+	observed := time.Since(t0)
+	idleRSS, peak, err := srv.memory()
+	if err != nil {
+		return err
+	}
+	sp, err := eventSpan(ctx, c, "throughput")
+	if err != nil {
+		return err
+	}
+	n := o.throughput
+	took := sp.last.Sub(sp.first)
+	rate := float64(n) / took.Seconds()
+	bareRate := float64(n) / bare.Seconds()
+	fmt.Printf("throughput: %d one-job events (`true`) created at once by %d clients, `brigade server --max-workers %d` as a child process\n",
+		n, o.clients, o.maxWorkers)
+	fmt.Printf("  first event created → last worker end %.2f s: %.1f events/s (target ≥ 200/s)\n", took.Seconds(), rate)
+	fmt.Printf("  baseline: %d bare spawns of `true`, %d at a time, %.2f s: %.1f spawns/s; platform / bare %.3f\n",
+		n, o.maxWorkers, bare.Seconds(), bareRate, rate/bareRate)
+	fmt.Printf("  a worker ran %.1f ms on average (start → end); %.2f workers running on average\n",
+		ms(sp.busy)/float64(n), sp.busy.Seconds()/took.Seconds())
+	fmt.Printf("  client side: all %d created (201) in %.2f s, all seen over after %.2f s\n", n, created.Seconds(), observed.Seconds())
+	if sp.phases[core.PhaseSucceeded] != n {
+		err = fmt.Errorf("not every event SUCCEEDED: %v", sp.phases)
+	}
+
+	time.Sleep(o.settle)
+	settledRSS, _, merr := srv.memory()
+	if merr != nil {
+		return merr
+	}
+	fmt.Printf("idle RSS of that server (VmRSS, no GC forced)\n")
+	fmt.Printf("  right after start      %6.1f MiB (baseline)\n", mib(startRSS))
+	fmt.Printf("  idle after the events  %6.1f MiB (target ≤ 30 MB); %.1f MiB %s later; peak (VmHWM) %.1f MiB\n",
+		mib(idleRSS), mib(settledRSS), o.settle, mib(peak))
+	if nw, notes := srv.warnings(); nw > 0 {
+		fmt.Printf("  the server logged %d warnings or errors, first: %s\n", nw, strings.Join(notes, "\n    "))
+	}
+	return err
+}
+
+func mib(kB int64) float64 { return float64(kB) / 1024 }
+
+// bareSpawns runs n `true` processes, conc at a time.
+func bareSpawns(n, conc int) (time.Duration, error) {
+	var next atomic.Int64
+	errs := make(chan error, conc)
+	t0 := time.Now()
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				if err := exec.Command("true").Run(); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	took := time.Since(t0)
+	close(errs)
+	return took, <-errs
+}
+
+// createEvents creates n events of project with conc concurrent clients.
+func createEvents(ctx context.Context, c *client.Client, project string, n, conc int) error {
+	var next atomic.Int64
+	errs := make(chan error, conc)
+	var wg sync.WaitGroup
+	for range conc {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				if _, err := c.CreateEvent(ctx, &core.Event{ProjectID: project, Source: "bench.example.com", Type: "run"}); err != nil {
+					errs <- err
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+// waitIdle returns once no event of project is unfinished and the substrate
+// runs no worker and no job. It gives up when the unfinished count has not
+// moved for a minute.
+func waitIdle(ctx context.Context, c *client.Client, project string) error {
+	var open []core.WorkerPhase
+	for _, p := range core.AllPhases {
+		if !p.IsTerminal() {
+			open = append(open, p)
+		}
+	}
+	last, moved := int64(-1), time.Now()
+	for {
+		l, err := c.ListEvents(ctx, &client.EventSelector{ProjectID: project, WorkerPhases: open}, &client.ListOptions{Limit: 1})
+		if err != nil {
+			return err
+		}
+		left := int64(len(l.Items)) + l.Metadata.RemainingItemCount
+		if left == 0 {
+			w, err := c.RunningWorkers(ctx)
+			if err != nil {
+				return err
+			}
+			j, err := c.RunningJobs(ctx)
+			if err != nil {
+				return err
+			}
+			if w == 0 && j == 0 {
+				return nil
+			}
+		}
+		if left != last {
+			last, moved = left, time.Now()
+		} else if time.Since(moved) > time.Minute {
+			return fmt.Errorf("stalled: %d events unfinished for a minute", left)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// span is what the events of one project show, in server time.
+type span struct {
+	first, last time.Time     // first creation, last worker end
+	busy        time.Duration // sum of the workers' start → end
+	phases      map[core.WorkerPhase]int
+}
+
+// eventSpan reads every event of project.
+func eventSpan(ctx context.Context, c *client.Client, project string) (span, error) {
+	s := span{phases: map[core.WorkerPhase]int{}}
+	opts := &client.ListOptions{Limit: 100}
+	for {
+		l, err := c.ListEvents(ctx, &client.EventSelector{ProjectID: project}, opts)
+		if err != nil {
+			return s, err
+		}
+		for _, ev := range l.Items {
+			if ev.Worker == nil || ev.Metadata.Created == nil {
+				return s, fmt.Errorf("event %s has no creation time or no worker", ev.Metadata.ID)
+			}
+			st := ev.Worker.Status
+			s.phases[st.Phase]++
+			if s.first.IsZero() || ev.Metadata.Created.Before(s.first) {
+				s.first = *ev.Metadata.Created
+			}
+			if st.Ended != nil && st.Ended.After(s.last) {
+				s.last = *st.Ended
+			}
+			if st.Started != nil && st.Ended != nil {
+				s.busy += st.Ended.Sub(*st.Started)
+			}
+		}
+		if l.Metadata.Continue == "" {
+			return s, nil
+		}
+		opts.Continue = l.Metadata.Continue
+	}
+}
