@@ -5,7 +5,9 @@
 // tx.go), while reads outside a transaction use a separate pool of read-only
 // connections that WAL lets run alongside the writer. Commits are durable
 // (synchronous=FULL): Tx returns only once its commit is on disk, and group
-// commit shares each fsync among every transaction of the batch.
+// commit shares each fsync among every transaction of the batch. Statements
+// are prepared once per connection and reused (bounded caches, least
+// recently used evicted first).
 //
 // Objects are stored as their JSON wire documents plus the columns queries
 // filter and order on (migrations/); times are Unix nanoseconds, read back
@@ -14,6 +16,7 @@
 package sqlite
 
 import (
+	"container/list"
 	"context"
 	"database/sql"
 	"embed"
@@ -58,6 +61,10 @@ type Store struct {
 	rdb  *sql.DB // read-only pool for reads outside a transaction
 	hub  *notify.Hub
 
+	wconn  *writeConn // the writer's connection to wdb (writer goroutine only)
+	rstmts *stmtCache // statements prepared on rdb (per connection, lazily)
+	pool   readPool   // rdb with rstmts: the querier for reads outside a transaction
+
 	reqs       chan *txRequest // unbuffered: a successful send means the writer has it
 	closing    chan struct{}
 	writerDone chan struct{}
@@ -68,6 +75,9 @@ type Store struct {
 	waiting atomic.Int64 // Tx callers not yet taken by the writer, for tests
 	relaxed bool         // the write connection runs with synchronous=NORMAL (writer only)
 	fsyncs  atomic.Int64 // batches committed with synchronous=FULL, for tests
+
+	stmtCacheSize int          // statements kept prepared per cache
+	prepares      atomic.Int64 // statements prepared for the caches, for tests
 
 	projects projectStore
 	events   eventStore
@@ -140,6 +150,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
 	}
+	s.pool = readPool{s}
 	s.projects = projectStore{s}
 	s.events = eventStore{s}
 	s.jobs = jobStore{s}
@@ -150,9 +161,11 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	s.cleanups = cleanupStore{s}
 	s.settings = settingStore{s}
 	s.now = time.Now
+	s.stmtCacheSize = maxCachedStmts
 	for _, o := range opts {
 		o(s)
 	}
+	s.rstmts = newStmtCache(s.stmtCacheSize)
 	go s.writer()
 	logger.Debug("opened SQLite store", "path", path)
 	return s, nil
@@ -198,6 +211,9 @@ func (s *Store) Close() error {
 		close(s.closing)
 		<-s.writerDone
 		s.hub.Close()
+		for _, stmt := range s.rstmts.drain() {
+			_ = stmt.Close()
+		}
 		s.closeErr = errors.Join(s.rdb.Close(), s.wdb.Close())
 		if s.closeErr != nil {
 			s.closeErr = fmt.Errorf("close SQLite database %s: %w", s.path, s.closeErr)
@@ -247,7 +263,9 @@ func (s *Store) Cleanups() core.CleanupStore { return s.cleanups }
 // Settings implements core.Store.
 func (s *Store) Settings() core.SettingStore { return s.settings }
 
-// querier is what *sql.DB and *sql.Tx have in common.
+// querier is what *sql.DB and *sql.Tx have in common: the write
+// transaction (*txState), the read pool (readPool) and read transactions
+// (*readTx) implement it with prepared statements that are reused.
 type querier interface {
 	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
@@ -260,7 +278,7 @@ func (s *Store) reader(ctx context.Context) querier {
 	if st := s.state(ctx); st != nil {
 		return st
 	}
-	return s.rdb
+	return s.pool
 }
 
 // read runs fn on one consistent snapshot: the transaction in ctx, or a
@@ -274,8 +292,107 @@ func (s *Store) read(ctx context.Context, fn func(q querier) error) error {
 	if err != nil {
 		return fmt.Errorf("begin read transaction: %w", err)
 	}
-	defer tx.Rollback() //nolint:errcheck // read-only: nothing to lose
-	return fn(tx)
+	rt := &readTx{s: s, tx: tx}
+	err = func() error {
+		defer tx.Rollback() //nolint:errcheck // read-only: nothing to lose
+		return fn(rt)
+	}()
+	// Prepare on the pool what the transaction had to parse, now that it no
+	// longer holds a connection: preparing needs one, and waiting for one
+	// while holding another could deadlock a full pool.
+	for _, q := range rt.missed {
+		if cs := s.readStmt(ctx, q); cs != nil {
+			s.rstmts.release(cs)
+		}
+	}
+	return err
+}
+
+// readStmt returns query prepared on the read pool, acquired (release it
+// with s.rstmts.release once the query has started: rows keep it open), or
+// nil to run the query directly (preparing failed: running it reports the
+// error). database/sql prepares it again on each pool connection the first
+// time it runs there.
+func (s *Store) readStmt(ctx context.Context, query string) *cachedStmt {
+	if cs := s.rstmts.acquire(query); cs != nil {
+		return cs
+	}
+	stmt, err := s.rdb.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	s.prepares.Add(1)
+	// A pool statement closes only once its last rows are closed: an
+	// evicted one can be closed at once.
+	cs, old := s.rstmts.add(query, stmt)
+	if old != nil {
+		_ = old.Close()
+	}
+	return cs
+}
+
+// readPool is the querier for reads outside a transaction.
+type readPool struct{ s *Store }
+
+func (p readPool) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return p.s.rdb.ExecContext(ctx, query, args...) // read-only: nothing worth caching
+}
+
+func (p readPool) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if cs := p.s.readStmt(ctx, query); cs != nil {
+		defer p.s.rstmts.release(cs)
+		return cs.stmt.QueryContext(ctx, args...)
+	}
+	return p.s.rdb.QueryContext(ctx, query, args...)
+}
+
+func (p readPool) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if cs := p.s.readStmt(ctx, query); cs != nil {
+		defer p.s.rstmts.release(cs)
+		return cs.stmt.QueryRowContext(ctx, args...)
+	}
+	return p.s.rdb.QueryRowContext(ctx, query, args...)
+}
+
+// readTx is a read-only transaction on the read pool that runs the pool's
+// prepared statements. A query not prepared yet runs unprepared and is
+// prepared once the transaction is over (see read).
+type readTx struct {
+	s      *Store
+	tx     *sql.Tx
+	missed []string
+}
+
+// stmt returns the pool's statement for query bound to the transaction
+// (database/sql reuses what it prepared on the transaction's connection),
+// or nil, noting a query seen before as one to prepare.
+func (rt *readTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if cs := rt.s.rstmts.acquire(query); cs != nil {
+		defer rt.s.rstmts.release(cs) // the transaction's statement depends on it
+		return rt.tx.StmtContext(ctx, cs.stmt)
+	}
+	if rt.s.rstmts.seenBefore(query) {
+		rt.missed = append(rt.missed, query)
+	}
+	return nil
+}
+
+func (rt *readTx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return rt.tx.ExecContext(ctx, query, args...)
+}
+
+func (rt *readTx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if stmt := rt.stmt(ctx, query); stmt != nil {
+		return stmt.QueryContext(ctx, args...)
+	}
+	return rt.tx.QueryContext(ctx, query, args...)
+}
+
+func (rt *readTx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if stmt := rt.stmt(ctx, query); stmt != nil {
+		return stmt.QueryRowContext(ctx, args...)
+	}
+	return rt.tx.QueryRowContext(ctx, query, args...)
 }
 
 // write runs fn with the write transaction: the caller's, inside Tx, or a
@@ -295,4 +412,133 @@ func (s *Store) writeAtomic(ctx context.Context, fn func(ctx context.Context, st
 		return s.nested(ctx, st, func(ctx context.Context) error { return fn(ctx, s.state(ctx)) })
 	}
 	return s.Tx(ctx, func(ctx context.Context) error { return fn(ctx, s.state(ctx)) })
+}
+
+// stmtCache is a bounded map of prepared statements, least recently used
+// evicted first. It is safe for concurrent use. A statement in use
+// (acquire ... release) is closed only once its last user has released it.
+type stmtCache struct {
+	mu    sync.Mutex
+	max   int
+	stmts map[string]*list.Element // of *cachedStmt
+	lru   *list.List               // most recently used at the front
+	once  map[string]struct{}      // queries seen once and not prepared (see seenBefore)
+}
+
+type cachedStmt struct {
+	query   string
+	stmt    *sql.Stmt
+	users   int  // acquired and not released
+	evicted bool // out of the cache: the last user closes it
+}
+
+func newStmtCache(max int) *stmtCache {
+	return &stmtCache{max: max, stmts: make(map[string]*list.Element), lru: list.New(), once: make(map[string]struct{})}
+}
+
+// get returns the statement prepared for query, or nil. It stays open until
+// the caller evicts it (add): use get only where evictions are the
+// caller's.
+func (c *stmtCache) get(query string) *sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.stmts[query]
+	if !ok {
+		return nil
+	}
+	c.lru.MoveToFront(e)
+	return e.Value.(*cachedStmt).stmt
+}
+
+// acquire returns the statement prepared for query, or nil; the caller
+// releases it once done with it.
+func (c *stmtCache) acquire(query string) *cachedStmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e, ok := c.stmts[query]
+	if !ok {
+		return nil
+	}
+	c.lru.MoveToFront(e)
+	cs := e.Value.(*cachedStmt)
+	cs.users++
+	return cs
+}
+
+// release ends a use begun by acquire or add.
+func (c *stmtCache) release(cs *cachedStmt) {
+	c.mu.Lock()
+	cs.users--
+	closeIt := cs.evicted && cs.users == 0
+	c.mu.Unlock()
+	if closeIt {
+		_ = cs.stmt.Close()
+	}
+}
+
+// add caches stmt for query and returns it acquired, or the statement
+// cached for query by another caller in the meantime (and stmt is closed).
+// The statement it evicts to make room is closed at once if unused, or
+// returned to the caller as retired: get's users close those themselves
+// when they know no one uses them any more.
+func (c *stmtCache) add(query string, stmt *sql.Stmt) (cs *cachedStmt, retired *sql.Stmt) {
+	c.mu.Lock()
+	delete(c.once, query)
+	if e, ok := c.stmts[query]; ok {
+		cs = e.Value.(*cachedStmt)
+		cs.users++
+		c.mu.Unlock()
+		_ = stmt.Close()
+		return cs, nil
+	}
+	cs = &cachedStmt{query: query, stmt: stmt, users: 1}
+	c.stmts[query] = c.lru.PushFront(cs)
+	var old *cachedStmt
+	if c.lru.Len() > c.max {
+		old = c.lru.Remove(c.lru.Back()).(*cachedStmt)
+		delete(c.stmts, old.query)
+		old.evicted = true
+		if old.users > 0 {
+			old = nil // its last user closes it
+		}
+	}
+	c.mu.Unlock()
+	if old != nil {
+		return cs, old.stmt
+	}
+	return cs, nil
+}
+
+// seenBefore reports whether query was seen before without being prepared,
+// and remembers it (a bounded set): a query that recurs is worth preparing,
+// one built on the fly for one call may not be.
+func (c *stmtCache) seenBefore(query string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.once[query]; ok {
+		return true
+	}
+	if len(c.once) >= c.max {
+		clear(c.once)
+	}
+	c.once[query] = struct{}{}
+	return false
+}
+
+// drain empties the cache and returns its statements for closing.
+func (c *stmtCache) drain() []*sql.Stmt {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := make([]*sql.Stmt, 0, c.lru.Len())
+	for e := c.lru.Front(); e != nil; e = e.Next() {
+		cs := e.Value.(*cachedStmt)
+		cs.evicted = true
+		if cs.users == 0 {
+			out = append(out, cs.stmt)
+		}
+	}
+	c.lru.Init()
+	clear(c.stmts)
+	clear(c.once)
+	return out
 }

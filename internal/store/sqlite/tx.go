@@ -3,17 +3,25 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"fmt"
 	"runtime/debug"
 	"strconv"
 	"sync"
+	"sync/atomic"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
 // maxBatch caps how many transactions share one COMMIT.
 const maxBatch = 256
+
+// maxCachedStmts bounds the statements kept prepared on the write
+// connection and on the read pool; the least recently used go first, so
+// queries built on the fly (selectors, multi-row inserts) cannot crowd out
+// the fixed ones for long.
+const maxCachedStmts = 256
 
 // txKey carries the *txState of the transaction a ctx belongs to.
 type txKey struct{}
@@ -23,7 +31,7 @@ type txKey struct{}
 // the querier that store methods use inside a transaction.
 type txState struct {
 	store  *Store
-	b      *batchTx
+	b      *writeConn
 	topics map[string]struct{}
 	depth  int // savepoint nesting below the batch's per-caller savepoint
 }
@@ -40,7 +48,7 @@ func (st *txState) ExecContext(ctx context.Context, query string, args ...any) (
 	if stmt := st.b.stmt(ctx, query); stmt != nil {
 		return stmt.ExecContext(ctx, args...)
 	}
-	return st.b.tx.ExecContext(ctx, query, args...)
+	return st.b.conn.ExecContext(ctx, query, args...)
 }
 
 // QueryContext runs a query in the transaction.
@@ -48,7 +56,7 @@ func (st *txState) QueryContext(ctx context.Context, query string, args ...any) 
 	if stmt := st.b.stmt(ctx, query); stmt != nil {
 		return stmt.QueryContext(ctx, args...)
 	}
-	return st.b.tx.QueryContext(ctx, query, args...)
+	return st.b.conn.QueryContext(ctx, query, args...)
 }
 
 // QueryRowContext runs a one-row query in the transaction.
@@ -56,44 +64,107 @@ func (st *txState) QueryRowContext(ctx context.Context, query string, args ...an
 	if stmt := st.b.stmt(ctx, query); stmt != nil {
 		return stmt.QueryRowContext(ctx, args...)
 	}
-	return st.b.tx.QueryRowContext(ctx, query, args...)
+	return st.b.conn.QueryRowContext(ctx, query, args...)
 }
 
-// maxCachedStmts bounds the statements one batch keeps prepared; queries
-// built on the fly (selectors, multi-row inserts) beyond it run unprepared.
-const maxCachedStmts = 128
+// writeConn is the writer's connection, held for the store's lifetime, with
+// the statements prepared on it: each statement is parsed once, not once per
+// batch. Transactions on it are plain BEGIN IMMEDIATE ... COMMIT statements
+// (database/sql's Tx would tie statements to one transaction). Only the
+// writer goroutine begins and ends transactions; fn may run statements from
+// other goroutines it starts, hence the mutex.
+type writeConn struct {
+	conn *sql.Conn
 
-// batchTx is the SQL transaction of one batch with the statements prepared
-// in it, so that the callers of a batch parse each statement once. The
-// statements close with the transaction.
-type batchTx struct {
-	tx    *sql.Tx
-	mu    sync.Mutex
-	stmts map[string]*sql.Stmt
+	mu      sync.Mutex
+	stmts   *stmtCache
+	retired []*sql.Stmt // evicted while a batch may still read from them
+
+	prepares *atomic.Int64 // the store's count, for tests
 }
 
-// stmt returns query prepared in the transaction, or nil to run it directly
-// (the cache is full, or preparing failed: running it reports the error).
-func (b *batchTx) stmt(ctx context.Context, query string) *sql.Stmt {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if stmt, ok := b.stmts[query]; ok {
+// stmt returns query prepared on the connection, or nil to run it directly
+// (preparing failed: running it reports the error).
+func (w *writeConn) stmt(ctx context.Context, query string) *sql.Stmt {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if stmt := w.stmts.get(query); stmt != nil {
 		return stmt
 	}
-	if len(b.stmts) >= maxCachedStmts {
-		return nil
-	}
-	stmt, err := b.tx.PrepareContext(ctx, query)
+	stmt, err := w.conn.PrepareContext(ctx, query)
 	if err != nil {
 		return nil
 	}
-	b.stmts[query] = stmt
+	w.prepares.Add(1)
+	// A connection-bound statement is finalized at once when closed, even
+	// with rows open, so evicted ones wait for the end of the batch.
+	cs, old := w.stmts.add(query, stmt)
+	w.stmts.release(cs)
+	if old != nil {
+		w.retired = append(w.retired, old)
+	}
 	return stmt
 }
 
-func (b *batchTx) exec(query string) error {
-	_, err := (&txState{b: b}).ExecContext(context.Background(), query)
+// exec runs a statement of the writer's own (BEGIN, SAVEPOINT, COMMIT...).
+func (w *writeConn) exec(query string) error {
+	ctx := context.Background()
+	if stmt := w.stmt(ctx, query); stmt != nil {
+		_, err := stmt.ExecContext(ctx)
+		return err
+	}
+	_, err := w.conn.ExecContext(ctx, query)
 	return err
+}
+
+// endBatch closes the statements evicted during the batch that just ended.
+func (w *writeConn) endBatch() {
+	w.mu.Lock()
+	retired := w.retired
+	w.retired = nil
+	w.mu.Unlock()
+	for _, stmt := range retired {
+		_ = stmt.Close()
+	}
+}
+
+// close closes every statement and gives the connection back to wdb.
+func (w *writeConn) close() error {
+	w.endBatch()
+	for _, stmt := range w.stmts.drain() {
+		_ = stmt.Close()
+	}
+	return w.conn.Close()
+}
+
+// broken reports whether err means the connection itself is gone, so the
+// writer must open a new one (and prepare its statements again).
+func broken(err error) bool {
+	return errors.Is(err, sql.ErrConnDone) || errors.Is(err, driver.ErrBadConn)
+}
+
+// writeConn returns the writer's connection, opening it if needed. Writer
+// goroutine only.
+func (s *Store) writeConn() (*writeConn, error) {
+	if s.wconn != nil {
+		return s.wconn, nil
+	}
+	conn, err := s.wdb.Conn(context.Background())
+	if err != nil {
+		return nil, err
+	}
+	s.wconn = &writeConn{conn: conn, stmts: newStmtCache(s.stmtCacheSize), prepares: &s.prepares}
+	// A new connection starts with the DSN's synchronous=FULL.
+	s.relaxed = false
+	return s.wconn, nil
+}
+
+// dropWriteConn forgets a broken write connection. Writer goroutine only.
+func (s *Store) dropWriteConn() {
+	if s.wconn != nil {
+		_ = s.wconn.close()
+		s.wconn = nil
+	}
 }
 
 // state returns the transaction ctx belongs to, if it is one of this store's.
@@ -153,6 +224,7 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) erro
 // are waiting, up to maxBatch, and commits them together.
 func (s *Store) writer() {
 	defer close(s.writerDone)
+	defer s.dropWriteConn()
 	batch := make([]*txRequest, 0, maxBatch)
 	for {
 		select {
@@ -190,30 +262,39 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 			close(r.done)
 		}
 	}()
-	if err := s.setDurability(batch); err != nil {
+	w, err := s.writeConn()
+	if err != nil {
+		failAll(batch, fmt.Errorf("connect to %s: %w", s.path, err))
+		return nil
+	}
+	defer w.endBatch()
+	if err := s.setDurability(w, batch); err != nil {
+		s.dropIfBroken(err)
 		failAll(batch, err)
 		return nil
 	}
-	tx, err := s.wdb.BeginTx(context.Background(), nil)
-	if err != nil {
+	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
+		s.dropIfBroken(err)
 		failAll(batch, fmt.Errorf("begin write transaction on %s: %w", s.path, err))
 		return nil
 	}
-	b := &batchTx{tx: tx, stmts: make(map[string]*sql.Stmt)}
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = fmt.Errorf("wait for the database writer: %w", err)
 			continue
 		}
-		if err := s.runOne(b, r); err != nil {
+		if err := s.runOne(w, r); err != nil {
 			// The transaction is in an unknown state: give up on all of it.
-			_ = tx.Rollback()
+			s.rollback(w)
 			s.log.Error("write transaction aborted", "path", s.path, "error", err)
 			failAll(batch[:i+1], fmt.Errorf("write transaction on %s aborted: %w", s.path, err))
 			return batch[i+1:]
 		}
 	}
-	if err := tx.Commit(); err != nil {
+	if err := w.exec("COMMIT"); err != nil {
+		// A COMMIT that failed (SQLITE_BUSY, I/O error) may leave the
+		// transaction open: end it, so that the next batch starts clean.
+		s.rollback(w)
 		err = fmt.Errorf("commit write transaction on %s: %w", s.path, err)
 		for _, r := range batch {
 			if r.ok {
@@ -234,11 +315,26 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 	return nil
 }
 
+// rollback ends the batch's transaction, if SQLite has not already.
+func (s *Store) rollback(w *writeConn) {
+	if err := w.exec("ROLLBACK"); err != nil {
+		s.dropIfBroken(err)
+	}
+}
+
+// dropIfBroken drops the write connection if err says it is gone.
+func (s *Store) dropIfBroken(err error) {
+	if broken(err) {
+		s.log.Error("write connection lost; reconnecting", "path", s.path, "error", err)
+		s.dropWriteConn()
+	}
+}
+
 // setDurability commits a batch with synchronous=FULL (the commit waits for
 // the disk) unless every request in it was made with core.Relaxed, in which
 // case synchronous=NORMAL lets the commit return before the WAL is synced.
 // In WAL mode a later FULL commit syncs the earlier NORMAL ones too.
-func (s *Store) setDurability(batch []*txRequest) error {
+func (s *Store) setDurability(w *writeConn, batch []*txRequest) error {
 	relaxed := true
 	for _, r := range batch {
 		if !core.IsRelaxed(r.ctx) {
@@ -253,7 +349,7 @@ func (s *Store) setDurability(batch []*txRequest) error {
 	if relaxed {
 		mode = "NORMAL"
 	}
-	if _, err := s.wdb.Exec("PRAGMA synchronous=" + mode); err != nil {
+	if err := w.exec("PRAGMA synchronous=" + mode); err != nil {
 		return fmt.Errorf("set synchronous=%s on %s: %w", mode, s.path, err)
 	}
 	s.relaxed = relaxed
@@ -273,7 +369,7 @@ func failAll(batch []*txRequest, err error) {
 // caller's (r.err / r.panic); an error returned from runOne means the
 // savepoint could not be opened, released or rolled back, and the whole
 // transaction is lost.
-func (s *Store) runOne(b *batchTx, r *txRequest) error {
+func (s *Store) runOne(b *writeConn, r *txRequest) error {
 	if err := b.exec("SAVEPOINT fn"); err != nil {
 		return fmt.Errorf("open savepoint: %w", err)
 	}
