@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/pprof"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -33,14 +34,15 @@ func main() {
 	c := flag.Int("c", 32, "concurrent clients")
 	projects := flag.Int("projects", 1, "projects subscribed to the events (each event fans out to all)")
 	raw := flag.Int("raw", 2000, "rows for the raw SQLite insert baseline")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the POST phase (server and clients: one process) to this file")
 	flag.Parse()
-	if err := run(*n, *c, *projects, *raw); err != nil {
+	if err := run(*n, *c, *projects, *raw, *cpuprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "intake:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, c, projects, rawRows int) error {
+func run(n, c, projects, rawRows int, cpuprofile string) error {
 	dir, err := os.MkdirTemp("", "brigade-intake-")
 	if err != nil {
 		return err
@@ -83,6 +85,16 @@ func run(n, c, projects, rawRows int) error {
 	var failures atomic.Int64
 	var firstErr atomic.Value
 	var wg sync.WaitGroup
+	if cpuprofile != "" {
+		f, err := os.Create(cpuprofile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+	}
 	start := time.Now()
 	for w := 0; w < c; w++ {
 		wg.Add(1)
@@ -104,6 +116,9 @@ func run(n, c, projects, rawRows int) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if cpuprofile != "" {
+		pprof.StopCPUProfile()
+	}
 	cancel()
 	<-done
 
