@@ -94,6 +94,10 @@ type EventStore interface {
 	List(ctx context.Context, sel EventSelector, opts ListOptions) ([]Event, ListMeta, error)
 	// IDs returns the ids of every event the selector matches.
 	IDs(ctx context.Context, sel EventSelector) ([]string, error)
+	// WorkerStatus is the worker's status alone, and WorkerPhase its phase
+	// alone: much cheaper than Head for those that follow a worker.
+	WorkerStatus(ctx context.Context, id string) (WorkerStatus, error)
+	WorkerPhase(ctx context.Context, id string) (WorkerPhase, error)
 	// UpdateWorkerStatus replaces the worker status if the current phase is
 	// still `from` (compare-and-set); otherwise ConflictError.
 	UpdateWorkerStatus(ctx context.Context, id string, from WorkerPhase, status WorkerStatus) error
@@ -116,6 +120,11 @@ type JobStore interface {
 	Replace(ctx context.Context, eventID string, j *Job) error
 	Get(ctx context.Context, eventID, name string) (*Job, error)
 	List(ctx context.Context, eventID string) ([]Job, error)
+	// Status is a job's status alone (zero when it has none), and Phase its
+	// phase alone: much cheaper than Get for those that follow a job.
+	// NotFoundError names the Event or the Job that is missing.
+	Status(ctx context.Context, eventID, name string) (JobStatus, error)
+	Phase(ctx context.Context, eventID, name string) (JobPhase, error)
 	// UpdateStatus is compare-and-set on the job's phase, like
 	// EventStore.UpdateWorkerStatus.
 	UpdateStatus(ctx context.Context, eventID, name string, from JobPhase, status JobStatus) error

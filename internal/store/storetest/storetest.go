@@ -38,6 +38,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 	all = append(all, jobCases()...)
 	all = append(all, jobEnvCases()...)
 	all = append(all, eventHeadCases()...)
+	all = append(all, statusCases()...)
 	all = append(all, secretCases()...)
 	all = append(all, sessionCases()...)
 	all = append(all, settingCases()...)
