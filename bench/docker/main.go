@@ -7,8 +7,12 @@
 // the Engine API). Rounds alternate between the two so that the machine's
 // load weighs on both alike; the figures are the rounds' medians.
 //
+// Then the fan-out: -fanout concurrent jobs of one event that each sleep 1 s
+// ten times in a container, from the event's creation to the last job's end,
+// against the ideal 10 s. -rounds 0 or -fanout 0 skips a section.
+//
 //	internal/substrate/docker/testdata/setup.sh   # once, as root
-//	go run ./bench/docker -n 20 -rounds 3
+//	go run ./bench/docker -n 20 -rounds 3 -fanout 20
 package main
 
 import (
@@ -36,8 +40,12 @@ func main() {
 	n := flag.Int("n", 20, "sequential jobs (and bare docker runs) per round")
 	rounds := flag.Int("rounds", 3, "rounds, alternating platform and baseline")
 	image := flag.String("image", "brigade-test/busybox:latest", "image of every job (must be on the daemon)")
+	fanout := flag.Int("fanout", 20, "concurrent jobs for the fan-out figure (0 skips it)")
 	flag.Parse()
-	if err := run(*n, *rounds, *image); err != nil {
+	fmt.Printf("load average at start: %s\n", loadavg())
+	err := run(*n, *rounds, *fanout, *image)
+	fmt.Printf("load average at end: %s\n", loadavg())
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench/docker:", err)
 		os.Exit(1)
 	}
@@ -46,7 +54,7 @@ func main() {
 // command is what every job and every bare run executes.
 var command = []string{"sh", "-c", "echo hello from a container"}
 
-func run(n, rounds int, image string) error {
+func run(n, rounds, fanout int, image string) error {
 	dir, err := os.MkdirTemp("", "brigade-bench-docker-")
 	if err != nil {
 		return err
@@ -69,6 +77,21 @@ func run(n, rounds int, image string) error {
 		return err
 	}
 	c = c.WithToken(tok.Value)
+	if rounds > 0 {
+		if err := sequential(ctx, c, n, rounds, image); err != nil {
+			return err
+		}
+	}
+	if fanout > 0 {
+		if err := fanOut(ctx, c, fanout, image); err != nil {
+			return fmt.Errorf("fanout: %w", err)
+		}
+	}
+	return nil
+}
+
+// sequential compares rounds of n sequential jobs with n bare docker runs.
+func sequential(ctx context.Context, c *client.Client, n, rounds int, image string) error {
 	script := fmt.Sprintf(`const { events, Job } = require("@brigadecore/brigadier");
 events.on("bench.example.com", "run", async event => {
   for (let i = 0; i < %d; i++) {
@@ -79,11 +102,7 @@ events.on("bench.example.com", "run", async event => {
   }
 });
 events.process();`, n, image, command[0], command[1], command[2])
-	if _, err := c.CreateProject(ctx, &core.Project{Metadata: core.ObjectMeta{ID: "docker-bench"},
-		Spec: core.ProjectSpec{
-			EventSubscriptions: []core.EventSubscription{{Source: "bench.example.com", Types: []string{"*"}}},
-			WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
-		}}); err != nil {
+	if err := createProject(ctx, c, "docker-bench", script); err != nil {
 		return err
 	}
 	var platform, bare []time.Duration
@@ -110,27 +129,38 @@ events.process();`, n, image, command[0], command[1], command[2])
 // platformRound runs one event of n jobs and returns how long it took from
 // the event's acceptance to the worker's end.
 func platformRound(ctx context.Context, c *client.Client, n int) (time.Duration, error) {
-	evs, err := c.CreateEvent(ctx, &core.Event{ProjectID: "docker-bench", Source: "bench.example.com", Type: "run"})
+	_, accepted, ended, err := runEvent(ctx, c, "docker-bench", n)
 	if err != nil {
 		return 0, err
 	}
-	t0 := time.Now()
+	return ended.Sub(accepted), nil
+}
+
+// runEvent sends an event to project and waits for its worker to end; the
+// event must have SUCCEEDED with n jobs. It returns the event, when the
+// client got the 201 and when it saw the worker's end.
+func runEvent(ctx context.Context, c *client.Client, project string, n int) (*core.Event, time.Time, time.Time, error) {
+	evs, err := c.CreateEvent(ctx, &core.Event{ProjectID: project, Source: "bench.example.com", Type: "run"})
+	if err != nil {
+		return nil, time.Time{}, time.Time{}, err
+	}
+	accepted := time.Now()
 	id := evs[0].Metadata.ID
 	st, errs := c.WatchWorkerStatus(ctx, id)
 	for range st {
 	}
 	if err := <-errs; err != nil {
-		return 0, err
+		return nil, accepted, time.Time{}, err
 	}
-	took := time.Since(t0)
+	ended := time.Now()
 	ev, err := c.GetEvent(ctx, id)
 	if err != nil {
-		return 0, err
+		return nil, accepted, ended, err
 	}
 	if ev.Worker.Status.Phase != core.PhaseSucceeded || len(ev.Worker.Jobs) != n {
-		return 0, fmt.Errorf("event %s ended %s with %d jobs; want SUCCEEDED with %d", id, ev.Worker.Status.Phase, len(ev.Worker.Jobs), n)
+		return nil, accepted, ended, fmt.Errorf("event %s ended %s with %d jobs; want SUCCEEDED with %d", id, ev.Worker.Status.Phase, len(ev.Worker.Jobs), n)
 	}
-	return took, nil
+	return ev, accepted, ended, nil
 }
 
 // bareRound runs the same container n times with the docker CLI.
