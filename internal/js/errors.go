@@ -3,6 +3,7 @@ package js
 import (
 	"regexp"
 	"strings"
+	"sync"
 
 	"github.com/dop251/goja"
 )
@@ -12,8 +13,9 @@ import (
 var internalPrefixes = []string{"node:", "@brigadecore/", "brigadier:"}
 
 // goja writes frames as "\tat fn (file:line:col(pc))"; the pc means nothing
-// to a script author.
-var framePC = regexp.MustCompile(`:(\d+):(\d+)\(\d+\)`)
+// to a script author. Compiled on first use: every event starts this binary
+// anew, and its init functions run on every start.
+var framePC = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`:(\d+):(\d+)\(\d+\)`) })
 
 // describeError renders a thrown or rejected value for the worker log.
 //
@@ -62,7 +64,7 @@ func userFrames(stack string) []string {
 		if !strings.HasPrefix(line, "at ") || strings.HasSuffix(line, "(native)") {
 			continue
 		}
-		line = framePC.ReplaceAllString(line, ":$1:$2")
+		line = framePC().ReplaceAllString(line, ":$1:$2")
 		loc := strings.TrimSuffix(line[3:], ")")
 		if i := strings.LastIndexByte(loc, '('); i >= 0 {
 			loc = loc[i+1:]

@@ -189,7 +189,7 @@ func (s *session) requireModule(name string) (goja.Value, error) {
 		}
 		v = o
 	default:
-		if nodeBuiltins[name] {
+		if nodeBuiltins()[name] {
 			return nil, fmt.Errorf("the Node.js module %q is not available to Brigade scripts in this worker (available: %s and @brigadecore/brigadier)",
 				name, strings.Join(builtinModules, ", "))
 		}
@@ -206,8 +206,9 @@ func (s *session) requireModule(name string) (goja.Value, error) {
 }
 
 // nodeBuiltins are Node 16's built-in module names (esbuild leaves them
-// external on the node platform).
-var nodeBuiltins = func() map[string]bool {
+// external on the node platform). The set is built on first use, not at init
+// (every event starts this binary anew).
+var nodeBuiltins = sync.OnceValue(func() map[string]bool {
 	m := map[string]bool{}
 	for _, n := range strings.Fields(`assert async_hooks buffer child_process cluster console constants crypto
 		dgram diagnostics_channel dns domain events fs fs/promises http http2 https inspector module net os
@@ -217,4 +218,4 @@ var nodeBuiltins = func() map[string]bool {
 		m[n] = true
 	}
 	return m
-}()
+})
