@@ -46,11 +46,12 @@ type Config struct {
 
 // Service implements the API's operations.
 type Service struct {
-	store  core.Store
-	sealer *seal.Sealer
-	cfg    Config
-	log    *slog.Logger
-	now    func() time.Time
+	store    core.Store
+	sealer   *seal.Sealer
+	sessions *auth.SessionCache // sessions found by token hash (Authenticate)
+	cfg      Config
+	log      *slog.Logger
+	now      func() time.Time
 }
 
 // New builds a Service. It keeps state and queue only: the runner
@@ -71,7 +72,8 @@ func New(store core.Store, sealer *seal.Sealer, cfg Config, log *slog.Logger) *S
 		now = cfg.Now
 	}
 	return &Service{store: store, sealer: sealer, cfg: cfg, log: log,
-		now: func() time.Time { return now().UTC() }}
+		sessions: auth.NewSessionCache(0),
+		now:      func() time.Time { return now().UTC() }}
 }
 
 // Changes returns a channel that receives a value after every commit that
@@ -102,6 +104,12 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 	if s.cfg.ObserverTokenHash != "" && h == s.cfg.ObserverTokenHash {
 		return auth.Observer(), nil
 	}
+	// A cached session token is no worker's (tokens are random), so it
+	// skips both lookups; its session is checked as if just read.
+	if sess, ok := s.sessions.Get(h); ok {
+		return s.sessionPrincipal(sess)
+	}
+	ticket := s.sessions.Ticket()
 	ev, err := s.store.Events().GetByWorkerTokenHash(ctx, h)
 	switch {
 	case err == nil:
@@ -116,6 +124,16 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 		}
 		return nil, fmt.Errorf("looking up session: %w", err)
 	}
+	p, err := s.sessionPrincipal(sess)
+	if err == nil {
+		s.sessions.Put(ticket, sess)
+	}
+	return p, err
+}
+
+// sessionPrincipal is the principal of a stored session, or why it cannot
+// authenticate a request now.
+func (s *Service) sessionPrincipal(sess *core.Session) (*auth.Principal, error) {
 	if sess.Authenticated == nil {
 		return nil, &core.AuthenticationError{Reason: "session is not authenticated"}
 	}

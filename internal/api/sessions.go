@@ -93,6 +93,9 @@ func (s *Service) DeleteSession(ctx context.Context) error {
 	if p.SessionID == "" {
 		return errors.New("the caller did not authenticate with a session token, so there is no session to delete")
 	}
+	// Once the deletion has committed (or failed), no cached copy lets the
+	// token in again.
+	defer s.sessions.Forget(p.SessionID)
 	return s.store.Sessions().Delete(ctx, p.SessionID)
 }
 
