@@ -80,5 +80,30 @@ events.process();`, n)
 	}
 	fmt.Printf("fanout: %d concurrent jobs, each sleeping 1 s ten times (local substrate, in-process server)\n", n)
 	f.print("1.01", accepted)
+	bare, err := bareFanout(n)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  baseline: %d concurrent bare processes of the same, first start → last exit %.3f s; ratio %.4f\n",
+		n, bare.Seconds(), bare.Seconds()/ideal.Seconds())
 	return nil
+}
+
+// bareFanout runs the fan-out's command in n processes at once and returns
+// how long the last one took to exit.
+func bareFanout(n int) (time.Duration, error) {
+	cmds := make([]*exec.Cmd, n)
+	t0 := time.Now()
+	for i := range cmds {
+		cmds[i] = exec.Command("sh", "-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1; done")
+		if err := cmds[i].Start(); err != nil {
+			return 0, err
+		}
+	}
+	for _, c := range cmds {
+		if err := c.Wait(); err != nil {
+			return 0, err
+		}
+	}
+	return time.Since(t0), nil
 }

@@ -70,7 +70,7 @@ func throughput(bin, dir string, o options) error {
 	took := sp.last.Sub(sp.first)
 	rate := float64(n) / took.Seconds()
 	bareRate := float64(n) / bare.Seconds()
-	fmt.Printf("throughput: %d one-job events (`true`) created at once by %d clients, `brigade server --max-workers %d` as a child process\n",
+	fmt.Printf("throughput: %d one-job events (`true`) created at once by %d clients, `brigade server --max-workers %d --cleanup-delay 1s` as a child process\n",
 		n, o.clients, o.maxWorkers)
 	fmt.Printf("  first event created → last worker end %.2f s: %.1f events/s (target ≥ 200/s)\n", took.Seconds(), rate)
 	fmt.Printf("  baseline: %d bare spawns of `true`, %d at a time, %.2f s: %.1f spawns/s; platform / bare %.3f\n",
