@@ -52,23 +52,27 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	stored := redacted(job)
 	stored.Created = timePtr(s.now())
 	stored.Status = &core.JobStatus{Phase: core.PhasePending}
+	retry := ev.Labels[core.LabelRetryOf] != ""
+	// The transaction reads only the worker's status: the event's other
+	// fields checked above do not change.
 	return s.store.Tx(ctx, func(ctx context.Context) error {
-		ev, err := s.store.Events().Head(ctx, eventID)
+		ws, err := s.store.Events().WorkerStatus(ctx, eventID)
 		if err != nil {
 			return err
 		}
-		if err := s.workerTakesJobs(ctx, ev); err != nil {
+		if err := s.workerTakesJobs(ctx, eventID, ws); err != nil {
 			return err
 		}
-		existing, err := s.store.Jobs().Get(ctx, eventID, job.Name)
-		switch {
-		case core.IsNotFound(err):
-			existing = nil
-		case err != nil:
-			return err
-		}
-		if existing != nil {
-			if ev.Labels[core.LabelRetryOf] == "" {
+		err = s.store.Jobs().Create(ctx, eventID, stored)
+		if core.IsConflict(err) {
+			// The name is taken. A retried event inherits its original's
+			// jobs: the same job reuses the result, a changed one runs
+			// again.
+			existing, gerr := s.store.Jobs().Get(ctx, eventID, job.Name)
+			if gerr != nil {
+				return gerr
+			}
+			if !retry {
 				return core.NewConflict("Job", job.Name, fmt.Sprintf(
 					"event %q already has a job named %q; job names must be unique within an event", eventID, job.Name))
 			}
@@ -79,10 +83,9 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 				return core.NewConflict("Job", job.Name, fmt.Sprintf(
 					"event %q already has a job named %q", eventID, job.Name))
 			}
-			if err := s.store.Jobs().Replace(ctx, eventID, stored); err != nil {
-				return err
-			}
-		} else if err := s.store.Jobs().Create(ctx, eventID, stored); err != nil {
+			err = s.store.Jobs().Replace(ctx, eventID, stored)
+		}
+		if err != nil {
 			return err
 		}
 		if err := s.store.Jobs().SetEnvironment(ctx, eventID, job.Name, sealedEnv); err != nil {
@@ -98,8 +101,8 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 // the event's worker is running. A worker still STARTING that calls is
 // evidently running: it is moved to RUNNING here, so that its first job
 // never races the runner's report.
-func (s *Service) workerTakesJobs(ctx context.Context, ev *core.Event) error {
-	switch st := ev.Worker.Status; st.Phase {
+func (s *Service) workerTakesJobs(ctx context.Context, eventID string, st core.WorkerStatus) error {
+	switch st.Phase {
 	case core.PhaseRunning:
 		return nil
 	case core.PhaseStarting:
@@ -107,11 +110,11 @@ func (s *Service) workerTakesJobs(ctx context.Context, ev *core.Event) error {
 		if st.Started == nil {
 			st.Started = timePtr(s.now())
 		}
-		return s.store.Events().UpdateWorkerStatus(ctx, ev.Metadata.ID, core.PhaseStarting, st)
+		return s.store.Events().UpdateWorkerStatus(ctx, eventID, core.PhaseStarting, st)
 	default:
-		return core.NewConflict("Event", ev.Metadata.ID, fmt.Sprintf(
+		return core.NewConflict("Event", eventID, fmt.Sprintf(
 			"event %q cannot take new jobs: its worker is %s; jobs can be created only while the worker is RUNNING",
-			ev.Metadata.ID, st.Phase))
+			eventID, st.Phase))
 	}
 }
 
@@ -265,13 +268,12 @@ func (s *Service) GetJobStatus(ctx context.Context, eventID, name string) (*core
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
 		return nil, err
 	}
-	job, err := s.store.Jobs().Get(ctx, eventID, name)
+	st, err := s.store.Jobs().Status(ctx, eventID, name)
 	if err != nil {
 		return nil, err
 	}
-	st := core.JobStatus{Phase: phaseOf(job)}
-	if job.Status != nil {
-		st = *job.Status
+	if st.Phase == "" {
+		st.Phase = core.PhaseUnknown
 	}
 	return &st, nil
 }
@@ -282,17 +284,17 @@ func (s *Service) UpdateJobStatus(ctx context.Context, eventID, name string, st 
 		return err
 	}
 	return retryCAS(func() error {
-		job, err := s.store.Jobs().Get(ctx, eventID, name)
+		old, err := s.store.Jobs().Status(ctx, eventID, name)
 		if err != nil {
 			return err
 		}
-		cur := phaseOf(job)
+		cur := old.Phase
 		if cur.IsTerminal() {
 			return core.NewConflict("Job", name, fmt.Sprintf(
 				"job %q of event %q is already %s; its status can no longer change", name, eventID, cur))
 		}
-		if st.LogsEventID == "" && job.Status != nil {
-			st.LogsEventID = job.Status.LogsEventID
+		if st.LogsEventID == "" {
+			st.LogsEventID = old.LogsEventID
 		}
 		return lostRace(s.store.Jobs().UpdateStatus(ctx, eventID, name, cur, st))
 	})
@@ -316,18 +318,14 @@ func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
 		return err
 	}
 	return retryCAS(func() error {
-		job, err := s.store.Jobs().Get(ctx, eventID, name)
+		st, err := s.store.Jobs().Status(ctx, eventID, name)
 		if err != nil {
 			return err
 		}
-		cur := phaseOf(job)
+		cur := st.Phase
 		if cur.IsTerminal() {
 			return core.NewConflict("Job", name, fmt.Sprintf(
 				"job %q of event %q cannot time out: it is already %s", name, eventID, cur))
-		}
-		st := core.JobStatus{}
-		if job.Status != nil {
-			st = *job.Status
 		}
 		st.Phase = core.PhaseTimedOut
 		st.Ended = timePtr(s.now())

@@ -75,11 +75,11 @@ func (s *Service) GetWorkerStatus(ctx context.Context, id string) (*core.WorkerS
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {
 		return nil, err
 	}
-	ev, err := s.store.Events().Head(ctx, id)
+	st, err := s.store.Events().WorkerStatus(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return &ev.Worker.Status, nil
+	return &st, nil
 }
 
 // UpdateWorkerStatus replaces a worker's status unless it is terminal. When
@@ -92,11 +92,10 @@ func (s *Service) UpdateWorkerStatus(ctx context.Context, id string, st core.Wor
 	}
 	return retryCAS(func() error {
 		return s.store.Tx(ctx, func(ctx context.Context) error {
-			ev, err := s.store.Events().Head(ctx, id)
+			cur, err := s.store.Events().WorkerPhase(ctx, id)
 			if err != nil {
 				return err
 			}
-			cur := ev.Worker.Status.Phase
 			if cur.IsTerminal() {
 				return core.NewConflict("Event", id, fmt.Sprintf(
 					"worker of event %q is already %s; its status can no longer change", id, cur))
@@ -145,11 +144,10 @@ func (s *Service) TimeoutWorker(ctx context.Context, id string) error {
 	}
 	return retryCAS(func() error {
 		return s.store.Tx(ctx, func(ctx context.Context) error {
-			ev, err := s.store.Events().Head(ctx, id)
+			st, err := s.store.Events().WorkerStatus(ctx, id)
 			if err != nil {
 				return err
 			}
-			st := ev.Worker.Status
 			from := st.Phase
 			if from != core.PhaseStarting && from != core.PhaseRunning {
 				return core.NewConflict("Event", id, fmt.Sprintf(
