@@ -7,14 +7,16 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// follow reports a started workload RUNNING (when fresh) and follows it in
-// the background until it ends or the runner stops.
-func (r *Runner) follow(w *workload, started time.Time, timeout time.Duration, fresh bool) {
+// follow follows a started workload in the background until it ends or
+// the runner stops. A fresh start comes with its task: the follower
+// reports RUNNING and acknowledges the task in one transaction. A workload
+// re-attached after a restart has none.
+func (r *Runner) follow(w *workload, started time.Time, timeout time.Duration, t *core.Task) {
 	r.wg.Add(1)
 	go func() {
 		defer r.wg.Done()
 		defer r.release(w)
-		r.await(w, started, timeout, fresh)
+		r.await(w, started, timeout, t)
 	}()
 }
 
@@ -24,11 +26,11 @@ type waitResult struct {
 }
 
 // await follows one workload under Run's context.
-func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, fresh bool) {
+func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, t *core.Task) {
 	ctx := r.runCtx()
 	ref := w.ref
-	if fresh {
-		r.running(ctx, ref, started)
+	if t != nil {
+		r.running(ctx, ref, started, t)
 	}
 	// Subscribe before the first look, so no change slips between.
 	changes, cancel := r.store.Subscribe(core.TopicEvent(ref.EventID))
@@ -80,31 +82,24 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, fr
 
 // over reports whether the store says a workload should not run any more:
 // it is in a terminal phase (canceled, timed out, its event finished), or
-// it, or its event, is gone.
+// it, or its event, is gone. It reads the phase alone: followers ask on
+// every change of their event.
 func (r *Runner) over(ctx context.Context, ref core.WorkloadRef) bool {
-	var phase core.WorkerPhase
+	var (
+		phase core.WorkerPhase
+		err   error
+	)
 	if ref.IsWorker() {
-		ev, err := r.store.Events().Head(ctx, ref.EventID)
-		if core.IsNotFound(err) {
-			return true
-		}
-		if err != nil {
-			r.log.Warn("reading a followed worker's phase", "workload", ref.String(), "error", err)
-			return false
-		}
-		phase = ev.Worker.Status.Phase
+		phase, err = r.store.Events().WorkerPhase(ctx, ref.EventID)
 	} else {
-		j, err := r.store.Jobs().Get(ctx, ref.EventID, ref.Job)
-		if core.IsNotFound(err) {
-			return true
-		}
-		if err != nil {
-			r.log.Warn("reading a followed job's phase", "workload", ref.String(), "error", err)
-			return false
-		}
-		if j.Status != nil {
-			phase = j.Status.Phase
-		}
+		phase, err = r.store.Jobs().Phase(ctx, ref.EventID, ref.Job)
+	}
+	if core.IsNotFound(err) {
+		return true
+	}
+	if err != nil {
+		r.log.Warn("reading a followed workload's phase", "workload", ref.String(), "error", err)
+		return false
 	}
 	return phase.IsTerminal()
 }
@@ -119,19 +114,31 @@ func (r *Runner) stop(ctx context.Context, ref core.WorkloadRef, why string) {
 	}
 }
 
-// running reports RUNNING with the start time. A workload canceled in the
-// meantime keeps its terminal phase (a conflict is expected then).
-func (r *Runner) running(ctx context.Context, ref core.WorkloadRef, started time.Time) {
-	octx := asObserver(ctx)
+// running reports RUNNING with the start time and acknowledges the
+// workload's task, in one transaction. A workload canceled in the meantime
+// keeps its terminal phase (a conflict is expected then), and its task is
+// acknowledged all the same. Should the transaction fail, the task's lease
+// expires and the next lease of it finds nothing to start.
+func (r *Runner) running(ctx context.Context, ref core.WorkloadRef, started time.Time, t *core.Task) {
 	st := started.UTC()
-	var err error
-	if ref.IsWorker() {
-		err = r.svc.UpdateWorkerStatus(octx, ref.EventID, core.WorkerStatus{Phase: core.PhaseRunning, Started: &st})
-	} else {
-		err = r.svc.UpdateJobStatus(octx, ref.EventID, ref.Job, core.JobStatus{Phase: core.PhaseRunning, Started: &st})
+	var report, ack error
+	err := r.store.Tx(asObserver(ctx), func(ctx context.Context) error {
+		if ref.IsWorker() {
+			report = r.svc.UpdateWorkerStatus(ctx, ref.EventID, core.WorkerStatus{Phase: core.PhaseRunning, Started: &st})
+		} else {
+			report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, core.JobStatus{Phase: core.PhaseRunning, Started: &st})
+		}
+		ack = ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
+		return nil
+	})
+	if err == nil {
+		err = ack
 	}
-	if !ignorable(err) {
-		r.log.Error("reporting RUNNING", "workload", ref.String(), "error", err)
+	if !ignorable(report) {
+		r.log.Error("reporting RUNNING", "workload", ref.String(), "error", report)
+	}
+	if err != nil {
+		r.log.Error("acknowledging a started task", "task", describe(t), "error", err)
 	}
 }
 

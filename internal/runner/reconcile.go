@@ -90,7 +90,7 @@ func (r *Runner) reattach(ref core.WorkloadRef, project string, started *time.Ti
 	if started != nil {
 		s = *started
 	}
-	r.follow(w, s, timeout, false)
+	r.follow(w, s, timeout, nil)
 }
 
 // lost finishes a workload the substrate no longer has as ABORTED, with the

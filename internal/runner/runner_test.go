@@ -469,3 +469,70 @@ func TestRestart(t *testing.T) {
 		t.Fatalf("lost worker's log %v (%v), want the reason it was aborted", lines, err)
 	}
 }
+
+// queued counts the tasks of a kind on the queue, leased or not.
+func (h *harness) queued(kind core.TaskKind) int {
+	h.t.Helper()
+	n, err := h.store.Queue().Len(h.ctx, kind)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return n
+}
+
+func TestTasks(t *testing.T) {
+	t.Run("RunningIsReportedWithTheTaskAcknowledged", func(t *testing.T) {
+		h := newHarness(t, Config{}, "p")
+		h.start()
+		id := h.send("p", 1)[0]
+		h.waitPhase(id, "", core.PhaseRunning)
+		if n := h.queued(core.TaskWorker); n != 0 {
+			t.Fatalf("%d worker tasks queued once the worker is RUNNING, want 0", n)
+		}
+		if err := h.createJob(id, "build"); err != nil {
+			t.Fatal(err)
+		}
+		h.waitPhase(id, "build", core.PhaseRunning)
+		if n := h.queued(core.TaskJob); n != 0 {
+			t.Fatalf("%d job tasks queued once the job is RUNNING, want 0", n)
+		}
+	})
+	t.Run("AFailedStartIsPendingAgainWithItsTaskDue", func(t *testing.T) {
+		h := newHarness(t, Config{MaxAttempts: 3, RetryDelay: time.Second}, "p")
+		h.sub.failFirst["p"] = 1
+		h.start()
+		t0 := h.clock.Now()
+		id := h.send("p", 1)[0]
+		h.waitDue(t0, t0.Add(time.Second))
+		if got := h.phase(id, ""); got != core.PhasePending {
+			t.Fatalf("a worker whose start failed is %s while its retry waits, want PENDING", got)
+		}
+		if n := h.queued(core.TaskWorker); n != 1 {
+			t.Fatalf("%d worker tasks queued while the retry waits, want 1", n)
+		}
+		h.clock.Advance(time.Second)
+		h.waitPhase(id, "", core.PhaseRunning)
+		if n := h.queued(core.TaskWorker); n != 0 {
+			t.Fatalf("%d worker tasks queued once the retry runs, want 0", n)
+		}
+	})
+	t.Run("ATaskWithNothingToStartIsAcknowledged", func(t *testing.T) {
+		h := newHarness(t, Config{MaxWorkers: 1}, "p")
+		h.start()
+		ids := h.send("p", 3)
+		h.waitPhase(ids[0], "", core.PhaseRunning)
+		// The second event is canceled while its task waits for capacity;
+		// the third's task, behind it, is taken only after it.
+		if err := h.svc.CancelEvent(h.root(), ids[1]); err != nil {
+			t.Fatal(err)
+		}
+		h.sub.end(core.WorkloadRef{EventID: ids[0]}, core.PhaseSucceeded, false)
+		h.waitPhase(ids[2], "", core.PhaseRunning)
+		if n := h.queued(core.TaskWorker); n != 0 {
+			t.Fatalf("%d worker tasks queued, want 0: the canceled event's task was not acknowledged", n)
+		}
+		if n := h.sub.attemptsOf(core.WorkloadRef{EventID: ids[1]}); n != 0 {
+			t.Fatalf("the canceled event's worker was started %d times", n)
+		}
+	})
+}

@@ -101,9 +101,9 @@ func (r *Runner) pass(ctx context.Context) error {
 	}
 }
 
-// startOne leases the oldest task of a kind from the next project in
+// startOne takes the oldest task of a kind from the next project in
 // round-robin order that has one ready (and, for workers, is under its
-// limit), and handles it. It reports whether it found a task.
+// limit), and starts it. It reports whether it found a task.
 func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject map[string]int) (bool, error) {
 	projects, err := r.store.Queue().Ready(ctx, kind)
 	if err != nil {
@@ -119,17 +119,17 @@ func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject ma
 		projects = kept
 	}
 	for _, p := range r.roundRobin(kind, projects) {
-		t, err := r.store.Queue().Lease(ctx, kind, p, r.cfg.LeaseTTL)
+		s, err := r.take(ctx, kind, p)
 		if err != nil {
-			return false, fmt.Errorf("leasing a %s task of project %s: %w", kind, p, err)
+			return false, fmt.Errorf("taking a %s task of project %s: %w", kind, p, err)
 		}
-		if t == nil {
+		if s == nil {
 			continue // taken meanwhile: try the next project
 		}
 		r.mu.Lock()
 		r.cursor[kind] = p
 		r.mu.Unlock()
-		r.handle(ctx, t)
+		r.launch(ctx, s)
 		return true, nil
 	}
 	return false, nil
@@ -147,30 +147,120 @@ func (r *Runner) roundRobin(kind core.TaskKind, projects []string) []string {
 	return append(projects[i:len(projects):len(projects)], projects[:i]...)
 }
 
-// handle starts a leased task's worker or job, then acknowledges the task,
-// puts it back with back-off, or gives up on it. Once the start was
-// attempted, its bookkeeping finishes even if the runner is stopping.
-func (r *Runner) handle(ctx context.Context, t *core.Task) {
-	ctx = context.WithoutCancel(ctx)
-	var err error
-	if t.Kind == core.TaskWorker {
-		err = r.startWorker(ctx, t)
-	} else {
-		err = r.startJob(ctx, t)
+// start is a task taken from the queue and what came of moving its worker
+// or job to STARTING.
+type start struct {
+	task   *core.Task
+	worker *core.WorkerLaunch // set when the worker is STARTING
+	job    *core.JobLaunch    // set when the job is STARTING
+	err    error              // the move failed: a failed start, retried
+	// done: there was nothing to start (canceled, deleted, started
+	// already), and the task is acknowledged.
+	done bool
+}
+
+// take leases the oldest ready task of a kind in a project and moves its
+// worker or job to STARTING through the service, in one transaction: a
+// crash leaves either both or neither, and the next start reconciles a
+// STARTING workload the substrate does not have. A task with nothing to
+// start is acknowledged in the same transaction. It returns nil when the
+// project has no ready task.
+func (r *Runner) take(ctx context.Context, kind core.TaskKind, project string) (*start, error) {
+	var s *start
+	err := r.store.Tx(ctx, func(ctx context.Context) error {
+		s = nil // fn runs again if its batch is retried
+		t, err := r.store.Queue().Lease(ctx, kind, project, r.cfg.LeaseTTL)
+		if err != nil || t == nil {
+			return err
+		}
+		s = &start{task: t}
+		if kind == core.TaskWorker {
+			s.worker, err = r.svc.StartWorker(ctx, t.EventID)
+		} else {
+			s.job, err = r.svc.StartJob(ctx, t.EventID, t.JobName)
+		}
+		switch {
+		case core.IsNotFound(err) || core.IsConflict(err):
+			s.worker, s.job, s.done = nil, nil, true
+			return ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
+		case err != nil:
+			// The service rolled its part back; the lease stands and the
+			// task is retried like any failed start.
+			s.worker, s.job = nil, nil
+			s.err = fmt.Errorf("moving the %s to STARTING: %w", kind, err)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	switch {
-	case err == nil:
-		r.ack(ctx, t)
-	case t.Attempts+1 >= r.cfg.MaxAttempts:
-		r.fail(ctx, t, err)
-		r.ack(ctx, t)
-	default:
-		delay := r.cfg.RetryDelay << t.Attempts
-		r.log.Warn("start failed; will retry", "task", describe(t), "attempt", t.Attempts+1, "in", delay, "error", err)
-		if nerr := r.store.Queue().Nack(ctx, t.ID, delay); nerr != nil {
-			r.log.Error("could not put a task back; its lease will expire instead", "task", describe(t), "error", nerr)
+	return s, nil
+}
+
+func ignoreNotFound(err error) error {
+	if core.IsNotFound(err) {
+		return nil
+	}
+	return err
+}
+
+// launch starts what take moved to STARTING on the substrate and follows
+// it; its follower acknowledges the task when it reports RUNNING. A start
+// that failed goes back on the queue with back-off, or gives up. Once the
+// start was attempted, its bookkeeping finishes even if the runner is
+// stopping.
+func (r *Runner) launch(ctx context.Context, s *start) {
+	if s.done {
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	err, starting := s.err, s.err == nil
+	if starting {
+		if s.worker != nil {
+			err = r.startWorker(ctx, s.task, s.worker)
+		} else {
+			err = r.startJob(ctx, s.task, s.job)
+		}
+		if err == nil {
+			return
 		}
 	}
+	r.putBack(ctx, s.task, starting, err)
+}
+
+// startWorker launches a STARTING worker and follows it.
+func (r *Runner) startWorker(ctx context.Context, t *core.Task, launch *core.WorkerLaunch) error {
+	ref := core.WorkloadRef{EventID: t.EventID}
+	w, ok := r.hold(ref, t.ProjectID)
+	if !ok {
+		r.ack(ctx, t) // followed already (a lease that expired mid-start)
+		return nil
+	}
+	launch.Command = r.cfg.WorkerCommand
+	started, err := r.sub.StartWorker(ctx, launch)
+	if err != nil {
+		r.release(w)
+		return fmt.Errorf("starting the worker on the %s substrate: %w", r.sub.Name(), err)
+	}
+	r.follow(w, started, lifetime(launch.Event.Worker.Spec.TimeoutDuration, r.cfg.MaxWorkerLifetime), t)
+	return nil
+}
+
+// startJob launches a STARTING job and follows it.
+func (r *Runner) startJob(ctx context.Context, t *core.Task, launch *core.JobLaunch) error {
+	ref := core.WorkloadRef{EventID: t.EventID, Job: t.JobName}
+	w, ok := r.hold(ref, t.ProjectID)
+	if !ok {
+		r.ack(ctx, t)
+		return nil
+	}
+	started, err := r.sub.StartJob(ctx, launch)
+	if err != nil {
+		r.release(w)
+		return fmt.Errorf("starting the job on the %s substrate: %w", r.sub.Name(), err)
+	}
+	r.follow(w, started, lifetime(launch.Job.Spec.TimeoutDuration, r.cfg.MaxJobLifetime), t)
+	return nil
 }
 
 func (r *Runner) ack(ctx context.Context, t *core.Task) {
@@ -179,63 +269,55 @@ func (r *Runner) ack(ctx context.Context, t *core.Task) {
 	}
 }
 
-// startWorker moves the worker to STARTING, launches it and follows it. A
-// worker that is no longer PENDING (canceled, deleted, started already)
-// needs nothing and is not an error.
-func (r *Runner) startWorker(ctx context.Context, t *core.Task) error {
-	launch, err := r.svc.StartWorker(ctx, t.EventID)
-	if core.IsNotFound(err) || core.IsConflict(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("moving the worker to STARTING: %w", err)
-	}
-	ref := core.WorkloadRef{EventID: t.EventID}
-	w, ok := r.hold(ref, t.ProjectID)
-	if !ok {
-		return nil // followed already (a lease that expired mid-start)
-	}
-	launch.Command = r.cfg.WorkerCommand
-	started, err := r.sub.StartWorker(ctx, launch)
-	if err != nil {
-		r.release(w)
-		// Back to PENDING so that a retry can start it; a cancel that came
-		// meanwhile stands.
-		if rerr := r.svc.UpdateWorkerStatus(asObserver(ctx), t.EventID,
-			core.WorkerStatus{Phase: core.PhasePending}); !ignorable(rerr) {
-			r.log.Error("returning a worker to PENDING after a failed start", "event", t.EventID, "error", rerr)
-		}
-		return fmt.Errorf("starting the worker on the %s substrate: %w", r.sub.Name(), err)
-	}
-	r.follow(w, started, lifetime(launch.Event.Worker.Spec.TimeoutDuration, r.cfg.MaxWorkerLifetime), true)
-	return nil
-}
-
-// startJob moves a job to STARTING, launches it and follows it.
-func (r *Runner) startJob(ctx context.Context, t *core.Task) error {
-	launch, err := r.svc.StartJob(ctx, t.EventID, t.JobName)
-	if core.IsNotFound(err) || core.IsConflict(err) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("moving the job to STARTING: %w", err)
+// putBack deals with a failed start, in one transaction: the worker or job
+// goes back to PENDING (when it was moved to STARTING; a cancel that came
+// meanwhile stands) and its task back on the queue after a back-off, or,
+// after MaxAttempts, it ends SCHEDULING_FAILED with the reason in its log
+// and the task is acknowledged.
+func (r *Runner) putBack(ctx context.Context, t *core.Task, starting bool, cause error) {
+	giveUp := t.Attempts+1 >= r.cfg.MaxAttempts
+	delay := r.cfg.RetryDelay << t.Attempts
+	if giveUp {
+		r.log.Error("giving up on a task", "task", describe(t), "attempts", t.Attempts+1, "error", cause)
+	} else {
+		r.log.Warn("start failed; will retry", "task", describe(t), "attempt", t.Attempts+1, "in", delay, "error", cause)
 	}
 	ref := core.WorkloadRef{EventID: t.EventID, Job: t.JobName}
-	w, ok := r.hold(ref, t.ProjectID)
-	if !ok {
-		return nil
-	}
-	started, err := r.sub.StartJob(ctx, launch)
-	if err != nil {
-		r.release(w)
-		if rerr := r.svc.UpdateJobStatus(asObserver(ctx), t.EventID, t.JobName,
-			core.JobStatus{Phase: core.PhasePending}); !ignorable(rerr) {
-			r.log.Error("returning a job to PENDING after a failed start", "event", t.EventID, "job", t.JobName, "error", rerr)
+	var report, queue error
+	err := r.store.Tx(ctx, func(ctx context.Context) error {
+		obs := asObserver(ctx)
+		switch {
+		case giveUp:
+			r.note(ctx, ref, fmt.Sprintf("[brigade] could not start this %s after %d attempts: %v", t.Kind, t.Attempts+1, cause))
+			r.closeLog(ctx, ref)
+			now := r.clock.Now().UTC()
+			if t.Kind == core.TaskWorker {
+				report = r.svc.UpdateWorkerStatus(obs, t.EventID, core.WorkerStatus{Phase: core.PhaseSchedulingFailed, Ended: &now})
+			} else {
+				report = r.svc.UpdateJobStatus(obs, t.EventID, t.JobName, core.JobStatus{Phase: core.PhaseSchedulingFailed, Ended: &now})
+			}
+			queue = ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
+		default:
+			if starting {
+				if t.Kind == core.TaskWorker {
+					report = r.svc.UpdateWorkerStatus(obs, t.EventID, core.WorkerStatus{Phase: core.PhasePending})
+				} else {
+					report = r.svc.UpdateJobStatus(obs, t.EventID, t.JobName, core.JobStatus{Phase: core.PhasePending})
+				}
+			}
+			queue = ignoreNotFound(r.store.Queue().Nack(ctx, t.ID, delay))
 		}
-		return fmt.Errorf("starting the job on the %s substrate: %w", r.sub.Name(), err)
+		return nil
+	})
+	if err == nil {
+		err = queue
 	}
-	r.follow(w, started, lifetime(launch.Job.Spec.TimeoutDuration, r.cfg.MaxJobLifetime), true)
-	return nil
+	if !ignorable(report) {
+		r.log.Error("reporting a failed start", "task", describe(t), "error", report)
+	}
+	if err != nil {
+		r.log.Error("could not put a task back; its lease will expire instead", "task", describe(t), "error", err)
+	}
 }
 
 // lifetime is a workload's timeout: its spec's duration, capped at max.
@@ -248,26 +330,6 @@ func lifetime(spec string, max time.Duration) time.Duration {
 		return max
 	}
 	return d
-}
-
-// fail gives up on a task: its worker or job becomes SCHEDULING_FAILED and
-// the reason goes into its log, where users look first.
-func (r *Runner) fail(ctx context.Context, t *core.Task, cause error) {
-	r.log.Error("giving up on a task", "task", describe(t), "attempts", t.Attempts+1, "error", cause)
-	ref := core.WorkloadRef{EventID: t.EventID, Job: t.JobName}
-	r.note(ctx, ref, fmt.Sprintf("[brigade] could not start this %s after %d attempts: %v", t.Kind, t.Attempts+1, cause))
-	r.closeLog(ctx, ref)
-	now := r.clock.Now().UTC()
-	obs := asObserver(ctx)
-	var err error
-	if t.Kind == core.TaskWorker {
-		err = r.svc.UpdateWorkerStatus(obs, t.EventID, core.WorkerStatus{Phase: core.PhaseSchedulingFailed, Ended: &now})
-	} else {
-		err = r.svc.UpdateJobStatus(obs, t.EventID, t.JobName, core.JobStatus{Phase: core.PhaseSchedulingFailed, Ended: &now})
-	}
-	if !ignorable(err) {
-		r.log.Error("marking a task SCHEDULING_FAILED", "task", describe(t), "error", err)
-	}
 }
 
 func describe(t *core.Task) string {
