@@ -60,13 +60,15 @@ func (es eventStore) Create(ctx context.Context, e *core.Event) error {
 		write = es.s.writeAtomic
 	}
 	return write(ctx, func(ctx context.Context, st *txState) error {
-		if err := mustExist(ctx, st, "Project", `SELECT 1 FROM projects WHERE id = ?`, e.ProjectID); err != nil {
-			return err
-		}
+		// The project's foreign key checks that it exists (the only
+		// foreign key of events): no separate look-up on the way in.
 		res, err := st.ExecContext(ctx,
 			`INSERT INTO events (id, project_id, source, type, created_ns, phase, doc)
 			 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			e.Metadata.ID, e.ProjectID, e.Source, e.Type, created.UnixNano(), string(workerPhase(e)), doc)
+		if isForeignKeyViolation(err) {
+			return core.NewNotFound("Project", e.ProjectID)
+		}
 		if err != nil {
 			return fmt.Errorf("create event %q: %w", e.Metadata.ID, err)
 		}
@@ -75,6 +77,11 @@ func (es eventStore) Create(ctx context.Context, e *core.Event) error {
 			return err
 		}
 		if n == 0 {
+			// An existing id skips the foreign key check: a missing
+			// project still comes first.
+			if err := mustExist(ctx, st, "Project", `SELECT 1 FROM projects WHERE id = ?`, e.ProjectID); err != nil {
+				return err
+			}
 			return core.NewConflict("Event", e.Metadata.ID, fmt.Sprintf("event %q already exists", e.Metadata.ID))
 		}
 		for i := range jobs {

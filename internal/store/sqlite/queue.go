@@ -35,34 +35,44 @@ func (qs queueStore) Enqueue(ctx context.Context, t *core.Task) error {
 		return core.NewBadRequest(fmt.Sprintf("unknown task kind %q", t.Kind))
 	}
 	return qs.s.write(ctx, func(ctx context.Context, st *txState) error {
+		now := qs.s.now().UTC()
+		created := t.Created
+		if created.IsZero() {
+			created = now
+		}
+		// One statement takes the project from the event and inserts;
+		// only when it inserts nothing is the event looked at to say why.
+		var id int64
 		var project string
-		err := st.QueryRowContext(ctx, `SELECT project_id FROM events WHERE id = ?`, t.EventID).Scan(&project)
+		err := st.QueryRowContext(ctx,
+			`INSERT INTO queue (kind, project_id, event_id, job_name, available_at_ns, created_ns)
+			 SELECT ?1, project_id, id, ?2, ?3, ?4 FROM events WHERE id = ?5 AND (?6 = '' OR project_id = ?6)
+			 RETURNING id, project_id`,
+			string(t.Kind), t.JobName, now.UnixNano(), created.UnixNano(), t.EventID, t.ProjectID).Scan(&id, &project)
 		if errors.Is(err, sql.ErrNoRows) {
-			return core.NewNotFound("Event", t.EventID)
+			return enqueueRefused(ctx, st, t)
 		}
 		if err != nil {
 			return fmt.Errorf("enqueue task for event %q: %w", t.EventID, err)
 		}
-		if t.ProjectID == "" {
-			t.ProjectID = project
-		} else if t.ProjectID != project {
-			return core.NewBadRequest(fmt.Sprintf("task names project %q but event %q belongs to project %q", t.ProjectID, t.EventID, project))
-		}
-		now := qs.s.now().UTC()
-		if t.Created.IsZero() {
-			t.Created = now
-		}
-		t.Created = t.Created.UTC()
-		t.Attempts = 0
-		if err := st.QueryRowContext(ctx,
-			`INSERT INTO queue (kind, project_id, event_id, job_name, available_at_ns, created_ns)
-			 VALUES (?, ?, ?, ?, ?, ?) RETURNING id`,
-			string(t.Kind), t.ProjectID, t.EventID, t.JobName, now.UnixNano(), t.Created.UnixNano()).Scan(&t.ID); err != nil {
-			return fmt.Errorf("enqueue task for event %q: %w", t.EventID, err)
-		}
+		t.ID, t.ProjectID, t.Created, t.Attempts = id, project, created.UTC(), 0
 		st.touch(core.TopicQueue)
 		return nil
 	})
+}
+
+// enqueueRefused explains why no task was inserted for t: its event is
+// missing, or belongs to another project than t names.
+func enqueueRefused(ctx context.Context, q querier, t *core.Task) error {
+	var project string
+	err := q.QueryRowContext(ctx, `SELECT project_id FROM events WHERE id = ?`, t.EventID).Scan(&project)
+	if errors.Is(err, sql.ErrNoRows) {
+		return core.NewNotFound("Event", t.EventID)
+	}
+	if err != nil {
+		return fmt.Errorf("enqueue task for event %q: %w", t.EventID, err)
+	}
+	return core.NewBadRequest(fmt.Sprintf("task names project %q but event %q belongs to project %q", t.ProjectID, t.EventID, project))
 }
 
 func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, error) {

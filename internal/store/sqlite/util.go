@@ -110,6 +110,12 @@ func isUniqueViolation(err error) bool {
 	return false
 }
 
+// isForeignKeyViolation reports whether err is a FOREIGN KEY violation.
+func isForeignKeyViolation(err error) bool {
+	var se *sqlite.Error
+	return errors.As(err, &se) && se.Code() == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY
+}
+
 // placeholders returns "?,?,...,?" with n marks.
 func placeholders(n int) string {
 	if n <= 0 {
