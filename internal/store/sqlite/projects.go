@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -40,6 +41,7 @@ func (ps projectStore) Create(ctx context.Context, p *core.Project) error {
 		if n == 0 {
 			return core.NewConflict("Project", p.Metadata.ID, fmt.Sprintf("project %q already exists", p.Metadata.ID))
 		}
+		st.touch(topicProjects)
 		return nil
 	})
 }
@@ -96,12 +98,97 @@ func (ps projectStore) List(ctx context.Context, opts core.ListOptions) ([]core.
 	return out, meta, nil
 }
 
+// All reads every project for each new event; outside a transaction the
+// documents come from a copy in memory that every committed project write
+// invalidates (each call still decodes its own).
 func (ps projectStore) All(ctx context.Context) ([]core.Project, error) {
-	rows, err := ps.s.reader(ctx).QueryContext(ctx, `SELECT id, doc FROM projects ORDER BY id`)
+	if st := ps.s.state(ctx); st != nil { // may hold uncommitted project writes
+		return allProjects(ctx, st)
+	}
+	docs, ticket, ok := ps.s.projectDocs.get()
+	if !ok {
+		var err error
+		if docs, err = allProjectDocs(ctx, ps.s.pool); err != nil {
+			return nil, err
+		}
+		ps.s.projectDocs.put(ticket, docs)
+	}
+	out := make([]core.Project, len(docs))
+	for i, d := range docs {
+		if err := unmarshal("project "+d.id, d.doc, &out[i]); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+func allProjects(ctx context.Context, q querier) ([]core.Project, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, doc FROM projects ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list all projects: %w", err)
 	}
 	return scanProjects(rows)
+}
+
+type projectRow struct{ id, doc string }
+
+func allProjectDocs(ctx context.Context, q querier) ([]projectRow, error) {
+	rows, err := q.QueryContext(ctx, `SELECT id, doc FROM projects ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list all projects: %w", err)
+	}
+	defer rows.Close()
+	out := []projectRow{}
+	for rows.Next() {
+		var r projectRow
+		if err := rows.Scan(&r.id, &r.doc); err != nil {
+			return nil, fmt.Errorf("read project row: %w", err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("read projects: %w", err)
+	}
+	return out, nil
+}
+
+// topicProjects is touched by every project write: not a topic anyone
+// subscribes to, but the mark by which the writer invalidates the cache of
+// project documents once such a write has committed.
+const topicProjects = "\x00projects"
+
+// projectDocs caches the stored documents of all projects.
+type projectDocs struct {
+	mu    sync.Mutex
+	gen   uint64 // bumped after each commit that wrote a project
+	valid bool   // docs were read at gen
+	docs  []projectRow
+}
+
+// get returns the cached documents, or a ticket to put fresh ones with.
+func (c *projectDocs) get() (docs []projectRow, ticket uint64, ok bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.docs, c.gen, c.valid
+}
+
+// put caches docs read after get returned ticket, unless a project write
+// committed since (they may predate it).
+func (c *projectDocs) put(ticket uint64, docs []projectRow) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if ticket == c.gen {
+		c.docs, c.valid = docs, true
+	}
+}
+
+// invalidate drops the cache; the writer calls it after committing a
+// project write.
+func (c *projectDocs) invalidate() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.gen++
+	c.docs, c.valid = nil, false
 }
 
 func scanProjects(rows *sql.Rows) ([]core.Project, error) {
@@ -142,6 +229,7 @@ func (ps projectStore) Update(ctx context.Context, p *core.Project) error {
 		if _, err := st.ExecContext(ctx, `UPDATE projects SET doc = ? WHERE id = ?`, doc, p.Metadata.ID); err != nil {
 			return fmt.Errorf("update project %q: %w", p.Metadata.ID, err)
 		}
+		st.touch(topicProjects)
 		return nil
 	})
 }
@@ -165,6 +253,7 @@ func (ps projectStore) Delete(ctx context.Context, id string) error {
 		if n == 0 {
 			return core.NewNotFound("Project", id)
 		}
+		st.touch(topicProjects)
 		for _, e := range ids {
 			st.touch(core.TopicEvent(e), core.TopicLogs(e))
 		}

@@ -89,6 +89,8 @@ type Store struct {
 	cleanups cleanupStore
 	settings settingStore
 
+	projectDocs projectDocs // the documents of all projects (projectStore.All)
+
 	now func() time.Time // the queue's and cleanups' clock
 }
 

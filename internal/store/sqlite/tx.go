@@ -299,6 +299,9 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		for _, r := range batch {
 			if r.ok {
 				r.ok, r.err = false, err
+				if _, ok := r.topics[topicProjects]; ok {
+					s.projectDocs.invalidate() // in case the commit happened after all
+				}
 			}
 		}
 		return nil
@@ -309,6 +312,9 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 	}
 	for _, r := range batch {
 		if r.ok {
+			if _, ok := r.topics[topicProjects]; ok {
+				s.projectDocs.invalidate()
+			}
 			s.hub.PublishSet(r.topics)
 		}
 	}

@@ -134,3 +134,68 @@ func TestStatementCacheEvictsSafely(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestAllProjectsSeesEveryCommittedWrite: the documents All keeps in memory
+// never hide a committed create, update or delete, nor show a rolled-back
+// one.
+func TestAllProjectsSeesEveryCommittedWrite(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	want := func(what string, descs ...string) {
+		t.Helper()
+		for range 2 { // the second read comes from memory
+			all, err := s.Projects().All(ctx)
+			must(t, err, "all projects")
+			var got []string
+			for _, p := range all {
+				got = append(got, p.Metadata.ID+"="+p.Description)
+			}
+			if fmt.Sprint(got) != fmt.Sprint(descs) {
+				t.Fatalf("%s: all projects %v, want %v", what, got, descs)
+			}
+		}
+	}
+	want("empty")
+	must(t, s.Projects().Create(ctx, project("a")), "create a")
+	want("created a", "a=project a")
+	must(t, s.Projects().Create(ctx, project("b")), "create b")
+	want("created b", "a=project a", "b=project b")
+	p := project("a")
+	p.Description = "changed"
+	must(t, s.Projects().Update(ctx, p), "update a")
+	want("updated a", "a=changed", "b=project b")
+	errRollback := fmt.Errorf("roll back")
+	err := s.Tx(ctx, func(ctx context.Context) error {
+		must(t, s.Projects().Create(ctx, project("c")), "create c")
+		if all, err := s.Projects().All(ctx); err != nil || len(all) != 3 {
+			t.Errorf("inside the transaction: %d projects, %v; want 3 (a, b and c)", len(all), err)
+		}
+		return errRollback
+	})
+	if err != errRollback {
+		t.Fatalf("rolled-back transaction: %v", err)
+	}
+	want("rolled back c", "a=changed", "b=project b")
+	must(t, s.Projects().Delete(ctx, "a"), "delete a")
+	want("deleted a", "b=project b")
+}
+
+// TestProjectDocsDropsAReadThatRacedWithAWrite: documents read before a
+// project write committed are not cached once it has.
+func TestProjectDocsDropsAReadThatRacedWithAWrite(t *testing.T) {
+	var c projectDocs
+	_, ticket, ok := c.get()
+	if ok {
+		t.Fatal("an empty cache answered")
+	}
+	c.invalidate() // a project write commits while the read runs
+	c.put(ticket, []projectRow{{id: "stale"}})
+	if _, _, ok := c.get(); ok {
+		t.Fatal("documents read before a committed write were cached")
+	}
+	_, ticket, _ = c.get()
+	c.put(ticket, []projectRow{{id: "fresh"}})
+	if docs, _, ok := c.get(); !ok || len(docs) != 1 || docs[0].id != "fresh" {
+		t.Fatalf("cached %v, %v; want the fresh documents", docs, ok)
+	}
+}
