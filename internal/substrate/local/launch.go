@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -260,9 +261,22 @@ func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure strin
 		}
 	}
 	s.log.Debug("local substrate: workload started", "workload", ref.String(), "failure", w.failure)
-	go w.run()
+	go func() {
+		// Off the start's path: reading a new process's start time for its
+		// pid file waits for its exec to finish. Before the reaping in run,
+		// so each process can still be read (as a zombie at worst).
+		for _, p := range w.procs {
+			if p.cmd != nil {
+				s.recordPid(p)
+			}
+		}
+		w.run()
+	}()
 	return w.started, nil
 }
+
+// devNull is every process's standard input, opened once.
+var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNull) })
 
 // startProc starts one process group whose stdout and stderr share a pipe.
 func (s *Substrate) startProc(p *proc, sp procSpec) error {
@@ -270,8 +284,7 @@ func (s *Substrate) startProc(p *proc, sp procSpec) error {
 		if sb := s.standbys.take(sp.argv); sb != nil {
 			err := s.handOver(p, sb, sp)
 			if err == nil {
-				s.recordPid(p)
-				return nil
+				return nil // launch records its pid
 			}
 			s.log.Warn("local substrate: a standby worker was unusable; starting one anew", "err", err)
 		}
@@ -282,6 +295,9 @@ func (s *Substrate) startProc(p *proc, sp procSpec) error {
 	}
 	cmd := &exec.Cmd{Path: sp.path, Args: sp.argv, Dir: sp.dir, Env: sp.env, Stdout: wr, Stderr: wr,
 		SysProcAttr: sysProcAttr(false)}
+	if f, err := devNull(); err == nil {
+		cmd.Stdin = f // else exec opens it on every start
+	}
 	if len(sp.mounts) > 0 {
 		arg, err := json.Marshal(helperSpec{Mounts: sp.mounts, Dir: sp.dir, Argv: sp.argv})
 		if err != nil {
@@ -304,8 +320,7 @@ func (s *Substrate) startProc(p *proc, sp procSpec) error {
 		return err
 	}
 	p.logs.read(r)
-	s.recordPid(p)
-	return nil
+	return nil // launch records its pid
 }
 
 // recordPid writes the process group's pid file (see Restarts in the
