@@ -5,8 +5,9 @@
 //
 // Every event gets DataDir/events/<eventID>/ holding event.json (the
 // worker's event document, mode 0600), workspace/ (shared by the event's
-// jobs), source/ (the event's source checkout) and pids/ (one file per live
-// process group, see Restarts). Cleanup removes the whole folder.
+// jobs), source/ (the event's source checkout) and pids/ (the process
+// groups started for the event, see Restarts). Cleanup removes the whole
+// folder.
 //
 // # Processes
 //
@@ -100,7 +101,10 @@
 // started by this process, so the caller finishes work left RUNNING from
 // before with a clear reason (e.g. "the server restarted while the job
 // ran"). So that nothing leaks, every process group is recorded in a pid
-// file under the event folder, and Cleanup(eventID) kills the groups those
-// files name (after checking, through /proc, that they still are the same
-// processes) before it removes the folder.
+// file under the event folder as it starts, and again as ended once it is
+// gone (the worker's file is its own; the event's jobs append to one shared
+// file, since creating a file per job costs more than starting its
+// process on some file systems). Cleanup(eventID) kills the groups those
+// files name and do not mark ended (after checking, through /proc, that
+// they still are the same processes) before it removes the folder.
 package local

@@ -134,7 +134,7 @@ func (s *Substrate) jobProc(jl *core.JobLaunch, p eventPaths, name string, c cor
 	} else if name == jl.Job.Name {
 		return sp, nil, fmt.Sprintf("sidecar %s has the job's name, which names the primary container's log; rename the sidecar", name)
 	}
-	sp.pidFile = filepath.Join(p.pids, "job."+jl.Job.Name+"."+name+".pid")
+	sp.pidFile = filepath.Join(p.pids, "jobs.pid") // shared by the event's jobs
 	if len(c.Command) == 0 {
 		if primary {
 			return sp, nil, "this job has no command and relies on its image's entrypoint; " +
@@ -327,7 +327,9 @@ func (s *Substrate) startProc(p *proc, sp procSpec) error {
 // package documentation).
 func (s *Substrate) recordPid(p *proc) {
 	if p.pidFile != "" {
-		if err := writePidFile(p.pidFile, p.pid); err != nil {
+		start, err := recordGroup(p.pidFile, p.pid)
+		p.pidStart, p.recorded = start, err == nil
+		if err != nil {
 			s.log.Warn("local substrate: cannot record a process group; Cleanup after a restart will not find it",
 				"file", p.pidFile, "err", err)
 		}

@@ -3,6 +3,7 @@
 package local
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -11,14 +12,34 @@ import (
 	"syscall"
 )
 
-// writePidFile records a process group: its id and its leader's start time,
-// so that a later Cleanup can tell the group from a reused process id.
-func writePidFile(path string, pid int) error {
+// recordGroup appends a process group to a pid file (several groups may
+// share one): its id and its leader's start time, so that a later Cleanup
+// can tell the group from a reused process id. It returns the start time,
+// for recordGroupEnd.
+func recordGroup(path string, pid int) (uint64, error) {
 	_, start, err := procStat(pid)
+	if err != nil {
+		return 0, err
+	}
+	return start, appendPidLine(path, fmt.Appendf(nil, "%d %d\n", pid, start))
+}
+
+// writePidFile records a process group in a pid file of its own.
+func writePidFile(path string, pid int) error {
+	_, err := recordGroup(path, pid)
+	return err
+}
+
+// appendPidLine appends one line: appending to a file that exists costs
+// a fraction of creating one, which on some file systems is the dearest
+// step of starting a job.
+func appendPidLine(path string, line []byte) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o600)
 	if err != nil {
 		return err
 	}
-	return os.WriteFile(path, fmt.Appendf(nil, "%d %d\n", pid, start), 0o600)
+	_, err = f.Write(line)
+	return errors.Join(err, f.Close())
 }
 
 // procStat reads a process's group and start time (clock ticks after boot)
@@ -45,7 +66,8 @@ func procStat(pid int) (pgrp int, start uint64, err error) {
 }
 
 // killLeftovers kills the process groups recorded in dir that still run
-// (left by a previous server) and removes their files.
+// (left by a previous server) and removes their files. Groups recorded as
+// ended are not looked at.
 func killLeftovers(dir string, log interface{ Info(string, ...any) }) {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
@@ -56,15 +78,14 @@ func killLeftovers(dir string, log interface{ Info(string, ...any) }) {
 		if !strings.HasSuffix(e.Name(), ".pid") {
 			continue
 		}
-		var pgid int
-		var start uint64
 		b, err := os.ReadFile(path)
 		if err == nil {
-			_, err = fmt.Sscanf(string(b), "%d %d", &pgid, &start)
-		}
-		if err == nil && pgid > 1 && groupAlive(pgid, start) {
-			_ = syscall.Kill(-pgid, syscall.SIGKILL)
-			log.Info("local substrate: killed a process group left by a previous server", "pgid", pgid, "file", path)
+			for _, g := range openGroups(b) {
+				if g.pgid > 1 && groupAlive(g.pgid, g.start) {
+					_ = syscall.Kill(-g.pgid, syscall.SIGKILL)
+					log.Info("local substrate: killed a process group left by a previous server", "pgid", g.pgid, "file", path)
+				}
+			}
 		}
 		_ = os.Remove(path)
 	}

@@ -41,7 +41,9 @@ type proc struct {
 	logs      *logPump
 	cmd       *exec.Cmd // nil when the process never started
 	pid       int
-	pidFile   string
+	pidFile   string // where the group is recorded ("" for none)
+	pidStart  uint64 // the leader's start time, once recorded
+	recorded  bool   // the group is in pidFile
 	exited    chan struct{}
 
 	mu     sync.Mutex
@@ -123,8 +125,8 @@ func (w *workload) run() {
 		go func() {
 			defer wg.Done()
 			p.logs.drain(drainTimeout)
-			if p.pidFile != "" {
-				_ = os.Remove(p.pidFile)
+			if p.recorded {
+				_ = recordGroupEnd(p.pidFile, p.pid, p.pidStart)
 			}
 			p.logs.End(true)
 		}()
