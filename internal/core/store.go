@@ -31,7 +31,8 @@ type Store interface {
 
 	// Subscribe returns a channel that receives a value (coalesced, never
 	// blocking the writer) after every commit that touched topic, until
-	// cancel is called. Topics: TopicEvent(id), TopicLogs(eventID), TopicQueue.
+	// cancel is called. Topics: TopicEvent(id), TopicWorker(id),
+	// TopicJob(eventID, name), TopicLogs(eventID), TopicQueue.
 	Subscribe(topic string) (ch <-chan struct{}, cancel func())
 
 	// Ping checks the database answers.
@@ -47,6 +48,15 @@ const (
 
 // TopicEvent is notified when an event, its worker or any of its jobs change.
 func TopicEvent(eventID string) string { return "event:" + eventID }
+
+// TopicWorker is notified when an event or its worker change (created, its
+// worker status, summary or source state written, deleted with it or its
+// project), but not when only its jobs do: for those that follow a worker.
+func TopicWorker(eventID string) string { return "worker:" + eventID }
+
+// TopicJob is notified when one job changes (created, replaced, its status
+// written). Its event's deletion notifies TopicWorker(eventID).
+func TopicJob(eventID, name string) string { return "job:" + eventID + "/" + name }
 
 // TopicLogs is notified when log lines are appended for an event.
 func TopicLogs(eventID string) string { return "logs:" + eventID }

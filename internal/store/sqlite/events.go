@@ -89,7 +89,10 @@ func (es eventStore) Create(ctx context.Context, e *core.Event) error {
 				return err
 			}
 		}
-		st.touch(core.TopicEvent(e.Metadata.ID))
+		st.touch(core.TopicEvent(e.Metadata.ID), core.TopicWorker(e.Metadata.ID))
+		for i := range jobs {
+			st.touch(core.TopicJob(e.Metadata.ID, jobs[i].Name))
+		}
 		return nil
 	})
 }
@@ -292,7 +295,7 @@ func (es eventStore) UpdateWorkerStatus(ctx context.Context, id string, from cor
 			return phaseConflict(ctx, st, "Event", id, from,
 				`SELECT phase FROM events WHERE id = ?`, id)
 		}
-		st.touch(core.TopicEvent(id))
+		st.touch(core.TopicEvent(id), core.TopicWorker(id))
 		return nil
 	})
 }
@@ -346,7 +349,7 @@ func (es eventStore) update(ctx context.Context, id, what, query string, args ..
 		if n == 0 {
 			return core.NewNotFound("Event", id)
 		}
-		st.touch(core.TopicEvent(id))
+		st.touch(core.TopicEvent(id), core.TopicWorker(id))
 		return nil
 	})
 }
@@ -403,7 +406,7 @@ func (es eventStore) Delete(ctx context.Context, id string) error {
 		if n == 0 {
 			return core.NewNotFound("Event", id)
 		}
-		st.touch(core.TopicEvent(id), core.TopicLogs(id), core.TopicQueue)
+		st.touch(core.TopicEvent(id), core.TopicWorker(id), core.TopicLogs(id), core.TopicQueue)
 		return nil
 	})
 }

@@ -70,7 +70,7 @@ func (js jobStore) Create(ctx context.Context, eventID string, j *core.Job) erro
 		if err := insertJob(ctx, st, eventID, j, 0); err != nil {
 			return err
 		}
-		st.touch(core.TopicEvent(eventID))
+		st.touch(core.TopicEvent(eventID), core.TopicJob(eventID, j.Name))
 		return nil
 	})
 }
@@ -98,7 +98,7 @@ func (js jobStore) Replace(ctx context.Context, eventID string, j *core.Job) err
 		if n == 0 {
 			return jobNotFound(ctx, st, eventID, j.Name)
 		}
-		st.touch(core.TopicEvent(eventID))
+		st.touch(core.TopicEvent(eventID), core.TopicJob(eventID, j.Name))
 		return nil
 	})
 }
@@ -176,7 +176,7 @@ func (js jobStore) UpdateStatus(ctx context.Context, eventID, name string, from 
 			}
 			return core.NewConflict("Job", name, fmt.Sprintf("job %q of event %q is in phase %q, not %q: someone else changed it first", name, eventID, phase, from))
 		}
-		st.touch(core.TopicEvent(eventID))
+		st.touch(core.TopicEvent(eventID), core.TopicJob(eventID, name))
 		return nil
 	})
 }

@@ -255,7 +255,7 @@ func (ps projectStore) Delete(ctx context.Context, id string) error {
 		}
 		st.touch(topicProjects)
 		for _, e := range ids {
-			st.touch(core.TopicEvent(e), core.TopicLogs(e))
+			st.touch(core.TopicEvent(e), core.TopicWorker(e), core.TopicLogs(e))
 		}
 		if len(ids) > 0 {
 			st.touch(core.TopicQueue)

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 	all = append(all, cleanupCases()...)
 	all = append(all, txCases()...)
 	all = append(all, subscribeCases()...)
+	all = append(all, topicCases()...)
 	all = append(all, concurrencyCases()...)
 	for _, c := range all {
 		t.Run(c.name, func(t *testing.T) {
