@@ -18,10 +18,13 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"runtime/pprof"
+	"runtime/trace"
 	"sort"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	_ "modernc.org/sqlite"
@@ -35,14 +38,15 @@ func main() {
 	projects := flag.Int("projects", 1, "projects subscribed to the events (each event fans out to all)")
 	raw := flag.Int("raw", 2000, "rows for the raw SQLite insert baseline")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the POST phase (server and clients: one process) to this file")
+	traceFile := flag.String("trace", "", "write an execution trace of the POST phase to this file (go tool trace)")
 	flag.Parse()
-	if err := run(*n, *c, *projects, *raw, *cpuprofile); err != nil {
+	if err := run(*n, *c, *projects, *raw, *cpuprofile, *traceFile); err != nil {
 		fmt.Fprintln(os.Stderr, "intake:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, c, projects, rawRows int, cpuprofile string) error {
+func run(n, c, projects, rawRows int, cpuprofile, traceFile string) error {
 	dir, err := os.MkdirTemp("", "brigade-intake-")
 	if err != nil {
 		return err
@@ -95,6 +99,17 @@ func run(n, c, projects, rawRows int, cpuprofile string) error {
 			return err
 		}
 	}
+	if traceFile != "" {
+		f, err := os.Create(traceFile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		if err := trace.Start(f); err != nil {
+			return err
+		}
+	}
+	cpu0 := cpuTime()
 	start := time.Now()
 	for w := 0; w < c; w++ {
 		wg.Add(1)
@@ -116,8 +131,12 @@ func run(n, c, projects, rawRows int, cpuprofile string) error {
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	cpu := cpuTime() - cpu0
 	if cpuprofile != "" {
 		pprof.StopCPUProfile()
+	}
+	if traceFile != "" {
+		trace.Stop()
 	}
 	cancel()
 	<-done
@@ -128,12 +147,23 @@ func run(n, c, projects, rawRows int, cpuprofile string) error {
 	fmt.Printf("intake: %d events (%d project(s) each), %d clients, %s\n", n, projects, c, elapsed.Round(time.Millisecond))
 	fmt.Printf("  POST /v2/events   %8.0f events/s   p50 %6.2f ms   p99 %6.2f ms   max %6.2f ms   failures %d\n",
 		rate, ms(pct(0.50)), ms(pct(0.99)), ms(lat[len(lat)-1]), failures.Load())
+	fmt.Printf("  CPU               %8.0f µs/event (server and clients: one process; %.0f%% of %d cores)\n",
+		float64(cpu.Microseconds())/float64(n), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
 	fmt.Printf("  raw SQLite insert %8.0f rows/s (one fsynced transaction per row, same machine, same run)\n", rawRate)
 	fmt.Printf("  ratio             %8.2fx the raw one-row-per-commit rate\n", rate/rawRate)
 	if f := failures.Load(); f > 0 {
 		return fmt.Errorf("%d requests failed; first: %v", f, firstErr.Load())
 	}
 	return nil
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
