@@ -148,7 +148,7 @@ func TestSQLite(t *testing.T) {
 		if !errors.Is(err, errBoom) {
 			t.Fatalf("Tx returned %v, want fn's error", err)
 		}
-		wantRows(t, s, map[string]int{"projects": 1, "events": 0, "jobs": 0, "logs": 0, "log_streams": 0,
+		wantRows(t, s, map[string]int{"projects": 1, "events": 0, "jobs": 0, "log_chunks": 0, "log_streams": 0,
 			"secrets": 0, "sessions": 0, "settings": 0, "queue": 0})
 	})
 
