@@ -1,7 +1,7 @@
 package local
 
 import (
-	"bufio"
+	"io"
 	"log/slog"
 	"os"
 	"time"
@@ -11,8 +11,8 @@ import (
 )
 
 // logPump moves one process's output into one log stream: a reader
-// goroutine splits the pipe into lines and hands them to a logpump.Pump,
-// which batches them into the sink. The pump's queue is bounded, so a slow
+// goroutine splits the pipe into lines and hands them, a read at a time, to
+// a logpump.Pump, which batches them into the sink. The pump's queue is bounded, so a slow
 // sink slows the reader (and, through the pipe, the writer) instead of
 // dropping lines.
 type logPump struct {
@@ -33,17 +33,63 @@ func (p *logPump) read(r *os.File) {
 	go p.readLoop()
 }
 
+// readBuffer is how much of the pipe one read takes. It must exceed
+// logpump.MaxLineBytes, so that a full buffer always holds a line or a cut.
+const readBuffer = 256 << 10
+
 func (p *logPump) readLoop() {
 	defer close(p.readDone)
 	defer p.r.Close()
-	sc := bufio.NewScanner(p.r)
-	sc.Buffer(make([]byte, 0, 32<<10), 2*logpump.MaxLineBytes)
-	sc.Split(logpump.SplitLines())
-	for sc.Scan() {
-		p.Line(string(sc.Bytes()))
-	}
+	readLines(p.r, p.EmitAll)
 	// A read error other than EOF can only be the forced close of a pipe
 	// that processes outside the group still held open; drain says so.
+}
+
+// readLines reads r to its end (or first error), splitting it into lines as
+// logpump.SplitLines does, and hands over the lines of each read at once,
+// stamped with the time of that read. The lines of one read share one
+// string and one time, so a fast writer costs an allocation per read, not
+// per line.
+func readLines(r io.Reader, emit func([]core.LogEntry)) {
+	split := logpump.SplitLines()
+	buf := make([]byte, readBuffer)
+	var (
+		end     int // buf[:end] holds data not yet split
+		spans   [][2]int
+		entries []core.LogEntry
+	)
+	for eof := false; !eof; {
+		n, err := r.Read(buf[end:])
+		end += n
+		eof = err != nil
+		if n == 0 && !eof {
+			continue
+		}
+		t := time.Now().UTC()
+		spans = spans[:0]
+		pos := 0
+		for pos < end || eof {
+			adv, tok, serr := split(buf[pos:end], eof)
+			if serr != nil || (adv == 0 && tok == nil) {
+				break
+			}
+			if tok != nil {
+				spans = append(spans, [2]int{pos, pos + len(tok)})
+			}
+			pos += adv
+		}
+		if len(spans) > 0 {
+			first, last := spans[0][0], spans[len(spans)-1][1]
+			text := string(buf[first:last])
+			entries = entries[:0]
+			for _, sp := range spans {
+				entries = append(entries, core.LogEntry{Time: &t, Message: text[sp[0]-first : sp[1]-first]})
+			}
+			emit(entries)
+			clear(entries) // the pump copied them; do not pin their text
+		}
+		end = copy(buf, buf[pos:end])
+	}
 }
 
 // drain waits for the reader to reach EOF. If processes that left the

@@ -4,6 +4,12 @@
 // with back-off if the sink refuses them, and the stream is closed once the
 // last line is in. The queue is bounded, so a slow sink slows the reader of
 // the output instead of dropping lines.
+//
+// The queue is one slice guarded by a mutex: a reader hands over every line
+// of a read at once (EmitAll), and the flusher takes everything queued at
+// once, so a fast writer's lines cost no channel operation or wake-up each.
+// While the sink stores one batch the reader fills the next, up to
+// maxQueueBytes; then it waits.
 package logpump
 
 import (
@@ -21,13 +27,15 @@ import (
 
 // Batching and line limits.
 const (
-	MaxLineBytes    = 64 << 10 // longer lines are cut at a UTF-8 boundary
-	maxBatchEntries = 1000
-	maxBatchBytes   = 1 << 20
-	flushEvery      = 10 * time.Millisecond
-	appendAttempts  = 5
-	appendTimeout   = 30 * time.Second
-	queueLength     = 4096
+	MaxLineBytes = 64 << 10 // longer lines are cut at a UTF-8 boundary
+	// maxQueueBytes bounds what waits for the sink, and so one batch:
+	// emitters wait while this much is queued. Each line counts its
+	// message plus lineOverhead.
+	maxQueueBytes  = 1 << 20
+	lineOverhead   = 32
+	flushEvery     = 10 * time.Millisecond // a line waits at most this long for more to share its batch
+	appendAttempts = 5
+	appendTimeout  = 30 * time.Second
 )
 
 // Entry stamps a line with t in UTC.
@@ -41,20 +49,26 @@ type Pump struct {
 	sink   core.LogSink
 	stream core.LogStream
 	log    *slog.Logger
-	who    string // "local substrate", "docker substrate": for diagnostics
-	ch     chan core.LogEntry
+	who    string        // "local substrate", "docker substrate": for diagnostics
+	wake   chan struct{} // (cap 1) the flusher has something to look at
 	done   chan struct{} // closed when the flusher has stopped
 
 	mu          sync.Mutex
-	started     bool
-	ended       bool // ch is closed
+	room        sync.Cond // signalled when the flusher takes the queue
+	queue       []core.LogEntry
+	queued      int  // bytes in queue, as maxQueueBytes counts them
+	started     bool // the flusher runs
+	ended       bool // no more lines: End was called
 	closeStream bool // close the stream in the sink once flushed
+	dropped     int  // lines emitted after End (a bug of the caller), dropped
 }
 
 // New makes a pump; lines may be queued before Start.
 func New(sink core.LogSink, stream core.LogStream, log *slog.Logger, who string) *Pump {
-	return &Pump{sink: sink, stream: stream, log: log, who: who,
-		ch: make(chan core.LogEntry, queueLength), done: make(chan struct{})}
+	p := &Pump{sink: sink, stream: stream, log: log, who: who,
+		wake: make(chan struct{}, 1), done: make(chan struct{})}
+	p.room.L = &p.mu
+	return p
 }
 
 // Start begins delivering lines to the sink.
@@ -69,7 +83,26 @@ func (p *Pump) Start() {
 
 // Emit queues a line of the output. Only the output's reader calls it, and
 // only before End.
-func (p *Pump) Emit(e core.LogEntry) { p.ch <- e }
+func (p *Pump) Emit(e core.LogEntry) {
+	p.mu.Lock()
+	p.waitRoom()
+	p.push(e)
+	p.mu.Unlock()
+}
+
+// EmitAll queues lines of the output, in order, as Emit would one by one
+// but at once. The pump keeps its own copy of the slice.
+func (p *Pump) EmitAll(entries []core.LogEntry) {
+	if len(entries) == 0 {
+		return
+	}
+	p.mu.Lock()
+	p.waitRoom()
+	for _, e := range entries {
+		p.push(e)
+	}
+	p.mu.Unlock()
+}
 
 // Line queues a line of the output stamped now.
 func (p *Pump) Line(msg string) { p.Emit(Entry(time.Now(), msg)) }
@@ -79,7 +112,42 @@ func (p *Pump) Note(msg string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.ended {
-		p.ch <- Entry(time.Now(), msg)
+		p.waitRoom()
+		p.push(Entry(time.Now(), msg))
+	}
+}
+
+// waitRoom waits (p.mu held) while the queue is full and a running flusher
+// will empty it. Before Start nothing drains the queue, so it grows: only
+// notes come before Start.
+func (p *Pump) waitRoom() {
+	for p.queued >= maxQueueBytes && p.started && !p.ended {
+		p.room.Wait()
+	}
+}
+
+// push queues e (p.mu held) and wakes the flusher when the queue was empty
+// or has become a full batch.
+func (p *Pump) push(e core.LogEntry) {
+	if p.ended {
+		if p.dropped++; p.dropped == 1 {
+			p.log.Error(p.who+": a log line emitted after the end of its stream was dropped (and any more will be)",
+				"event", p.stream.EventID, "job", p.stream.Job, "container", p.stream.Container)
+		}
+		return
+	}
+	was := p.queued
+	p.queue = append(p.queue, e)
+	p.queued += len(e.Message) + lineOverhead
+	if was == 0 || (was < maxQueueBytes && p.queued >= maxQueueBytes) {
+		p.signal()
+	}
+}
+
+func (p *Pump) signal() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
 	}
 }
 
@@ -90,43 +158,79 @@ func (p *Pump) End(closeStream bool) {
 	p.mu.Lock()
 	if !p.ended {
 		p.ended, p.closeStream = true, closeStream
-		close(p.ch)
+		p.room.Broadcast()
+		p.signal()
 	}
 	p.mu.Unlock()
 	p.Start()
 	<-p.done
 }
 
+// take waits until there is a batch to send and returns it; ok is false
+// once the queue is empty and ended. A batch is everything queued once the
+// queue is full, the stream ended, or flushEvery passed since the flusher
+// saw the first of its lines.
+func (p *Pump) take(timer *time.Timer) (batch []core.LogEntry, ok bool) {
+	for {
+		p.mu.Lock()
+		n, full, ended := len(p.queue), p.queued >= maxQueueBytes, p.ended
+		p.mu.Unlock()
+		if n == 0 && ended {
+			return nil, false
+		}
+		if n > 0 {
+			if !full && !ended {
+				p.coalesce(timer)
+			}
+			p.mu.Lock()
+			batch, p.queue, p.queued = p.queue, make([]core.LogEntry, 0, len(p.queue)), 0
+			p.room.Broadcast()
+			p.mu.Unlock()
+			return batch, true
+		}
+		<-p.wake
+	}
+}
+
+// coalesce lets more lines join a batch: it returns after flushEvery, or
+// earlier once the queue is full or ended.
+func (p *Pump) coalesce(timer *time.Timer) {
+	timer.Reset(flushEvery)
+	defer func() {
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}()
+	for {
+		select {
+		case <-timer.C:
+			return
+		case <-p.wake:
+			p.mu.Lock()
+			full, ended := p.queued >= maxQueueBytes, p.ended
+			p.mu.Unlock()
+			if full || ended {
+				return
+			}
+		}
+	}
+}
+
 func (p *Pump) flushLoop() {
 	defer close(p.done)
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
-		e, ok := <-p.ch
+		batch, ok := p.take(timer)
 		if !ok {
 			break
 		}
-		batch := []core.LogEntry{e}
-		size := len(e.Message)
-		timer := time.NewTimer(flushEvery)
-	collect:
-		for len(batch) < maxBatchEntries && size < maxBatchBytes {
-			select {
-			case e, ok = <-p.ch:
-				if !ok {
-					break collect
-				}
-				batch = append(batch, e)
-				size += len(e.Message)
-			case <-timer.C:
-				break collect
-			}
-		}
-		timer.Stop()
 		if !p.call("appending to", func(ctx context.Context) error { return p.sink.Append(ctx, p.stream, batch) }) {
 			p.log.Error(p.who+": log lines lost: the log store refused them repeatedly",
 				"event", p.stream.EventID, "job", p.stream.Job, "container", p.stream.Container, "lines", len(batch))
-		}
-		if !ok {
-			break
 		}
 	}
 	p.mu.Lock()
