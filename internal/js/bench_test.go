@@ -3,6 +3,7 @@ package js
 import (
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"testing"
@@ -66,4 +67,20 @@ events.process();
 		per := float64(b.Elapsed().Nanoseconds()) / float64(b.N)
 		b.ReportMetric((per-base)/jobs, "ns/job")
 	})
+}
+
+// BenchmarkConsoleLog measures one console.log call of a short string, the
+// worker log's hot path, with the output discarded: ns/op is per call.
+func BenchmarkConsoleLog(b *testing.B) {
+	dir := b.TempDir()
+	script := fmt.Sprintf(`for (let i = 0; i < %d; i++) console.log("line " + i);`, b.N)
+	if err := os.WriteFile(filepath.Join(dir, "brigade.js"), []byte(script), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	ev := map[string]any{"id": "e", "source": "brigade.sh/cli", "type": "exec", "project": map[string]any{"id": "p"}}
+	b.ResetTimer()
+	code, err := Run(context.Background(), Options{Dir: dir, Event: ev, Host: instantHost{}, Stdout: io.Discard})
+	if err != nil || code != 0 {
+		b.Fatalf("Run = %d, %v", code, err)
+	}
 }

@@ -3,6 +3,7 @@ package js
 import (
 	"embed"
 	"fmt"
+	"io"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -112,7 +113,15 @@ func (s *session) nativeObject() *goja.Object {
 	vm := s.vm
 	o := vm.NewObject()
 	start := time.Now()
-	_ = o.Set("write", func(text string) { _, _ = s.out.Write([]byte(text)) })
+	_ = o.Set("write", func(call goja.FunctionCall) goja.Value {
+		_, _ = io.WriteString(s.out, call.Argument(0).String())
+		return goja.Undefined()
+	})
+	_ = o.Set("console", s.consoleFunc)
+	_ = o.Set("indent", func(call goja.FunctionCall) goja.Value {
+		s.indented = call.Argument(0).String() != ""
+		return goja.Undefined()
+	})
 	_ = o.Set("exit", func(code int) { vm.Interrupt(exitSignal{code}) })
 	_ = o.Set("fatal", func(err goja.Value) { vm.Interrupt(fatalSignal{err}) })
 	_ = o.Set("cwd", s.opts.Dir)
@@ -143,6 +152,37 @@ func (s *session) nativeObject() *goja.Object {
 		return vm.NewArray(states[p.State()], res)
 	})
 	return o
+}
+
+// consoleFunc is native.console(print): it returns console.log and its
+// siblings. The common call, one string without a "%" while no group is
+// open, is written from here: it prints as util.format would, without the
+// JavaScript arguments object, array copies and string concatenation
+// print costs, which are most of a call's time. Every other call goes to
+// print, the prelude's formatting in JavaScript.
+func (s *session) consoleFunc(call goja.FunctionCall) goja.Value {
+	print, ok := goja.AssertFunction(call.Argument(0))
+	if !ok {
+		panic(s.vm.NewTypeError("console needs the print function"))
+	}
+	return s.vm.ToValue(func(c goja.FunctionCall) goja.Value {
+		if len(c.Arguments) == 1 && !s.indented {
+			if str, ok := c.Arguments[0].(goja.String); ok {
+				if text := str.String(); strings.IndexByte(text, '%') < 0 {
+					s.line = append(append(s.line[:0], text...), '\n')
+					_, _ = s.out.Write(s.line)
+					if cap(s.line) > 64<<10 {
+						s.line = nil
+					}
+					return goja.Undefined()
+				}
+			}
+		}
+		if _, err := print(goja.Undefined(), c.Arguments...); err != nil {
+			panic(err) // a JavaScript exception is thrown on; an interrupt goes on unwinding
+		}
+		return goja.Undefined()
+	})
 }
 
 // require is the require() the script (and the embedded modules) get. The

@@ -154,6 +154,9 @@ type session struct {
 	scriptDone  bool
 	afterScript []goja.Callable
 
+	indented bool   // a console.group is open (prelude's native.indent)
+	line     []byte // the console's fast path builds its line here
+
 	failed    bool            // an unhandled rejection was seen: exit code 1
 	unhandled []*goja.Promise // rejected without a handler during this task
 }

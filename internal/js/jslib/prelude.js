@@ -90,12 +90,15 @@
     if (indent) text = indent + text.split("\n").join("\n" + indent);
     native.write(text + "\n");
   }
+  // A plain string (the common case) is written by native code; print
+  // formats everything else.
+  const log = native.console(print);
   const console = {
-    log: print,
-    info: print,
-    debug: print,
-    warn: print,
-    error: print,
+    log: log,
+    info: log,
+    debug: log,
+    warn: log,
+    error: log,
     trace: function () {
       const err = new Error(util.format.apply(undefined, arguments));
       err.name = "Trace";
@@ -136,9 +139,11 @@
     group: function () {
       if (arguments.length) print.apply(undefined, arguments);
       indent += "  ";
+      native.indent(indent);
     },
     groupEnd: function () {
       indent = indent.slice(2);
+      native.indent(indent);
     },
   };
   console.groupCollapsed = console.group;
