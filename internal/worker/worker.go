@@ -24,12 +24,17 @@ import (
 type Options struct {
 	EventFile string    // path of event.json
 	SourceDir string    // where the git checkout goes (default: source/ beside event.json)
-	Stdout    io.Writer // the worker log
+	Stdout    io.Writer // the worker log, written through a buffer that Run flushes every few milliseconds and before it returns
 	Version   string
 }
 
 // Run runs the worker and returns its exit code: 0 for success.
 func Run(ctx context.Context, opts Options) int {
+	if opts.Stdout != nil {
+		out := newOutput(opts.Stdout)
+		defer out.Close() // on every return, and while a panic unwinds
+		opts.Stdout = out
+	}
 	w := &logWriter{out: opts.Stdout}
 	w.log("INFO", "brigade-worker version: %s", opts.Version)
 	raw, err := os.ReadFile(opts.EventFile)
