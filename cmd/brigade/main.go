@@ -3,7 +3,7 @@
 package main
 
 import (
-	"errors"
+	"context"
 	"fmt"
 	"log/slog"
 	"os"
@@ -145,10 +145,13 @@ func newWorkerCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := worker.AwaitStandby(); errors.Is(err, standby.ErrNoLaunch) {
-				os.Exit(0)
-			} else if err != nil {
-				return err
+			if standby.Is() {
+				os.Exit(worker.Standby(func(ctx context.Context) int {
+					return worker.Run(ctx, worker.Options{
+						EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),
+						Stdout: os.Stdout, Version: version,
+					})
+				}))
 			}
 			file := os.Getenv("BRIGADE_EVENT_FILE")
 			if file == "" {

@@ -291,3 +291,8 @@ func (c *Client) do(ctx context.Context, r request, out any) error {
 
 // escape makes one path segment safe.
 func escape(s string) string { return url.PathEscape(s) }
+
+// CloseIdleConnections closes the client's kept-alive connections that
+// carry no request, e.g. when a long-lived process is done with the server
+// for a while.
+func (c *Client) CloseIdleConnections() { c.http.CloseIdleConnections() }

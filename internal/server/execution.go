@@ -23,6 +23,7 @@ func newSubstrate(cfg Config, workerCmd []string, logs core.LogStore, log *slog.
 	hostWorkers := local.Options{DataDir: cfg.DataDir, Sink: sink, Logger: log}
 	if cfg.WorkerCommand == nil && cfg.StandbyWorkers > 0 {
 		hostWorkers.StandbyCommand, hostWorkers.StandbyWorkers = workerCmd, cfg.StandbyWorkers
+		hostWorkers.StandbyMaxIdle = cfg.MaxWorkers // a burst's workers wait for the next burst a while
 	}
 	switch cfg.Substrate {
 	case "docker":

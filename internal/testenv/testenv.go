@@ -6,8 +6,6 @@ package testenv
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"os"
 	"os/signal"
 	"syscall"
@@ -22,18 +20,21 @@ import (
 // otherwise it returns at once.
 func Hooks() {
 	local.MaybeRunMountHelper()
-	if len(os.Args) > 1 && os.Args[1] == "worker" && (os.Getenv("BRIGADE_EVENT_FILE") != "" || standby.Is()) {
-		if err := worker.AwaitStandby(); errors.Is(err, standby.ErrNoLaunch) {
-			os.Exit(0)
-		} else if err != nil {
-			fmt.Fprintln(os.Stderr, "worker:", err)
-			os.Exit(1)
-		}
-		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-		code := worker.Run(ctx, worker.Options{
+	if len(os.Args) < 2 || os.Args[1] != "worker" {
+		return
+	}
+	run := func(ctx context.Context) int {
+		return worker.Run(ctx, worker.Options{
 			EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),
 			Stdout: os.Stdout, Version: "test",
 		})
+	}
+	if standby.Is() {
+		os.Exit(worker.Standby(run))
+	}
+	if os.Getenv("BRIGADE_EVENT_FILE") != "" {
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		code := run(ctx)
 		stop()
 		os.Exit(code)
 	}

@@ -281,7 +281,7 @@ var devNull = sync.OnceValues(func() (*os.File, error) { return os.Open(os.DevNu
 // startProc starts one process group whose stdout and stderr share a pipe.
 func (s *Substrate) startProc(p *proc, sp procSpec) error {
 	if sp.standby {
-		if sb := s.standbys.take(sp.argv); sb != nil {
+		if sb := s.standbys.get(sp.argv); sb != nil {
 			err := s.handOver(p, sb, sp)
 			if err == nil {
 				return nil // launch records its pid

@@ -46,6 +46,10 @@ type Options struct {
 	StandbyCommand []string
 	// StandbyWorkers is how many standbys to keep ready (0: none).
 	StandbyWorkers int
+	// StandbyMaxIdle is how many standbys that ran an event may wait for
+	// the next; those beyond StandbyWorkers only for a while. Default (and
+	// at least) StandbyWorkers.
+	StandbyMaxIdle int
 }
 
 // Substrate runs workers and jobs as host processes. It implements
@@ -105,7 +109,7 @@ func New(opts Options) (*Substrate, error) {
 		if !filepath.IsAbs(opts.StandbyCommand[0]) {
 			return nil, fmt.Errorf("local substrate: the standby worker command %q needs an absolute path", opts.StandbyCommand[0])
 		}
-		if s.standbys, err = newPool(s, opts.StandbyCommand, opts.StandbyWorkers); err != nil {
+		if s.standbys, err = newPool(s, opts.StandbyCommand, opts.StandbyWorkers, opts.StandbyMaxIdle); err != nil {
 			return nil, err
 		}
 	}

@@ -1,127 +1,222 @@
 package local
 
 import (
+	"bufio"
+	"crypto/rand"
+	"encoding/hex"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"slices"
 	"sync"
 	"syscall"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/standby"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
-// standbyProc is a worker process started ahead of its event (see package
-// standby): it waits for a launch on ctl and writes to logs once it has one.
+// maxStandbyRuns is how many events one standby process runs before it is
+// let go, so that nothing a long-lived process accumulates (heap, caches)
+// grows without bound.
+const maxStandbyRuns = 100
+
+// standbyProc is a worker process started ahead of its events (package
+// standby): it waits for a launch on ctl and writes each run's output, and
+// its end line, to out.
 type standbyProc struct {
 	cmd  *exec.Cmd
 	ctl  *os.File // write end of its launch pipe
-	logs *os.File // read end of its stdout and stderr
+	out  *standby.Output
+	pipe *os.File // read end of its stdout and stderr
+	runs int      // launches handed to it
+
+	dead  chan struct{} // closed once the process is reaped
+	state *os.ProcessState
+	err   error
 }
 
-// discard ends a standby that will never get a launch.
+func (sb *standbyProc) isDead() bool {
+	select {
+	case <-sb.dead:
+		return true
+	default:
+	}
+	return false
+}
+
+// discard ends a standby that will not run another event.
 func (sb *standbyProc) discard() {
-	sb.ctl.Close() // an idle standby exits on an empty pipe
+	sb.ctl.Close() // a waiting standby exits on a closed pipe
 	_ = syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
-	_ = sb.cmd.Wait()
-	sb.logs.Close()
+	<-sb.dead
+	sb.pipe.Close()
 }
 
-// pool keeps Options.StandbyWorkers standbys of the worker command ready.
+// Idle standbys beyond the ones asked for (those that ran a burst of
+// events) are let go after standbyLinger unused.
+const standbyLinger = 30 * time.Second
+
+// pool starts Options.StandbyWorkers standbys of the worker command ahead
+// of need, and keeps those that ran an event for the next: up to maxIdle
+// of them, the ones beyond want only for standbyLinger.
 type pool struct {
-	s    *Substrate
-	argv []string
-	path string
-	want int
+	s       *Substrate
+	argv    []string
+	path    string
+	want    int
+	maxIdle int
 
 	mu       sync.Mutex
-	idle     []*standbyProc
-	starting int
+	idle     []*standbyProc // oldest first
+	idleAt   map[*standbyProc]time.Time
+	retiring *time.Timer
 	closed   bool
-	wg       sync.WaitGroup // fill goroutines
+	wg       sync.WaitGroup // goroutines that start or end standbys
 }
 
-func newPool(s *Substrate, argv []string, want int) (*pool, error) {
+func newPool(s *Substrate, argv []string, want, maxIdle int) (*pool, error) {
 	path, err := lookPath(argv[0], envValue(s.baseEnv, "PATH"), s.eventsDir)
 	if err != nil {
 		return nil, fmt.Errorf("local substrate: cannot run the standby worker command %q: %w", argv[0], err)
 	}
-	p := &pool{s: s, argv: slices.Clone(argv), path: path, want: want}
-	p.fill()
-	return p, nil
-}
-
-// fill starts standbys in the background until want of them are idle or
-// starting.
-func (p *pool) fill() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	for ; !p.closed && len(p.idle)+p.starting < p.want; p.starting++ {
+	p := &pool{s: s, argv: slices.Clone(argv), path: path, want: want, maxIdle: max(want, maxIdle),
+		idleAt: map[*standbyProc]time.Time{}}
+	for range want {
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			sb, err := p.spawn()
-			p.mu.Lock()
-			p.starting--
-			switch {
-			case err != nil:
-				// Workers start the slow way until the next take tries again.
+			sb, err := p.spawn(true)
+			if err != nil {
+				// Workers start without a warm-up until one ends its run.
 				p.s.log.Warn("local substrate: cannot start a standby worker", "command", p.path, "err", err)
-			case p.closed:
-				defer sb.discard()
-			default:
-				p.idle = append(p.idle, sb)
+				return
 			}
-			p.mu.Unlock()
+			p.giveBack(sb, true)
 		}()
 	}
+	return p, nil
 }
 
 // spawn starts one standby in the events folder with the substrate's base
-// environment plus standby.Env.
-func (p *pool) spawn() (*standbyProc, error) {
+// environment plus standby.Env. A standby started for a launch that waits
+// already skips the warm-up (its run warms the runtime up as well).
+func (p *pool) spawn(warm bool) (*standbyProc, error) {
 	ctlR, ctlW, err := os.Pipe()
 	if err != nil {
 		return nil, err
 	}
-	logR, logW, err := os.Pipe()
+	outR, outW, err := os.Pipe()
 	if err != nil {
 		ctlR.Close()
 		ctlW.Close()
 		return nil, err
 	}
-	env := append(slices.Clip(p.s.baseEnv), standby.Env+"=1")
-	cmd := &exec.Cmd{Path: p.path, Args: p.argv, Dir: p.s.eventsDir, Env: env, Stdout: logW, Stderr: logW,
+	mode := standby.Warm
+	if !warm {
+		mode = standby.Cold
+	}
+	env := append(slices.Clip(p.s.baseEnv), standby.Env+"="+mode)
+	cmd := &exec.Cmd{Path: p.path, Args: p.argv, Dir: p.s.eventsDir, Env: env, Stdout: outW, Stderr: outW,
 		ExtraFiles: []*os.File{ctlR}, SysProcAttr: sysProcAttr(false)}
+	if f, err := devNull(); err == nil {
+		cmd.Stdin = f
+	}
 	err = cmd.Start()
 	ctlR.Close()
-	logW.Close()
+	outW.Close()
 	if err != nil {
 		ctlW.Close()
-		logR.Close()
+		outR.Close()
 		return nil, err
 	}
-	return &standbyProc{cmd: cmd, ctl: ctlW, logs: logR}, nil
+	sb := &standbyProc{cmd: cmd, ctl: ctlW, out: standby.NewOutput(outR), pipe: outR, dead: make(chan struct{})}
+	go func() {
+		sb.err = cmd.Wait()
+		sb.state = cmd.ProcessState
+		close(sb.dead)
+	}()
+	return sb, nil
 }
 
-// take hands out the oldest idle standby of argv, or nil, and starts a
-// replacement.
-func (p *pool) take(argv []string) *standbyProc {
+// get returns a standby to run argv: an idle one, the one that waited
+// longest, or a new one started for it; nil when argv is not the pool's
+// command or no process could start (the caller starts it the plain way).
+func (p *pool) get(argv []string) *standbyProc {
 	if p == nil || !slices.Equal(argv, p.argv) {
 		return nil
 	}
 	p.mu.Lock()
-	var sb *standbyProc
-	if len(p.idle) > 0 && !p.closed {
-		sb = p.idle[0]
+	for len(p.idle) > 0 && !p.closed {
+		sb := p.idle[0]
 		p.idle = p.idle[1:]
+		delete(p.idleAt, sb)
+		if !sb.isDead() {
+			p.mu.Unlock()
+			return sb
+		}
+		p.discardLocked(sb)
 	}
+	closed := p.closed
 	p.mu.Unlock()
-	p.fill()
+	if closed {
+		return nil
+	}
+	sb, err := p.spawn(false)
+	if err != nil {
+		p.s.log.Warn("local substrate: cannot start a standby worker; starting the worker without one", "command", p.path, "err", err)
+		return nil
+	}
 	return sb
 }
 
-// close ends every idle standby and waits for those still starting.
+// giveBack returns a standby after its run: to the idle ones when it ended
+// its run cleanly (reusable) and there is room, else it is let go.
+func (p *pool) giveBack(sb *standbyProc, reusable bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !reusable || p.closed || sb.isDead() || sb.runs >= maxStandbyRuns || len(p.idle) >= p.maxIdle {
+		p.discardLocked(sb)
+		return
+	}
+	p.idle = append(p.idle, sb)
+	p.idleAt[sb] = time.Now()
+	if len(p.idle) > p.want && p.retiring == nil {
+		p.retiring = time.AfterFunc(standbyLinger, p.retire)
+	}
+}
+
+// retire lets go of the idle standbys beyond want that waited longer than
+// standbyLinger, oldest first.
+func (p *pool) retire() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.retiring = nil
+	if p.closed {
+		return
+	}
+	for len(p.idle) > p.want && time.Since(p.idleAt[p.idle[0]]) >= standbyLinger {
+		sb := p.idle[0]
+		p.idle = p.idle[1:]
+		delete(p.idleAt, sb)
+		p.discardLocked(sb)
+	}
+	if len(p.idle) > p.want {
+		wait := standbyLinger - time.Since(p.idleAt[p.idle[0]])
+		p.retiring = time.AfterFunc(max(wait, time.Millisecond), p.retire)
+	}
+}
+
+func (p *pool) discardLocked(sb *standbyProc) {
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		sb.discard()
+	}()
+}
+
+// close ends every idle standby and waits for those starting or ending.
 func (p *pool) close() {
 	if p == nil {
 		return
@@ -130,6 +225,9 @@ func (p *pool) close() {
 	p.closed = true
 	idle := p.idle
 	p.idle = nil
+	if p.retiring != nil {
+		p.retiring.Stop()
+	}
 	p.mu.Unlock()
 	for _, sb := range idle {
 		sb.discard()
@@ -138,25 +236,83 @@ func (p *pool) close() {
 }
 
 // handOver makes a standby the process of sp: it sends the launch and
-// starts reading the output. An error means the standby was unusable (it
-// died meanwhile) and has been discarded: start the process anew.
+// starts reading the run's output. An error means the standby was unusable
+// (it died meanwhile) and has been let go: start the process anew.
 func (s *Substrate) handOver(p *proc, sb *standbyProc, sp procSpec) error {
-	msg, err := (&standby.Launch{Dir: sp.dir, Env: sp.env}).Encode()
+	var nonce [16]byte
+	_, _ = rand.Read(nonce[:])
+	// The end line starts with a control character and a random word, so
+	// that no output of the run is taken for it.
+	end := "\x1ebrigade-standby-end-" + hex.EncodeToString(nonce[:])
+	msg, err := (&standby.Launch{Dir: sp.dir, Env: sp.env, End: end}).Encode()
 	if err == nil {
 		_, err = sb.ctl.Write(msg)
 	}
-	if cerr := sb.ctl.Close(); err == nil {
-		err = cerr
-	}
 	if err != nil {
-		_ = syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
-		_ = sb.cmd.Wait()
-		sb.logs.Close()
+		s.standbys.giveBack(sb, false)
 		return err
 	}
+	sb.runs++
 	p.mu.Lock()
-	p.cmd, p.pid = sb.cmd, sb.cmd.Process.Pid
+	p.cmd, p.pid, p.sb = sb.cmd, sb.cmd.Process.Pid, sb
 	p.mu.Unlock()
-	p.logs.read(sb.logs)
+	p.run = sb.out.Run(end)
+	p.logs.readRun(sb.pipe, p.run)
 	return nil
+}
+
+// reapStandby is reap for a process that runs on a standby: the run is over
+// when its end line arrives (the process lives on) or the process dies.
+func (p *proc) reapStandby() {
+	sb := p.sb
+	select {
+	case <-sb.dead:
+	case <-p.logs.readDone:
+	}
+	// Either way the output is read to its end (a dead process closed its
+	// pipe) before the outcome is known.
+	<-p.logs.readDone
+	p.mu.Lock()
+	p.reaped = true
+	if code, ok := p.run.Code(); ok {
+		p.code = &code
+	} else {
+		<-sb.dead
+		p.state, p.err = sb.state, sb.err
+		_ = syscall.Kill(-p.pid, syscall.SIGKILL)
+	}
+	p.mu.Unlock()
+	close(p.exited)
+}
+
+// outcome is the process's exit code and its reason.
+func (p *proc) outcome() (int, string) {
+	if p.code != nil {
+		return *p.code, fmt.Sprintf("exit code %d", *p.code)
+	}
+	return describeExit(p.state, p.err)
+}
+
+// returnStandby gives the process back to the pool once its workload is
+// over; it can run another event if its run ended with its end line.
+func (p *proc) returnStandby(s *Substrate, stopped bool) {
+	if p.sb != nil {
+		s.standbys.giveBack(p.sb, p.code != nil && !stopped)
+	}
+}
+
+// readRun reads one run of a standby: up to the run's end line, leaving
+// the pipe open for the next run.
+func (lp *logPump) readRun(pipe *os.File, run io.Reader) {
+	lp.r = pipe
+	lp.readDone = make(chan struct{})
+	go func() {
+		defer close(lp.readDone)
+		sc := bufio.NewScanner(run)
+		sc.Buffer(make([]byte, 0, 32<<10), 2*logpump.MaxLineBytes)
+		sc.Split(logpump.SplitLines())
+		for sc.Scan() {
+			lp.Line(string(sc.Bytes()))
+		}
+	}()
 }

@@ -1,6 +1,7 @@
 package local
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -24,21 +25,44 @@ func runTestWorker() {
 	if len(os.Args) < 2 || os.Args[1] != standbyArg {
 		return
 	}
-	if !standby.Is() {
-		// started for the event
-	} else if _, err := standby.Await(); errors.Is(err, standby.ErrNoLaunch) {
-		os.Exit(0)
-	} else if err != nil {
-		fmt.Println("error:", err)
-		os.Exit(1)
+	if !standby.Is() { // started for the event
+		os.Exit(reportLaunch())
 	}
+	rc, err := standby.Listen()
+	for err == nil {
+		var l *standby.Launch
+		if l, err = rc.Next(); err == nil {
+			err = l.Apply()
+		}
+		if errors.Is(err, standby.ErrNoLaunch) {
+			os.Exit(0)
+		}
+		if err != nil {
+			break
+		}
+		code := reportLaunch()
+		if l.End == "" {
+			os.Exit(code)
+		}
+		fmt.Printf("%s %d\n", l.End, code)
+	}
+	fmt.Println("error:", err)
+	os.Exit(1)
+}
+
+// reportLaunch prints what the test worker's run sees and returns the
+// exit code it should end with.
+func reportLaunch() int {
 	wd, _ := os.Getwd()
 	fmt.Println("dir=" + wd)
 	fmt.Println("event=" + os.Getenv("BRIGADE_EVENT_FILE"))
 	fmt.Println("extra=" + os.Getenv("EXTRA"))
-	fmt.Println("standby=" + os.Getenv(standby.Env))
+	fmt.Print("standby=" + os.Getenv(standby.Env)) // no newline: the end line follows at once
+	if os.Getenv("SLEEP") != "" {
+		time.Sleep(time.Hour) // until SIGTERM kills it
+	}
 	code, _ := strconv.Atoi(os.Getenv("EXIT_CODE"))
-	os.Exit(code)
+	return code
 }
 
 func standbyCommand(t *testing.T) []string {
@@ -77,21 +101,27 @@ func newStandbyFixture(t *testing.T) *fixture {
 }
 
 func (f *fixture) startWorker(cmd []string, env map[string]string) (core.ExitStatus, []string) {
+	return f.startWorkerOf(f.ev, cmd, env)
+}
+
+func (f *fixture) startWorkerOf(ev string, cmd []string, env map[string]string) (core.ExitStatus, []string) {
 	f.t.Helper()
-	w := &core.WorkerLaunch{Event: &core.Event{Metadata: core.ObjectMeta{ID: f.ev}}, EventDocument: []byte(`{}`),
+	w := &core.WorkerLaunch{Event: &core.Event{Metadata: core.ObjectMeta{ID: ev}}, EventDocument: []byte(`{}`),
 		Command: cmd, Env: env}
 	if _, err := f.s.StartWorker(f.ctx, w); err != nil {
 		f.t.Fatal(err)
 	}
-	st, err := f.s.Wait(f.ctx, core.WorkloadRef{EventID: f.ev})
+	st, err := f.s.Wait(f.ctx, core.WorkloadRef{EventID: ev})
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return st, f.sink.Lines(core.LogStream{EventID: f.ev, Container: "worker"})
+	return st, f.sink.Lines(core.LogStream{EventID: ev, Container: "worker"})
 }
 
-func (f *fixture) workerPid() int {
-	w := f.s.get(core.WorkloadRef{EventID: f.ev})
+func (f *fixture) workerPid() int { return f.workerPidOf(f.ev) }
+
+func (f *fixture) workerPidOf(ev string) int {
+	w := f.s.get(core.WorkloadRef{EventID: ev})
 	w.procs[0].mu.Lock()
 	defer w.procs[0].mu.Unlock()
 	return w.procs[0].pid
@@ -112,9 +142,46 @@ func TestWorkerStartsFromAStandby(t *testing.T) {
 	if st.Phase != core.PhaseFailed || st.ExitCode != 3 {
 		t.Errorf("status = %+v; want FAILED with the standby's exit code 3", st)
 	}
-	// The pool starts a replacement.
-	if next := idleStandby(t, f.s); next == pid {
-		t.Errorf("the used standby %d is still idle", pid)
+	// The run ended with its end line: the same process takes the next
+	// event, with nothing of the first one's environment.
+	if next := idleStandby(t, f.s); next != pid {
+		t.Fatalf("the idle standby is %d, not the one that ran the event, %d", next, pid)
+	}
+	const ev2 = "ev-local-2"
+	t.Cleanup(func() { f.s.Cleanup(context.Background(), ev2) })
+	st, lines = f.startWorkerOf(ev2, standbyCommand(t), nil)
+	if got := f.workerPidOf(ev2); got != pid {
+		t.Errorf("the second event ran as process %d, not on the standby %d", got, pid)
+	}
+	p2 := f.s.paths(ev2)
+	want = []string{"dir=" + p2.dir, "event=" + p2.eventFile, "extra=", "standby="}
+	if st.Phase != core.PhaseSucceeded || strings.Join(lines, "\n") != strings.Join(want, "\n") {
+		t.Errorf("second worker = %+v %q; want SUCCEEDED and %q", st, lines, want)
+	}
+}
+
+func TestStoppedStandbyIsNotReused(t *testing.T) {
+	f := newStandbyFixture(t)
+	pid := idleStandby(t, f.s)
+	w := &core.WorkerLaunch{Event: &core.Event{Metadata: core.ObjectMeta{ID: f.ev}}, EventDocument: []byte(`{}`),
+		Command: standbyCommand(t), Env: map[string]string{"SLEEP": "1"}}
+	if _, err := f.s.StartWorker(f.ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.s.Stop(f.ctx, core.WorkloadRef{EventID: f.ev}, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.s.Wait(f.ctx, core.WorkloadRef{EventID: f.ev})
+	if err != nil || st.Phase != core.PhaseAborted {
+		t.Fatalf("stopped worker = %+v, %v; want ABORTED", st, err)
+	}
+	waitExited(t, pid)
+	f.s.standbys.mu.Lock()
+	defer f.s.standbys.mu.Unlock()
+	for _, sb := range f.s.standbys.idle {
+		if sb.cmd.Process.Pid == pid {
+			t.Errorf("the stopped standby %d is idle again", pid)
+		}
 	}
 }
 
@@ -133,10 +200,15 @@ func TestOtherCommandsDoNotUseStandbys(t *testing.T) {
 func TestDeadStandbyFallsBackToAFreshProcess(t *testing.T) {
 	f := newStandbyFixture(t)
 	pid := idleStandby(t, f.s)
+	f.s.standbys.mu.Lock()
+	sb := f.s.standbys.idle[0]
+	f.s.standbys.mu.Unlock()
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	waitExited(t, pid)
+	// Reaped, so every thread is gone (a zombie leader may still have
+	// threads that hold its files open).
+	<-sb.dead
 	st, lines := f.startWorker(standbyCommand(t), map[string]string{"EXTRA": "x"})
 	if got := f.workerPid(); got == pid {
 		t.Errorf("the dead standby %d was used", pid)

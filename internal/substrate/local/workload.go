@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/standby"
 )
 
 // drainTimeout bounds how long a workload's logs are read after all of its
@@ -45,11 +46,14 @@ type proc struct {
 	pidStart  uint64 // the leader's start time, once recorded
 	recorded  bool   // the group is in pidFile
 	exited    chan struct{}
+	sb        *standbyProc       // the standby it runs on, if any
+	run       *standby.RunOutput // its run's output on that standby
 
 	mu     sync.Mutex
 	reaped bool
 	state  *os.ProcessState
 	err    error
+	code   *int // the exit code a standby reported at its run's end
 }
 
 func newProc(container string, logs *logPump) *proc {
@@ -67,6 +71,10 @@ func (p *proc) signal(sig syscall.Signal) {
 }
 
 func (p *proc) reap() {
+	if p.sb != nil {
+		p.reapStandby()
+		return
+	}
 	if p.cmd == nil {
 		p.mu.Lock()
 		p.reaped = true
@@ -132,6 +140,9 @@ func (w *workload) run() {
 		}()
 	}
 	wg.Wait()
+	for _, p := range w.procs {
+		p.returnStandby(w.s, stopped)
+	}
 
 	w.mu.Lock()
 	if w.killTimer != nil {
@@ -226,7 +237,7 @@ func (w *workload) exitStatus(ended time.Time, stopped bool) core.ExitStatus {
 		st.Phase, st.ExitCode, st.Reason = core.PhaseFailed, -1, w.failure
 		return st
 	}
-	code, reason := describeExit(p.state, p.err)
+	code, reason := p.outcome()
 	st.ExitCode = code
 	switch {
 	case stopped:
