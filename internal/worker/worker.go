@@ -70,6 +70,7 @@ func Run(ctx context.Context, opts Options) int {
 		return 1
 	}
 	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithInsecureTLS(true))
+	defer api.CloseIdleConnections() // a standby runs the next event with a client of its own
 	code, err := js.Run(ctx, js.Options{
 		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID},
 		Stdout: opts.Stdout, LogLevel: doc.Worker.LogLevel, Env: doc.Worker.Environment,
