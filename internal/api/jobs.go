@@ -263,6 +263,15 @@ func phaseOf(j *core.Job) core.JobPhase {
 	return j.Status.Phase
 }
 
+// JobChanges returns two channels: one receives a value after every commit
+// that changed the job, the other after every commit that changed its event
+// or worker, including the event's deletion (see core.TopicJob).
+func (s *Service) JobChanges(eventID, name string) (job, event <-chan struct{}, cancel func()) {
+	job, cancelJob := s.store.Subscribe(core.TopicJob(eventID, name))
+	event, cancelEvent := s.store.Subscribe(core.TopicWorker(eventID))
+	return job, event, func() { cancelJob(); cancelEvent() }
+}
+
 // GetJobStatus returns one job's status.
 func (s *Service) GetJobStatus(ctx context.Context, eventID, name string) (*core.JobStatus, error) {
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {

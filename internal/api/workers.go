@@ -70,6 +70,13 @@ func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string
 	return launch, nil
 }
 
+// WorkerChanges returns a channel that receives a value after every commit
+// that changed an event or its worker, including its deletion, but not
+// after changes of its jobs alone (see core.TopicWorker).
+func (s *Service) WorkerChanges(eventID string) (<-chan struct{}, func()) {
+	return s.store.Subscribe(core.TopicWorker(eventID))
+}
+
 // GetWorkerStatus returns an event's worker status.
 func (s *Service) GetWorkerStatus(ctx context.Context, id string) (*core.WorkerStatus, error) {
 	if _, err := require(ctx, auth.RoleReader, ""); err != nil {

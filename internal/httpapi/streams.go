@@ -84,12 +84,16 @@ func (s *stream) done(id int64) {
 	s.flush()
 }
 
+// subscribe returns channels that receive a value after commits that may
+// have changed what a watch sends (either may be nil), and their cancel.
+type subscribe func() (changes, also <-chan struct{}, cancel func())
+
 // watch streams a worker's or job's status: the current one at once, then
 // each change as it is committed (no polling), until a terminal phase.
-func (h *handler) watch(w http.ResponseWriter, r *http.Request, eventID string,
+func (h *handler) watch(w http.ResponseWriter, r *http.Request, sub subscribe,
 	get func(ctx context.Context) (any, core.WorkerPhase, error)) {
 	ctx := r.Context()
-	changes, cancel := h.svc.Changes(eventID)
+	changes, also, cancel := sub()
 	defer cancel()
 	st := newStream(w, r)
 	var last []byte
@@ -118,6 +122,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request, eventID string,
 		}
 		select {
 		case <-changes:
+		case <-also:
 		case <-ctx.Done():
 			return
 		}

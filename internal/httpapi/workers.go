@@ -34,7 +34,11 @@ func (h *handler) timeoutWorker(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) workerStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
-	h.status(w, r, id, func(ctx context.Context) (any, core.WorkerPhase, error) {
+	sub := func() (<-chan struct{}, <-chan struct{}, func()) {
+		ch, cancel := h.svc.WorkerChanges(id)
+		return ch, nil, cancel
+	}
+	h.status(w, r, sub, func(ctx context.Context) (any, core.WorkerPhase, error) {
 		st, err := h.svc.GetWorkerStatus(ctx, id)
 		if err != nil {
 			return nil, "", err
@@ -45,10 +49,10 @@ func (h *handler) workerStatus(w http.ResponseWriter, r *http.Request) {
 
 // status answers a status GET: the status itself, or with watch=true a
 // stream of it until a terminal phase.
-func (h *handler) status(w http.ResponseWriter, r *http.Request, eventID string,
+func (h *handler) status(w http.ResponseWriter, r *http.Request, sub subscribe,
 	get func(ctx context.Context) (any, core.WorkerPhase, error)) {
 	if queryBool(r, "watch") {
-		h.watch(w, r, eventID, get)
+		h.watch(w, r, sub, get)
 		return
 	}
 	st, _, err := get(r.Context())
@@ -104,7 +108,8 @@ func (h *handler) timeoutJob(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) jobStatus(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("job")
-	h.status(w, r, id, func(ctx context.Context) (any, core.WorkerPhase, error) {
+	sub := func() (<-chan struct{}, <-chan struct{}, func()) { return h.svc.JobChanges(id, name) }
+	h.status(w, r, sub, func(ctx context.Context) (any, core.WorkerPhase, error) {
 		st, err := h.svc.GetJobStatus(ctx, id, name)
 		if err != nil {
 			return nil, "", err

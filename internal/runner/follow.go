@@ -32,9 +32,21 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, t 
 	if t != nil {
 		r.running(ctx, ref, started, t)
 	}
-	// Subscribe before the first look, so no change slips between.
-	changes, cancel := r.store.Subscribe(core.TopicEvent(ref.EventID))
-	defer cancel()
+	// Subscribe before the first look, so no change slips between. A job's
+	// follower hears of its job, and of its event's deletion on the
+	// worker's topic.
+	var changes, deleted <-chan struct{}
+	if ref.IsWorker() {
+		ch, cancel := r.store.Subscribe(core.TopicWorker(ref.EventID))
+		defer cancel()
+		changes = ch
+	} else {
+		ch, cancel := r.store.Subscribe(core.TopicJob(ref.EventID, ref.Job))
+		defer cancel()
+		del, cancelDel := r.store.Subscribe(core.TopicWorker(ref.EventID))
+		defer cancelDel()
+		changes, deleted = ch, del
+	}
 	waitCtx, stopWaiting := context.WithCancel(ctx)
 	defer stopWaiting()
 	done := make(chan waitResult, 1)
@@ -68,6 +80,11 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, t 
 			r.timedOut(ctx, ref)
 			stopped = true
 		case <-changes:
+			if !stopped && r.over(ctx, ref) {
+				r.stop(ctx, ref, "")
+				stopped = true
+			}
+		case <-deleted:
 			if !stopped && r.over(ctx, ref) {
 				r.stop(ctx, ref, "")
 				stopped = true

@@ -425,6 +425,15 @@ func TestEndings(t *testing.T) {
 			t.Fatal("the worker's token still works after its event was cleaned up")
 		}
 	})
+	t.Run("DeletingTheEventStopsTheWorkerAndItsJob", func(t *testing.T) {
+		// A job's follower listens to its job, and hears of its event's
+		// deletion on the worker's topic.
+		h, id := runningWithJobs(t, "first")
+		if err := h.svc.DeleteEvent(h.root(), id); err != nil {
+			t.Fatal(err)
+		}
+		h.wait("the worker and its job stopped", func() bool { return len(h.sub.running()) == 0 })
+	})
 	t.Run("TimeoutStopsTheWorker", func(t *testing.T) {
 		h := newHarness(t, Config{MaxWorkerLifetime: time.Hour}, "p")
 		h.start()
