@@ -16,38 +16,61 @@ import (
 // enveloped encodes v as JSON with "kind" and "apiVersion" as its first two
 // keys (api.md §1.1).
 func enveloped(kind string, v any) ([]byte, error) {
+	return appendEnveloped(nil, kind, v)
+}
+
+// appendEnveloped appends enveloped(kind, v) to dst.
+func appendEnveloped(dst []byte, kind string, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
-	head := `{"kind":"` + kind + `","apiVersion":"` + core.APIVersion + `"`
 	if len(b) < 2 || b[0] != '{' {
 		return nil, fmt.Errorf("cannot envelope a non-object %s", kind)
 	}
-	if len(b) == 2 { // {}
-		return []byte(head + "}"), nil
+	if dst == nil {
+		dst = make([]byte, 0, len(b)+len(kind)+40)
 	}
-	out := make([]byte, 0, len(head)+len(b))
-	out = append(out, head...)
-	out = append(out, ',')
-	return append(out, b[1:]...), nil
+	dst = appendHead(dst, kind)
+	if len(b) == 2 { // {}
+		return append(dst, '}'), nil
+	}
+	dst = append(dst, ',')
+	return append(dst, b[1:]...), nil
+}
+
+// appendHead appends `{"kind":"<kind>","apiVersion":"brigade.sh/v2"`.
+func appendHead(dst []byte, kind string) []byte {
+	dst = append(dst, `{"kind":"`...)
+	dst = append(dst, kind...)
+	dst = append(dst, `","apiVersion":"`...)
+	dst = append(dst, core.APIVersion...)
+	return append(dst, '"')
 }
 
 // listBody encodes a list of enveloped items (api.md §1.5). items is always
-// emitted, as [] when empty, which both SDKs accept.
+// emitted, as [] when empty, which both SDKs accept. The items are encoded
+// straight into the list, not encoded and then copied (and re-validated)
+// as raw JSON.
 func listBody[T any](kind, itemKind string, items []T, meta core.ListMeta) ([]byte, error) {
-	raw := make([]json.RawMessage, len(items))
+	m, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]byte, 0, 64+len(m)+len(items)*1024)
+	out = appendHead(out, kind)
+	out = append(out, `,"metadata":`...)
+	out = append(out, m...)
+	out = append(out, `,"items":[`...)
 	for i := range items {
-		b, err := enveloped(itemKind, &items[i])
-		if err != nil {
+		if i > 0 {
+			out = append(out, ',')
+		}
+		if out, err = appendEnveloped(out, itemKind, &items[i]); err != nil {
 			return nil, err
 		}
-		raw[i] = b
 	}
-	return enveloped(kind, struct {
-		Metadata core.ListMeta     `json:"metadata"`
-		Items    []json.RawMessage `json:"items"`
-	}{meta, raw})
+	return append(out, "]}"...), nil
 }
 
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
