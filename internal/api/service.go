@@ -106,8 +106,8 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 	}
 	// A cached session token is no worker's (tokens are random), so it
 	// skips both lookups; its session is checked as if just read.
-	if sess, ok := s.sessions.Get(h); ok {
-		return s.sessionPrincipal(sess)
+	if sess, p, ok := s.sessions.Get(h); ok {
+		return s.sessionPrincipal(sess, p)
 	}
 	ticket := s.sessions.Ticket()
 	ev, err := s.store.Events().GetByWorkerTokenHash(ctx, h)
@@ -124,16 +124,17 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 		}
 		return nil, fmt.Errorf("looking up session: %w", err)
 	}
-	p, err := s.sessionPrincipal(sess)
+	p, err := s.sessionPrincipal(sess, nil)
 	if err == nil {
-		s.sessions.Put(ticket, sess)
+		s.sessions.Put(ticket, sess, p)
 	}
 	return p, err
 }
 
 // sessionPrincipal is the principal of a stored session, or why it cannot
-// authenticate a request now.
-func (s *Service) sessionPrincipal(sess *core.Session) (*auth.Principal, error) {
+// authenticate a request now. p, if not nil, is the principal built for the
+// session before (principals are never modified).
+func (s *Service) sessionPrincipal(sess *core.Session, p *auth.Principal) (*auth.Principal, error) {
 	if sess.Authenticated == nil {
 		return nil, &core.AuthenticationError{Reason: "session is not authenticated"}
 	}
@@ -144,7 +145,10 @@ func (s *Service) sessionPrincipal(sess *core.Session) (*auth.Principal, error) 
 		if s.cfg.RootLoginDisabled {
 			return nil, &core.AuthenticationError{Reason: "root login is disabled on this server"}
 		}
-		return auth.Root(sess.ID), nil
+		if p == nil {
+			p = auth.Root(sess.ID)
+		}
+		return p, nil
 	}
 	return nil, &core.AuthenticationError{Reason: "user sessions are not supported by this server yet"}
 }

@@ -6,16 +6,22 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// SessionCache remembers sessions found by token hash, so that a request
-// with a token seen before costs no database lookup. It holds sessions, not
-// verdicts: the caller checks expiry and the rest on every use, as for a
-// session just read. Forget drops a session (logout); a lookup that raced
-// with it is not cached (see Ticket). Safe for concurrent use.
+// SessionCache remembers sessions found by token hash, with the principal
+// built for each, so that a request with a token seen before costs no
+// database lookup. It holds sessions, not verdicts: the caller checks expiry
+// and the rest on every use, as for a session just read. Forget drops a
+// session (logout); a lookup that raced with it is not cached (see Ticket).
+// Safe for concurrent use.
 type SessionCache struct {
 	mu    sync.Mutex
 	max   int
 	gen   uint64                   // bumped by Forget
-	byKey map[string]*core.Session // by token hash
+	byKey map[string]cachedSession // by token hash
+}
+
+type cachedSession struct {
+	sess *core.Session
+	p    *Principal
 }
 
 // NewSessionCache returns a cache of at most max sessions (<= 0: 1024).
@@ -23,16 +29,16 @@ func NewSessionCache(max int) *SessionCache {
 	if max <= 0 {
 		max = 1024
 	}
-	return &SessionCache{max: max, byKey: make(map[string]*core.Session)}
+	return &SessionCache{max: max, byKey: make(map[string]cachedSession)}
 }
 
-// Get returns the session cached for a token hash. The caller must not
-// modify it.
-func (c *SessionCache) Get(tokenHash string) (*core.Session, bool) {
+// Get returns the session cached for a token hash and its principal. The
+// caller must not modify either.
+func (c *SessionCache) Get(tokenHash string) (*core.Session, *Principal, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	sess, ok := c.byKey[tokenHash]
-	return sess, ok
+	e, ok := c.byKey[tokenHash]
+	return e.sess, e.p, ok
 }
 
 // Ticket is taken before reading a session from the store and handed to
@@ -44,9 +50,10 @@ func (c *SessionCache) Ticket() uint64 {
 	return c.gen
 }
 
-// Put caches sess under its token hash unless a Forget ran since ticket was
-// taken. The cache keeps sess: the caller must not modify it afterwards.
-func (c *SessionCache) Put(ticket uint64, sess *core.Session) {
+// Put caches sess and its principal p under the session's token hash unless
+// a Forget ran since ticket was taken. The cache keeps both: the caller must
+// not modify them afterwards.
+func (c *SessionCache) Put(ticket uint64, sess *core.Session, p *Principal) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ticket != c.gen {
@@ -58,7 +65,7 @@ func (c *SessionCache) Put(ticket uint64, sess *core.Session) {
 			break
 		}
 	}
-	c.byKey[sess.TokenHash] = sess
+	c.byKey[sess.TokenHash] = cachedSession{sess, p}
 }
 
 // Forget drops the session with id, and makes lookups begun before it
@@ -68,8 +75,8 @@ func (c *SessionCache) Forget(id string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	for k, sess := range c.byKey {
-		if sess.ID == id {
+	for k, e := range c.byKey {
+		if e.sess.ID == id {
 			delete(c.byKey, k)
 		}
 	}

@@ -15,38 +15,39 @@ func TestSessionCache(t *testing.T) {
 	t.Run("ForgetDropsTheSession", func(t *testing.T) {
 		c := NewSessionCache(0)
 		s := session("a")
-		c.Put(c.Ticket(), s)
-		if got, ok := c.Get(s.TokenHash); !ok || got != s {
-			t.Fatalf("Get after Put: %v %v", got, ok)
+		c.Put(c.Ticket(), s, Root(s.ID))
+		if got, p, ok := c.Get(s.TokenHash); !ok || got != s || p.SessionID != "a" {
+			t.Fatalf("Get after Put: %v %v %v", got, p, ok)
 		}
 		c.Forget("a")
-		if _, ok := c.Get(s.TokenHash); ok {
+		if _, _, ok := c.Get(s.TokenHash); ok {
 			t.Fatal("a forgotten session is still cached")
 		}
 	})
 	t.Run("ALookupThatRacedWithForgetIsNotCached", func(t *testing.T) {
 		c := NewSessionCache(0)
 		s := session("a")
-		ticket := c.Ticket() // the lookup starts...
-		c.Forget("a")        // ...the session is deleted...
-		c.Put(ticket, s)     // ...and the lookup, which read it before, ends
-		if _, ok := c.Get(s.TokenHash); ok {
+		ticket := c.Ticket()         // the lookup starts...
+		c.Forget("a")                // ...the session is deleted...
+		c.Put(ticket, s, Root(s.ID)) // ...and the lookup, which read it before, ends
+		if _, _, ok := c.Get(s.TokenHash); ok {
 			t.Fatal("a session read before its deletion was cached")
 		}
-		c.Put(c.Ticket(), s) // a later lookup caches as usual
-		if _, ok := c.Get(s.TokenHash); !ok {
+		c.Put(c.Ticket(), s, Root(s.ID)) // a later lookup caches as usual
+		if _, _, ok := c.Get(s.TokenHash); !ok {
 			t.Fatal("a lookup after Forget was not cached")
 		}
 	})
 	t.Run("Bounded", func(t *testing.T) {
 		c := NewSessionCache(3)
 		for i := range 10 {
-			c.Put(c.Ticket(), session(strconv.Itoa(i)))
+			s := session(strconv.Itoa(i))
+			c.Put(c.Ticket(), s, Root(s.ID))
 		}
 		if n := len(c.byKey); n != 3 {
 			t.Fatalf("%d sessions cached, want 3", n)
 		}
-		if _, ok := c.Get(session("9").TokenHash); !ok {
+		if _, _, ok := c.Get(session("9").TokenHash); !ok {
 			t.Fatal("the newest session was evicted")
 		}
 	})
