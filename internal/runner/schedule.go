@@ -208,34 +208,42 @@ func ignoreNotFound(err error) error {
 // it; its follower acknowledges the task when it reports RUNNING. A start
 // that failed goes back on the queue with back-off, or gives up. Once the
 // start was attempted, its bookkeeping finishes even if the runner is
-// stopping.
+// stopping. The workload's capacity is held at once, and the substrate
+// start runs on a goroutine of its own, so that the next task does not wait
+// for this one's process or container to start (substrates start
+// workloads concurrently).
 func (r *Runner) launch(ctx context.Context, s *start) {
 	if s.done {
 		return
 	}
 	ctx = context.WithoutCancel(ctx)
-	err, starting := s.err, s.err == nil
-	if starting {
-		if s.worker != nil {
-			err = r.startWorker(ctx, s.task, s.worker)
-		} else {
-			err = r.startJob(ctx, s.task, s.job)
-		}
-		if err == nil {
-			return
-		}
+	t := s.task
+	if s.err != nil {
+		r.putBack(ctx, t, false, s.err)
+		return
 	}
-	r.putBack(ctx, s.task, starting, err)
+	w, ok := r.hold(core.WorkloadRef{EventID: t.EventID, Job: t.JobName}, t.ProjectID)
+	if !ok {
+		r.ack(ctx, t) // followed already (a lease that expired mid-start)
+		return
+	}
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		var err error
+		if s.worker != nil {
+			err = r.startWorker(ctx, t, w, s.worker)
+		} else {
+			err = r.startJob(ctx, t, w, s.job)
+		}
+		if err != nil {
+			r.putBack(ctx, t, true, err)
+		}
+	}()
 }
 
 // startWorker launches a STARTING worker and follows it.
-func (r *Runner) startWorker(ctx context.Context, t *core.Task, launch *core.WorkerLaunch) error {
-	ref := core.WorkloadRef{EventID: t.EventID}
-	w, ok := r.hold(ref, t.ProjectID)
-	if !ok {
-		r.ack(ctx, t) // followed already (a lease that expired mid-start)
-		return nil
-	}
+func (r *Runner) startWorker(ctx context.Context, t *core.Task, w *workload, launch *core.WorkerLaunch) error {
 	launch.Command = r.cfg.WorkerCommand
 	started, err := r.sub.StartWorker(ctx, launch)
 	if err != nil {
@@ -247,13 +255,7 @@ func (r *Runner) startWorker(ctx context.Context, t *core.Task, launch *core.Wor
 }
 
 // startJob launches a STARTING job and follows it.
-func (r *Runner) startJob(ctx context.Context, t *core.Task, launch *core.JobLaunch) error {
-	ref := core.WorkloadRef{EventID: t.EventID, Job: t.JobName}
-	w, ok := r.hold(ref, t.ProjectID)
-	if !ok {
-		r.ack(ctx, t)
-		return nil
-	}
+func (r *Runner) startJob(ctx context.Context, t *core.Task, w *workload, launch *core.JobLaunch) error {
 	started, err := r.sub.StartJob(ctx, launch)
 	if err != nil {
 		r.release(w)
