@@ -116,6 +116,29 @@ func (s *childServer) client(ctx context.Context, conns int) (*client.Client, er
 	return c.WithToken(tok.Value), nil
 }
 
+// cpu reads the CPU time the server used and that of its children it has
+// reaped (workers, jobs, standbys), from /proc/<pid>/stat.
+func (s *childServer) cpu() (self, children time.Duration, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	// Fields after the command's closing parenthesis: utime, stime,
+	// cutime and cstime are the 12th to 15th of them, in clock ticks.
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 15 {
+		return 0, 0, fmt.Errorf("short /proc stat line: %q", b)
+	}
+	var t [4]int64
+	for i := range t {
+		if t[i], err = strconv.ParseInt(f[11+i], 10, 64); err != nil {
+			return 0, 0, err
+		}
+	}
+	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
+	return time.Duration(t[0]+t[1]) * tick, time.Duration(t[2]+t[3]) * tick, nil
+}
+
 // memory reads the server's resident set (VmRSS) and its peak (VmHWM) in kB.
 func (s *childServer) memory() (rss, peak int64, err error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))

@@ -49,6 +49,10 @@ func throughput(bin, dir string, o options) error {
 		return err
 	}
 
+	cpuSelf0, cpuKids0, err := srv.cpu()
+	if err != nil {
+		return err
+	}
 	t0 := time.Now()
 	if err := createEvents(ctx, c, "throughput", o.throughput, o.clients); err != nil {
 		return err
@@ -58,6 +62,10 @@ func throughput(bin, dir string, o options) error {
 		return err
 	}
 	observed := time.Since(t0)
+	cpuSelf1, cpuKids1, err := srv.cpu()
+	if err != nil {
+		return err
+	}
 	idleRSS, peak, err := srv.memory()
 	if err != nil {
 		return err
@@ -77,7 +85,11 @@ func throughput(bin, dir string, o options) error {
 		n, o.maxWorkers, bare.Seconds(), bareRate, rate/bareRate)
 	fmt.Printf("  a worker ran %.1f ms on average (start → end); %.2f workers running on average\n",
 		ms(sp.busy)/float64(n), sp.busy.Seconds()/took.Seconds())
+	fmt.Printf("  on average: %s\n", sp.hops)
 	fmt.Printf("  client side: all %d created (201) in %.2f s, all seen over after %.2f s\n", n, created.Seconds(), observed.Seconds())
+	self, kids := cpuSelf1-cpuSelf0, cpuKids1-cpuKids0
+	fmt.Printf("  CPU per event: server %.2f ms + its reaped children (workers, jobs) %.2f ms = %.2f ms; %.2f cores busy on average\n",
+		ms(self)/float64(n), ms(kids)/float64(n), ms(self+kids)/float64(n), (self+kids).Seconds()/observed.Seconds())
 	if sp.phases[core.PhaseSucceeded] != n {
 		err = fmt.Errorf("not every event SUCCEEDED: %v", sp.phases)
 	}
@@ -181,7 +193,35 @@ func waitIdle(ctx context.Context, c *client.Client, project string) error {
 }
 
 // span is what the events of one project show, in server time.
+// hops sums where a one-job worker's time goes, over n workers.
+type hops struct {
+	n                                       int
+	toCreate, toStart, running, toWorkerEnd time.Duration
+}
+
+func (h *hops) add(w core.WorkerStatus, j core.Job) {
+	js := j.Status
+	if j.Created == nil || js == nil || js.Started == nil || js.Ended == nil {
+		return
+	}
+	h.n++
+	h.toCreate += j.Created.Sub(*w.Started)
+	h.toStart += js.Started.Sub(*j.Created)
+	h.running += js.Ended.Sub(*js.Started)
+	h.toWorkerEnd += w.Ended.Sub(*js.Ended)
+}
+
+func (h hops) String() string {
+	if h.n == 0 {
+		return "no one-job workers to break down"
+	}
+	avg := func(d time.Duration) float64 { return ms(d) / float64(h.n) }
+	return fmt.Sprintf("worker started → job created %.2f ms, → job started %.2f ms, → job ended %.2f ms, → worker ended %.2f ms",
+		avg(h.toCreate), avg(h.toStart), avg(h.running), avg(h.toWorkerEnd))
+}
+
 type span struct {
+	hops        hops
 	first, last time.Time     // first creation, last worker end
 	busy        time.Duration // sum of the workers' start → end
 	phases      map[core.WorkerPhase]int
@@ -210,6 +250,9 @@ func eventSpan(ctx context.Context, c *client.Client, project string) (span, err
 			}
 			if st.Started != nil && st.Ended != nil {
 				s.busy += st.Ended.Sub(*st.Started)
+				if len(ev.Worker.Jobs) == 1 {
+					s.hops.add(st, ev.Worker.Jobs[0])
+				}
 			}
 		}
 		if l.Metadata.Continue == "" {
