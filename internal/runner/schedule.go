@@ -18,7 +18,7 @@ func (r *Runner) schedule(ctx context.Context) error {
 	sctx := asScheduler(ctx)
 	for {
 		began := r.clock.Now()
-		err := r.pass(sctx)
+		blocked, err := r.pass(sctx)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -30,29 +30,37 @@ func (r *Runner) schedule(ctx context.Context) error {
 			r.log.Warn("finding when put-back tasks are due; trying again", "error", err, "in", r.cfg.RetryDelay)
 			due = r.clock.Now().Add(r.cfg.RetryDelay)
 		}
-		if !r.waitForChange(ctx, due, queue) {
+		if !r.waitForChange(ctx, due, queue, blocked || err != nil) {
 			return nil
 		}
 	}
 }
 
-// waitForChange blocks until the queue or capacity changes, or the time
-// due has come (never, when due is zero). It reports false when ctx ended.
-func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan struct{}) bool {
+// waitForChange blocks until the queue changes, capacity is freed while
+// work may wait for it (blocked), or the time due has come (never, when due
+// is zero). It reports false when ctx ended.
+func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan struct{}, blocked bool) bool {
 	var timerC <-chan time.Time
 	if !due.IsZero() {
 		t := r.clock.TimerAt(due)
 		defer t.Stop()
 		timerC = t.C()
 	}
-	select {
-	case <-ctx.Done():
-		return false
-	case <-queue:
-	case <-r.wake:
-	case <-timerC:
+	for {
+		select {
+		case <-ctx.Done():
+			return false
+		case <-queue:
+			return true
+		case <-r.wake:
+			if blocked {
+				return true
+			}
+			// Nothing waits for capacity: a pass would find nothing.
+		case <-timerC:
+			return true
+		}
 	}
-	return true
 }
 
 // nextDue is when the next task that waits for a time (a retry, an
@@ -76,38 +84,48 @@ func (r *Runner) nextDue(ctx context.Context, began time.Time) (time.Time, error
 }
 
 // pass starts as much as capacity allows, jobs first (they belong to
-// workers that already hold capacity).
-func (r *Runner) pass(ctx context.Context) error {
-	for {
+// workers that already hold capacity). A kind that had nothing ready is not
+// asked again in the same pass: a task queued since wakes the scheduler
+// anew. It reports whether work may be left waiting for capacity (a kind
+// was at its limit, or a project at its own), which freed capacity starts.
+func (r *Runner) pass(ctx context.Context) (blocked bool, err error) {
+	jobsDone, workersDone := false, false
+	for !jobsDone || !workersDone {
 		workers, jobs, perProject := r.counts()
-		progressed := false
-		if jobs < r.cfg.MaxJobs {
-			ok, err := r.startOne(ctx, core.TaskJob, nil)
-			if err != nil {
-				return err
+		if !jobsDone {
+			if jobs >= r.cfg.MaxJobs {
+				jobsDone, blocked = true, true
+			} else {
+				ok, _, err := r.startOne(ctx, core.TaskJob, nil)
+				if err != nil {
+					return true, err
+				}
+				jobsDone = !ok
 			}
-			progressed = ok
 		}
-		if workers < r.cfg.MaxWorkers {
-			ok, err := r.startOne(ctx, core.TaskWorker, perProject)
-			if err != nil {
-				return err
+		if !workersDone {
+			if workers >= r.cfg.MaxWorkers {
+				workersDone, blocked = true, true
+			} else {
+				ok, limited, err := r.startOne(ctx, core.TaskWorker, perProject)
+				if err != nil {
+					return true, err
+				}
+				workersDone, blocked = !ok, blocked || limited
 			}
-			progressed = progressed || ok
-		}
-		if !progressed {
-			return nil
 		}
 	}
+	return blocked, nil
 }
 
 // startOne takes the oldest task of a kind from the next project in
 // round-robin order that has one ready (and, for workers, is under its
-// limit), and starts it. It reports whether it found a task.
-func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject map[string]int) (bool, error) {
+// limit), and starts it. It reports whether it found a task, and whether
+// projects with ready tasks were passed over for their limit.
+func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject map[string]int) (started, limited bool, err error) {
 	projects, err := r.store.Queue().Ready(ctx, kind)
 	if err != nil {
-		return false, fmt.Errorf("listing projects with pending %s tasks: %w", kind, err)
+		return false, false, fmt.Errorf("listing projects with pending %s tasks: %w", kind, err)
 	}
 	if limit := r.cfg.MaxWorkersPerProject; kind == core.TaskWorker && limit > 0 {
 		kept := projects[:0]
@@ -116,12 +134,13 @@ func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject ma
 				kept = append(kept, p)
 			}
 		}
+		limited = len(kept) < len(projects)
 		projects = kept
 	}
 	for _, p := range r.roundRobin(kind, projects) {
 		s, err := r.take(ctx, kind, p)
 		if err != nil {
-			return false, fmt.Errorf("taking a %s task of project %s: %w", kind, p, err)
+			return false, limited, fmt.Errorf("taking a %s task of project %s: %w", kind, p, err)
 		}
 		if s == nil {
 			continue // taken meanwhile: try the next project
@@ -130,9 +149,9 @@ func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject ma
 		r.cursor[kind] = p
 		r.mu.Unlock()
 		r.launch(ctx, s)
-		return true, nil
+		return true, limited, nil
 	}
-	return false, nil
+	return false, limited, nil
 }
 
 // roundRobin orders projects so that the one after the project served last
