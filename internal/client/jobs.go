@@ -25,6 +25,27 @@ func (c *Client) CreateJob(ctx context.Context, eventID string, job *core.Job) e
 	}, nil)
 }
 
+// CreateJobAndWatch creates a job as CreateJob does and streams its status
+// in the same answer, as WatchJobStatus would (POST …/worker/jobs?watch=true,
+// an addition of this server: docs/api.md). It returns once the job is
+// created, or with the error CreateJob would give; the channels then follow
+// the package doc's contract.
+func (c *Client) CreateJobAndWatch(ctx context.Context, eventID string, job *core.Job) (<-chan core.JobStatus, <-chan error, error) {
+	cp := *job
+	cp.Created = nil
+	cp.Status = nil
+	resp, err := c.send(ctx, request{
+		method: http.MethodPost, path: workerPath(eventID, "/jobs"), query: url.Values{"watch": {"true"}},
+		kind: "Job", body: &cp, want: http.StatusCreated,
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	vals, errs := streamBody(ctx, resp, "status stream of job "+job.Name+" of event "+eventID,
+		func(s *core.JobStatus) bool { return s.Phase.IsTerminal() })
+	return vals, errs, nil
+}
+
 // StartJob moves a PENDING job to STARTING; the scheduler's call
 // (PUT …/worker/jobs/{job}/start). The server launches only what its own
 // runner starts (docs/api.md).

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 )
 
 // stream runs r in the background and delivers what the server writes (bare
@@ -31,6 +32,26 @@ func readStream[T any](ctx context.Context, c *Client, r request, what string, t
 	if err != nil {
 		return err
 	}
+	return readBody(ctx, resp, what, terminal, vals)
+}
+
+// streamBody delivers what an answered request's body streams, as stream
+// does.
+func streamBody[T any](ctx context.Context, resp *http.Response, what string, terminal func(*T) bool) (<-chan T, <-chan error) {
+	vals := make(chan T)
+	errs := make(chan error, 1)
+	go func() {
+		err := readBody(ctx, resp, what, terminal, vals)
+		if err != nil {
+			errs <- err
+		}
+		close(vals)
+		close(errs)
+	}()
+	return vals, errs
+}
+
+func readBody[T any](ctx context.Context, resp *http.Response, what string, terminal func(*T) bool, vals chan<- T) error {
 	defer resp.Body.Close()
 	dec := json.NewDecoder(resp.Body)
 	for {

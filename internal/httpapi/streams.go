@@ -19,6 +19,7 @@ type stream struct {
 	flusher http.Flusher
 	sse     bool
 	started bool
+	code    int // the response's status; 0 is 200
 }
 
 func newStream(w http.ResponseWriter, r *http.Request) *stream {
@@ -36,7 +37,11 @@ func (s *stream) start() {
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
 	h.Set("X-Accel-Buffering", "no")
-	s.w.WriteHeader(http.StatusOK)
+	code := s.code
+	if code == 0 {
+		code = http.StatusOK
+	}
+	s.w.WriteHeader(code)
 	s.flush()
 }
 
@@ -90,12 +95,14 @@ type subscribe func() (changes, also <-chan struct{}, cancel func())
 
 // watch streams a worker's or job's status: the current one at once, then
 // each change as it is committed (no polling), until a terminal phase.
-func (h *handler) watch(w http.ResponseWriter, r *http.Request, sub subscribe,
+// The response's status is code (0: 200).
+func (h *handler) watch(w http.ResponseWriter, r *http.Request, code int, sub subscribe,
 	get func(ctx context.Context) (any, core.WorkerPhase, error)) {
 	ctx := r.Context()
 	changes, also, cancel := sub()
 	defer cancel()
 	st := newStream(w, r)
+	st.code = code
 	var last []byte
 	for {
 		v, phase, err := get(ctx)

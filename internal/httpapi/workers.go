@@ -52,7 +52,7 @@ func (h *handler) workerStatus(w http.ResponseWriter, r *http.Request) {
 func (h *handler) status(w http.ResponseWriter, r *http.Request, sub subscribe,
 	get func(ctx context.Context) (any, core.WorkerPhase, error)) {
 	if queryBool(r, "watch") {
-		h.watch(w, r, sub, get)
+		h.watch(w, r, 0, sub, get)
 		return
 	}
 	st, _, err := get(r.Context())
@@ -80,8 +80,15 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 	}
 	job.Created = nil
 	job.Status = nil
-	if err := h.svc.CreateJob(r.Context(), r.PathValue("id"), &job); err != nil {
+	id := r.PathValue("id")
+	if err := h.svc.CreateJob(r.Context(), id, &job); err != nil {
 		h.writeError(w, r, err)
+		return
+	}
+	if queryBool(r, "watch") {
+		// An addition (docs/api.md): the new job's status stream, as
+		// GET …/jobs/{job}/status?watch=true sends it, in the same answer.
+		h.watch(w, r, http.StatusCreated, h.jobChanges(id, job.Name), h.jobStatusOf(id, job.Name))
 		return
 	}
 	writeNull(w, http.StatusCreated)
@@ -108,14 +115,21 @@ func (h *handler) timeoutJob(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) jobStatus(w http.ResponseWriter, r *http.Request) {
 	id, name := r.PathValue("id"), r.PathValue("job")
-	sub := func() (<-chan struct{}, <-chan struct{}, func()) { return h.svc.JobChanges(id, name) }
-	h.status(w, r, sub, func(ctx context.Context) (any, core.WorkerPhase, error) {
+	h.status(w, r, h.jobChanges(id, name), h.jobStatusOf(id, name))
+}
+
+func (h *handler) jobChanges(id, name string) subscribe {
+	return func() (<-chan struct{}, <-chan struct{}, func()) { return h.svc.JobChanges(id, name) }
+}
+
+func (h *handler) jobStatusOf(id, name string) func(ctx context.Context) (any, core.WorkerPhase, error) {
+	return func(ctx context.Context) (any, core.WorkerPhase, error) {
 		st, err := h.svc.GetJobStatus(ctx, id, name)
 		if err != nil {
 			return nil, "", err
 		}
 		return st, st.Phase, nil
-	})
+	}
 }
 
 func (h *handler) updateJobStatus(w http.ResponseWriter, r *http.Request) {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/client"
@@ -16,14 +17,37 @@ import (
 type host struct {
 	api     *client.Client
 	eventID string
+
+	mu sync.Mutex
+	// watches are the status streams of created jobs that WaitJob has not
+	// taken yet, by job name.
+	watches map[string]jobWatch
+}
+
+// jobWatch is a job's status stream.
+type jobWatch struct {
+	vals <-chan core.JobStatus
+	errs <-chan error
 }
 
 var _ js.Host = (*host)(nil)
 
-// CreateJob posts the job. Errors are worded the way Brigade's JS SDK
-// worded them, since scripts (and people) read them in the worker log.
+// CreateJob posts the job and keeps its status stream, which the same
+// answer carries, for WaitJob (one request per job instead of two). Errors
+// are worded the way Brigade's JS SDK worded them, since scripts (and
+// people) read them in the worker log.
 func (h *host) CreateJob(ctx context.Context, job core.Job) error {
-	return sdkError(h.api.CreateJob(ctx, h.eventID, &job))
+	vals, errs, err := h.api.CreateJobAndWatch(ctx, h.eventID, &job)
+	if err != nil {
+		return sdkError(err)
+	}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.watches == nil {
+		h.watches = map[string]jobWatch{}
+	}
+	h.watches[job.Name] = jobWatch{vals: vals, errs: errs}
+	return nil
 }
 
 func sdkError(err error) error {
@@ -55,7 +79,14 @@ func sdkError(err error) error {
 // WaitJob follows the job's status stream until a terminal phase. The
 // stream sends changes as they are committed: no 2-second ticks.
 func (h *host) WaitJob(ctx context.Context, name string, phase func(core.JobPhase)) (core.JobPhase, error) {
-	vals, errs := h.api.WatchJobStatus(ctx, h.eventID, name)
+	h.mu.Lock()
+	w, ok := h.watches[name]
+	delete(h.watches, name)
+	h.mu.Unlock()
+	vals, errs := w.vals, w.errs
+	if !ok {
+		vals, errs = h.api.WatchJobStatus(ctx, h.eventID, name)
+	}
 	var last core.JobPhase
 	for st := range vals {
 		last = st.Phase
