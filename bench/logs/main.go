@@ -44,7 +44,7 @@ func main() {
 	lines := flag.Int("lines", 2_000_000, "lines the job writes (0 skips the job figure)")
 	width := flag.Int("width", 100, "bytes per job line, newline included")
 	console := flag.Int("console", 2_000_000, "console.log calls of the worker script (0 skips the console figure)")
-	cpuProfile := flag.String("cpuprofile", "", "write the server's CPU profile (this process) here")
+	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of this process (the server) while each figure runs to `prefix`.job and prefix.console")
 	flag.Parse()
 	if *width < 16 {
 		fmt.Fprintln(os.Stderr, "logs: -width must be at least 16")
@@ -57,9 +57,27 @@ func main() {
 }
 
 type bench struct {
-	c   *client.Client
-	ctx context.Context
-	dir string
+	c       *client.Client
+	ctx     context.Context
+	dir     string
+	profile string // prefix of CPU profile files; empty for none
+}
+
+// timed runs fn under a CPU profile written to b.profile+"."+name.
+func (b *bench) timed(name string, fn func() error) error {
+	if b.profile == "" {
+		return fn()
+	}
+	f, err := os.Create(b.profile + "." + name)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return err
+	}
+	defer pprof.StopCPUProfile()
+	return fn()
 }
 
 func run(lines, width, console int, cpuProfile string) error {
@@ -84,20 +102,8 @@ func run(lines, width, console int, cpuProfile string) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{c: c.WithToken(tok.Value), ctx: ctx, dir: dir}
-	if cpuProfile != "" {
-		f, err := os.Create(cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		if err := pprof.StartCPUProfile(f); err != nil {
-			return err
-		}
-		defer pprof.StopCPUProfile()
-	}
-	// The figures first, then the (slow, untimed) reads that verify them,
-	// so that a profile shows the figures only.
+	b := &bench{c: c.WithToken(tok.Value), ctx: ctx, dir: dir, profile: cpuProfile}
+	// The figures first, then the (slow, untimed) reads that verify them.
 	var verify []func() error
 	if lines > 0 {
 		v, err := b.job(lines, width)
@@ -112,9 +118,6 @@ func run(lines, width, console int, cpuProfile string) error {
 			return fmt.Errorf("console: %w", err)
 		}
 		verify = append(verify, v)
-	}
-	if cpuProfile != "" {
-		pprof.StopCPUProfile()
 	}
 	for _, v := range verify {
 		if err := v(); err != nil {
@@ -224,8 +227,8 @@ events.process();`, data)
 		return nil, err
 	}
 	t0 := time.Now()
-	ev, err := b.runEvent("job")
-	if err != nil {
+	var ev *core.Event
+	if err := b.timed("job", func() (err error) { ev, err = b.runEvent("job"); return err }); err != nil {
 		return nil, err
 	}
 	wall := time.Since(t0)
@@ -265,8 +268,8 @@ events.process();`, n, call)
 	if err := b.project("noop", loop("nop")); err != nil {
 		return nil, err
 	}
-	ev, err := b.runEvent("console")
-	if err != nil {
+	var ev *core.Event
+	if err := b.timed("console", func() (err error) { ev, err = b.runEvent("console"); return err }); err != nil {
 		return nil, err
 	}
 	d := ev.Worker.Status.Ended.Sub(*ev.Worker.Status.Started)
