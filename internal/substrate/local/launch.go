@@ -47,7 +47,7 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 		return time.Time{}, fmt.Errorf("local substrate: the worker launch of event %s has no command: "+
 			"the server must say how to run the worker (e.g. [brigade worker])", id)
 	}
-	p, err := s.prepare(id)
+	p, err := s.prepare(id, false)
 	if err != nil {
 		return time.Time{}, err
 	}
@@ -90,7 +90,7 @@ func (s *Substrate) StartJob(_ context.Context, jl *core.JobLaunch) (time.Time, 
 	if err := checkName("job name", jl.Job.Name); err != nil {
 		return time.Time{}, err
 	}
-	p, err := s.prepare(jl.EventID)
+	p, err := s.prepare(jl.EventID, true)
 	if err != nil {
 		return time.Time{}, err
 	}

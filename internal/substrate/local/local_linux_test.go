@@ -16,7 +16,7 @@ import (
 
 func TestCleanupKillsGroupsOfAPreviousServer(t *testing.T) {
 	s := newTestSubstrate(t, Options{})
-	p, err := s.prepare("ev-old")
+	p, err := s.prepare("ev-old", true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +60,7 @@ func TestCleanupKillsGroupsOfAPreviousServer(t *testing.T) {
 
 func TestCleanupKillsMembersOfAGroupWhoseLeaderIsGone(t *testing.T) {
 	s := newTestSubstrate(t, Options{})
-	p, err := s.prepare("ev-orphans")
+	p, err := s.prepare("ev-orphans", true)
 	if err != nil {
 		t.Fatal(err)
 	}

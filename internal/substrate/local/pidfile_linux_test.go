@@ -25,7 +25,7 @@ func TestPidFileListsTheGroupsNotEnded(t *testing.T) {
 
 func TestCleanupKillsTheOpenGroupsOfASharedPidFile(t *testing.T) {
 	s := newTestSubstrate(t, Options{})
-	p, err := s.prepare("ev-shared")
+	p, err := s.prepare("ev-shared", true)
 	if err != nil {
 		t.Fatal(err)
 	}
