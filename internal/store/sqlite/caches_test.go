@@ -2,8 +2,10 @@ package sqlite
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"sync"
 	"testing"
@@ -189,13 +191,79 @@ func TestProjectDocsDropsAReadThatRacedWithAWrite(t *testing.T) {
 		t.Fatal("an empty cache answered")
 	}
 	c.invalidate() // a project write commits while the read runs
-	c.put(ticket, []projectRow{{id: "stale"}})
+	c.put(ticket, []core.Project{*project("stale")})
 	if _, _, ok := c.get(); ok {
 		t.Fatal("documents read before a committed write were cached")
 	}
 	_, ticket, _ = c.get()
-	c.put(ticket, []projectRow{{id: "fresh"}})
-	if docs, _, ok := c.get(); !ok || len(docs) != 1 || docs[0].id != "fresh" {
-		t.Fatalf("cached %v, %v; want the fresh documents", docs, ok)
+	c.put(ticket, []core.Project{*project("fresh")})
+	if got, _, ok := c.get(); !ok || len(got) != 1 || got[0].Metadata.ID != "fresh" {
+		t.Fatalf("cached %v, %v; want the fresh projects", got, ok)
+	}
+}
+
+// richProject sets every kind of field a project has.
+const richProject = `{"metadata":{"id":"rich","created":"2026-01-02T03:04:05.000000006Z"},"description":"d",
+ "spec":{"eventSubscriptions":[{"source":"s","types":["a","b"],"qualifiers":{"q":"1"},"labels":{}},{"source":"t"}],
+  "workerTemplate":{"container":{"image":"i","command":["c"],"arguments":[],"environment":{"E":"v"}},
+   "useWorkspace":true,"git":{"cloneURL":"u","ref":"r"},"kubernetes":{"imagePullSecrets":["x"]},
+   "jobPolicies":{"allowPrivileged":true},"defaultConfigFiles":{"f":"g"}}},
+ "kubernetes":{"namespace":"n"}}`
+
+// TestDeepCopySharesNothing: a deep copy of projects equals them, keeps nil
+// and empty apart, and can be changed everywhere without touching them.
+func TestDeepCopySharesNothing(t *testing.T) {
+	var orig []core.Project
+	must(t, json.Unmarshal([]byte("["+richProject+","+richProject+"]"), &orig), "decode")
+	var again []core.Project
+	must(t, json.Unmarshal([]byte("["+richProject+","+richProject+"]"), &again), "decode")
+	c := deepCopy(orig)
+	if !reflect.DeepEqual(c, orig) {
+		t.Fatalf("copy differs:\n%+v\n%+v", c, orig)
+	}
+	if c[0].Spec.EventSubscriptions[0].Labels == nil || c[0].Spec.EventSubscriptions[1].Qualifiers != nil ||
+		c[0].Spec.WorkerTemplate.Container.Arguments == nil {
+		t.Fatal("the copy mixes up nil and empty")
+	}
+	for i := range c {
+		p := &c[i]
+		p.Spec.EventSubscriptions[0].Types[0] = "changed"
+		p.Spec.EventSubscriptions[0].Qualifiers["q"] = "changed"
+		p.Spec.EventSubscriptions = append(p.Spec.EventSubscriptions[:1], core.EventSubscription{Source: "new"})
+		w := &p.Spec.WorkerTemplate
+		w.Container.Image = "changed"
+		w.Container.Command[0] = "changed"
+		w.Container.Environment["E"] = "changed"
+		w.Git.Ref = "changed"
+		w.Kubernetes.ImagePullSecrets[0] = "changed"
+		w.JobPolicies.AllowPrivileged = false
+		w.DefaultConfigFiles["f"] = "changed"
+		*p.Metadata.Created = p.Metadata.Created.AddDate(1, 0, 0)
+		p.Kubernetes.Namespace = "changed"
+	}
+	if !reflect.DeepEqual(orig, again) {
+		t.Fatalf("changing the copy changed the original:\n%+v\n%+v", orig, again)
+	}
+}
+
+// TestAllProjectsCopies: what All returns can be modified without changing
+// what the next call returns.
+func TestAllProjectsCopies(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	var p core.Project
+	must(t, json.Unmarshal([]byte(richProject), &p), "decode")
+	must(t, s.Projects().Create(ctx, &p), "create")
+	first, err := s.Projects().All(ctx)
+	must(t, err, "all")
+	first[0].Spec.EventSubscriptions[0].Qualifiers["q"] = "changed"
+	first[0].Spec.WorkerTemplate.Container.Command[0] = "changed"
+	second, err := s.Projects().All(ctx)
+	must(t, err, "all")
+	if got := second[0].Spec.EventSubscriptions[0].Qualifiers["q"]; got != "1" {
+		t.Fatalf("qualifier after a caller changed its copy: %q", got)
+	}
+	if got := second[0].Spec.WorkerTemplate.Container.Command[0]; got != "c" {
+		t.Fatalf("command after a caller changed its copy: %q", got)
 	}
 }

@@ -99,27 +99,22 @@ func (ps projectStore) List(ctx context.Context, opts core.ListOptions) ([]core.
 }
 
 // All reads every project for each new event; outside a transaction the
-// documents come from a copy in memory that every committed project write
-// invalidates (each call still decodes its own).
+// projects come from a copy in memory that every committed project write
+// invalidates, and each call gets a deep copy of its own to modify.
 func (ps projectStore) All(ctx context.Context) ([]core.Project, error) {
 	if st := ps.s.state(ctx); st != nil { // may hold uncommitted project writes
 		return allProjects(ctx, st)
 	}
-	docs, ticket, ok := ps.s.projectDocs.get()
+	cached, ticket, ok := ps.s.projectDocs.get()
 	if !ok {
-		var err error
-		if docs, err = allProjectDocs(ctx, ps.s.pool); err != nil {
+		fresh, err := allProjects(ctx, ps.s.pool)
+		if err != nil {
 			return nil, err
 		}
-		ps.s.projectDocs.put(ticket, docs)
+		ps.s.projectDocs.put(ticket, fresh)
+		cached = fresh
 	}
-	out := make([]core.Project, len(docs))
-	for i, d := range docs {
-		if err := unmarshal("project "+d.id, d.doc, &out[i]); err != nil {
-			return nil, err
-		}
-	}
-	return out, nil
+	return deepCopy(cached), nil
 }
 
 func allProjects(ctx context.Context, q querier) ([]core.Project, error) {
@@ -130,55 +125,34 @@ func allProjects(ctx context.Context, q querier) ([]core.Project, error) {
 	return scanProjects(rows)
 }
 
-type projectRow struct{ id, doc string }
-
-func allProjectDocs(ctx context.Context, q querier) ([]projectRow, error) {
-	rows, err := q.QueryContext(ctx, `SELECT id, doc FROM projects ORDER BY id`)
-	if err != nil {
-		return nil, fmt.Errorf("list all projects: %w", err)
-	}
-	defer rows.Close()
-	out := []projectRow{}
-	for rows.Next() {
-		var r projectRow
-		if err := rows.Scan(&r.id, &r.doc); err != nil {
-			return nil, fmt.Errorf("read project row: %w", err)
-		}
-		out = append(out, r)
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("read projects: %w", err)
-	}
-	return out, nil
-}
-
 // topicProjects is touched by every project write: not a topic anyone
 // subscribes to, but the mark by which the writer invalidates the cache of
 // project documents once such a write has committed.
 const topicProjects = "\x00projects"
 
-// projectDocs caches the stored documents of all projects.
+// projectDocs caches all projects as stored. Nobody modifies what it
+// holds: All hands out deep copies.
 type projectDocs struct {
-	mu    sync.Mutex
-	gen   uint64 // bumped after each commit that wrote a project
-	valid bool   // docs were read at gen
-	docs  []projectRow
+	mu       sync.Mutex
+	gen      uint64 // bumped after each commit that wrote a project
+	valid    bool   // projects were read at gen
+	projects []core.Project
 }
 
-// get returns the cached documents, or a ticket to put fresh ones with.
-func (c *projectDocs) get() (docs []projectRow, ticket uint64, ok bool) {
+// get returns the cached projects, or a ticket to put fresh ones with.
+func (c *projectDocs) get() (projects []core.Project, ticket uint64, ok bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.docs, c.gen, c.valid
+	return c.projects, c.gen, c.valid
 }
 
-// put caches docs read after get returned ticket, unless a project write
-// committed since (they may predate it).
-func (c *projectDocs) put(ticket uint64, docs []projectRow) {
+// put caches projects read after get returned ticket, unless a project
+// write committed since (they may predate it).
+func (c *projectDocs) put(ticket uint64, projects []core.Project) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if ticket == c.gen {
-		c.docs, c.valid = docs, true
+		c.projects, c.valid = projects, true
 	}
 }
 
@@ -188,7 +162,7 @@ func (c *projectDocs) invalidate() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.gen++
-	c.docs, c.valid = nil, false
+	c.projects, c.valid = nil, false
 }
 
 func scanProjects(rows *sql.Rows) ([]core.Project, error) {

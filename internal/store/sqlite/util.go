@@ -5,6 +5,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
+	"reflect"
+	"slices"
+	"sync"
 	"time"
 
 	sqlite "modernc.org/sqlite"
@@ -130,3 +134,111 @@ func placeholders(n int) string {
 	}
 	return string(b)
 }
+
+// deepCopy returns a copy of v that shares no pointer, slice or map with it
+// (for values decoded from JSON: structs, pointers, slices, maps,
+// interfaces and plain values; unexported fields, such as a time.Time's,
+// are copied as they are). nil stays nil and empty stays empty.
+func deepCopy[T any](v T) T {
+	var out T
+	copyValue(reflect.ValueOf(&out).Elem(), reflect.ValueOf(&v).Elem())
+	return out
+}
+
+func copyValue(dst, src reflect.Value) {
+	switch src.Type() { // the common cases, without reflection
+	case stringMapType:
+		if m := src.Interface().(map[string]string); m != nil {
+			dst.Set(reflect.ValueOf(maps.Clone(m)))
+		}
+		return
+	case stringSliceType:
+		if l := src.Interface().([]string); l != nil {
+			dst.Set(reflect.ValueOf(slices.Clone(l)))
+		}
+		return
+	}
+	switch src.Kind() {
+	case reflect.Pointer:
+		if src.IsNil() {
+			return
+		}
+		p := reflect.New(src.Type().Elem())
+		copyValue(p.Elem(), src.Elem())
+		dst.Set(p)
+	case reflect.Struct:
+		dst.Set(src)
+		t := src.Type()
+		for i := range src.NumField() {
+			if t.Field(i).IsExported() && deep(t.Field(i).Type) {
+				copyValue(dst.Field(i), src.Field(i))
+			}
+		}
+	case reflect.Slice:
+		if src.IsNil() {
+			return
+		}
+		s := reflect.MakeSlice(src.Type(), src.Len(), src.Len())
+		if deep(src.Type().Elem()) {
+			for i := range src.Len() {
+				copyValue(s.Index(i), src.Index(i))
+			}
+		} else {
+			reflect.Copy(s, src)
+		}
+		dst.Set(s)
+	case reflect.Map:
+		if src.IsNil() {
+			return
+		}
+		m := reflect.MakeMapWithSize(src.Type(), src.Len())
+		for it := src.MapRange(); it.Next(); {
+			v := reflect.New(src.Type().Elem()).Elem()
+			copyValue(v, it.Value())
+			m.SetMapIndex(it.Key(), v) // keys are strings
+		}
+		dst.Set(m)
+	case reflect.Array:
+		for i := range src.Len() {
+			copyValue(dst.Index(i), src.Index(i))
+		}
+	case reflect.Interface:
+		if src.IsNil() {
+			return
+		}
+		v := reflect.New(src.Elem().Type()).Elem()
+		copyValue(v, src.Elem())
+		dst.Set(v)
+	default:
+		dst.Set(src)
+	}
+}
+
+// deep reports whether values of t can share memory with their copies.
+func deep(t reflect.Type) bool {
+	if d, ok := deepTypes.Load(t); ok {
+		return d.(bool)
+	}
+	d := false
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Map, reflect.Interface:
+		d = true
+	case reflect.Array:
+		d = deep(t.Elem())
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if t.Field(i).IsExported() && deep(t.Field(i).Type) {
+				d = true
+				break
+			}
+		}
+	}
+	deepTypes.Store(t, d)
+	return d
+}
+
+var (
+	deepTypes       sync.Map // reflect.Type → bool
+	stringMapType   = reflect.TypeFor[map[string]string]()
+	stringSliceType = reflect.TypeFor[[]string]()
+)
