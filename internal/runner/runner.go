@@ -62,6 +62,12 @@ type Config struct {
 	// Clock is the runner's time (default the wall clock). The store's
 	// queue must use the same clock.
 	Clock clock.Clock
+
+	// Idle, if set, is called once nothing has run for IdleAfter (default
+	// 2s, wall-clock time), and again after each later busy spell: the
+	// server returns memory to the system then.
+	Idle      func()
+	IdleAfter time.Duration
 }
 
 func (c *Config) defaults() {
@@ -70,6 +76,9 @@ func (c *Config) defaults() {
 	}
 	if c.MaxJobs <= 0 {
 		c.MaxJobs = 32
+	}
+	if c.IdleAfter <= 0 {
+		c.IdleAfter = 2 * time.Second
 	}
 	if c.LeaseTTL <= 0 {
 		c.LeaseTTL = time.Minute
@@ -112,6 +121,8 @@ type Runner struct {
 	live   map[core.WorkloadRef]*workload
 	cursor map[core.TaskKind]string // the project served last, for round-robin
 	wg     sync.WaitGroup           // followers
+	idle   *time.Timer              // calls Config.Idle; armed while nothing runs
+	ended  bool                     // Run returned: Idle is not called again
 }
 
 // workload is one worker or job the runner holds capacity for, from the
@@ -152,6 +163,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	g.Go(func() error { return r.cleanups(gctx) })
 	err := g.Wait()
 	r.wg.Wait()
+	r.mu.Lock()
+	r.ended = true
+	if r.idle != nil {
+		r.idle.Stop()
+	}
+	r.mu.Unlock()
 	if errors.Is(err, context.Canceled) {
 		err = nil
 	}
@@ -186,6 +203,9 @@ func (r *Runner) hold(ref core.WorkloadRef, project string) (*workload, bool) {
 	}
 	w := &workload{ref: ref, project: project}
 	r.live[ref] = w
+	if r.idle != nil {
+		r.idle.Stop()
+	}
 	return w, true
 }
 
@@ -194,6 +214,13 @@ func (r *Runner) release(w *workload) {
 	r.mu.Lock()
 	if r.live[w.ref] == w {
 		delete(r.live, w.ref)
+	}
+	if len(r.live) == 0 && r.cfg.Idle != nil && !r.ended {
+		if r.idle == nil {
+			r.idle = time.AfterFunc(r.cfg.IdleAfter, r.onIdle)
+		} else {
+			r.idle.Reset(r.cfg.IdleAfter)
+		}
 	}
 	r.mu.Unlock()
 	select {
@@ -244,4 +271,14 @@ func stream(ref core.WorkloadRef) core.LogStream {
 // first (the workload was canceled, timed out, or deleted).
 func ignorable(err error) bool {
 	return err == nil || core.IsConflict(err) || core.IsNotFound(err)
+}
+
+// onIdle calls Config.Idle unless work started meanwhile.
+func (r *Runner) onIdle() {
+	r.mu.Lock()
+	quiet := len(r.live) == 0 && !r.ended
+	r.mu.Unlock()
+	if quiet {
+		r.cfg.Idle()
+	}
 }

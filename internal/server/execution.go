@@ -6,6 +6,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"runtime/debug"
 
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -73,6 +74,9 @@ func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Sto
 	r := runner.New(runner.Config{
 		MaxWorkers: cfg.MaxWorkers, MaxJobs: cfg.MaxJobs, MaxWorkersPerProject: cfg.MaxWorkersPerProject,
 		WorkerCommand: cmd,
+		// A burst of work leaves the heap large and the runtime returns it
+		// to the system only slowly; an idle server gives it back at once.
+		Idle: debug.FreeOSMemory,
 	}, svc, store, sub, log.With("component", "runner"))
 	return r, sub, nil
 }
