@@ -4,9 +4,12 @@ import (
 	"bufio"
 	"io"
 	"math/rand/v2"
+	"os/exec"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
@@ -63,4 +66,63 @@ func TestReadLinesSplitsAsTheScannerDoes(t *testing.T) {
 			t.Fatalf("round %d: %d lines, want %d (input of %d bytes)", round, len(got), len(want), len(in))
 		}
 	}
+}
+
+// wantSeq checks that lines, the substrate's notes left out, are "1".."n".
+func wantSeq(t *testing.T, lines []string, n int) {
+	t.Helper()
+	i := 0
+	for _, l := range lines {
+		if strings.HasPrefix(l, notePrefix) {
+			continue
+		}
+		i++
+		if l != strconv.Itoa(i) {
+			t.Fatalf("line %d is %q", i, l)
+		}
+	}
+	if i != n {
+		t.Fatalf("%d of %d lines stored", i, n)
+	}
+}
+
+// TestLogEndPaths: every line a job wrote is stored, in order, by the time
+// Wait returns, however the job ends.
+func TestLogEndPaths(t *testing.T) {
+	if _, err := exec.LookPath("seq"); err != nil {
+		t.Skip("no seq program")
+	}
+	t.Run("ExitRightAfterAFlood", func(t *testing.T) {
+		f := newFixture(t, Options{})
+		st, lines := f.run(f.launch("flood", sh("seq 1 300000")))
+		if st.Phase != core.PhaseSucceeded {
+			t.Fatalf("job ended %s: %s", st.Phase, st.Reason)
+		}
+		wantSeq(t, lines, 300000)
+	})
+	t.Run("LinesWrittenWhileStopping", func(t *testing.T) {
+		// The job writes half its lines, then waits; on SIGTERM it writes
+		// the other half and exits.
+		f := newFixture(t, Options{})
+		jl := f.launch("stopped", sh(`trap 'seq 100001 200000; exit 0' TERM; seq 1 100000; sleep 1000 & wait`))
+		if _, err := f.s.StartJob(f.ctx, jl); err != nil {
+			t.Fatal(err)
+		}
+		stream := core.LogStream{EventID: f.ev, Job: "stopped", Container: "stopped"}
+		if _, err := f.sink.WaitForLine(f.ctx, stream, "100000"); err != nil {
+			t.Fatalf("waiting for the first half: %v", err)
+		}
+		ref := core.WorkloadRef{EventID: f.ev, Job: "stopped"}
+		if err := f.s.Stop(f.ctx, ref, time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.s.Wait(f.ctx, ref)
+		if err != nil || !st.Stopped {
+			t.Fatalf("Wait = %+v, %v", st, err)
+		}
+		if !f.sink.Closed(stream) {
+			t.Error("stream not closed when Wait returned")
+		}
+		wantSeq(t, f.sink.Lines(stream), 200000)
+	})
 }
