@@ -193,7 +193,7 @@ func (ls logStore) Read(ctx context.Context, s core.LogStream, after int64, limi
 			want = min(want, limit-len(out))
 		}
 		if out == nil {
-			out = make([]core.StoredLogEntry, 0, want)
+			out = make([]core.StoredLogEntry, 0, max(want, min(limit, 4096)))
 		}
 		if out, err = decodeChunk(out, lines, first, last, base, after, want); err != nil {
 			return nil, fmt.Errorf("read log lines %d-%d of %s: %w", first, last, streamName(s), err)
