@@ -34,8 +34,12 @@ func build(dir, brigade string) (*binaries, error) {
 	return b, nil
 }
 
+// goBuild builds as `make build` does: static (CGO_ENABLED=0), the binary
+// users run; a cgo build also pays the dynamic loader on every start.
 func goBuild(out, pkg string) error {
-	if msg, err := exec.Command("go", "build", "-o", out, pkg).CombinedOutput(); err != nil {
+	cmd := exec.Command("go", "build", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if msg, err := cmd.CombinedOutput(); err != nil {
 		return fmt.Errorf("go build %s: %w: %s", pkg, err, msg)
 	}
 	return nil
