@@ -113,19 +113,21 @@ func (qs queueStore) Lease(ctx context.Context, kind core.TaskKind, projectID st
 	var task *core.Task
 	err := qs.s.write(ctx, func(ctx context.Context, st *txState) error {
 		now := qs.s.now().UnixNano()
-		pick := `SELECT id FROM queue WHERE kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+		// Read the first leasable task, then push it out: two statements
+		// of the same transaction, cheaper than one UPDATE ... RETURNING
+		// (which runs into a temporary table and reads it back).
+		pick := `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
+			WHERE kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
 		if projectID != "" {
-			pick = `SELECT id FROM queue WHERE project_id = ?4 AND kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+			pick = `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
+				WHERE project_id = ?3 AND kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
 		}
 		var (
 			t       core.Task
 			kindStr string
 			created int64
 		)
-		err := st.QueryRowContext(ctx,
-			`UPDATE queue SET available_at_ns = ?3, attempts = attempts + 1 WHERE id = (`+pick+`)
-			 RETURNING id, kind, project_id, event_id, job_name, attempts, created_ns`,
-			string(kind), now, now+int64(ttl), projectID).
+		err := st.QueryRowContext(ctx, pick, string(kind), now, projectID).
 			Scan(&t.ID, &kindStr, &t.ProjectID, &t.EventID, &t.JobName, &t.Attempts, &created)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil
@@ -133,8 +135,11 @@ func (qs queueStore) Lease(ctx context.Context, kind core.TaskKind, projectID st
 		if err != nil {
 			return fmt.Errorf("lease a %s task: %w", kind, err)
 		}
-		t.Kind = core.TaskKind(kindStr)
-		t.Attempts-- // leases before this one
+		if _, err := st.ExecContext(ctx, `UPDATE queue SET available_at_ns = ?, attempts = attempts + 1 WHERE id = ?`,
+			now+int64(ttl), t.ID); err != nil {
+			return fmt.Errorf("lease %s task %d: %w", kind, t.ID, err)
+		}
+		t.Kind = core.TaskKind(kindStr) // t.Attempts: the leases before this one
 		t.Created = fromNS(created)
 		task = &t
 		return nil
