@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 )
 
 // withoutBrigadeVars drops every variable whose name starts with BRIGADE_:
@@ -24,8 +25,12 @@ func withoutBrigadeVars(env []string) []string {
 // mergeEnv returns base with each layer applied in turn (later wins). The
 // variables of a layer are added in name order.
 func mergeEnv(base []string, layers ...map[string]string) []string {
-	out := make([]string, 0, len(base)+8)
-	at := map[string]int{}
+	n := len(base)
+	for _, layer := range layers {
+		n += len(layer)
+	}
+	out := make([]string, 0, n)
+	at := make(map[string]int, n)
 	set := func(k, v string) {
 		if i, ok := at[k]; ok {
 			out[i] = k + "=" + v
@@ -35,8 +40,16 @@ func mergeEnv(base []string, layers ...map[string]string) []string {
 		out = append(out, k+"="+v)
 	}
 	for _, kv := range base {
-		k, v, _ := strings.Cut(kv, "=")
-		set(k, v)
+		k, _, ok := strings.Cut(kv, "=")
+		if !ok {
+			kv += "="
+		}
+		if i, dup := at[k]; dup {
+			out[i] = kv
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, kv) // as it is: no copy
 	}
 	for _, layer := range layers {
 		keys := make([]string, 0, len(layer))
@@ -66,7 +79,10 @@ const defaultPath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 
 // lookPath finds file like a shell does, but with the job's PATH rather
 // than the server's. A name with a slash is taken relative to dir. Relative
-// PATH entries are skipped, as os/exec does since Go 1.19.
+// PATH entries are skipped, as os/exec does since Go 1.19. Like a shell's
+// hash table, it remembers where it found a bare name on a PATH and looks
+// there first (one stat instead of one per PATH entry), searching again
+// once that file is gone or no longer executable.
 func lookPath(file, pathEnv, dir string) (string, error) {
 	if strings.Contains(file, "/") {
 		p := file
@@ -81,16 +97,51 @@ func lookPath(file, pathEnv, dir string) (string, error) {
 	if pathEnv == "" {
 		pathEnv = defaultPath
 	}
+	key := pathKey{file, pathEnv}
+	if p, ok := foundPaths.get(key); ok && checkExecutable(p) == nil {
+		return p, nil
+	}
 	for _, d := range filepath.SplitList(pathEnv) {
 		if d == "" || !filepath.IsAbs(d) {
 			continue
 		}
 		p := filepath.Join(d, file)
 		if checkExecutable(p) == nil {
+			foundPaths.put(key, p)
 			return p, nil
 		}
 	}
 	return "", fmt.Errorf("executable file not found in $PATH (%s)", pathEnv)
+}
+
+// pathKey is a bare name on a PATH.
+type pathKey struct{ file, path string }
+
+// foundPaths remembers where lookPath found names; it forgets everything
+// once it holds maxFoundPaths of them (jobs choose their names and PATHs).
+var foundPaths = pathCache{m: map[pathKey]string{}}
+
+const maxFoundPaths = 256
+
+type pathCache struct {
+	mu sync.Mutex
+	m  map[pathKey]string
+}
+
+func (c *pathCache) get(k pathKey) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.m[k]
+	return p, ok
+}
+
+func (c *pathCache) put(k pathKey, p string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.m) >= maxFoundPaths {
+		clear(c.m)
+	}
+	c.m[k] = p
 }
 
 func checkExecutable(p string) error {
