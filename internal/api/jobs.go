@@ -19,27 +19,11 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	if _, err := require(ctx, auth.RoleWorker, eventID); err != nil {
 		return err
 	}
-	ev, err := s.store.Events().Head(ctx, eventID)
-	if err != nil {
-		return err
-	}
 	if job.Name == "" {
 		return core.NewBadRequest("the job needs a name")
 	}
-	allowPriv := ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged
-	for name, c := range containers(job) {
-		if c.Privileged && !allowPriv {
-			return &core.AuthorizationError{Reason: fmt.Sprintf(
-				"container %q of job %q asks to be privileged, but the project's jobPolicies.allowPrivileged is not true", name, job.Name)}
-		}
-		if c.UseHostDockerSocket && (ev.Worker.Spec.JobPolicies == nil || !ev.Worker.Spec.JobPolicies.AllowDockerSocketMount) {
-			return &core.AuthorizationError{Reason: fmt.Sprintf(
-				"container %q of job %q asks for the host's Docker socket, but the project's jobPolicies.allowDockerSocketMount is not true", name, job.Name)}
-		}
-		if c.WorkspaceMountPath != "" && !ev.Worker.Spec.UseWorkspace {
-			return &core.ConflictError{Reason: fmt.Sprintf(
-				"container %q of job %q mounts the shared workspace, but the project's workerTemplate.useWorkspace is false", name, job.Name)}
-		}
+	if err := s.checkJobPolicies(ctx, eventID, job); err != nil {
+		return err
 	}
 	// A job without environment variables stores none (most jobs): one
 	// statement less in the transaction, nothing to open at its start.
@@ -51,6 +35,7 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	}
 	var sealedEnv []byte
 	if len(env) > 0 {
+		var err error
 		if sealedEnv, err = s.sealJobEnv(eventID, job.Name, env); err != nil {
 			return err
 		}
@@ -58,9 +43,9 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	stored := redacted(job)
 	stored.Created = timePtr(s.now())
 	stored.Status = &core.JobStatus{Phase: core.PhasePending}
-	retry := ev.Labels[core.LabelRetryOf] != ""
-	// The transaction reads only the worker's status: the event's other
-	// fields checked above do not change.
+	// The transaction reads only the worker's status (the whole event only
+	// when the name is taken), and the queue takes the project from the
+	// event.
 	return s.store.Tx(ctx, func(ctx context.Context) error {
 		ws, err := s.store.Events().WorkerStatus(ctx, eventID)
 		if err != nil {
@@ -79,7 +64,11 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 			if gerr != nil {
 				return gerr
 			}
-			if !retry {
+			ev, gerr := s.store.Events().Head(ctx, eventID)
+			if gerr != nil {
+				return gerr
+			}
+			if ev.Labels[core.LabelRetryOf] == "" {
 				return core.NewConflict("Job", job.Name, fmt.Sprintf(
 					"event %q already has a job named %q; job names must be unique within an event", eventID, job.Name))
 			}
@@ -102,9 +91,42 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 			}
 		}
 		return s.store.Queue().Enqueue(ctx, &core.Task{
-			Kind: core.TaskJob, ProjectID: ev.ProjectID, EventID: eventID, JobName: job.Name, Created: s.now(),
+			Kind: core.TaskJob, EventID: eventID, JobName: job.Name, Created: s.now(),
 		})
 	})
+}
+
+// checkJobPolicies refuses containers that ask for what the project's
+// worker template does not allow. Only a job that asks for any of it costs
+// a read of the event.
+func (s *Service) checkJobPolicies(ctx context.Context, eventID string, job *core.Job) error {
+	asks := false
+	for _, c := range containers(job) {
+		asks = asks || c.Privileged || c.UseHostDockerSocket || c.WorkspaceMountPath != ""
+	}
+	if !asks {
+		return nil
+	}
+	ev, err := s.store.Events().Head(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	allowPriv := ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged
+	for name, c := range containers(job) {
+		if c.Privileged && !allowPriv {
+			return &core.AuthorizationError{Reason: fmt.Sprintf(
+				"container %q of job %q asks to be privileged, but the project's jobPolicies.allowPrivileged is not true", name, job.Name)}
+		}
+		if c.UseHostDockerSocket && (ev.Worker.Spec.JobPolicies == nil || !ev.Worker.Spec.JobPolicies.AllowDockerSocketMount) {
+			return &core.AuthorizationError{Reason: fmt.Sprintf(
+				"container %q of job %q asks for the host's Docker socket, but the project's jobPolicies.allowDockerSocketMount is not true", name, job.Name)}
+		}
+		if c.WorkspaceMountPath != "" && !ev.Worker.Spec.UseWorkspace {
+			return &core.ConflictError{Reason: fmt.Sprintf(
+				"container %q of job %q mounts the shared workspace, but the project's workerTemplate.useWorkspace is false", name, job.Name)}
+		}
+	}
+	return nil
 }
 
 // workerTakesJobs checks, inside the transaction that creates a job, that
