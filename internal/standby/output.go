@@ -22,7 +22,7 @@ func NewOutput(r io.Reader) *Output { return &Output{r: r} }
 func (o *Output) Run(end string) *RunOutput {
 	pend := o.rest
 	o.rest = nil
-	return &RunOutput{o: o, end: []byte(end), pend: pend, buf: make([]byte, 32<<10)}
+	return &RunOutput{o: o, end: []byte(end), pend: pend, buf: make([]byte, 64<<10)}
 }
 
 // RunOutput is one run's output; see Output.Run.
@@ -42,6 +42,7 @@ type RunOutput struct {
 func (r *RunOutput) Read(p []byte) (int, error) {
 	for {
 		if r.done {
+			r.buf = nil // a finished run may be kept a while: keep no buffer with it
 			return 0, io.EOF
 		}
 		if len(r.pend) > 0 {

@@ -1,7 +1,6 @@
 package local
 
 import (
-	"bufio"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/standby"
-	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // maxStandbyRuns is how many events one standby process runs before it is
@@ -308,11 +306,6 @@ func (lp *logPump) readRun(pipe *os.File, run io.Reader) {
 	lp.readDone = make(chan struct{})
 	go func() {
 		defer close(lp.readDone)
-		sc := bufio.NewScanner(run)
-		sc.Buffer(make([]byte, 0, 32<<10), 2*logpump.MaxLineBytes)
-		sc.Split(logpump.SplitLines())
-		for sc.Scan() {
-			lp.Line(string(sc.Bytes()))
-		}
+		readLines(run, lp.EmitAll)
 	}()
 }
