@@ -16,22 +16,23 @@ import (
 // enveloped encodes v as JSON with "kind" and "apiVersion" as its first two
 // keys (api.md §1.1).
 func enveloped(kind string, v any) ([]byte, error) {
-	return appendEnveloped(nil, kind, v)
-}
-
-// appendEnveloped appends enveloped(kind, v) to dst.
-func appendEnveloped(dst []byte, kind string, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		return nil, err
 	}
+	return appendEnveloped(make([]byte, 0, len(b)+len(kind)+48), kind, b)
+}
+
+// appendEnveloped appends the encoded object b with its envelope to dst.
+func appendEnveloped(dst []byte, kind string, b []byte) ([]byte, error) {
 	if len(b) < 2 || b[0] != '{' {
 		return nil, fmt.Errorf("cannot envelope a non-object %s", kind)
 	}
-	if dst == nil {
-		dst = make([]byte, 0, len(b)+len(kind)+40)
-	}
-	dst = appendHead(dst, kind)
+	dst = append(dst, `{"kind":"`...)
+	dst = append(dst, kind...)
+	dst = append(dst, `","apiVersion":"`...)
+	dst = append(dst, core.APIVersion...)
+	dst = append(dst, '"')
 	if len(b) == 2 { // {}
 		return append(dst, '}'), nil
 	}
@@ -39,34 +40,36 @@ func appendEnveloped(dst []byte, kind string, v any) ([]byte, error) {
 	return append(dst, b[1:]...), nil
 }
 
-// appendHead appends `{"kind":"<kind>","apiVersion":"brigade.sh/v2"`.
-func appendHead(dst []byte, kind string) []byte {
-	dst = append(dst, `{"kind":"`...)
-	dst = append(dst, kind...)
-	dst = append(dst, `","apiVersion":"`...)
-	dst = append(dst, core.APIVersion...)
-	return append(dst, '"')
-}
-
 // listBody encodes a list of enveloped items (api.md §1.5). items is always
 // emitted, as [] when empty, which both SDKs accept. The items are encoded
-// straight into the list, not encoded and then copied (and re-validated)
-// as raw JSON.
+// once, straight into the list, not encoded and then copied (and
+// re-validated) as raw JSON.
 func listBody[T any](kind, itemKind string, items []T, meta core.ListMeta) ([]byte, error) {
 	m, err := json.Marshal(meta)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]byte, 0, 64+len(m)+len(items)*1024)
-	out = appendHead(out, kind)
-	out = append(out, `,"metadata":`...)
+	encoded := make([][]byte, len(items))
+	size := len(kind) + len(m) + 64
+	for i := range items {
+		if encoded[i], err = json.Marshal(&items[i]); err != nil {
+			return nil, err
+		}
+		size += len(itemKind) + len(encoded[i]) + 48
+	}
+	// The list's own head, as appendEnveloped writes it, then its keys.
+	out := append(make([]byte, 0, size), `{"kind":"`...)
+	out = append(out, kind...)
+	out = append(out, `","apiVersion":"`...)
+	out = append(out, core.APIVersion...)
+	out = append(out, `","metadata":`...)
 	out = append(out, m...)
 	out = append(out, `,"items":[`...)
-	for i := range items {
+	for i, b := range encoded {
 		if i > 0 {
 			out = append(out, ',')
 		}
-		if out, err = appendEnveloped(out, itemKind, &items[i]); err != nil {
+		if out, err = appendEnveloped(out, itemKind, b); err != nil {
 			return nil, err
 		}
 	}

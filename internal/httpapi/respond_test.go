@@ -8,26 +8,53 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
+// referenceEnveloped is the straightforward envelope: encode, then splice
+// "kind" and "apiVersion" in front of the object's keys.
+func referenceEnveloped(t *testing.T, kind string, v any) []byte {
+	t.Helper()
+	b, err := json.Marshal(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head := `{"kind":"` + kind + `","apiVersion":"` + core.APIVersion + `"`
+	if string(b) == "{}" {
+		return []byte(head + "}")
+	}
+	return append([]byte(head+","), b[1:]...)
+}
+
 // referenceListBody is the straightforward encoding listBody must match
 // byte for byte: each item enveloped, then the list enveloped around them.
 func referenceListBody[T any](t *testing.T, kind, itemKind string, items []T, meta core.ListMeta) []byte {
 	t.Helper()
 	raw := make([]json.RawMessage, len(items))
 	for i := range items {
-		b, err := enveloped(itemKind, &items[i])
-		if err != nil {
-			t.Fatal(err)
-		}
-		raw[i] = b
+		raw[i] = referenceEnveloped(t, itemKind, &items[i])
 	}
-	b, err := enveloped(kind, struct {
+	return referenceEnveloped(t, kind, struct {
 		Metadata core.ListMeta     `json:"metadata"`
 		Items    []json.RawMessage `json:"items"`
 	}{meta, raw})
-	if err != nil {
-		t.Fatal(err)
+}
+
+func TestEnveloped(t *testing.T) {
+	now := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	for _, v := range []any{
+		struct{}{},
+		core.ListMeta{Continue: "c"},
+		&core.Event{Metadata: core.ObjectMeta{ID: "a", Created: &now}, Source: "<s>"},
+	} {
+		got, err := enveloped("K", v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := referenceEnveloped(t, "K", v); string(got) != string(want) {
+			t.Fatalf("enveloped:\n got %s\nwant %s", got, want)
+		}
 	}
-	return b
+	if _, err := enveloped("K", []int{1}); err == nil {
+		t.Fatal("enveloped a non-object")
+	}
 }
 
 func TestListBody(t *testing.T) {
