@@ -173,16 +173,23 @@ func (p *pool) get(argv []string) *standbyProc {
 // its run cleanly (reusable) and there is room, else it is let go.
 func (p *pool) giveBack(sb *standbyProc, reusable bool) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
-	if !reusable || p.closed || sb.isDead() || sb.runs >= maxStandbyRuns || len(p.idle) >= p.maxIdle {
-		p.discardLocked(sb)
+	if reusable && !p.closed && !sb.isDead() && sb.runs < maxStandbyRuns && len(p.idle) < p.maxIdle {
+		p.idle = append(p.idle, sb)
+		p.idleAt[sb] = time.Now()
+		if len(p.idle) > p.want && p.retiring == nil {
+			p.retiring = time.AfterFunc(standbyLinger, p.retire)
+		}
+		p.mu.Unlock()
 		return
 	}
-	p.idle = append(p.idle, sb)
-	p.idleAt[sb] = time.Now()
-	if len(p.idle) > p.want && p.retiring == nil {
-		p.retiring = time.AfterFunc(standbyLinger, p.retire)
+	if p.closed {
+		// close is waiting for the pool's goroutines: end this one here.
+		p.mu.Unlock()
+		sb.discard()
+		return
 	}
+	p.discardLocked(sb)
+	p.mu.Unlock()
 }
 
 // retire lets go of the idle standbys beyond want that waited longer than
@@ -206,6 +213,8 @@ func (p *pool) retire() {
 	}
 }
 
+// discardLocked lets a standby go in the background; only while the pool
+// is open (close waits for these goroutines).
 func (p *pool) discardLocked(sb *standbyProc) {
 	p.wg.Add(1)
 	go func() {
