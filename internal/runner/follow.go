@@ -155,6 +155,7 @@ func (r *Runner) running(ctx context.Context, ref core.WorkloadRef, started time
 		r.log.Error("reporting RUNNING", "workload", ref.String(), "error", report)
 	}
 	if err != nil {
+		r.waiting() // it stays leased until its lease expires
 		r.log.Error("acknowledging a started task", "task", describe(t), "error", err)
 	}
 }
@@ -195,7 +196,17 @@ func (r *Runner) finish(ctx context.Context, ref core.WorkloadRef, started time.
 	if ref.IsWorker() {
 		err = r.svc.UpdateWorkerStatus(octx, ref.EventID, core.WorkerStatus{Phase: phase, Started: &s, Ended: &e})
 	} else {
-		err = r.svc.UpdateJobStatus(octx, ref.EventID, ref.Job, core.JobStatus{Phase: phase, Started: &s, Ended: &e})
+		// In a transaction, so that the service reads the job's status on
+		// the writer (current already) rather than a reader that must
+		// catch up with the latest commits first.
+		var report error
+		err = r.store.Tx(octx, func(ctx context.Context) error {
+			report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, core.JobStatus{Phase: phase, Started: &s, Ended: &e})
+			return nil
+		})
+		if err == nil {
+			err = report
+		}
 	}
 	if core.IsNotFound(err) && ref.IsWorker() {
 		// Deleted while it ran: its cleanup was scheduled with the delete,

@@ -28,6 +28,7 @@ import (
 	"errors"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -115,6 +116,12 @@ type Runner struct {
 	log   *slog.Logger
 	clock clock.Clock
 	wake  chan struct{} // capacity was freed
+	// dueStale says that a task may have come to wait for a time (put back
+	// with a delay, or left leased) since the scheduler last asked the
+	// queue when the next one is due; dueChanged wakes the scheduler once
+	// it is set (see waiting).
+	dueStale   atomic.Bool
+	dueChanged chan struct{}
 
 	mu     sync.Mutex
 	ctx    context.Context // Run's, for followers
@@ -141,7 +148,7 @@ func New(cfg Config, svc *api.Service, store core.Store, sub core.Substrate, log
 		log = slog.New(slog.DiscardHandler)
 	}
 	return &Runner{cfg: cfg, svc: svc, store: store, sub: sub, log: log, clock: cfg.Clock,
-		wake: make(chan struct{}, 1), live: map[core.WorkloadRef]*workload{}, cursor: map[core.TaskKind]string{}}
+		wake: make(chan struct{}, 1), dueChanged: make(chan struct{}, 1), live: map[core.WorkloadRef]*workload{}, cursor: map[core.TaskKind]string{}}
 }
 
 // Run reconciles what a previous run left, then schedules, follows and
@@ -207,6 +214,18 @@ func (r *Runner) hold(ref core.WorkloadRef, project string) (*workload, bool) {
 		r.idle.Stop()
 	}
 	return w, true
+}
+
+// waiting tells the scheduler, after the fact, that a task may now wait
+// for a time: it was put back with a delay, or stays leased because its
+// acknowledgement failed. The queue's own notification of such a change
+// may wake the scheduler before this is known, so this wakes it again.
+func (r *Runner) waiting() {
+	r.dueStale.Store(true)
+	select {
+	case r.dueChanged <- struct{}{}:
+	default:
+	}
 }
 
 // release frees a workload's capacity and wakes scheduling.

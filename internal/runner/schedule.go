@@ -16,19 +16,28 @@ func (r *Runner) schedule(ctx context.Context) error {
 	queue, cancel := r.store.Subscribe(core.TopicQueue)
 	defer cancel()
 	sctx := asScheduler(ctx)
+	r.dueStale.Store(true) // a previous run may have left tasks waiting
+	var due time.Time      // when the next waiting task is due, as last asked
 	for {
 		began := r.clock.Now()
 		blocked, err := r.pass(sctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		var due time.Time
-		if err != nil {
+		switch {
+		case err != nil:
 			r.log.Warn("scheduling pass failed; trying again", "error", err, "in", r.cfg.RetryDelay)
 			due = r.clock.Now().Add(r.cfg.RetryDelay)
-		} else if due, err = r.nextDue(ctx, began); err != nil {
-			r.log.Warn("finding when put-back tasks are due; trying again", "error", err, "in", r.cfg.RetryDelay)
-			due = r.clock.Now().Add(r.cfg.RetryDelay)
+			r.dueStale.Store(true)
+		case r.dueStale.Swap(false) || (!due.IsZero() && !r.clock.Now().Before(due)):
+			// Asked again only when a task may have come to wait for a
+			// time, or the one it knew of is due: most passes (a task
+			// queued, started, acknowledged) change no due time.
+			if due, err = r.nextDue(ctx, began); err != nil {
+				r.log.Warn("finding when put-back tasks are due; trying again", "error", err, "in", r.cfg.RetryDelay)
+				due = r.clock.Now().Add(r.cfg.RetryDelay)
+				r.dueStale.Store(true)
+			}
 		}
 		if !r.waitForChange(ctx, due, queue, blocked || err != nil) {
 			return nil
@@ -58,6 +67,8 @@ func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan 
 			}
 			// Nothing waits for capacity: a pass would find nothing.
 		case <-timerC:
+			return true
+		case <-r.dueChanged:
 			return true
 		}
 	}
@@ -286,6 +297,7 @@ func (r *Runner) startJob(ctx context.Context, t *core.Task, w *workload, launch
 
 func (r *Runner) ack(ctx context.Context, t *core.Task) {
 	if err := r.store.Queue().Ack(ctx, t.ID); err != nil && !core.IsNotFound(err) {
+		r.waiting() // it stays leased until its lease expires
 		r.log.Error("acknowledging a task", "task", describe(t), "error", err)
 	}
 }
@@ -296,6 +308,7 @@ func (r *Runner) ack(ctx context.Context, t *core.Task) {
 // after MaxAttempts, it ends SCHEDULING_FAILED with the reason in its log
 // and the task is acknowledged.
 func (r *Runner) putBack(ctx context.Context, t *core.Task, starting bool, cause error) {
+	defer r.waiting() // due after its back-off, or at its lease's end
 	giveUp := t.Attempts+1 >= r.cfg.MaxAttempts
 	delay := r.cfg.RetryDelay << t.Attempts
 	if giveUp {
