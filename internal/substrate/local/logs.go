@@ -4,6 +4,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -37,6 +38,11 @@ func (p *logPump) read(r *os.File) {
 // logpump.MaxLineBytes, so that a full buffer always holds a line or a cut.
 const readBuffer = 256 << 10
 
+// readBuffers keeps read buffers for the next process: most jobs write
+// little, and a fresh 256 KiB buffer per process costs its allocation and
+// zeroing on every start.
+var readBuffers = sync.Pool{New: func() any { b := make([]byte, readBuffer); return &b }}
+
 func (p *logPump) readLoop() {
 	defer close(p.readDone)
 	defer p.r.Close()
@@ -52,7 +58,9 @@ func (p *logPump) readLoop() {
 // per line.
 func readLines(r io.Reader, emit func([]core.LogEntry)) {
 	split := logpump.SplitLines()
-	buf := make([]byte, readBuffer)
+	bp := readBuffers.Get().(*[]byte)
+	defer readBuffers.Put(bp)
+	buf := *bp
 	var (
 		end     int // buf[:end] holds data not yet split
 		spans   [][2]int
