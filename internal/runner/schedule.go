@@ -94,6 +94,9 @@ func (r *Runner) nextDue(ctx context.Context, began time.Time) (time.Time, error
 	return next, nil
 }
 
+// maxJobsPerTake bounds how many job tasks one transaction leases.
+const maxJobsPerTake = 16
+
 // pass starts as much as capacity allows, jobs first (they belong to
 // workers that already hold capacity). A kind that had nothing ready is not
 // asked again in the same pass: a task queued since wakes the scheduler
@@ -107,7 +110,10 @@ func (r *Runner) pass(ctx context.Context) (blocked bool, err error) {
 			if jobs >= r.cfg.MaxJobs {
 				jobsDone, blocked = true, true
 			} else {
-				ok, _, err := r.startOne(ctx, core.TaskJob, nil)
+				// Jobs are taken several at a time (a fan-out's jobs in one
+				// transaction); workers one at a time, to keep their
+				// round-robin and per-project limits exact.
+				ok, _, err := r.startOne(ctx, core.TaskJob, nil, min(r.cfg.MaxJobs-jobs, maxJobsPerTake))
 				if err != nil {
 					return true, err
 				}
@@ -118,7 +124,7 @@ func (r *Runner) pass(ctx context.Context) (blocked bool, err error) {
 			if workers >= r.cfg.MaxWorkers {
 				workersDone, blocked = true, true
 			} else {
-				ok, limited, err := r.startOne(ctx, core.TaskWorker, perProject)
+				ok, limited, err := r.startOne(ctx, core.TaskWorker, perProject, 1)
 				if err != nil {
 					return true, err
 				}
@@ -129,11 +135,11 @@ func (r *Runner) pass(ctx context.Context) (blocked bool, err error) {
 	return blocked, nil
 }
 
-// startOne takes the oldest task of a kind from the next project in
-// round-robin order that has one ready (and, for workers, is under its
-// limit), and starts it. It reports whether it found a task, and whether
+// startOne takes the oldest tasks of a kind, up to n, from the next project
+// in round-robin order that has one ready (and, for workers, is under its
+// limit), and starts them. It reports whether it found a task, and whether
 // projects with ready tasks were passed over for their limit.
-func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject map[string]int) (started, limited bool, err error) {
+func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject map[string]int, n int) (started, limited bool, err error) {
 	projects, err := r.store.Queue().Ready(ctx, kind)
 	if err != nil {
 		return false, false, fmt.Errorf("listing projects with pending %s tasks: %w", kind, err)
@@ -149,17 +155,19 @@ func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject ma
 		projects = kept
 	}
 	for _, p := range r.roundRobin(kind, projects) {
-		s, err := r.take(ctx, kind, p)
+		starts, err := r.take(ctx, kind, p, n)
 		if err != nil {
 			return false, limited, fmt.Errorf("taking a %s task of project %s: %w", kind, p, err)
 		}
-		if s == nil {
+		if len(starts) == 0 {
 			continue // taken meanwhile: try the next project
 		}
 		r.mu.Lock()
 		r.cursor[kind] = p
 		r.mu.Unlock()
-		r.launch(ctx, s)
+		for _, s := range starts {
+			r.launch(ctx, s)
+		}
 		return true, limited, nil
 	}
 	return false, limited, nil
@@ -189,42 +197,47 @@ type start struct {
 	done bool
 }
 
-// take leases the oldest ready task of a kind in a project and moves its
-// worker or job to STARTING through the service, in one transaction: a
-// crash leaves either both or neither, and the next start reconciles a
-// STARTING workload the substrate does not have. A task with nothing to
-// start is acknowledged in the same transaction. It returns nil when the
-// project has no ready task.
-func (r *Runner) take(ctx context.Context, kind core.TaskKind, project string) (*start, error) {
-	var s *start
+// take leases the oldest ready tasks of a kind in a project, up to n, and
+// moves their workers or jobs to STARTING through the service, in one
+// transaction: a crash leaves either both or neither, and the next start
+// reconciles a STARTING workload the substrate does not have. A task with
+// nothing to start is acknowledged in the same transaction. It returns
+// nothing when the project has no ready task.
+func (r *Runner) take(ctx context.Context, kind core.TaskKind, project string, n int) ([]*start, error) {
+	var starts []*start
 	err := r.store.Tx(ctx, func(ctx context.Context) error {
-		s = nil // fn runs again if its batch is retried
-		t, err := r.store.Queue().Lease(ctx, kind, project, r.cfg.LeaseTTL)
-		if err != nil || t == nil {
-			return err
-		}
-		s = &start{task: t}
-		if kind == core.TaskWorker {
-			s.worker, err = r.svc.StartWorker(ctx, t.EventID)
-		} else {
-			s.job, err = r.svc.StartJob(ctx, t.EventID, t.JobName)
-		}
-		switch {
-		case core.IsNotFound(err) || core.IsConflict(err):
-			s.worker, s.job, s.done = nil, nil, true
-			return ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
-		case err != nil:
-			// The service rolled its part back; the lease stands and the
-			// task is retried like any failed start.
-			s.worker, s.job = nil, nil
-			s.err = fmt.Errorf("moving the %s to STARTING: %w", kind, err)
+		starts = starts[:0] // fn runs again if its batch is retried
+		for range n {
+			t, err := r.store.Queue().Lease(ctx, kind, project, r.cfg.LeaseTTL)
+			if err != nil || t == nil {
+				return err
+			}
+			s := &start{task: t}
+			starts = append(starts, s)
+			if kind == core.TaskWorker {
+				s.worker, err = r.svc.StartWorker(ctx, t.EventID)
+			} else {
+				s.job, err = r.svc.StartJob(ctx, t.EventID, t.JobName)
+			}
+			switch {
+			case core.IsNotFound(err) || core.IsConflict(err):
+				s.worker, s.job, s.done = nil, nil, true
+				if err := ignoreNotFound(r.store.Queue().Ack(ctx, t.ID)); err != nil {
+					return err
+				}
+			case err != nil:
+				// The service rolled its part back; the lease stands and
+				// the task is retried like any failed start.
+				s.worker, s.job = nil, nil
+				s.err = fmt.Errorf("moving the %s to STARTING: %w", kind, err)
+			}
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, err
 	}
-	return s, nil
+	return starts, nil
 }
 
 func ignoreNotFound(err error) error {
