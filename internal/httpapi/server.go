@@ -50,7 +50,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 	h := &handler{svc: svc, opts: opts, log: opts.Logger}
 	mux := http.NewServeMux()
 
-	open := func(pattern string, fn http.HandlerFunc) { mux.HandleFunc(pattern, fn) }
+	open := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, detach(fn)) }
 	authed := func(pattern string, fn http.HandlerFunc) { mux.Handle(pattern, h.authenticate(fn)) }
 
 	open("GET /healthz", h.healthz)
@@ -98,7 +98,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 	authed("GET /v2/substrate/running-workers", h.runningWorkers)
 	authed("GET /v2/substrate/running-jobs", h.runningJobs)
 
-	return h.recover(cors(cleanPath(detach(mux))))
+	return h.recover(cors(cleanPath(mux)))
 }
 
 // cleanPath normalises "//v2/x" and "/v2/x/" in place instead of
@@ -106,7 +106,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 func cleanPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.Path
-		if p != "/" && p != "" {
+		if p != "/" && p != "" && !isClean(p) {
 			c := path.Clean("/" + p)
 			if c != p {
 				r.URL.Path = c
@@ -115,6 +115,14 @@ func cleanPath(next http.Handler) http.Handler {
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// isClean reports whether path.Clean would leave p as it is, without
+// building the string to compare: absolute, no empty, "." or ".." element,
+// no trailing slash.
+func isClean(p string) bool {
+	return strings.HasPrefix(p, "/") && !strings.HasSuffix(p, "/") &&
+		!strings.Contains(p, "//") && !strings.Contains(p, "/.")
 }
 
 // cors is permissive, as the reference server is: any origin, credentials
@@ -139,14 +147,23 @@ func cors(next http.Handler) http.Handler {
 
 // detach keeps mutations running when the caller hangs up: a client that
 // disconnects after sending an event must not leave it half-made. Streams
-// (GET) still stop on disconnect.
+// (GET) still stop on disconnect. Authenticated routes detach in
+// authenticate, with the principal in the same new context.
 func detach(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
-			r = r.WithContext(context.WithoutCancel(r.Context()))
+		if ctx := detached(r); ctx != r.Context() {
+			r = r.WithContext(ctx)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// detached is r's context, without its cancellation for a mutation.
+func detached(r *http.Request) context.Context {
+	if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		return context.WithoutCancel(r.Context())
+	}
+	return r.Context()
 }
 
 // recover turns a panic into a 500 with Brigade's error body, so no panic
@@ -168,7 +185,8 @@ func (h *handler) recover(next http.Handler) http.Handler {
 	})
 }
 
-// authenticate resolves the bearer token into a principal (401 otherwise).
+// authenticate resolves the bearer token into a principal (401 otherwise)
+// and detaches mutations (see detach).
 func (h *handler) authenticate(next http.HandlerFunc) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token, err := bearer(r)
@@ -176,12 +194,13 @@ func (h *handler) authenticate(next http.HandlerFunc) http.Handler {
 			h.writeError(w, r, err)
 			return
 		}
-		p, err := h.svc.Authenticate(r.Context(), token)
+		ctx := detached(r)
+		p, err := h.svc.Authenticate(ctx, token)
 		if err != nil {
 			h.writeError(w, r, err)
 			return
 		}
-		next(w, r.WithContext(auth.With(r.Context(), p)))
+		next(w, r.WithContext(auth.With(ctx, p)))
 	})
 }
 
