@@ -13,12 +13,14 @@ import (
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // newSubstrate builds the substrate cfg.Substrate names; its workloads'
 // lines go to the store's logs.
-func newSubstrate(cfg Config, workerCmd []string, logs core.LogStore, log *slog.Logger) (core.Substrate, error) {
-	sink := relaxedSink{logs}
+func newSubstrate(cfg Config, workerCmd []string, store core.Store, log *slog.Logger) (core.Substrate, error) {
+	logs := store.Logs()
+	sink := relaxedSink{store}
 	// Workers are host processes on every substrate so far; the server's
 	// own worker command can start from standbys (package standby).
 	hostWorkers := local.Options{DataDir: cfg.DataDir, Sink: sink, Logger: log}
@@ -63,7 +65,7 @@ func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Sto
 		}
 		cmd = []string{exe, "worker"}
 	}
-	sub, err := newSubstrate(cfg, cmd, store.Logs(), log)
+	sub, err := newSubstrate(cfg, cmd, store, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -95,12 +97,25 @@ func closeSubstrate(sub core.Substrate, log *slog.Logger) {
 
 // relaxedSink stores log lines without waiting for the disk on each batch
 // (see core.Relaxed); the next durable commit syncs them.
-type relaxedSink struct{ logs core.LogStore }
+type relaxedSink struct{ store core.Store }
+
+var _ logpump.FinalSink = relaxedSink{}
 
 func (r relaxedSink) Append(ctx context.Context, s core.LogStream, entries []core.LogEntry) error {
-	return r.logs.Append(core.Relaxed(ctx), s, entries)
+	return r.store.Logs().Append(core.Relaxed(ctx), s, entries)
 }
 
 func (r relaxedSink) Close(ctx context.Context, s core.LogStream) error {
-	return r.logs.Close(core.Relaxed(ctx), s)
+	return r.store.Logs().Close(core.Relaxed(ctx), s)
+}
+
+// AppendAndClose stores a finished stream's last lines and closes it in
+// one transaction.
+func (r relaxedSink) AppendAndClose(ctx context.Context, s core.LogStream, entries []core.LogEntry) error {
+	return r.store.Tx(core.Relaxed(ctx), func(ctx context.Context) error {
+		if err := r.store.Logs().Append(ctx, s, entries); err != nil {
+			return err
+		}
+		return r.store.Logs().Close(ctx, s)
+	})
 }

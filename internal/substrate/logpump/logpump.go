@@ -219,24 +219,44 @@ func (p *Pump) coalesce(timer *time.Timer) {
 	}
 }
 
+// FinalSink is a core.LogSink that can also store a stream's last lines
+// and close the stream in one step (one transaction). The pump uses it for
+// a finished workload's last batch: a job that writes little then costs
+// one store write after it ends instead of two.
+type FinalSink interface {
+	core.LogSink
+	AppendAndClose(ctx context.Context, s core.LogStream, entries []core.LogEntry) error
+}
+
 func (p *Pump) flushLoop() {
 	defer close(p.done)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	final, canFinish := p.sink.(FinalSink)
+	closed := false
 	for {
 		batch, ok := p.take(timer)
 		if !ok {
 			break
 		}
-		if !p.call("appending to", func(ctx context.Context) error { return p.sink.Append(ctx, p.stream, batch) }) {
+		p.mu.Lock()
+		last := p.ended && p.closeStream && len(p.queue) == 0
+		p.mu.Unlock()
+		send := func(ctx context.Context) error { return p.sink.Append(ctx, p.stream, batch) }
+		if last && canFinish {
+			send = func(ctx context.Context) error { return final.AppendAndClose(ctx, p.stream, batch) }
+		}
+		if !p.call("appending to", send) {
 			p.log.Error(p.who+": log lines lost: the log store refused them repeatedly",
 				"event", p.stream.EventID, "job", p.stream.Job, "container", p.stream.Container, "lines", len(batch))
+		} else if last && canFinish {
+			closed = true
 		}
 	}
 	p.mu.Lock()
 	closeStream := p.closeStream
 	p.mu.Unlock()
-	if closeStream {
+	if closeStream && !closed {
 		p.call("closing", func(ctx context.Context) error { return p.sink.Close(ctx, p.stream) })
 	}
 }
