@@ -35,27 +35,8 @@ const (
 // useHostDockerSocket.
 const DockerSocket = "/var/run/docker.sock"
 
-// safeName reports whether an event id, job name or sidecar name may name
-// containers and folders: 1 to 253 letters, digits, '_', '.' and '-',
-// starting with a letter or a digit. (A loop, not a regexp: compiling one
-// at init cost every start of the binary, and every event starts it.)
-func safeName(name string) bool {
-	if len(name) == 0 || len(name) > 253 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 func checkName(kind, name string) error {
-	if !safeName(name) || strings.Contains(name, "..") {
+	if !core.SafeName(name) || strings.Contains(name, "..") {
 		return &core.BadRequestError{Reason: fmt.Sprintf(
 			"%s %q cannot name a container: use letters, digits, '-', '_' and '.'", kind, name)}
 	}
@@ -250,7 +231,7 @@ func resources(name string, r *core.ResourceRequirements) (container.Resources, 
 	return out, ""
 }
 
-// quantityRE is compiled on first use, not at init (see safeName).
+// quantityRE is compiled on first use, not at init (see core.SafeName).
 var quantityRE = sync.OnceValue(func() *regexp.Regexp {
 	return regexp.MustCompile(`^([0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE]([+-]?[0-9]+))?(Ki|Mi|Gi|Ti|Pi|Ei|n|u|m|k|M|G|T|P|E)?$`)
 })

@@ -155,27 +155,8 @@ func (s *Substrate) Check(context.Context) error {
 	return nil
 }
 
-// safeName reports whether an event id, job name or container name may
-// name folders and files: 1 to 253 letters, digits, '_', '.' and '-',
-// starting with a letter or a digit. (A loop, not a regexp: compiling one
-// at init cost every start of the binary, and every event starts it.)
-func safeName(name string) bool {
-	if len(name) == 0 || len(name) > 253 {
-		return false
-	}
-	for i := 0; i < len(name); i++ {
-		switch c := name[i]; {
-		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
-		case i > 0 && (c == '_' || c == '.' || c == '-'):
-		default:
-			return false
-		}
-	}
-	return true
-}
-
 func checkName(kind, name string) error {
-	if !safeName(name) || strings.Contains(name, "..") {
+	if !core.SafeName(name) || strings.Contains(name, "..") {
 		return &core.BadRequestError{Reason: fmt.Sprintf(
 			"%s %q cannot name a folder: use letters, digits, '-', '_' and '.'", kind, name)}
 	}
