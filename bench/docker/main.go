@@ -19,8 +19,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"slices"
@@ -63,20 +61,16 @@ func run(n, rounds, fanout int, image string) error {
 	defer removeContainers(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir, RootPassword: "bench-password",
-		Substrate: "docker", CleanupDelay: time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	srv, stop, err := testenv.Start(server.Config{DataDir: dir, RootPassword: "bench-password",
+		Substrate: "docker", CleanupDelay: time.Second})
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	c := client.New("http://"+srv.Addr(), "")
-	tok, err := c.CreateRootSession(ctx, "bench-password")
+	defer stop()
+	c, err := testenv.RootClient(ctx, srv, "bench-password")
 	if err != nil {
 		return err
 	}
-	c = c.WithToken(tok.Value)
 	if rounds > 0 {
 		if err := sequential(ctx, c, n, rounds, image); err != nil {
 			return err

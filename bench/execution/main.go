@@ -37,8 +37,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"runtime"
 	"sort"
@@ -141,20 +139,17 @@ type bench struct {
 func inProcess(dir string, o options, section func(string, func() error)) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: dir + "/in-process", RootPassword: "bench-password",
-		MaxJobs: 64, CleanupDelay: time.Second}, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	srv, stop, err := testenv.Start(server.Config{DataDir: dir + "/in-process", RootPassword: "bench-password",
+		MaxJobs: 64, CleanupDelay: time.Second})
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	c := client.New("http://"+srv.Addr(), "")
-	tok, err := c.CreateRootSession(ctx, "bench-password")
+	defer stop()
+	c, err := testenv.RootClient(ctx, srv, "bench-password")
 	if err != nil {
 		return err
 	}
-	b := &bench{c: c.WithToken(tok.Value), ctx: ctx}
+	b := &bench{c: c, ctx: ctx}
 	if o.events > 0 {
 		section("latency", func() error { return b.latency(o.events) })
 	}

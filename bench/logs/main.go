@@ -23,8 +23,6 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"io"
-	"log/slog"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -88,21 +86,17 @@ func run(lines, width, console int, cpuProfile string) error {
 	defer os.RemoveAll(dir)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := server.New(ctx, server.Config{Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"),
-		RootPassword: "bench-password", CleanupDelay: time.Second},
-		slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	srv, stop, err := testenv.Start(server.Config{DataDir: filepath.Join(dir, "data"),
+		RootPassword: "bench-password", CleanupDelay: time.Second})
 	if err != nil {
 		return err
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Run(ctx) }()
-	defer func() { cancel(); <-done }()
-	c := client.New("http://"+srv.Addr(), "")
-	tok, err := c.CreateRootSession(ctx, "bench-password")
+	defer stop()
+	c, err := testenv.RootClient(ctx, srv, "bench-password")
 	if err != nil {
 		return err
 	}
-	b := &bench{c: c.WithToken(tok.Value), ctx: ctx, dir: dir, profile: cpuProfile}
+	b := &bench{c: c, ctx: ctx, dir: dir, profile: cpuProfile}
 	// The figures first, then the (slow, untimed) reads that verify them.
 	var verify []func() error
 	if lines > 0 {

@@ -7,38 +7,68 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/server"
 )
 
-// Server starts a real brigade server in-process for a test: on a free
-// loopback port and in a fresh data dir unless cfg says otherwise, with a
-// silent logger. It stops when the test ends, or earlier through the
-// returned (idempotent) stop, which reports a failed shutdown.
-func Server(t testing.TB, cfg server.Config) (*server.Server, func()) {
-	t.Helper()
+// Start starts a real brigade server in-process, with a silent logger, on
+// a free loopback port unless cfg says otherwise. stop (idempotent) shuts
+// it down and reports a failed shutdown. Tests use Server; harnesses, which
+// have no testing.TB, use Start.
+func Start(cfg server.Config) (srv *server.Server, stop func() error, err error) {
 	if cfg.Addr == "" {
 		cfg.Addr = "127.0.0.1:0"
 	}
-	if cfg.DataDir == "" {
-		cfg.DataDir = t.TempDir()
-	}
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
+	srv, err = server.New(ctx, cfg, slog.New(slog.NewTextHandler(io.Discard, nil)), io.Discard)
 	if err != nil {
 		cancel()
-		t.Fatalf("starting the server: %v", err)
+		return nil, nil, err
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	var once sync.Once
-	stop := func() {
+	var (
+		once    sync.Once
+		stopErr error
+	)
+	stop = func() error {
 		once.Do(func() {
 			cancel()
-			if err := <-done; err != nil {
-				t.Errorf("server stopped with: %v", err)
-			}
+			stopErr = <-done
 		})
+		return stopErr
+	}
+	return srv, stop, nil
+}
+
+// Server starts a real brigade server in-process for a test (see Start), in
+// a fresh data dir unless cfg says otherwise. It stops when the test ends,
+// or earlier through the returned (idempotent) stop, which reports a failed
+// shutdown.
+func Server(t testing.TB, cfg server.Config) (*server.Server, func()) {
+	t.Helper()
+	if cfg.DataDir == "" {
+		cfg.DataDir = t.TempDir()
+	}
+	srv, stopServer, err := Start(cfg)
+	if err != nil {
+		t.Fatalf("starting the server: %v", err)
+	}
+	stop := func() {
+		if err := stopServer(); err != nil {
+			t.Errorf("server stopped with: %v", err)
+		}
 	}
 	t.Cleanup(stop)
 	return srv, stop
+}
+
+// RootClient logs in to srv as root with password.
+func RootClient(ctx context.Context, srv *server.Server, password string) (*client.Client, error) {
+	c := client.New("http://"+srv.Addr(), "")
+	tok, err := c.CreateRootSession(ctx, password)
+	if err != nil {
+		return nil, err
+	}
+	return c.WithToken(tok.Value), nil
 }
