@@ -94,6 +94,13 @@ func idleStandby(t *testing.T, s *Substrate) int {
 	}
 }
 
+// idleStandbyProc is the standby idleStandby waited for.
+func idleStandbyProc(s *Substrate) *standbyProc {
+	s.standbys.mu.Lock()
+	defer s.standbys.mu.Unlock()
+	return s.standbys.idle[0]
+}
+
 func newStandbyFixture(t *testing.T) *fixture {
 	f := newFixture(t, Options{StandbyCommand: standbyCommand(t), StandbyWorkers: 1})
 	t.Cleanup(func() { f.s.Close() })
@@ -163,6 +170,7 @@ func TestWorkerStartsFromAStandby(t *testing.T) {
 func TestStoppedStandbyIsNotReused(t *testing.T) {
 	f := newStandbyFixture(t)
 	pid := idleStandby(t, f.s)
+	sb := idleStandbyProc(f.s)
 	w := &core.WorkerLaunch{Event: &core.Event{Metadata: core.ObjectMeta{ID: f.ev}}, EventDocument: []byte(`{}`),
 		Command: standbyCommand(t), Env: map[string]string{"SLEEP": "1"}}
 	if _, err := f.s.StartWorker(f.ctx, w); err != nil {
@@ -175,7 +183,7 @@ func TestStoppedStandbyIsNotReused(t *testing.T) {
 	if err != nil || st.Phase != core.PhaseAborted {
 		t.Fatalf("stopped worker = %+v, %v; want ABORTED", st, err)
 	}
-	waitExited(t, pid)
+	<-sb.dead // let go, not kept
 	f.s.standbys.mu.Lock()
 	defer f.s.standbys.mu.Unlock()
 	for _, sb := range f.s.standbys.idle {
@@ -200,9 +208,7 @@ func TestOtherCommandsDoNotUseStandbys(t *testing.T) {
 func TestDeadStandbyFallsBackToAFreshProcess(t *testing.T) {
 	f := newStandbyFixture(t)
 	pid := idleStandby(t, f.s)
-	f.s.standbys.mu.Lock()
-	sb := f.s.standbys.idle[0]
-	f.s.standbys.mu.Unlock()
+	sb := idleStandbyProc(f.s)
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
@@ -218,24 +224,6 @@ func TestDeadStandbyFallsBackToAFreshProcess(t *testing.T) {
 	if st.Phase != core.PhaseSucceeded || strings.Join(lines, "\n") != strings.Join(want, "\n") {
 		t.Errorf("worker = %+v %q; want SUCCEEDED and %q", st, lines, want)
 	}
-}
-
-// waitExited waits until pid has exited (a zombie or gone): its end of the
-// launch pipe is closed then.
-func waitExited(t *testing.T, pid int) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
-		if err != nil {
-			return
-		}
-		if f := strings.Fields(string(b)[strings.LastIndexByte(string(b), ')')+1:]); len(f) > 0 && f[0] == "Z" {
-			return
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	t.Fatalf("process %d did not exit", pid)
 }
 
 func TestCloseEndsIdleStandbys(t *testing.T) {
