@@ -76,8 +76,31 @@ func build(dir string, s *session) (*bundle, error) {
 		return nil, err
 	}
 	s.log(levelDebug, "", "bundling "+entry+" with esbuild")
-	res := api.Build(api.BuildOptions{
-		EntryPoints:   []string{entry},
+	opts := buildOptions(abs)
+	entryInput(&opts, abs, entry)
+	res := api.Build(opts)
+	for _, w := range res.Warnings {
+		s.log(levelDebug, "", "esbuild: "+formatMessage(w, abs))
+	}
+	if len(res.Errors) > 0 {
+		lines := make([]string, 0, len(res.Errors))
+		for _, e := range res.Errors {
+			lines = append(lines, formatMessage(e, abs))
+		}
+		return nil, &scriptError{"error compiling " + entry + ": " + strings.Join(lines, "\n")}
+	}
+	for _, f := range res.OutputFiles {
+		if strings.HasSuffix(f.Path, ".js") {
+			return &bundle{entry: entry, name: bundleName, code: string(f.Contents)}, nil
+		}
+	}
+	return nil, errors.New("js: esbuild produced no JavaScript output")
+}
+
+// buildOptions are esbuild's settings for a script in the folder abs,
+// without the entry (see entryInput).
+func buildOptions(abs string) api.BuildOptions {
+	return api.BuildOptions{
 		AbsWorkingDir: abs,
 		Bundle:        true,
 		Write:         false,
@@ -96,23 +119,7 @@ func build(dir string, s *session) (*bundle, error) {
 		External:       externalModules(),
 		LogLevel:       api.LogLevelSilent,
 		Charset:        api.CharsetUTF8,
-	})
-	for _, w := range res.Warnings {
-		s.log(levelDebug, "", "esbuild: "+formatMessage(w, abs))
 	}
-	if len(res.Errors) > 0 {
-		lines := make([]string, 0, len(res.Errors))
-		for _, e := range res.Errors {
-			lines = append(lines, formatMessage(e, abs))
-		}
-		return nil, &scriptError{"error compiling " + entry + ": " + strings.Join(lines, "\n")}
-	}
-	for _, f := range res.OutputFiles {
-		if strings.HasSuffix(f.Path, ".js") {
-			return &bundle{entry: entry, name: bundleName, code: string(f.Contents)}, nil
-		}
-	}
-	return nil, errors.New("js: esbuild produced no JavaScript output")
 }
 
 // formatMessage renders an esbuild message as "file:line:col: text", plus a
