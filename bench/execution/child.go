@@ -116,28 +116,59 @@ func (s *childServer) client(ctx context.Context, conns int) (*client.Client, er
 	return c.WithToken(tok.Value), nil
 }
 
-// cpu reads the CPU time the server used and that of its children it has
-// reaped (workers, jobs, standbys), from /proc/<pid>/stat.
+// cpu reads the CPU time the server used and that of its children, from
+// /proc: the ones it has reaped (workers, jobs, standbys that ended) and
+// the ones still running (standbys waiting for their next event), so that
+// a figure does not depend on when the standbys happen to exit.
 func (s *childServer) cpu() (self, children time.Duration, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", s.cmd.Process.Pid))
+	pid := s.cmd.Process.Pid
+	st, err := procStat(pid)
 	if err != nil {
 		return 0, 0, err
 	}
-	// Fields after the command's closing parenthesis: utime, stime,
-	// cutime and cstime are the 12th to 15th of them, in clock ticks.
+	// utime, stime, cutime and cstime, in clock ticks.
+	self, children = ticks(st[11]+st[12]), ticks(st[13]+st[14])
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, e := range entries {
+		child, err := strconv.Atoi(e.Name())
+		if err != nil || child == pid {
+			continue
+		}
+		cs, err := procStat(child)
+		if err != nil || cs[1] != int64(pid) { // gone, or not the server's child
+			continue
+		}
+		children += ticks(cs[11] + cs[12])
+	}
+	return self, children, nil
+}
+
+// procStat reads the numeric fields of /proc/<pid>/stat after the
+// command's closing parenthesis (state, a letter, reads as 0): ppid is
+// [1], utime [11], stime [12], cutime [13], cstime [14].
+func procStat(pid int) ([]int64, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return nil, err
+	}
 	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
 	if len(f) < 15 {
-		return 0, 0, fmt.Errorf("short /proc stat line: %q", b)
+		return nil, fmt.Errorf("short /proc stat line: %q", b)
 	}
-	var t [4]int64
-	for i := range t {
-		if t[i], err = strconv.ParseInt(f[11+i], 10, 64); err != nil {
-			return 0, 0, err
+	out := make([]int64, 15)
+	for i := 1; i < 15; i++ {
+		if out[i], err = strconv.ParseInt(f[i], 10, 64); err != nil {
+			return nil, err
 		}
 	}
-	const tick = 10 * time.Millisecond // USER_HZ is 100 on Linux
-	return time.Duration(t[0]+t[1]) * tick, time.Duration(t[2]+t[3]) * tick, nil
+	return out, nil
 }
+
+// ticks converts clock ticks to time (USER_HZ is 100 on Linux).
+func ticks(n int64) time.Duration { return time.Duration(n) * 10 * time.Millisecond }
 
 // memory reads the server's resident set (VmRSS) and its peak (VmHWM) in kB.
 func (s *childServer) memory() (rss, peak int64, err error) {

@@ -88,7 +88,7 @@ func throughput(bin, dir string, o options) error {
 	fmt.Printf("  on average: %s\n", sp.hops)
 	fmt.Printf("  client side: all %d created (201) in %.2f s, all seen over after %.2f s\n", n, created.Seconds(), observed.Seconds())
 	self, kids := cpuSelf1-cpuSelf0, cpuKids1-cpuKids0
-	fmt.Printf("  CPU per event: server %.2f ms + its reaped children (workers, jobs) %.2f ms = %.2f ms; %.2f cores busy on average\n",
+	fmt.Printf("  CPU per event: server %.2f ms + its children (workers, jobs, live standbys included) %.2f ms = %.2f ms; %.2f cores busy on average\n",
 		ms(self)/float64(n), ms(kids)/float64(n), ms(self+kids)/float64(n), (self+kids).Seconds()/observed.Seconds())
 	if sp.phases[core.PhaseSucceeded] != n {
 		err = fmt.Errorf("not every event SUCCEEDED: %v", sp.phases)

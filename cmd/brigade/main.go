@@ -81,6 +81,7 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 			if cfg.StandbyWorkers = standbys; standbys <= 0 {
 				cfg.StandbyWorkers = -1
 			}
+			defer startProfile("server")()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			srv, err := server.New(ctx, cfg, log, cmd.OutOrStdout())
@@ -145,13 +146,16 @@ func newWorkerCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			stopProfile := startProfile("worker")
 			if standby.Is() {
-				os.Exit(worker.Standby(func(ctx context.Context) int {
+				code := worker.Standby(func(ctx context.Context) int {
 					return worker.Run(ctx, worker.Options{
 						EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),
 						Stdout: os.Stdout, Version: version,
 					})
-				}))
+				})
+				stopProfile()
+				os.Exit(code)
 			}
 			file := os.Getenv("BRIGADE_EVENT_FILE")
 			if file == "" {
@@ -163,6 +167,7 @@ func newWorkerCmd() *cobra.Command {
 				EventFile: file, SourceDir: os.Getenv("BRIGADE_SOURCE"),
 				Stdout: cmd.OutOrStdout(), Version: version,
 			})
+			stopProfile()
 			os.Exit(code)
 			return nil
 		},

@@ -11,11 +11,12 @@ import (
 
 // withoutBrigadeVars drops every variable whose name starts with BRIGADE_:
 // the server's own settings (root password, tokens) must not reach
-// workloads.
+// workloads. BRIGADE_CPUPROFILE, a profiling aid that holds only a file
+// prefix, is kept so that the workers of a profiled server profile too.
 func withoutBrigadeVars(env []string) []string {
 	out := make([]string, 0, len(env))
 	for _, kv := range env {
-		if !strings.HasPrefix(kv, "BRIGADE_") {
+		if !strings.HasPrefix(kv, "BRIGADE_") || strings.HasPrefix(kv, "BRIGADE_CPUPROFILE=") {
 			out = append(out, kv)
 		}
 	}
