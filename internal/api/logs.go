@@ -113,3 +113,61 @@ func (s *Service) ResolveLogs(ctx context.Context, eventID, job, container strin
 		},
 	}, nil
 }
+
+// AppendWorkerLog stores lines that a worker writes into one of its log
+// streams other than its own output (which its substrate stores): today the
+// vcs stream, where the worker's git clone writes. Only the event's worker
+// may call it, and only for an event whose worker has git.
+//
+// after is how many lines the writer knows are stored already: a retry of
+// a request whose answer was lost sends the same after and lines, and the
+// lines stored by the first attempt are not stored twice. close marks the
+// stream complete once the lines are in, so that followers end.
+func (s *Service) AppendWorkerLog(ctx context.Context, eventID, container string, after int64, lines []core.LogEntry, close bool) error {
+	if _, err := require(ctx, auth.RoleWorker, eventID); err != nil {
+		return err
+	}
+	if container != ContainerVCS {
+		return core.NewBadRequest(fmt.Sprintf(
+			"a worker can write only its %q log (its own output is stored by its substrate), not %q", ContainerVCS, container))
+	}
+	if after < 0 {
+		return core.NewBadRequest(fmt.Sprintf("after counts the lines already stored; it cannot be negative (got %d)", after))
+	}
+	ev, err := s.store.Events().Head(ctx, eventID)
+	if err != nil {
+		return err
+	}
+	if ev.Worker.Spec.Git == nil {
+		return &core.NotFoundError{Type: "WorkerContainer", ID: container}
+	}
+	stream := core.LogStream{EventID: eventID, Container: container}
+	logs := s.store.Logs()
+	// Lines after `after` that are stored already came from an attempt
+	// whose answer was lost: the writer is the stream's only one, and it
+	// sends one request at a time.
+	if len(lines) > 0 {
+		stored, err := logs.Read(ctx, stream, after, len(lines))
+		if err != nil {
+			return err
+		}
+		lines = lines[len(stored):]
+	}
+	if len(lines) > 0 {
+		closed, err := logs.IsClosed(ctx, stream)
+		if err != nil {
+			return err
+		}
+		if closed {
+			return &core.ConflictError{Type: "LogStream", ID: container,
+				Reason: fmt.Sprintf("the %s log of event %q is closed: no more lines can be written to it", container, eventID)}
+		}
+		if err := logs.Append(ctx, stream, lines); err != nil {
+			return err
+		}
+	}
+	if close {
+		return logs.Close(ctx, stream)
+	}
+	return nil
+}

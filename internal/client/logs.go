@@ -43,3 +43,20 @@ func (c *Client) Logs(ctx context.Context, eventID string, opts LogOptions) (<-c
 		method: http.MethodGet, path: "/v2/events/" + escape(eventID) + "/logs", query: q, want: http.StatusOK,
 	}, what, nil)
 }
+
+// AppendWorkerLog writes lines into a worker's log stream other than its
+// own output, today only "vcs" (POST /v2/events/{id}/logs, an addition
+// described in docs/api.md). after is how many lines this writer knows are
+// stored, so that a retry stores no line twice; close ends the stream.
+// Only the event's worker may call it.
+func (c *Client) AppendWorkerLog(ctx context.Context, eventID, container string, after int64, lines []core.LogEntry, close bool) error {
+	body := struct {
+		After int64           `json:"after"`
+		Lines []core.LogEntry `json:"lines,omitempty"`
+		Close bool            `json:"close,omitempty"`
+	}{after, lines, close}
+	return c.do(ctx, request{
+		method: http.MethodPost, path: "/v2/events/" + escape(eventID) + "/logs",
+		query: url.Values{"container": {container}}, kind: "LogLines", body: &body, want: http.StatusOK,
+	}, nil)
+}

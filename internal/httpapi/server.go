@@ -81,6 +81,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 	authed("PUT /v2/events/{id}/summary", h.updateSummary)
 	authed("PUT /v2/events/{id}/cancellation", h.cancelEvent)
 	authed("GET /v2/events/{id}/logs", h.logs)
+	authed("POST /v2/events/{id}/logs", h.appendWorkerLog)
 
 	authed("PUT /v2/events/{id}/worker/start", h.startWorker)
 	authed("GET /v2/events/{id}/worker/status", h.workerStatus)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/schema"
 )
 
 // stream writes items in one of the two framings Brigade's SDKs read:
@@ -248,4 +249,25 @@ func (h *handler) logsFinished(ctx context.Context, t *api.LogTarget) (bool, err
 		return false, err
 	}
 	return phase.IsTerminal(), nil
+}
+
+// appendWorkerLog stores lines a worker writes into its vcs log: an
+// addition to Brigade's API, whose clone ran in a container of its own
+// (docs/api.md, "Writing the vcs log").
+func (h *handler) appendWorkerLog(w http.ResponseWriter, r *http.Request) {
+	var body struct {
+		After int64           `json:"after"`
+		Lines []core.LogEntry `json:"lines"`
+		Close bool            `json:"close"`
+	}
+	if err := h.decode(r, schema.LogLines, &body); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	if err := h.svc.AppendWorkerLog(r.Context(), r.PathValue("id"), r.URL.Query().Get("container"),
+		body.After, body.Lines, body.Close); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeNull(w, http.StatusOK)
 }

@@ -33,6 +33,7 @@ const (
 	SourceStateRequest = "SourceStateRequest"
 	EventSummary       = "EventSummary"
 	Secret             = "Secret"
+	LogLines           = "LogLines"
 )
 
 // Reasons used in BadRequestError bodies.
@@ -70,7 +71,7 @@ func compileAll() (map[string]*node, error) {
 		return nil, err
 	}
 	out := map[string]*node{}
-	for _, kind := range []string{Project, Event, Job, JobStatus, WorkerStatus, SourceStateRequest, EventSummary, Secret} {
+	for _, kind := range []string{Project, Event, Job, JobStatus, WorkerStatus, SourceStateRequest, EventSummary, Secret, LogLines} {
 		n, err := c.compile(kind+".json", "")
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema %s: %w", kind, err)

@@ -19,6 +19,7 @@ func TestEventConfigFiles(t *testing.T) {
 		doc.Worker.Git = &core.EventDocGit{CloneURL: repo, Ref: "refs/heads/main"}
 		doc.Worker.DefaultConfigFiles = map[string]string{"brigade.ts": `console.log("from defaults")`}
 		doc.Worker.ConfigFiles = map[string]string{"brigade.js": `console.log("from the event")`}
+		serveVCSLog(t, doc)
 		code, out := runWorker(t, doc)
 		if code != 0 || !strings.Contains(out, "from the event") || strings.Contains(out, "from git") ||
 			strings.Contains(out, "from defaults") {

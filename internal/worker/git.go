@@ -1,7 +1,6 @@
 package worker
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/url"
@@ -17,7 +16,15 @@ import (
 // Brigade's git-initializer did (scripting.md §3.6): a commit wins over a
 // ref; without either, the remote's default branch; submodules on request;
 // credentials from the gitSSHKey or gitPassword project secrets.
-func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]string, dir string, w *logWriter) error {
+//
+// What git says, the commands run and the error that ends a failed clone go
+// to the vcs log, not to the worker's.
+func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]string, dir string, vcs *vcsLog) (err error) {
+	defer func() {
+		if err != nil {
+			vcs.Line(err.Error())
+		}
+	}()
 	if _, err := exec.LookPath("git"); err != nil {
 		return fmt.Errorf("this project's source comes from git (%s), but the git program is not installed on this machine", g.CloneURL)
 	}
@@ -51,20 +58,22 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 		}
 	}
 	run := func(args ...string) error {
-		w.log("DEBUG", "git %s", strings.Join(args, " "))
+		vcs.Line("git " + strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, "git", args...)
 		cmd.Env = env
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("git %s failed: %v\n%s", args[0], err, strings.TrimSpace(out.String()))
+		out, flush := vcs.writer()
+		cmd.Stdout, cmd.Stderr = out, out
+		err := cmd.Run()
+		flush()
+		if err != nil {
+			return fmt.Errorf("git %s failed: %v", gitVerb(args), err)
 		}
 		return nil
 	}
 	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", filepath.Dir(dir), err)
 	}
-	w.log("INFO", "cloning %s", g.CloneURL)
+	vcs.Line("cloning " + g.CloneURL)
 	switch {
 	case g.Commit != "":
 		if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -95,6 +104,14 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 		}
 	}
 	return nil
+}
+
+// gitVerb is the git command of args, after any -C dir.
+func gitVerb(args []string) string {
+	if len(args) > 2 && args[0] == "-C" {
+		return args[2]
+	}
+	return args[0]
 }
 
 // shortRef turns refs/heads/X and refs/tags/X into X; other refs pass as

@@ -54,9 +54,14 @@ func Run(ctx context.Context, opts Options) int {
 	if src == "" {
 		src = filepath.Join(filepath.Dir(opts.EventFile), "source")
 	}
+	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithInsecureTLS(true))
+	defer api.CloseIdleConnections() // a standby runs the next event with a client of its own
 	if doc.Worker.Git != nil {
-		if err := checkout(ctx, doc.Worker.Git, doc.Project.Secrets, src, w); err != nil {
-			w.log("ERROR", "%v", err)
+		vcs := newVCSLog(api, doc.ID, opts.Stdout)
+		err := checkout(ctx, doc.Worker.Git, doc.Project.Secrets, src, vcs)
+		vcs.Close()
+		if err != nil {
+			w.log("ERROR", "cloning the project's source from %s failed; what git said is in the vcs log (brig event logs %s --container vcs)", doc.Worker.Git.CloneURL, doc.ID)
 			return 1
 		}
 	}
@@ -69,8 +74,6 @@ func Run(ctx context.Context, opts Options) int {
 		w.log("ERROR", "%v", err)
 		return 1
 	}
-	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithInsecureTLS(true))
-	defer api.CloseIdleConnections() // a standby runs the next event with a client of its own
 	code, err := js.Run(ctx, js.Options{
 		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID},
 		Stdout: opts.Stdout, LogLevel: doc.Worker.LogLevel, Env: doc.Worker.Environment,

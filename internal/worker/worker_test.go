@@ -3,10 +3,13 @@ package worker
 import (
 	"bytes"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -50,6 +53,56 @@ func runWorker(t *testing.T, doc *core.EventDocument) (int, string) {
 	return code, out.String()
 }
 
+// fakeVCSLog is an API server that keeps what a worker writes into its
+// vcs log.
+type fakeVCSLog struct {
+	mu     sync.Mutex
+	lines  []string
+	closed bool
+}
+
+// serveVCSLog points doc's worker at a fake API that takes vcs log lines.
+func serveVCSLog(t *testing.T, doc *core.EventDocument) *fakeVCSLog {
+	f := &fakeVCSLog{}
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPost || r.URL.Path != "/v2/events/"+doc.ID+"/logs" ||
+			r.URL.Query().Get("container") != "vcs" {
+			http.Error(w, "unexpected request", http.StatusNotFound)
+			return
+		}
+		var body struct {
+			After int64           `json:"after"`
+			Lines []core.LogEntry `json:"lines"`
+			Close bool            `json:"close"`
+		}
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil {
+			http.Error(w, err.Error(), http.StatusBadRequest)
+			return
+		}
+		f.mu.Lock()
+		defer f.mu.Unlock()
+		if f.closed || body.After != int64(len(f.lines)) {
+			http.Error(w, "out of order", http.StatusConflict)
+			return
+		}
+		for _, l := range body.Lines {
+			f.lines = append(f.lines, l.Message)
+		}
+		f.closed = body.Close
+		w.Write([]byte("null"))
+	}))
+	t.Cleanup(srv.Close)
+	doc.Worker.APIAddress = srv.URL
+	return f
+}
+
+// text is the vcs log so far, and whether it was closed.
+func (f *fakeVCSLog) text() (string, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return strings.Join(f.lines, "\n"), f.closed
+}
+
 func baseDoc() *core.EventDocument {
 	return &core.EventDocument{ID: "e1", Source: "brigade.sh/cli", Type: "exec",
 		Project: core.EventDocProject{ID: "p1", Secrets: map[string]string{}},
@@ -71,26 +124,52 @@ func TestWorker(t *testing.T) {
 		doc := baseDoc()
 		doc.Worker.Git = &core.EventDocGit{CloneURL: repo, Ref: "refs/heads/main"}
 		doc.Worker.DefaultConfigFiles = map[string]string{"brigade.js": `console.log("from defaults")`}
+		vcs := serveVCSLog(t, doc)
 		code, out := runWorker(t, doc)
 		if code != 0 || !strings.Contains(out, "from git") || !strings.Contains(out, "refusing to overwrite") {
 			t.Fatalf("exit %d:\n%s", code, out)
+		}
+		if text, closed := vcs.text(); !closed || !strings.Contains(text, "git clone") || strings.Contains(out, "git clone") {
+			t.Fatalf("the clone's commands belong in the vcs log (closed: %v):\n%s\nworker log:\n%s", closed, text, out)
 		}
 	})
 	t.Run("CommitCheckout", func(t *testing.T) {
 		repo, commit := gitRepo(t, `console.log("at the commit")`)
 		doc := baseDoc()
 		doc.Worker.Git = &core.EventDocGit{CloneURL: repo, Commit: commit}
+		serveVCSLog(t, doc)
 		if code, out := runWorker(t, doc); code != 0 || !strings.Contains(out, "at the commit") {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
-	t.Run("BadRefFailsWithGitsMessage", func(t *testing.T) {
+	t.Run("BadRefFailsWithGitsMessageInTheVCSLog", func(t *testing.T) {
 		repo, _ := gitRepo(t, `console.log("x")`)
 		doc := baseDoc()
 		doc.Worker.Git = &core.EventDocGit{CloneURL: repo, Ref: "no-such-branch"}
+		vcs := serveVCSLog(t, doc)
 		code, out := runWorker(t, doc)
-		if code == 0 || !strings.Contains(out, "no-such-branch") {
-			t.Fatalf("exit %d:\n%s", code, out)
+		text, closed := vcs.text()
+		if code == 0 || !closed || !strings.Contains(text, "Remote branch no-such-branch not found") ||
+			!strings.Contains(text, "git clone failed: exit status 128") {
+			t.Fatalf("exit %d, vcs log (closed: %v):\n%s", code, closed, text)
+		}
+		if !strings.Contains(out, "ERROR: cloning the project's source from "+repo+" failed") ||
+			!strings.Contains(out, "--container vcs") || strings.Contains(out, "no-such-branch") {
+			t.Fatalf("the worker log should say the clone failed and point at the vcs log:\n%s", out)
+		}
+	})
+	t.Run("VCSLogLostIsSaid", func(t *testing.T) {
+		repo, _ := gitRepo(t, `console.log("x")`)
+		doc := baseDoc()
+		doc.Worker.Git = &core.EventDocGit{CloneURL: repo, Ref: "no-such-branch"}
+		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			http.Error(w, `{"reason":"no"}`, http.StatusForbidden)
+		}))
+		defer srv.Close()
+		doc.Worker.APIAddress = srv.URL
+		code, out := runWorker(t, doc)
+		if code == 0 || !strings.Contains(out, "log lines lost") {
+			t.Fatalf("exit %d; a vcs log the API refused should be reported in the worker log:\n%s", code, out)
 		}
 	})
 	t.Run("NothingToRunFails", func(t *testing.T) {

@@ -1,0 +1,97 @@
+package worker
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/brigadeplatform/brigade/internal/client"
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
+)
+
+// vcsLog is the event's vcs log stream, where the git clone's commands,
+// output and errors go, as they went to Brigade's vcs init container. The
+// worker's own output is stored by its substrate; this stream is written
+// through the API instead (docs/api.md, "Writing the vcs log"), by a
+// logpump.Pump: lines keep their order, are batched, and a refused batch
+// is retried without being stored twice.
+type vcsLog struct {
+	pump *logpump.Pump
+}
+
+// newVCSLog starts a vcs log for the event. Diagnostics of the pump (lines
+// the API refused for good) go to the worker log.
+func newVCSLog(c *client.Client, eventID string, workerLog io.Writer) *vcsLog {
+	log := slog.New(slog.DiscardHandler)
+	if workerLog != nil {
+		log = slog.New(slog.NewTextHandler(workerLog, nil))
+	}
+	stream := core.LogStream{EventID: eventID, Container: "vcs"} // the name Brigade gave its clone's container
+	p := logpump.New(&apiLogSink{api: c}, stream, log, "worker")
+	p.Start()
+	return &vcsLog{pump: p}
+}
+
+// Line writes one line.
+func (v *vcsLog) Line(msg string) { v.pump.Line(msg) }
+
+// writer returns a writer whose lines go to the log, and a func that
+// writes out a last unterminated line and returns once every line is
+// queued. Writes may come from one goroutine at a time.
+func (v *vcsLog) writer() (io.Writer, func()) {
+	r, w := io.Pipe()
+	var done sync.WaitGroup
+	done.Add(1)
+	go func() {
+		defer done.Done()
+		sc := bufio.NewScanner(r)
+		sc.Buffer(make([]byte, 0, 4096), 2*logpump.MaxLineBytes)
+		sc.Split(logpump.SplitLines())
+		for sc.Scan() {
+			v.pump.Line(sc.Text())
+		}
+		// The scanner stops early only on an error of the pipe, which
+		// closing it below cannot give; drain what may remain anyway.
+		io.Copy(io.Discard, r)
+	}()
+	return w, func() {
+		w.Close()
+		done.Wait()
+	}
+}
+
+// Close stores what is queued and closes the stream, so that followers of
+// the vcs log end.
+func (v *vcsLog) Close() { v.pump.End(true) }
+
+// apiLogSink is a core.LogSink over the API for the worker's vcs stream.
+// It counts the lines stored, which the server uses to recognise a retried
+// batch. The pump calls it from one goroutine.
+type apiLogSink struct {
+	api    *client.Client
+	stored int64
+}
+
+func (s *apiLogSink) Append(ctx context.Context, st core.LogStream, entries []core.LogEntry) error {
+	return s.send(ctx, st, entries, false)
+}
+
+func (s *apiLogSink) Close(ctx context.Context, st core.LogStream) error {
+	return s.send(ctx, st, nil, true)
+}
+
+// AppendAndClose sends a stream's last lines and its close in one request.
+func (s *apiLogSink) AppendAndClose(ctx context.Context, st core.LogStream, entries []core.LogEntry) error {
+	return s.send(ctx, st, entries, true)
+}
+
+func (s *apiLogSink) send(ctx context.Context, st core.LogStream, entries []core.LogEntry, close bool) error {
+	if err := s.api.AppendWorkerLog(ctx, st.EventID, st.Container, s.stored, entries, close); err != nil {
+		return err
+	}
+	s.stored += int64(len(entries))
+	return nil
+}
