@@ -20,6 +20,9 @@ import (
 func gitRepo(t *testing.T, script string) (string, string) {
 	t.Helper()
 	if _, err := exec.LookPath("git"); err != nil {
+		if os.Getenv("BRIGADE_TEST_GIT") != "" {
+			t.Fatalf("BRIGADE_TEST_GIT is set but git is not installed: %v", err)
+		}
 		t.Skip("the git program is not installed")
 	}
 	dir := t.TempDir()
