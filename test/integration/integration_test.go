@@ -171,6 +171,9 @@ func TestBrigadeIntegrationCases(t *testing.T) {
 		e.logContains(client.LogOptions{}, "brigade-worker version")
 		e.jobPhase("test-job", core.PhaseSucceeded)
 		e.logContains(client.LogOptions{Job: "test-job"}, "README.md")
+		// The job's vcs container (it has a sourceMountPath) can be read,
+		// as in Brigade; it shares the worker's checkout, so it is empty.
+		e.logText(client.LogOptions{Job: "test-job", Container: "vcs"})
 	}
 	cases := []scenario{
 		{name: "HelloWorld", script: helloWorld, payload: "world", secrets: map[string]string{"greeting": "opensesame"},
