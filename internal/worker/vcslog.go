@@ -3,9 +3,11 @@ package worker
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -19,7 +21,9 @@ import (
 // logpump.Pump: lines keep their order, are batched, and a refused batch
 // is retried without being stored twice.
 type vcsLog struct {
-	pump *logpump.Pump
+	pump    *logpump.Pump
+	sink    *apiLogSink
+	written atomic.Int64 // lines handed to the pump
 }
 
 // newVCSLog starts a vcs log for the event. Diagnostics of the pump (lines
@@ -30,13 +34,17 @@ func newVCSLog(c *client.Client, eventID string, workerLog io.Writer) *vcsLog {
 		log = slog.New(slog.NewTextHandler(workerLog, nil))
 	}
 	stream := core.LogStream{EventID: eventID, Container: "vcs"} // the name Brigade gave its clone's container
-	p := logpump.New(&apiLogSink{api: c}, stream, log, "worker")
+	sink := &apiLogSink{api: c}
+	p := logpump.New(sink, stream, log, "worker")
 	p.Start()
-	return &vcsLog{pump: p}
+	return &vcsLog{pump: p, sink: sink}
 }
 
 // Line writes one line.
-func (v *vcsLog) Line(msg string) { v.pump.Line(msg) }
+func (v *vcsLog) Line(msg string) {
+	v.written.Add(1)
+	v.pump.Line(msg)
+}
 
 // writer returns a writer whose lines go to the log, and a func that
 // writes out a last unterminated line and returns once every line is
@@ -51,10 +59,10 @@ func (v *vcsLog) writer() (io.Writer, func()) {
 		sc.Buffer(make([]byte, 0, 4096), 2*logpump.MaxLineBytes)
 		sc.Split(logpump.SplitLines())
 		for sc.Scan() {
-			v.pump.Line(sc.Text())
+			v.Line(sc.Text())
 		}
-		// The scanner stops early only on an error of the pipe, which
-		// closing it below cannot give; drain what may remain anyway.
+		// Should the scanner ever stop early, drain the pipe so that git
+		// does not block writing to it.
 		io.Copy(io.Discard, r)
 	}()
 	return w, func() {
@@ -66,6 +74,16 @@ func (v *vcsLog) writer() (io.Writer, func()) {
 // Close stores what is queued and closes the stream, so that followers of
 // the vcs log end.
 func (v *vcsLog) Close() { v.pump.End(true) }
+
+// cloneFailed is the worker log's line about a failed clone, after Close:
+// short, pointing at the vcs log, unless that log could not be written in
+// full; then it carries the error itself.
+func (v *vcsLog) cloneFailed(cloneURL, eventID string, err error) string {
+	if v.sink.stored == v.written.Load() {
+		return fmt.Sprintf("cloning the project's source from %s failed; what git said is in the vcs log (brig event logs %s --container vcs)", cloneURL, eventID)
+	}
+	return fmt.Sprintf("cloning the project's source from %s failed (and the vcs log could not be written in full): %v", cloneURL, err)
+}
 
 // apiLogSink is a core.LogSink over the API for the worker's vcs stream.
 // It counts the lines stored, which the server uses to recognise a retried

@@ -61,7 +61,7 @@ func Run(ctx context.Context, opts Options) int {
 		err := checkout(ctx, doc.Worker.Git, doc.Project.Secrets, src, vcs)
 		vcs.Close()
 		if err != nil {
-			w.log("ERROR", "cloning the project's source from %s failed; what git said is in the vcs log (brig event logs %s --container vcs)", doc.Worker.Git.CloneURL, doc.ID)
+			w.log("ERROR", "%s", vcs.cloneFailed(doc.Worker.Git.CloneURL, doc.ID, err))
 			return 1
 		}
 	}

@@ -171,7 +171,7 @@ func TestWorker(t *testing.T) {
 		defer srv.Close()
 		doc.Worker.APIAddress = srv.URL
 		code, out := runWorker(t, doc)
-		if code == 0 || !strings.Contains(out, "log lines lost") {
+		if code == 0 || !strings.Contains(out, "log lines lost") || !strings.Contains(out, "git clone failed: exit status 128") {
 			t.Fatalf("exit %d; a vcs log the API refused should be reported in the worker log:\n%s", code, out)
 		}
 	})
