@@ -7,10 +7,9 @@ import (
 	"testing"
 	"time"
 
-	dockerclient "github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/server"
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/testenv"
@@ -23,12 +22,12 @@ func dockerPlatform(t *testing.T) *client.Client {
 	t.Helper()
 	const image = "brigade-test/busybox:latest"
 	why := ""
-	if cli, err := dockerclient.New(dockerclient.FromEnv); err != nil {
+	if cli, err := dockerapi.New(""); err != nil {
 		why = err.Error()
 	} else {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := cli.Ping(ctx, dockerclient.PingOptions{NegotiateAPIVersion: true}); err != nil {
-			why = "the Docker daemon at " + cli.DaemonHost() + " is not reachable: " + err.Error()
+		if _, err := cli.Ping(ctx); err != nil {
+			why = "the Docker daemon at " + cli.Host() + " is not reachable: " + err.Error()
 		} else if _, err := cli.ImageInspect(ctx, image); err != nil {
 			why = "the image " + image + " is not on the daemon: " + err.Error()
 		}
@@ -133,7 +132,7 @@ func sidecarLog(t *testing.T, c *client.Client, eventID, job, container string) 
 // failing with docker's 409 "removal … is already in progress", and a
 // container gone meanwhile is no error.
 func removeContainers(t *testing.T, dataDir string) {
-	cli, err := dockerclient.New(dockerclient.FromEnv)
+	cli, err := dockerapi.New("")
 	if err != nil {
 		t.Error(err)
 		return
@@ -141,14 +140,13 @@ func removeContainers(t *testing.T, dataDir string) {
 	defer cli.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	res, err := cli.ContainerList(ctx, dockerclient.ContainerListOptions{All: true,
-		Filters: dockerclient.Filters{}.Add("label", docker.LabelDataDir+"="+dataDir)})
+	res, err := cli.ContainerList(ctx, dockerapi.ListOptions{All: true, Labels: []string{docker.LabelDataDir + "=" + dataDir}})
 	if err != nil {
 		t.Error(err)
 		return
 	}
-	for _, c := range res.Items {
-		if err := docker.RemoveContainer(ctx, cli, c.ID, dockerclient.ContainerRemoveOptions{Force: true}); err != nil {
+	for _, c := range res {
+		if err := docker.RemoveContainer(ctx, cli, c.ID, dockerapi.RemoveOptions{Force: true}); err != nil {
 			t.Errorf("removing container %s: %v", c.ID, err)
 		}
 	}

@@ -24,10 +24,9 @@ import (
 	"slices"
 	"time"
 
-	dockerclient "github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/server"
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/testenv"
@@ -172,19 +171,18 @@ func bareRound(image string, n int) (time.Duration, error) {
 // removeContainers removes what the server left on the daemon (it stops
 // before its cleanup delay has passed for the last event).
 func removeContainers(dataDir string) {
-	cli, err := dockerclient.New(dockerclient.FromEnv)
+	cli, err := dockerapi.New("")
 	if err != nil {
 		return
 	}
 	defer cli.Close()
 	ctx := context.Background()
-	res, err := cli.ContainerList(ctx, dockerclient.ContainerListOptions{All: true,
-		Filters: dockerclient.Filters{}.Add("label", docker.LabelDataDir+"="+dataDir)})
+	res, err := cli.ContainerList(ctx, dockerapi.ListOptions{All: true, Labels: []string{docker.LabelDataDir + "=" + dataDir}})
 	if err != nil {
 		return
 	}
-	for _, c := range res.Items {
-		_, _ = cli.ContainerRemove(ctx, c.ID, dockerclient.ContainerRemoveOptions{Force: true})
+	for _, c := range res {
+		_ = cli.ContainerRemove(ctx, c.ID, dockerapi.RemoveOptions{Force: true})
 	}
 }
 

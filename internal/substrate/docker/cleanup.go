@@ -7,8 +7,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 )
 
 // Cleanup implements core.Substrate: it stops the event's jobs (SIGTERM,
@@ -110,10 +109,10 @@ func (s *Substrate) removeContainers(ctx context.Context, eventID string) error 
 	grace := int((s.opts.SidecarGrace + time.Second - 1) / time.Second)
 	var errs []error
 	for _, c := range found {
-		if c.State == container.StateRunning {
-			_, _ = s.cli.ContainerStop(ctx, c.ID, client.ContainerStopOptions{Timeout: &grace})
+		if c.State == dockerapi.StateRunning {
+			_ = s.cli.ContainerStop(ctx, c.ID, &grace)
 		}
-		if err := RemoveContainer(ctx, s.cli, c.ID, client.ContainerRemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
+		if err := RemoveContainer(ctx, s.cli, c.ID, dockerapi.RemoveOptions{Force: true, RemoveVolumes: true}); err != nil {
 			errs = append(errs, fmt.Errorf("removing container %s: %w (remove it with `docker rm -f %s`)", c.ID, err, c.ID))
 		}
 	}

@@ -1,6 +1,6 @@
 // Package docker is the docker substrate: each job is one container per
-// container of its spec, created through the Docker Engine API
-// (github.com/moby/moby/client), on one machine's daemon. Workers stay host
+// container of its spec, created through the Docker Engine API (package
+// dockerapi), on one machine's daemon. Workers stay host
 // processes: a local substrate (package local) runs them, and the docker
 // substrate delegates StartWorker, and Wait and Stop of workers, to it;
 // Running, List and Cleanup combine both. docs/docker.md is the user's

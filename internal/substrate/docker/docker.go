@@ -12,10 +12,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
 )
 
@@ -30,7 +28,7 @@ type Options struct {
 	// Host is the Docker daemon's address (unix:///var/run/docker.sock,
 	// tcp://host:2376 …). Empty: $DOCKER_HOST, else the default socket.
 	// DOCKER_TLS_VERIFY, DOCKER_CERT_PATH and DOCKER_API_VERSION apply as
-	// for the docker CLI.
+	// for the docker CLI (see package dockerapi).
 	Host string
 	// Network is the network mode of primary containers: "" for the
 	// daemon's default, or bridge, host, none, or a network's name.
@@ -64,7 +62,7 @@ type Options struct {
 type Substrate struct {
 	opts      Options
 	log       *slog.Logger
-	cli       *client.Client
+	cli       *dockerapi.Client
 	dataDir   string
 	eventsDir string
 	workers   core.Substrate
@@ -102,11 +100,7 @@ func New(opts Options) (*Substrate, error) {
 	if err != nil {
 		return nil, fmt.Errorf("docker substrate: data dir %q: %w", opts.DataDir, err)
 	}
-	copts := []client.Opt{client.FromEnv}
-	if opts.Host != "" {
-		copts = append(copts, client.WithHost(opts.Host))
-	}
-	cli, err := client.New(copts...)
+	cli, err := dockerapi.New(opts.Host)
 	if err != nil {
 		return nil, fmt.Errorf("docker substrate: Docker daemon address %q: %w (set --docker-host or DOCKER_HOST to "+
 			"an address such as unix:///var/run/docker.sock or tcp://host:2375)", opts.Host, err)
@@ -136,17 +130,17 @@ func New(opts Options) (*Substrate, error) {
 func (s *Substrate) Name() string { return "docker" }
 
 // DaemonHost is the address of the Docker daemon in use.
-func (s *Substrate) DaemonHost() string { return s.cli.DaemonHost() }
+func (s *Substrate) DaemonHost() string { return s.cli.Host() }
 
 // Check implements core.Substrate: the daemon must answer (within 10 s) and
 // the workers' substrate must be able to run workers.
 func (s *Substrate) Check(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	if _, err := s.cli.Ping(pctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
+	if _, err := s.cli.Ping(pctx); err != nil {
 		return fmt.Errorf("docker substrate: the Docker daemon at %s is not reachable (%v): start dockerd "+
 			"(for example `dockerd &` as root, or `systemctl start docker`), point --docker-host or DOCKER_HOST at a running daemon, "+
-			"or run with --substrate local", s.cli.DaemonHost(), err)
+			"or run with --substrate local", s.cli.Host(), err)
 	}
 	return s.workers.Check(ctx)
 }
@@ -229,16 +223,12 @@ func (s *Substrate) isClosed() bool {
 
 // containers lists this data dir's containers that carry every given label
 // (key=value), running or not.
-func (s *Substrate) containers(ctx context.Context, labels ...string) ([]container.Summary, error) {
-	f := client.Filters{}.Add("label", LabelDataDir+"="+s.dataDir)
-	for _, l := range labels {
-		f.Add("label", l)
-	}
-	res, err := s.cli.ContainerList(ctx, client.ContainerListOptions{All: true, Filters: f})
+func (s *Substrate) containers(ctx context.Context, labels ...string) ([]dockerapi.ContainerSummary, error) {
+	res, err := s.cli.ContainerList(ctx, dockerapi.ListOptions{All: true, Labels: append([]string{LabelDataDir + "=" + s.dataDir}, labels...)})
 	if err != nil {
-		return nil, fmt.Errorf("docker substrate: listing containers on %s: %w", s.cli.DaemonHost(), err)
+		return nil, fmt.Errorf("docker substrate: listing containers on %s: %w", s.cli.Host(), err)
 	}
-	return res.Items, nil
+	return res, nil
 }
 
 // List implements core.Substrate: workers, the jobs this substrate follows

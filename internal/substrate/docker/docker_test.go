@@ -12,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/substrate/substratetest"
 	"github.com/brigadeplatform/brigade/internal/testenv"
@@ -43,7 +40,7 @@ var (
 func needDocker(t *testing.T) {
 	t.Helper()
 	daemonOnce.Do(func() {
-		cli, err := client.New(client.FromEnv)
+		cli, err := dockerapi.New("")
 		if err != nil {
 			daemonErr = err.Error()
 			return
@@ -51,8 +48,8 @@ func needDocker(t *testing.T) {
 		defer cli.Close()
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := cli.Ping(ctx, client.PingOptions{NegotiateAPIVersion: true}); err != nil {
-			daemonErr = "the Docker daemon at " + cli.DaemonHost() + " is not reachable: " + err.Error()
+		if _, err := cli.Ping(ctx); err != nil {
+			daemonErr = "the Docker daemon at " + cli.Host() + " is not reachable: " + err.Error()
 			return
 		}
 		if _, err := cli.ImageInspect(ctx, testImage()); err != nil {
@@ -121,7 +118,7 @@ type fixture struct {
 	dataDir string
 	sink    *substratetest.MemSink
 	sub     *docker.Substrate
-	cli     *client.Client
+	cli     *dockerapi.Client
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -135,7 +132,7 @@ func newFixture(t *testing.T) *fixture {
 		}
 	})
 	f.sub = newSubstrate(t, f.dataDir, f.sink, memResume(f.sink))
-	cli, err := client.New(client.FromEnv)
+	cli, err := dockerapi.New("")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,18 +195,18 @@ func (f *fixture) split(s core.LogStream) (lines, notes []string) {
 }
 
 // inspect returns a job container, found by its labels.
-func (f *fixture) inspect(jl *core.JobLaunch, name string) container.InspectResponse {
+func (f *fixture) inspect(jl *core.JobLaunch, name string) dockerapi.Container {
 	f.t.Helper()
-	res, err := f.cli.ContainerList(f.ctx, client.ContainerListOptions{All: true, Filters: client.Filters{}.
-		Add("label", docker.LabelEvent+"="+jl.EventID, docker.LabelJob+"="+jl.Job.Name, docker.LabelContainer+"="+name)})
-	if err != nil || len(res.Items) != 1 {
-		f.t.Fatalf("finding container %s of job %s by its labels: %v (%d found)", name, jl.Job.Name, err, len(res.Items))
+	res, err := f.cli.ContainerList(f.ctx, dockerapi.ListOptions{All: true, Labels: []string{
+		docker.LabelEvent + "=" + jl.EventID, docker.LabelJob + "=" + jl.Job.Name, docker.LabelContainer + "=" + name}})
+	if err != nil || len(res) != 1 {
+		f.t.Fatalf("finding container %s of job %s by its labels: %v (%d found)", name, jl.Job.Name, err, len(res))
 	}
-	in, err := f.cli.ContainerInspect(f.ctx, res.Items[0].ID, client.ContainerInspectOptions{})
+	in, err := f.cli.ContainerInspect(f.ctx, res[0].ID)
 	if err != nil {
 		f.t.Fatal(err)
 	}
-	return in.Container
+	return in
 }
 
 func expectFailed(t *testing.T, st core.ExitStatus, logText string, wants ...string) {
@@ -416,22 +413,21 @@ func TestCheckNamesTheSocket(t *testing.T) {
 func TestConcurrentRemovalsOfAContainer(t *testing.T) {
 	f := newFixture(t)
 	for round := range 3 {
-		res, err := f.cli.ContainerCreate(f.ctx, client.ContainerCreateOptions{
-			Config: &container.Config{Image: testImage(), Cmd: []string{"sleep", "1000"},
+		res, err := f.cli.ContainerCreate(f.ctx, "",
+			&dockerapi.Config{Image: testImage(), Cmd: []string{"sleep", "1000"},
 				Labels: map[string]string{docker.LabelDataDir: f.dataDir}},
-			HostConfig: &container.HostConfig{NetworkMode: "none"},
-		})
+			&dockerapi.HostConfig{NetworkMode: "none"})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := f.cli.ContainerStart(f.ctx, res.ID, client.ContainerStartOptions{}); err != nil {
+		if err := f.cli.ContainerStart(f.ctx, res.ID); err != nil {
 			t.Fatal(err)
 		}
 		const n = 4
 		errs := make(chan error, n)
 		for range n {
 			go func() {
-				errs <- docker.RemoveContainer(f.ctx, f.cli, res.ID, client.ContainerRemoveOptions{Force: true})
+				errs <- docker.RemoveContainer(f.ctx, f.cli, res.ID, dockerapi.RemoveOptions{Force: true})
 			}()
 		}
 		for range n {
@@ -439,7 +435,7 @@ func TestConcurrentRemovalsOfAContainer(t *testing.T) {
 				t.Errorf("round %d: a concurrent removal failed: %v", round, err)
 			}
 		}
-		if _, err := f.cli.ContainerInspect(f.ctx, res.ID, client.ContainerInspectOptions{}); !cerrdefs.IsNotFound(err) {
+		if _, err := f.cli.ContainerInspect(f.ctx, res.ID); !dockerapi.IsNotFound(err) {
 			t.Errorf("round %d: inspecting the container after every removal returned: %v; want not found", round, err)
 		}
 	}
@@ -465,12 +461,11 @@ func TestConcurrentCleanups(t *testing.T) {
 			t.Errorf("a concurrent Cleanup failed: %v", err)
 		}
 	}
-	res, err := f.cli.ContainerList(f.ctx, client.ContainerListOptions{All: true,
-		Filters: client.Filters{}.Add("label", docker.LabelEvent+"="+ev)})
+	res, err := f.cli.ContainerList(f.ctx, dockerapi.ListOptions{All: true, Labels: []string{docker.LabelEvent + "=" + ev}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(res.Items) != 0 {
-		t.Errorf("%d containers of the event left after the Cleanups", len(res.Items))
+	if len(res) != 0 {
+		t.Errorf("%d containers of the event left after the Cleanups", len(res))
 	}
 }

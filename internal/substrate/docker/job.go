@@ -6,11 +6,8 @@ import (
 	"sync"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
@@ -170,25 +167,27 @@ func (c *ctr) waitExit(ctx context.Context, s *Substrate) {
 	defer close(c.exited)
 	backoff := 100 * time.Millisecond
 	for {
-		w := s.cli.ContainerWait(ctx, c.id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
-		var err error
-		select {
-		case r := <-w.Result:
+		w, err := s.cli.ContainerWait(ctx, c.id, dockerapi.WaitNotRunning)
+		var r dockerapi.WaitResult
+		if err == nil {
+			r = <-w
+			err = r.Err
+		}
+		if err == nil {
 			c.exitCode, c.finished = int(r.StatusCode), time.Now().UTC()
-			if in, ierr := s.cli.ContainerInspect(ctx, c.id, client.ContainerInspectOptions{}); ierr == nil && in.Container.State != nil {
-				st := in.Container.State
+			if in, ierr := s.cli.ContainerInspect(ctx, c.id); ierr == nil && in.State != nil {
+				st := in.State
 				c.exitCode, c.oom = st.ExitCode, st.OOMKilled
 				if t, perr := time.Parse(time.RFC3339Nano, st.FinishedAt); perr == nil && t.Year() > 1 {
 					c.finished = t.UTC()
 				}
 			}
 			return
-		case err = <-w.Error:
 		}
 		if ctx.Err() != nil {
 			return
 		}
-		if cerrdefs.IsNotFound(err) {
+		if dockerapi.IsNotFound(err) {
 			c.exitCode, c.finished, c.gone = -1, time.Now().UTC(), true
 			return
 		}
@@ -298,8 +297,8 @@ func (j *job) signal(sig string) {
 func (s *Substrate) kill(id, sig string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	if _, err := s.cli.ContainerKill(ctx, id, client.ContainerKillOptions{Signal: sig}); err != nil &&
-		!cerrdefs.IsNotFound(err) && !cerrdefs.IsConflict(err) {
+	if err := s.cli.ContainerKill(ctx, id, sig); err != nil &&
+		!dockerapi.IsNotFound(err) && !dockerapi.IsConflict(err) {
 		s.log.Debug("docker substrate: signalling a container", "container", id, "signal", sig, "err", err)
 	}
 }

@@ -1,28 +1,26 @@
 package docker
 
 import (
-	"bufio"
 	"bytes"
 	"context"
-	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"time"
 	"unicode/utf8"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // Docker's multiplexed stream types.
 const (
-	streamStdout = 1
-	streamStderr = 2
-	streamSystem = 3
+	streamStdout = dockerapi.Stdout
+	streamStderr = dockerapi.Stderr
+	streamSystem = dockerapi.System
 )
 
 // newPump makes a started pump for one container's log stream.
@@ -93,29 +91,16 @@ func (a *assembler) flush(emit func(line)) {
 }
 
 // readFrames reads docker's multiplexed log stream (logs asked for with
-// timestamps): an 8-byte header (stream type, 3 zero bytes, big-endian
-// length) before each message, which starts with its RFC 3339 time and a
-// space. It returns nil at a clean end of the stream.
+// timestamps): each message starts with its RFC 3339 time and a space. It
+// returns nil at a clean end of the stream.
 func readFrames(r io.Reader, fn func(stream byte, t time.Time, payload []byte)) error {
-	br := bufio.NewReaderSize(r, 64<<10)
-	var hdr [8]byte
-	var buf []byte
+	fr := dockerapi.NewFrameReader(r)
 	for {
-		if _, err := io.ReadFull(br, hdr[:]); err != nil {
-			if err == io.EOF {
-				return nil
-			}
-			return err
+		stream, buf, err := fr.Next()
+		if errors.Is(err, io.EOF) {
+			return nil
 		}
-		n := int(binary.BigEndian.Uint32(hdr[4:]))
-		if cap(buf) < n {
-			buf = make([]byte, n)
-		}
-		buf = buf[:n]
-		if _, err := io.ReadFull(br, buf); err != nil {
-			if err == io.EOF {
-				err = io.ErrUnexpectedEOF
-			}
+		if err != nil {
 			return err
 		}
 		t := time.Now()
@@ -125,7 +110,7 @@ func readFrames(r io.Reader, fn func(stream byte, t time.Time, payload []byte)) 
 				t, payload = ts, buf[i+1:]
 			}
 		}
-		fn(hdr[0], t, payload)
+		fn(stream, t, payload)
 	}
 }
 
@@ -151,7 +136,7 @@ type LogPosition struct {
 // (they are a prefix of the log); the follower skips that many. It keeps
 // the times of the messages of the last resumeWindow for that count.
 type follower struct {
-	cli    *client.Client
+	cli    *dockerapi.Client
 	id     string
 	pump   *logpump.Pump
 	log    *slog.Logger
@@ -197,11 +182,11 @@ func (f *follower) run(ctx context.Context) {
 		f.pump.Emit(logpump.Entry(l.t, l.msg))
 	}
 	for {
-		opts := client.ContainerLogsOptions{ShowStdout: true, ShowStderr: true, Follow: !final, Timestamps: true}
+		opts := dockerapi.LogsOptions{Stdout: true, Stderr: true, Follow: !final, Timestamps: true}
 		var skip int // messages of this read that earlier reads consumed
 		if !latest.IsZero() {
 			since := latest.Add(-resumeWindow)
-			opts.Since = since.UTC().Format(time.RFC3339Nano)
+			opts.Since = since
 			for _, t := range recent {
 				if !t.Before(since) {
 					skip++
@@ -271,11 +256,11 @@ func (f *follower) run(ctx context.Context) {
 			}
 			final = true
 			continue
-		case cerrdefs.IsNotFound(err):
+		case dockerapi.IsNotFound(err):
 			asm.flush(emit)
 			f.pump.Note(notePrefix + "the container was removed before its log was read to the end")
 			return
-		case cerrdefs.IsInvalidArgument(err) || cerrdefs.IsNotImplemented(err) || cerrdefs.IsFailedPrecondition(err):
+		case unreadableLog(err):
 			asm.flush(emit)
 			f.pump.Note(notePrefix + "cannot read this container's log: " + err.Error() +
 				" (the daemon's log driver must be readable: json-file, local or journald)")
@@ -288,6 +273,17 @@ func (f *follower) run(ctx context.Context) {
 		}
 		backoff = min(2*backoff, 5*time.Second)
 	}
+}
+
+// unreadableLog tells the daemon's refusal to read a log that reading
+// again cannot cure: a log driver that cannot be read (400, 501) or a
+// container in a state whose log cannot be read (412).
+func unreadableLog(err error) bool {
+	switch dockerapi.StatusCode(err) {
+	case http.StatusBadRequest, http.StatusNotImplemented, http.StatusPreconditionFailed:
+		return true
+	}
+	return false
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether d passed.

@@ -8,10 +8,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 )
 
 // job returns the job a ref names: one this substrate follows, or one it
@@ -82,8 +80,8 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}
-	var primary *container.Summary
-	var sidecars []*container.Summary
+	var primary *dockerapi.ContainerSummary
+	var sidecars []*dockerapi.ContainerSummary
 	for i := range found {
 		switch c := &found[i]; {
 		case c.Labels[LabelRole] == RolePrimary && primary == nil:
@@ -92,7 +90,7 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 			sidecars = append(sidecars, c)
 		}
 	}
-	slices.SortFunc(sidecars, func(a, b *container.Summary) int {
+	slices.SortFunc(sidecars, func(a, b *dockerapi.ContainerSummary) int {
 		return strings.Compare(a.Labels[LabelContainer], b.Labels[LabelContainer])
 	})
 	names := []string{ref.Job}
@@ -102,8 +100,8 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 	j := newJob(s, ref, names)
 	if primary == nil {
 		j.failure = "the primary container was removed while the server was not running"
-	} else if in, err := s.cli.ContainerInspect(ctx, primary.ID, client.ContainerInspectOptions{}); err == nil && in.Container.State != nil {
-		if t, perr := time.Parse(time.RFC3339Nano, in.Container.State.StartedAt); perr == nil && t.Year() > 1 {
+	} else if in, err := s.cli.ContainerInspect(ctx, primary.ID); err == nil && in.State != nil {
+		if t, perr := time.Parse(time.RFC3339Nano, in.State.StartedAt); perr == nil && t.Year() > 1 {
 			j.started = t.UTC()
 		}
 	}
@@ -115,7 +113,7 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 		if sum == nil {
 			continue
 		}
-		c.id, c.started = sum.ID, sum.State != container.StateCreated
+		c.id, c.started = sum.ID, sum.State != dockerapi.StateCreated
 		if c.started && s.opts.Resume != nil {
 			if c.from, err = s.opts.Resume(ctx, c.logs.Stream()); err != nil {
 				return nil, s.abandonAdoption(j, fmt.Errorf("docker substrate: finding where %s ends in the log store: %w",

@@ -5,16 +5,14 @@ import (
 	"fmt"
 	"strings"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 )
 
 // ContainerRemover is the part of the Docker client that RemoveContainer
-// uses (*client.Client implements it).
+// uses (*dockerapi.Client implements it).
 type ContainerRemover interface {
-	ContainerRemove(ctx context.Context, id string, opts client.ContainerRemoveOptions) (client.ContainerRemoveResult, error)
-	ContainerWait(ctx context.Context, id string, opts client.ContainerWaitOptions) client.ContainerWaitResult
+	ContainerRemove(ctx context.Context, id string, opts dockerapi.RemoveOptions) error
+	ContainerWait(ctx context.Context, id string, cond dockerapi.WaitCondition) (<-chan dockerapi.WaitResult, error)
 }
 
 // removeAttempts bounds how often RemoveContainer tries again after
@@ -32,7 +30,7 @@ const removeAttempts = 3
 // The wait is docker's own (POST /containers/{id}/wait?condition=removed),
 // registered before the removal is asked for, so the end of a removal
 // cannot be missed and nothing is polled.
-func RemoveContainer(ctx context.Context, cli ContainerRemover, id string, opts client.ContainerRemoveOptions) error {
+func RemoveContainer(ctx context.Context, cli ContainerRemover, id string, opts dockerapi.RemoveOptions) error {
 	var err error
 	for range removeAttempts {
 		var gone, again bool
@@ -49,39 +47,30 @@ func RemoveContainer(ctx context.Context, cli ContainerRemover, id string, opts 
 
 // removeOnce asks for one removal. gone: the container no longer exists;
 // again: another removal of it failed, so trying again may succeed.
-func removeOnce(ctx context.Context, cli ContainerRemover, id string, opts client.ContainerRemoveOptions) (gone, again bool, err error) {
+func removeOnce(ctx context.Context, cli ContainerRemover, id string, opts dockerapi.RemoveOptions) (gone, again bool, err error) {
 	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	// ContainerWait returns once the daemon has registered the wait (it
-	// answers the headers after that), or with the error already sent.
-	w := cli.ContainerWait(wctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionRemoved})
-	waiting := true
-	var waitErr error
-	select {
-	case waitErr = <-w.Error:
-		waiting = false
-		if cerrdefs.IsNotFound(waitErr) {
-			return true, false, nil
-		}
-	default:
+	// answers the headers after that), or with the daemon's refusal.
+	w, waitErr := cli.ContainerWait(wctx, id, dockerapi.WaitRemoved)
+	if dockerapi.IsNotFound(waitErr) {
+		return true, false, nil
 	}
-	// finish ends the wait and collects its goroutine, which sends on one
-	// of the channels once the request is cancelled, if it has not yet.
+	waiting := waitErr == nil
+	// finish ends the wait and collects its goroutine, which sends its
+	// result once the request is cancelled, if it has not yet.
 	finish := func() {
 		if waiting {
 			cancel()
-			select {
-			case <-w.Result:
-			case <-w.Error:
-			}
+			<-w
 			waiting = false
 		}
 	}
 	defer finish()
 
-	_, rerr := cli.ContainerRemove(ctx, id, opts)
+	rerr := cli.ContainerRemove(ctx, id, opts)
 	switch {
-	case rerr == nil || cerrdefs.IsNotFound(rerr):
+	case rerr == nil || dockerapi.IsNotFound(rerr):
 		return true, false, nil // the daemon answers a removal once it is done
 	case !isRemovalInProgress(rerr):
 		return false, false, rerr
@@ -90,27 +79,23 @@ func removeOnce(ctx context.Context, cli ContainerRemover, id string, opts clien
 		// for it: it is not done, so say so.
 		return false, false, fmt.Errorf("%w (and waiting for that removal failed: %v)", rerr, waitErr)
 	}
-	select {
-	case res := <-w.Result:
-		waiting = false
-		if res.Error != nil && res.Error.Message != "" {
-			return false, true, fmt.Errorf("another removal of container %s failed: %s", id, res.Error.Message)
-		}
+	res := <-w
+	waiting = false
+	switch {
+	case res.Err == nil && res.Error != "":
+		return false, true, fmt.Errorf("another removal of container %s failed: %s", id, res.Error)
+	case res.Err == nil, dockerapi.IsNotFound(res.Err):
 		return true, false, nil
-	case err := <-w.Error:
-		waiting = false
-		if cerrdefs.IsNotFound(err) {
-			return true, false, nil
-		}
-		if ctx.Err() != nil {
-			err = ctx.Err()
-		}
-		return false, false, fmt.Errorf("%w; waiting for that removal: %w", rerr, err)
 	}
+	err = res.Err
+	if ctx.Err() != nil {
+		err = ctx.Err()
+	}
+	return false, false, fmt.Errorf("%w; waiting for that removal: %w", rerr, err)
 }
 
 // isRemovalInProgress tells docker's answer to a removal of a container
 // that another removal is already removing (409).
 func isRemovalInProgress(err error) bool {
-	return err != nil && cerrdefs.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
+	return err != nil && dockerapi.IsConflict(err) && strings.Contains(err.Error(), "already in progress")
 }

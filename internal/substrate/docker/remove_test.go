@@ -3,21 +3,21 @@ package docker
 import (
 	"context"
 	"errors"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 )
 
 // fakeDaemon is one container as the Docker daemon sees it, with docker's
 // answers to removals and to waits for condition=removed: 404 once it is
 // gone, 409 "already in progress" while another removal runs, and waiters
 // woken when a removal ends (with its error, if it failed). Its waits
-// behave as the client's: the result channel is unbuffered.
+// behave as the client's: one result each, sent by a goroutine that ends
+// once the wait's context does.
 type fakeDaemon struct {
 	mu        sync.Mutex
 	exists    bool
@@ -55,64 +55,56 @@ func (d *fakeDaemon) endOtherRemoval(msg string) {
 	d.waiters = nil
 }
 
-func (d *fakeDaemon) ContainerRemove(ctx context.Context, id string, opts client.ContainerRemoveOptions) (client.ContainerRemoveResult, error) {
+func (d *fakeDaemon) ContainerRemove(ctx context.Context, id string, opts dockerapi.RemoveOptions) error {
 	d.mu.Lock()
 	d.removes++
 	switch {
 	case !d.exists:
 		d.mu.Unlock()
-		return client.ContainerRemoveResult{}, cerrdefs.ErrNotFound.WithMessage("No such container: " + id)
+		return &dockerapi.Error{StatusCode: http.StatusNotFound, Message: "No such container: " + id}
 	case d.removing:
 		d.mu.Unlock()
 		d.conflict <- struct{}{}
-		return client.ContainerRemoveResult{}, cerrdefs.ErrConflict.WithMessage(
-			"removal of container " + id + " is already in progress")
+		return &dockerapi.Error{StatusCode: http.StatusConflict, Message: "removal of container " + id + " is already in progress"}
 	case d.removeErr != nil:
 		d.mu.Unlock()
-		return client.ContainerRemoveResult{}, d.removeErr
+		return d.removeErr
 	}
 	d.mu.Unlock()
 	d.beginOtherRemoval()
 	d.endOtherRemoval("")
-	return client.ContainerRemoveResult{}, nil
+	return nil
 }
 
-func (d *fakeDaemon) ContainerWait(ctx context.Context, id string, opts client.ContainerWaitOptions) client.ContainerWaitResult {
-	resC := make(chan container.WaitResponse)
-	errC := make(chan error, 1)
-	if opts.Condition != container.WaitConditionRemoved {
-		errC <- errors.New("the fake daemon only waits for condition=removed")
-		return client.ContainerWaitResult{Result: resC, Error: errC}
+func (d *fakeDaemon) ContainerWait(ctx context.Context, id string, cond dockerapi.WaitCondition) (<-chan dockerapi.WaitResult, error) {
+	if cond != dockerapi.WaitRemoved {
+		return nil, errors.New("the fake daemon only waits for condition=removed")
 	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if !d.exists {
-		errC <- cerrdefs.ErrNotFound.WithMessage("No such container: " + id)
-		return client.ContainerWaitResult{Result: resC, Error: errC}
+		return nil, &dockerapi.Error{StatusCode: http.StatusNotFound, Message: "No such container: " + id}
 	}
 	woken := make(chan string, 1)
 	d.waiters = append(d.waiters, woken)
+	res := make(chan dockerapi.WaitResult, 1)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		select {
 		case msg := <-woken:
-			res := container.WaitResponse{}
-			if msg != "" {
-				res.Error = &container.WaitExitError{Message: msg}
-			}
-			resC <- res // unbuffered, as the client's: leaks unless read
+			res <- dockerapi.WaitResult{Error: msg}
 		case <-ctx.Done():
-			errC <- ctx.Err()
+			res <- dockerapi.WaitResult{Err: ctx.Err()}
 		}
 	}()
-	return client.ContainerWaitResult{Result: resC, Error: errC}
+	return res, nil
 }
 
 // removeAsync runs RemoveContainer and returns its outcome's channel.
 func removeAsync(ctx context.Context, d *fakeDaemon) <-chan error {
 	done := make(chan error, 1)
-	go func() { done <- RemoveContainer(ctx, d, "c1", client.ContainerRemoveOptions{Force: true}) }()
+	go func() { done <- RemoveContainer(ctx, d, "c1", dockerapi.RemoveOptions{Force: true}) }()
 	return done
 }
 
@@ -190,7 +182,7 @@ func TestRemoveContainer(t *testing.T) {
 
 	t.Run("OtherErrorsAreReturned", func(t *testing.T) {
 		d := newFakeDaemon()
-		d.removeErr = cerrdefs.ErrUnavailable.WithMessage("the daemon is shutting down")
+		d.removeErr = &dockerapi.Error{StatusCode: http.StatusServiceUnavailable, Message: "the daemon is shutting down"}
 		err := result(t, removeAsync(ctx, d))
 		if err == nil || !strings.Contains(err.Error(), "shutting down") {
 			t.Fatalf("RemoveContainer = %v; want the daemon's error", err)

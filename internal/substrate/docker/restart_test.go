@@ -8,10 +8,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 )
 
 // reattachedNote starts the line a re-attached container's log gets.
@@ -144,10 +142,11 @@ func firstDiff(a, b []string) int {
 // waitExited blocks until a container no longer runs.
 func (f *fixture) waitExited(id string) {
 	f.t.Helper()
-	w := f.cli.ContainerWait(f.ctx, id, client.ContainerWaitOptions{Condition: container.WaitConditionNotRunning})
-	select {
-	case <-w.Result:
-	case err := <-w.Error:
+	w, err := f.cli.ContainerWait(f.ctx, id, dockerapi.WaitNotRunning)
+	if err == nil {
+		err = (<-w).Err
+	}
+	if err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -195,10 +194,9 @@ func TestCleanupAfterRestart(t *testing.T) {
 			t.Errorf("the log of %s holds %q; want %q once", c, lines, want)
 		}
 	}
-	res, err := f.cli.ContainerList(f.ctx, client.ContainerListOptions{All: true,
-		Filters: client.Filters{}.Add("label", "sh.brigade.event="+ev)})
-	if err != nil || len(res.Items) != 0 {
-		t.Errorf("containers of the event after Cleanup: %d (%v); want none", len(res.Items), err)
+	res, err := f.cli.ContainerList(f.ctx, dockerapi.ListOptions{All: true, Labels: []string{"sh.brigade.event=" + ev}})
+	if err != nil || len(res) != 0 {
+		t.Errorf("containers of the event after Cleanup: %d (%v); want none", len(res), err)
 	}
 	if _, err := f.sub.Wait(f.ctx, ref(jl)); !core.IsNotFound(err) {
 		t.Errorf("Wait after Cleanup: %v; want not found", err)

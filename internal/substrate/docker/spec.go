@@ -10,9 +10,8 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/moby/moby/api/types/container"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 )
 
 // Labels on every container the substrate creates.
@@ -49,8 +48,8 @@ type ctrPlan struct {
 	primary bool
 	image   string
 	pull    string // imagePullPolicy: Always, IfNotPresent or Never
-	config  *container.Config
-	host    *container.HostConfig
+	config  *dockerapi.Config
+	host    *dockerapi.HostConfig
 }
 
 // eventDirs are the host folders of an event that jobs may mount.
@@ -92,7 +91,7 @@ func planContainer(jl *core.JobLaunch, name string, c core.JobContainerSpec, pri
 	if primary {
 		role = RolePrimary
 	}
-	cfg := &container.Config{
+	cfg := &dockerapi.Config{
 		Image:      c.Image,
 		Env:        envList(jl.Environment[name]),
 		WorkingDir: c.WorkingDirectory,
@@ -113,9 +112,9 @@ func planContainer(jl *core.JobLaunch, name string, c core.JobContainerSpec, pri
 		binds = append(binds, DockerSocket+":"+DockerSocket)
 	}
 	withInit := true
-	host := &container.HostConfig{
+	host := &dockerapi.HostConfig{
 		Binds:       binds,
-		NetworkMode: container.NetworkMode(network),
+		NetworkMode: network,
 		Privileged:  c.Privileged,
 		Init:        &withInit, // a real PID 1: signals reach the command, zombies are reaped
 		Resources:   res,
@@ -185,8 +184,8 @@ func bindMounts(name string, c core.JobContainerSpec, dirs eventDirs, useWorkspa
 // resources applies Kubernetes-style requests and limits: limits become
 // hard limits (NanoCPUs, Memory), requests become weights and soft limits
 // (CPUShares, MemoryReservation).
-func resources(name string, r *core.ResourceRequirements) (container.Resources, string) {
-	var out container.Resources
+func resources(name string, r *core.ResourceRequirements) (dockerapi.Resources, string) {
+	var out dockerapi.Resources
 	if r == nil {
 		return out, ""
 	}

@@ -10,11 +10,8 @@ import (
 	"slices"
 	"time"
 
-	cerrdefs "github.com/containerd/errdefs"
-	"github.com/moby/moby/api/types/container"
-	"github.com/moby/moby/client"
-
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
@@ -113,12 +110,12 @@ func (s *Substrate) removeStale(ctx context.Context, ref core.WorkloadRef) error
 		return err
 	}
 	for _, c := range found {
-		if c.State == container.StateRunning {
+		if c.State == dockerapi.StateRunning {
 			return &core.ConflictError{Type: "Workload", ID: ref.String(), Reason: fmt.Sprintf(
 				"docker substrate: container %s of the %s still runs (started before a restart): it is re-attached, not started again",
 				c.ID, ref)}
 		}
-		if err := RemoveContainer(ctx, s.cli, c.ID, client.ContainerRemoveOptions{Force: true}); err != nil {
+		if err := RemoveContainer(ctx, s.cli, c.ID, dockerapi.RemoveOptions{Force: true}); err != nil {
 			return fmt.Errorf("docker substrate: removing container %s, left by an earlier start of the %s: %w", c.ID, ref, err)
 		}
 	}
@@ -128,7 +125,7 @@ func (s *Substrate) removeStale(ctx context.Context, ref core.WorkloadRef) error
 // trouble tells the substrate's own trouble (the daemon cannot be reached,
 // the caller gave up) from a job that cannot run.
 func trouble(ctx context.Context, err error) bool {
-	return client.IsErrConnectionFailed(err) || ctx.Err() != nil ||
+	return dockerapi.IsConnectionFailed(err) || ctx.Err() != nil ||
 		errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded)
 }
 
@@ -216,7 +213,7 @@ func (s *Substrate) undo(err error, ids []string) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	for _, id := range ids {
-		_ = RemoveContainer(ctx, s.cli, id, client.ContainerRemoveOptions{Force: true})
+		_ = RemoveContainer(ctx, s.cli, id, dockerapi.RemoveOptions{Force: true})
 	}
 	return err
 }
@@ -246,7 +243,7 @@ func (s *Substrate) ensureImage(ctx context.Context, p *ctrPlan, logs *logpump.P
 		if trouble(ctx, err) {
 			return "", fmt.Errorf("docker substrate: looking up image %q: %w", p.image, err)
 		}
-		if !cerrdefs.IsNotFound(err) {
+		if !dockerapi.IsNotFound(err) {
 			return fmt.Sprintf("cannot look up image %q for container %s: %v", p.image, p.name, err), nil
 		}
 		if p.pull == "Never" {
@@ -255,11 +252,7 @@ func (s *Substrate) ensureImage(ctx context.Context, p *ctrPlan, logs *logpump.P
 		}
 	}
 	logs.Note(fmt.Sprintf("%spulling image %q (imagePullPolicy %s)", notePrefix, p.image, p.pull))
-	resp, err := s.cli.ImagePull(ctx, p.image, client.ImagePullOptions{})
-	if err == nil {
-		err = resp.Wait(ctx)
-	}
-	if err != nil {
+	if err := s.cli.ImagePull(ctx, p.image); err != nil {
 		if trouble(ctx, err) {
 			return "", fmt.Errorf("docker substrate: pulling image %q: %w", p.image, err)
 		}
@@ -280,10 +273,9 @@ func (s *Substrate) createAll(ctx context.Context, jl *core.JobLaunch, j *job, p
 	var ids []string
 	for i, p := range plans {
 		if i > 0 {
-			p.host.NetworkMode = container.NetworkMode("container:" + j.ctrs[0].id)
+			p.host.NetworkMode = "container:" + j.ctrs[0].id
 		}
-		res, err := s.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-			Name: containerName(jl, p.name), Config: p.config, HostConfig: p.host})
+		res, err := s.cli.ContainerCreate(ctx, containerName(jl, p.name), p.config, p.host)
 		if err != nil {
 			if trouble(ctx, err) {
 				return ids, fmt.Errorf("docker substrate: creating container %s of the %s: %w", p.name, j.ref, err)
@@ -310,7 +302,7 @@ func (s *Substrate) createAll(ctx context.Context, jl *core.JobLaunch, j *job, p
 // so that it still runs.
 func (s *Substrate) startOne(ctx context.Context, jl *core.JobLaunch, j *job, plans []*ctrPlan, i int) (string, error) {
 	c := j.ctrs[i]
-	_, err := s.cli.ContainerStart(ctx, c.id, client.ContainerStartOptions{})
+	err := s.cli.ContainerStart(ctx, c.id)
 	if err == nil {
 		return "", nil
 	}
@@ -318,19 +310,18 @@ func (s *Substrate) startOne(ctx context.Context, jl *core.JobLaunch, j *job, pl
 		return "", fmt.Errorf("docker substrate: starting container %s of the %s: %w", c.name, j.ref, err)
 	}
 	if i > 0 {
-		in, ierr := s.cli.ContainerInspect(ctx, j.ctrs[0].id, client.ContainerInspectOptions{})
-		if ierr == nil && in.Container.State != nil && !in.Container.State.Running {
+		in, ierr := s.cli.ContainerInspect(ctx, j.ctrs[0].id)
+		if ierr == nil && in.State != nil && !in.State.Running {
 			p := plans[i]
-			_ = RemoveContainer(ctx, s.cli, c.id, client.ContainerRemoveOptions{Force: true}) // gone before its name is reused
-			p.host.NetworkMode = container.NetworkMode(s.opts.Network)
-			res, cerr := s.cli.ContainerCreate(ctx, client.ContainerCreateOptions{
-				Name: containerName(jl, p.name), Config: p.config, HostConfig: p.host})
+			_ = RemoveContainer(ctx, s.cli, c.id, dockerapi.RemoveOptions{Force: true}) // gone before its name is reused
+			p.host.NetworkMode = s.opts.Network
+			res, cerr := s.cli.ContainerCreate(ctx, containerName(jl, p.name), p.config, p.host)
 			if cerr == nil {
 				j.mu.Lock()
 				c.id = res.ID
 				j.mu.Unlock()
 				c.logs.Note(fmt.Sprintf("%ssidecar %s runs on its own network: the primary container ended before it started", notePrefix, c.name))
-				if _, err = s.cli.ContainerStart(ctx, c.id, client.ContainerStartOptions{}); err == nil {
+				if err = s.cli.ContainerStart(ctx, c.id); err == nil {
 					return "", nil
 				}
 			} else {
