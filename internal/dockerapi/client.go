@@ -72,7 +72,7 @@ func New(host string) (*Client, error) {
 		host = DefaultHost
 	}
 	u, err := url.Parse(host)
-	if err != nil || u.Scheme == "" {
+	if err != nil || u.Scheme == "" || !strings.Contains(host, "://") {
 		return nil, fmt.Errorf("docker host %q is not an address such as unix:///var/run/docker.sock or tcp://host:2376", host)
 	}
 	tr := &http.Transport{
