@@ -102,6 +102,7 @@ func New(host string) (*Client, error) {
 		if err != nil {
 			return nil, err
 		}
+		tr.Proxy = http.ProxyFromEnvironment // as the docker CLI: HTTPS_PROXY, NO_PROXY apply
 		scheme := "http"
 		if cfg != nil || u.Scheme == "https" {
 			scheme = "https"

@@ -448,6 +448,11 @@ func TestImages(t *testing.T) {
 	if err := c.ImagePull(ctx, "private"); !IsNotFound(err) || !strings.Contains(err.Error(), "pull access denied") {
 		t.Errorf("refused pull: %v; want docker's 404 and message", err)
 	}
+	for _, bad := range []string{"busybox:", "@sha256:abc", ""} {
+		if err := c.ImagePull(ctx, bad); err == nil || !strings.Contains(err.Error(), "not valid") {
+			t.Errorf("pull of %q: %v; want it refused before asking the daemon", bad, err)
+		}
+	}
 	want := []string{"ok latest", "broken 1", "detail latest", "cut latest", "private latest"}
 	if pulls := d.takeNotes(); !reflect.DeepEqual(pulls, want) {
 		t.Errorf("pulls %q; want %q", pulls, want)

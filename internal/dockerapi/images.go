@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -55,6 +56,10 @@ func splitRef(ref string) (repo, tag string) {
 // there is a *PullError.
 func (c *Client) ImagePull(ctx context.Context, ref string) error {
 	repo, tag := splitRef(ref)
+	if repo == "" || tag == "" {
+		// An empty tag would pull every tag of the repository.
+		return fmt.Errorf("image reference %q is not valid: write name, name:tag or name@digest", ref)
+	}
 	resp, err := c.request(ctx, http.MethodPost, "/images/create", url.Values{"fromImage": {repo}, "tag": {tag}}, nil)
 	if err != nil {
 		return err
