@@ -117,7 +117,8 @@ func Install(ctx context.Context, opts Options) (Result, error) {
 	if removed := in.cache.prune(opts.CacheMax); removed > 0 {
 		opts.Log("DEBUG", fmt.Sprintf("removed %d tarballs from the package cache to keep it under %d MiB", removed, opts.CacheMax>>20))
 	}
-	msg := fmt.Sprintf("installed %d packages (%d from cache, %d downloaded", res.Packages, res.FromCache, res.Downloaded)
+	msg := fmt.Sprintf("installed %d package%s (%d from cache, %d downloaded", res.Packages, plural(res.Packages),
+		res.FromCache, res.Downloaded)
 	if res.Present > 0 {
 		msg += fmt.Sprintf(", %d already in node_modules", res.Present)
 	}
@@ -353,4 +354,11 @@ func checkNoLinks(dir, rel string) error {
 		}
 	}
 	return nil
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }

@@ -149,6 +149,8 @@ func parsePackageLock(data []byte) (layout, error) {
 	}
 	l := layout{}
 	switch {
+	case pl.LockfileVersion > 3:
+		return nil, fmt.Errorf("package-lock.json has lockfileVersion %d; this worker reads versions 1 to 3", pl.LockfileVersion)
 	case pl.LockfileVersion >= 2 && pl.Packages != nil:
 		for p, pkg := range pl.Packages {
 			if p == "" || !strings.HasPrefix(p, "node_modules/") || pkg.InBundle {
@@ -180,8 +182,6 @@ func parsePackageLock(data []byte) (layout, error) {
 		if err := addV1(l, "", pl.Dependencies); err != nil {
 			return nil, err
 		}
-	case pl.LockfileVersion > 3:
-		return nil, fmt.Errorf("package-lock.json has lockfileVersion %d; this worker reads versions 1 to 3", pl.LockfileVersion)
 	}
 	return l, nil
 }
@@ -195,12 +195,8 @@ func addV1(l layout, base string, deps map[string]lockDependency) error {
 		}
 		if !d.Bundled {
 			e := &entry{Path: p, Name: name, Version: d.Version, Resolved: d.Resolved, Optional: d.Optional, Deps: d.Requires}
-			if real, ver, ok := strings.Cut(strings.TrimPrefix(d.Version, "npm:"), "@"); strings.HasPrefix(d.Version, "npm:") && ok {
-				e.Name, e.Version = real, ver
-				if strings.HasPrefix(real, "@") { // npm:@scope/name@1.0.0
-					at := strings.LastIndex(d.Version, "@")
-					e.Name, e.Version = d.Version[len("npm:"):at], d.Version[at+1:]
-				}
+			if strings.HasPrefix(d.Version, "npm:") { // an alias: npm:real@1.0.0
+				e.Name, e.Version, _ = parseSpec(name, d.Version)
 			}
 			if err := e.setIntegrity(d.Integrity); err != nil {
 				return err
