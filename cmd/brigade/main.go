@@ -151,7 +151,8 @@ func newWorkerCmd() *cobra.Command {
 				code := worker.Standby(func(ctx context.Context) int {
 					return worker.Run(ctx, worker.Options{
 						EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),
-						Stdout: os.Stdout, Version: version,
+						NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
+						Stdout:   os.Stdout, Version: version,
 					})
 				})
 				stopProfile()
@@ -164,7 +165,7 @@ func newWorkerCmd() *cobra.Command {
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			code := worker.Run(ctx, worker.Options{
-				EventFile: file, SourceDir: os.Getenv("BRIGADE_SOURCE"),
+				EventFile: file, SourceDir: os.Getenv("BRIGADE_SOURCE"), NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
 				Stdout: cmd.OutOrStdout(), Version: version,
 			})
 			stopProfile()

@@ -80,8 +80,9 @@ type WorkerLaunch struct {
 	// secrets, the API address and the worker's token.
 	EventDocument []byte
 	// Command runs the worker program (e.g. [/usr/bin/brigade, worker]).
-	// The substrate adds the location of event.json as BRIGADE_EVENT_FILE
-	// and of the workspace as BRIGADE_WORKSPACE.
+	// The substrate adds the location of event.json as BRIGADE_EVENT_FILE,
+	// of the workspace as BRIGADE_WORKSPACE and, where it keeps one, of the
+	// project's npm package cache as BRIGADE_NPM_CACHE.
 	Command []string
 	// Env is extra environment for the worker (from the worker template).
 	Env map[string]string

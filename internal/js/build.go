@@ -131,7 +131,7 @@ func formatMessage(m api.Message, dir string) string {
 		text += " (no such file, relative to the file that imports it)"
 	case strings.HasPrefix(text, "Could not resolve \""):
 		text += " (packages are bundled from node_modules in the config folder " + dir +
-			"; install the package there)"
+			"; list the package in package.json's dependencies, which the worker installs, or commit it in node_modules)"
 	}
 	if m.Location == nil {
 		return text

@@ -31,9 +31,10 @@ package js
 //     run() with "Bad request: …" before reaching the Host (the API's schema
 //     would refuse them the same way; Host.CreateJob takes a core.Job, which
 //     cannot carry them).
-//   - npm/yarn dependencies are not installed here: pure-JS packages already
-//     present in <Dir>/node_modules are bundled; a missing one is a build
-//     error that says where packages are looked up. package.json
+//   - npm/yarn dependencies are not installed here but by the worker
+//     beforehand (package npm, in Go); this package bundles the pure-JS
+//     packages in <Dir>/node_modules, and a missing one is a build error
+//     that says where packages are looked up. package.json
 //     scripts.build/scripts.run cannot run (no Node.js) and are ignored with a
 //     WARN line; brigade.json and package.json "main" mean nothing to a v2
 //     worker and are ignored.

@@ -56,6 +56,14 @@ type Result struct {
 func Install(ctx context.Context, opts Options) (Result, error) {
 	if opts.Log == nil {
 		opts.Log = func(string, string) {}
+	} else {
+		var mu sync.Mutex // downloads log from several goroutines
+		log := opts.Log
+		opts.Log = func(level, msg string) {
+			mu.Lock()
+			defer mu.Unlock()
+			log(level, msg)
+		}
 	}
 	if opts.CacheMax <= 0 {
 		opts.CacheMax = DefaultCacheMax

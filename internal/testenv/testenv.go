@@ -26,7 +26,8 @@ func Hooks() {
 	run := func(ctx context.Context) int {
 		return worker.Run(ctx, worker.Options{
 			EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),
-			Stdout: os.Stdout, Version: "test",
+			NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
+			Stdout:   os.Stdout, Version: "test",
 		})
 	}
 	if standby.Is() {

@@ -18,6 +18,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/js"
+	"github.com/brigadeplatform/brigade/internal/npm"
 )
 
 // Options configure a worker run.
@@ -26,6 +27,9 @@ type Options struct {
 	SourceDir string    // where the git checkout goes (default: source/ beside event.json)
 	Stdout    io.Writer // the worker log, written through a buffer that Run flushes every few milliseconds and before it returns
 	Version   string
+	// NpmCache is the project's package cache folder (the substrate sets
+	// BRIGADE_NPM_CACHE); "" downloads every package anew.
+	NpmCache string
 }
 
 // Run runs the worker and returns its exit code: 0 for success.
@@ -74,6 +78,10 @@ func Run(ctx context.Context, opts Options) int {
 		w.log("ERROR", "%v", err)
 		return 1
 	}
+	if err := installDependencies(ctx, dir, opts.NpmCache, &doc, w); err != nil {
+		w.log("ERROR", "%v", err)
+		return 1
+	}
 	code, err := js.Run(ctx, js.Options{
 		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID},
 		Stdout: opts.Stdout, LogLevel: doc.Worker.LogLevel, Env: doc.Worker.Environment,
@@ -83,6 +91,28 @@ func Run(ctx context.Context, opts Options) int {
 		return 1
 	}
 	return code
+}
+
+// installDependencies installs what the config folder's package.json
+// depends on into its node_modules, where the bundler finds it (the
+// original worker ran npm or yarn install --prod here). ${NAME} in .npmrc
+// comes from the project's secrets, or the worker template's environment.
+func installDependencies(ctx context.Context, dir, cache string, doc *core.EventDocument, w *logWriter) error {
+	env := map[string]string{}
+	for k, v := range doc.Project.Secrets {
+		env[k] = v
+	}
+	for k, v := range doc.Worker.Environment {
+		if _, secret := env[k]; !secret {
+			env[k] = v
+		}
+	}
+	_, err := npm.Install(ctx, npm.Options{Dir: dir, CacheDir: cache, Env: env,
+		Log: func(level, msg string) { w.log(level, "%s", msg) }})
+	if err != nil {
+		return fmt.Errorf("installing the dependencies of package.json: %w", err)
+	}
+	return nil
 }
 
 // writeDefaults writes the project's defaultConfigFiles into the config

@@ -7,7 +7,9 @@
 // worker's event document, mode 0600), workspace/ (shared by the event's
 // jobs), source/ (the event's source checkout) and pids/ (the process
 // groups started for the event, see Restarts). Cleanup removes the whole
-// folder.
+// folder. DataDir/cache/npm/<projectID>/ is the project's npm package
+// cache (package npm): it outlives the project's events, bounded in size
+// by the worker, and is not removed with the project.
 //
 // # Processes
 //
@@ -26,8 +28,9 @@
 // and SIGKILL after the grace period.
 //
 // The worker runs WorkerLaunch.Command in the event folder with
-// BRIGADE_EVENT_FILE, BRIGADE_WORKSPACE and BRIGADE_SOURCE set; its log is
-// the stream {EventID, Container: "worker"}.
+// BRIGADE_EVENT_FILE, BRIGADE_WORKSPACE, BRIGADE_SOURCE and
+// BRIGADE_NPM_CACHE (the project's package cache) set; its log is the
+// stream {EventID, Container: "worker"}.
 //
 // A job's primary container runs command + arguments directly (no shell);
 // its log is {EventID, Job, Container: job name}. The image is not pulled:

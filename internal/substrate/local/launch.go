@@ -54,12 +54,17 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 	if err := writeEventFile(p.eventFile, wl.EventDocument); err != nil {
 		return time.Time{}, fmt.Errorf("local substrate: writing the event file of event %s: %w", id, err)
 	}
-	env := mergeEnv(s.baseEnv, wl.Env, map[string]string{
+	vars := map[string]string{
 		"BRIGADE_EVENT_FILE": p.eventFile,
 		"BRIGADE_WORKSPACE":  p.workspace,
 		"BRIGADE_SOURCE":     p.source,
 		"PWD":                p.dir,
-	})
+	}
+	if checkName("project id", wl.Event.ProjectID) == nil {
+		// The worker makes it when it first installs a package.
+		vars["BRIGADE_NPM_CACHE"] = filepath.Join(s.cacheDir, "npm", wl.Event.ProjectID)
+	}
+	env := mergeEnv(s.baseEnv, wl.Env, vars)
 	path, err := lookPath(wl.Command[0], envValue(env, "PATH"), p.dir)
 	if err != nil {
 		return time.Time{}, fmt.Errorf("local substrate: cannot run the worker of event %s: %q: %w", id, wl.Command[0], err)

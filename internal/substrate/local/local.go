@@ -59,6 +59,7 @@ type Substrate struct {
 	opts      Options
 	log       *slog.Logger
 	eventsDir string
+	cacheDir  string // DataDir/cache: what outlives events, per project
 	baseEnv   []string
 	helper    string // binary that runs the mount helper; "" without bind mounts
 
@@ -98,6 +99,7 @@ func New(opts Options) (*Substrate, error) {
 		opts:      opts,
 		log:       opts.Logger,
 		eventsDir: filepath.Join(dataDir, "events"),
+		cacheDir:  filepath.Join(dataDir, "cache"),
 		baseEnv:   withoutBrigadeVars(opts.BaseEnv),
 		workloads: map[core.WorkloadRef]*workload{},
 		cleaning:  map[string]int{},

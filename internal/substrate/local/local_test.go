@@ -168,7 +168,7 @@ func TestBrigadeVariablesFilteredOut(t *testing.T) {
 	}
 
 	// The worker too.
-	w := &core.WorkerLaunch{Event: &core.Event{Metadata: core.ObjectMeta{ID: f.ev}}, EventDocument: []byte("{}"),
+	w := &core.WorkerLaunch{Event: &core.Event{Metadata: core.ObjectMeta{ID: f.ev}, ProjectID: "proj"}, EventDocument: []byte("{}"),
 		Command: []string{"env"}, Env: map[string]string{"FROM_TEMPLATE": "yes"}}
 	if _, err := f.s.StartWorker(f.ctx, w); err != nil {
 		t.Fatal(err)
@@ -178,7 +178,8 @@ func TestBrigadeVariablesFilteredOut(t *testing.T) {
 	}
 	wl := f.sink.Lines(core.LogStream{EventID: f.ev, Container: "worker"})
 	if joined := strings.Join(wl, "\n"); strings.Contains(joined, "hunter2") || !slices.Contains(wl, "FROM_TEMPLATE=yes") ||
-		!slices.Contains(wl, "BRIGADE_EVENT_FILE="+p.eventFile) {
+		!slices.Contains(wl, "BRIGADE_EVENT_FILE="+p.eventFile) ||
+		!slices.Contains(wl, "BRIGADE_NPM_CACHE="+filepath.Join(filepath.Dir(f.s.eventsDir), "cache", "npm", "proj")) {
 		t.Errorf("worker environment:\n%s", joined)
 	}
 }
