@@ -1,6 +1,8 @@
 package npm
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -51,7 +53,46 @@ func (c cache) put(in Integrity, data []byte) {
 	if c.dir == "" || in.IsZero() {
 		return
 	}
-	p := c.file(in)
+	c.write(c.file(in), data)
+}
+
+// docFile is where a package document fetched from u is kept: its ETag
+// on the first line, the document after it.
+func (c cache) docFile(u string) string {
+	sum := sha256.Sum256([]byte(u))
+	return filepath.Join(c.dir, "documents", hex.EncodeToString(sum[:16])+".json")
+}
+
+// getDoc returns a cached package document and its ETag (nil when there
+// is none, or it has no ETag to revalidate it with).
+func (c cache) getDoc(u string) (string, []byte) {
+	if c.dir == "" {
+		return "", nil
+	}
+	p := c.docFile(u)
+	data, err := os.ReadFile(p)
+	if err != nil {
+		return "", nil
+	}
+	etag, body, ok := strings.Cut(string(data), "\n")
+	if !ok || etag == "" {
+		return "", nil
+	}
+	now := time.Now()
+	_ = os.Chtimes(p, now, now)
+	return etag, []byte(body)
+}
+
+// putDoc keeps a package document that came with an ETag.
+func (c cache) putDoc(u, etag string, body []byte) {
+	if c.dir == "" || etag == "" || strings.ContainsAny(etag, "\r\n") {
+		return
+	}
+	c.write(c.docFile(u), append([]byte(etag+"\n"), body...))
+}
+
+// write creates or replaces a cache file whole, through a rename.
+func (c cache) write(p string, data []byte) {
 	if err := os.MkdirAll(filepath.Dir(p), 0o750); err != nil {
 		return
 	}
@@ -71,9 +112,9 @@ func (c cache) put(in Integrity, data []byte) {
 	}
 }
 
-// prune removes the tarballs used longest ago until the rest fit in max
-// bytes, and temporary files an interrupted put left behind. It returns
-// how many files it removed.
+// prune removes the files (tarballs and documents) used longest ago until
+// the rest fit in max bytes, and temporary files an interrupted write left
+// behind. It returns how many files it removed.
 func (c cache) prune(max int64) int {
 	if c.dir == "" {
 		return 0
@@ -88,8 +129,7 @@ func (c cache) prune(max int64) int {
 		total   int64
 		removed int
 	)
-	dir := filepath.Join(c.dir, "tarballs")
-	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+	_ = filepath.WalkDir(c.dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return nil
 		}

@@ -112,12 +112,13 @@ func Install(ctx context.Context, opts Options) (Result, error) {
 		}
 		opts.Log("DEBUG", "using the registry settings of .npmrc")
 	}
-	reg := newRegistry(cfg, opts.Client)
+	c := cache{dir: opts.CacheDir}
+	reg := newRegistry(cfg, opts.Client, c, opts.Log)
 	l, err := plan(ctx, opts, reg, roots, optional)
 	if err != nil {
 		return Result{}, err
 	}
-	in := installer{opts: opts, reg: reg, cache: cache{dir: opts.CacheDir}}
+	in := installer{opts: opts, reg: reg, cache: c}
 	res, err := in.run(ctx, l)
 	if err != nil {
 		return res, err
@@ -239,8 +240,9 @@ func (in *installer) run(ctx context.Context, l layout) (Result, error) {
 	replaced := map[string]bool{}
 	for _, p := range paths {
 		e := l[p]
-		if strings.HasPrefix(e.Resolved, "link:") || strings.HasPrefix(e.Resolved, "file:") {
-			return res, fmt.Errorf("%s is a link to a local folder (%s); only registry packages can be installed", e.label(), e.Resolved)
+		if e.Resolved != "" && !strings.HasPrefix(e.Resolved, "https://") && !strings.HasPrefix(e.Resolved, "http://") {
+			return res, fmt.Errorf("%s comes from %s; only registry packages (http and https tarballs) can be installed: "+
+				"commit node_modules instead", e.label(), e.Resolved)
 		}
 		if e.Optional && !platformOK(e.OS, e.CPU) {
 			in.opts.Log("DEBUG", fmt.Sprintf("skipping optional %s: it is for os %v, cpu %v", e.label(), e.OS, e.CPU))

@@ -1,6 +1,8 @@
 package npm_test
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -177,6 +179,8 @@ func TestInstallLockfileVersions(t *testing.T) {
 	v2 := fmt.Sprintf(`{"lockfileVersion": 2, "packages": {"": {},
 		"node_modules/a": {"version": "1.0.0", "resolved": %q, "integrity": %q, "dependencies": {"b": "1.0.0"}},
 		"node_modules/b": {"version": "1.0.0", "integrity": %q},
+		"node_modules/@brigadecore/brigadier": {"version": "2.5.0", "resolved": "http://127.0.0.1:9/nowhere.tgz", "dependencies": {"typescript": "4.4.3"}},
+		"node_modules/typescript": {"version": "4.4.3", "resolved": "http://127.0.0.1:9/nowhere.tgz"},
 		"node_modules/dev": {"version": "1.0.0", "resolved": %q, "integrity": %q, "dev": true}}}`,
 		reg.TarballURL("a", "1.0.0"), ia, ib, reg.TarballURL("dev", "1.0.0"), idev)
 	yarn := fmt.Sprintf("# yarn lockfile v1\n\n\na@^1.0.0:\n  version \"1.0.0\"\n  resolved %q\n  integrity %s\n  dependencies:\n    b \"1.0.0\"\n\nb@1.0.0:\n  version \"1.0.0\"\n  resolved \"%s#0\"\n  integrity %s\n",
@@ -188,7 +192,7 @@ func TestInstallLockfileVersions(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			var l logs
 			dir := project(t, map[string]string{".npmrc": npmrc(reg), lock[0]: lock[1],
-				"package.json": `{"dependencies": {"a": "^1.0.0"}, "devDependencies": {"dev": "1"}}`})
+				"package.json": `{"dependencies": {"a": "^1.0.0", "@brigadecore/brigadier": "^2.5.0"}, "devDependencies": {"dev": "1"}}`})
 			if _, err := npm.Install(t.Context(), npm.Options{Dir: dir, Log: l.log}); err != nil {
 				t.Fatalf("%v\n%s", err, &l)
 			}
@@ -360,5 +364,62 @@ func TestInstallRealRegistry(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "node_modules", "is-thirteen", "package.json")); err != nil || res.Downloaded == 0 {
 		t.Errorf("res %+v, %v\n%s", res, err, &l)
+	}
+}
+
+func TestInstallStopsWithContext(t *testing.T) {
+	reg := conflictRegistry(t)
+	dir := project(t, map[string]string{".npmrc": npmrc(reg), "package.json": `{"dependencies": {"a": "^1"}}`})
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel() // the worker's timeout, or a cancel, came first
+	if _, err := npm.Install(ctx, npm.Options{Dir: dir}); !errors.Is(err, context.Canceled) {
+		t.Errorf("err = %v, want context.Canceled", err)
+	}
+}
+
+func TestInstallRefusesGitDependencies(t *testing.T) {
+	lock := `{"lockfileVersion": 3, "packages": {"": {}, "node_modules/g": {"version": "1.0.0", "resolved": "git+ssh://git@github.com/a/g.git#abc"}}}`
+	dir := project(t, map[string]string{"package.json": `{"dependencies": {"g": "1.0.0"}}`, "package-lock.json": lock})
+	if _, err := npm.Install(t.Context(), npm.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "g@1.0.0 (node_modules/g) comes from git+ssh") {
+		t.Errorf("err = %v", err)
+	}
+	dir = project(t, map[string]string{"package.json": `{"dependencies": {"g": "github:a/g"}}`})
+	if _, err := npm.Install(t.Context(), npm.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "git, file and URL dependencies are not supported") {
+		t.Errorf("err = %v", err)
+	}
+}
+
+// TestInstallRevalidatesDocuments: without a lockfile, the next install
+// asks whether the cached package documents changed (304, no body), and
+// uses them as they are when the registry is down.
+func TestInstallRevalidatesDocuments(t *testing.T) {
+	reg := conflictRegistry(t)
+	files := map[string]string{".npmrc": npmrc(reg), "package.json": `{"dependencies": {"a": "^1"}}`}
+	cacheDir := t.TempDir()
+	if _, err := npm.Install(t.Context(), npm.Options{Dir: project(t, files), CacheDir: cacheDir}); err != nil {
+		t.Fatal(err)
+	}
+	docs, downloads := reg.Documents(), reg.Downloads()
+	res, err := npm.Install(t.Context(), npm.Options{Dir: project(t, files), CacheDir: cacheDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if reg.Documents() != docs || reg.NotModified() != docs || reg.Downloads() != downloads || res.FromCache != 3 {
+		t.Errorf("second install: %+v; %d documents then %d, %d answered 304, %d downloads then %d",
+			res, docs, reg.Documents(), reg.NotModified(), downloads, reg.Downloads())
+	}
+	reg.SetDown(true)
+	var l logs
+	dir := project(t, files)
+	if _, err := npm.Install(t.Context(), npm.Options{Dir: dir, CacheDir: cacheDir, Log: l.log}); err != nil {
+		t.Fatalf("with the registry down: %v\n%s", err, &l)
+	}
+	if installed(t, dir, "node_modules/a") != "a@1.0.0" || !strings.Contains(l.String(), "WARN: using the cached package document of a") {
+		t.Errorf("log:\n%s", &l)
+	}
+	// Without a cache, a registry that is down fails the install.
+	_, err = npm.Install(t.Context(), npm.Options{Dir: project(t, files)})
+	if err == nil || !strings.Contains(err.Error(), "503") {
+		t.Errorf("err = %v", err)
 	}
 }

@@ -75,17 +75,19 @@ type packument struct {
 type registry struct {
 	cfg    Config
 	client *http.Client
+	cache  cache
+	log    func(level, msg string)
 
 	mu    sync.Mutex
 	docs  map[string]*packument // by URL, for one install
 	fetch map[string]*sync.Mutex
 }
 
-func newRegistry(cfg Config, client *http.Client) *registry {
+func newRegistry(cfg Config, client *http.Client, c cache, log func(level, msg string)) *registry {
 	if client == nil {
 		client = &http.Client{Transport: http.DefaultTransport}
 	}
-	return &registry{cfg: cfg, client: client, docs: map[string]*packument{}, fetch: map[string]*sync.Mutex{}}
+	return &registry{cfg: cfg, client: client, cache: c, log: log, docs: map[string]*packument{}, fetch: map[string]*sync.Mutex{}}
 }
 
 // escapeName is a package name as a registry path: "@s/n" → "@s%2fn".
@@ -97,7 +99,9 @@ func escapeName(name string) string {
 }
 
 // packument fetches a package's document (the abbreviated form, which
-// holds what installing needs), once per install.
+// holds what installing needs), once per install. A copy kept in the
+// cache is revalidated (ETag) rather than downloaded again, and used as
+// it is, with a warning, when the registry cannot be reached.
 func (r *registry) packument(ctx context.Context, name string) (*packument, error) {
 	u := r.cfg.registryFor(name) + escapeName(name)
 	r.mu.Lock()
@@ -119,8 +123,23 @@ func (r *registry) packument(ctx context.Context, name string) (*packument, erro
 	if d != nil {
 		return d, nil
 	}
-	body, err := r.get(ctx, u, "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8", maxPackumentBytes)
-	if err != nil {
+	etag, cached := r.cache.getDoc(u)
+	rq := request{url: u, limit: maxPackumentBytes, etag: etag, retries: 2,
+		accept: "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"}
+	if cached != nil {
+		rq.retries = 0 // the cached copy will do at once
+	}
+	body, newTag, err := r.get(ctx, rq)
+	switch {
+	case err == nil && body == nil: // 304: the cached copy is current
+		body = cached
+		r.log("DEBUG", "the package document of "+name+" is unchanged since it was cached")
+	case err == nil:
+		r.cache.putDoc(u, newTag, body)
+	case cached != nil && isUnreachable(err) && ctx.Err() == nil:
+		r.log("WARN", fmt.Sprintf("using the cached package document of %s: %v", name, err))
+		body = cached
+	default:
 		return nil, err
 	}
 	d = &packument{}
@@ -159,70 +178,95 @@ func (r *registry) tarball(ctx context.Context, u string) ([]byte, error) {
 	if i := strings.Index(u, "#"); i >= 0 {
 		u = u[:i] // yarn's "#sha1" suffix
 	}
-	return r.get(ctx, u, "*/*", maxTarballBytes)
+	body, _, err := r.get(ctx, request{url: u, accept: "*/*", limit: maxTarballBytes, retries: 2})
+	return body, err
 }
 
 // errNotFound is a 404 from the registry.
 var errNotFound = errors.New("not found")
 
-// get fetches a URL with the credentials .npmrc has for it, up to limit
-// bytes; it tries again twice after a network error or a 5xx/429.
-func (r *registry) get(ctx context.Context, u, accept string, limit int64) ([]byte, error) {
-	var lastErr error
-	for attempt := 0; attempt < 3; attempt++ {
+// unreachableError is a failure that trying later might cure: the
+// network, or the registry's 5xx or 429.
+type unreachableError struct{ err error }
+
+func (e *unreachableError) Error() string { return e.err.Error() }
+func (e *unreachableError) Unwrap() error { return e.err }
+
+func isUnreachable(err error) bool {
+	var u *unreachableError
+	return errors.As(err, &u)
+}
+
+// request is one GET.
+type request struct {
+	url, accept string
+	limit       int64  // the most bytes of body accepted
+	etag        string // sent as If-None-Match when set
+	retries     int    // further attempts after a network error or a 5xx/429
+}
+
+// get fetches a URL with the credentials .npmrc has for it. It returns
+// the body and its ETag, or a nil body for a 304.
+func (r *registry) get(ctx context.Context, rq request) ([]byte, string, error) {
+	var err error
+	for attempt := 0; attempt <= rq.retries; attempt++ {
 		if attempt > 0 {
 			select {
 			case <-ctx.Done():
-				return nil, ctx.Err()
+				return nil, "", ctx.Err()
 			case <-time.After(time.Duration(attempt) * 500 * time.Millisecond):
 			}
 		}
-		body, retry, err := r.getOnce(ctx, u, accept, limit)
-		if err == nil {
-			return body, nil
-		}
-		lastErr = err
-		if !retry || ctx.Err() != nil {
-			break
+		var body []byte
+		var etag string
+		body, etag, err = r.getOnce(ctx, rq)
+		if err == nil || !isUnreachable(err) || ctx.Err() != nil {
+			return body, etag, err
 		}
 	}
-	return nil, lastErr
+	return nil, "", err
 }
 
-func (r *registry) getOnce(ctx context.Context, u, accept string, limit int64) ([]byte, bool, error) {
+func (r *registry) getOnce(ctx context.Context, rq request) ([]byte, string, error) {
+	u := rq.url
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, false, fmt.Errorf("GET %s: %w", u, err)
+		return nil, "", fmt.Errorf("GET %s: %w", u, err)
 	}
-	req.Header.Set("Accept", accept)
+	req.Header.Set("Accept", rq.accept)
 	req.Header.Set("User-Agent", "brigade-worker (Go)")
 	if a := r.cfg.authFor(u); a != "" {
 		req.Header.Set("Authorization", a)
 	}
+	if rq.etag != "" {
+		req.Header.Set("If-None-Match", rq.etag)
+	}
 	resp, err := r.client.Do(req)
 	if err != nil {
-		return nil, true, fmt.Errorf("GET %s: %w", u, err)
+		return nil, "", &unreachableError{fmt.Errorf("GET %s: %w", u, err)}
 	}
 	defer resp.Body.Close()
 	switch {
+	case resp.StatusCode == http.StatusNotModified && rq.etag != "":
+		return nil, rq.etag, nil
 	case resp.StatusCode == http.StatusNotFound:
-		return nil, false, fmt.Errorf("GET %s: 404 %w", u, errNotFound)
+		return nil, "", fmt.Errorf("GET %s: 404 %w", u, errNotFound)
 	case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-		return nil, false, fmt.Errorf("GET %s: %s (set a token for this registry in the project's .npmrc: //host/path/:_authToken=...)", u, resp.Status)
+		return nil, "", fmt.Errorf("GET %s: %s (set a token for this registry in the project's .npmrc: //host/path/:_authToken=...)", u, resp.Status)
 	case resp.StatusCode >= 500 || resp.StatusCode == http.StatusTooManyRequests:
-		return nil, true, fmt.Errorf("GET %s: %s", u, resp.Status)
+		return nil, "", &unreachableError{fmt.Errorf("GET %s: %s", u, resp.Status)}
 	case resp.StatusCode != http.StatusOK:
-		return nil, false, fmt.Errorf("GET %s: %s", u, resp.Status)
+		return nil, "", fmt.Errorf("GET %s: %s", u, resp.Status)
 	}
-	if resp.ContentLength > limit {
-		return nil, false, fmt.Errorf("GET %s: %d bytes is more than the limit of %d MiB", u, resp.ContentLength, limit>>20)
+	if resp.ContentLength > rq.limit {
+		return nil, "", fmt.Errorf("GET %s: %d bytes is more than the limit of %d MiB", u, resp.ContentLength, rq.limit>>20)
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, limit+1))
+	body, err := io.ReadAll(io.LimitReader(resp.Body, rq.limit+1))
 	if err != nil {
-		return nil, true, fmt.Errorf("GET %s: %w", u, err)
+		return nil, "", &unreachableError{fmt.Errorf("GET %s: %w", u, err)}
 	}
-	if int64(len(body)) > limit {
-		return nil, false, fmt.Errorf("GET %s: more than the limit of %d MiB", u, limit>>20)
+	if int64(len(body)) > rq.limit {
+		return nil, "", fmt.Errorf("GET %s: more than the limit of %d MiB", u, rq.limit>>20)
 	}
-	return body, false, nil
+	return body, resp.Header.Get("ETag"), nil
 }

@@ -6,8 +6,10 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"crypto/sha256"
 	"crypto/sha512"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
@@ -31,10 +33,27 @@ type Registry struct {
 	URL   string
 	Token string // when set, every request must carry "Bearer <Token>"
 
-	mu       sync.Mutex
-	versions map[string]map[string]*published
-	hits     map[string]int // tarball downloads by name@version
-	docHits  int
+	mu          sync.Mutex
+	versions    map[string]map[string]*published
+	hits        map[string]int // tarball downloads by name@version
+	docHits     int
+	notModified int
+	down        bool
+}
+
+// SetDown makes every request fail with 503 (true) or work again.
+func (r *Registry) SetDown(down bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.down = down
+}
+
+// NotModified is how many package documents were answered 304 (the
+// client's cached copy, by its ETag, was current).
+func (r *Registry) NotModified() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.notModified
 }
 
 type published struct {
@@ -91,7 +110,7 @@ func (r *Registry) Downloads() int {
 	return n
 }
 
-// Documents is how many package documents were served.
+// Documents is how many package documents were served whole.
 func (r *Registry) Documents() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -110,6 +129,10 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.down {
+		http.Error(w, "down for the test", http.StatusServiceUnavailable)
+		return
+	}
 	if name, file, ok := strings.Cut(p, "/-/"); ok {
 		for v, pub := range r.versions[name] {
 			if strings.HasSuffix(file, "-"+v+".tgz") {
@@ -127,7 +150,6 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 		http.Error(w, `{"error":"Not found"}`, http.StatusNotFound)
 		return
 	}
-	r.docHits++
 	doc := map[string]any{"name": p}
 	versions := map[string]any{}
 	var all []string
@@ -141,8 +163,18 @@ func (r *Registry) serve(w http.ResponseWriter, req *http.Request) {
 	sort.Strings(all) // good enough for "latest" in tests: the last published-looking one
 	doc["versions"] = versions
 	doc["dist-tags"] = map[string]string{"latest": all[len(all)-1]}
+	body, _ := json.Marshal(doc)
+	sum := sha256.Sum256(body)
+	etag := `"` + hex.EncodeToString(sum[:8]) + `"`
+	if req.Header.Get("If-None-Match") == etag {
+		r.notModified++
+		w.WriteHeader(http.StatusNotModified)
+		return
+	}
+	r.docHits++
 	w.Header().Set("Content-Type", "application/vnd.npm.install-v1+json")
-	json.NewEncoder(w).Encode(doc)
+	w.Header().Set("ETag", etag)
+	w.Write(body)
 }
 
 // Tarball makes a package's .tgz: package/package.json, package/index.js
