@@ -63,8 +63,8 @@ func (c cache) docFile(u string) string {
 	return filepath.Join(c.dir, "documents", hex.EncodeToString(sum[:16])+".json")
 }
 
-// getDoc returns a cached package document and its ETag (nil when there
-// is none, or it has no ETag to revalidate it with).
+// getDoc returns a cached package document (nil when there is none) and
+// its ETag ("" when the registry gave none).
 func (c cache) getDoc(u string) (string, []byte) {
 	if c.dir == "" {
 		return "", nil
@@ -75,7 +75,7 @@ func (c cache) getDoc(u string) (string, []byte) {
 		return "", nil
 	}
 	etag, body, ok := strings.Cut(string(data), "\n")
-	if !ok || etag == "" {
+	if !ok {
 		return "", nil
 	}
 	now := time.Now()
@@ -83,9 +83,9 @@ func (c cache) getDoc(u string) (string, []byte) {
 	return etag, []byte(body)
 }
 
-// putDoc keeps a package document that came with an ETag.
+// putDoc keeps a package document and its ETag.
 func (c cache) putDoc(u, etag string, body []byte) {
-	if c.dir == "" || etag == "" || strings.ContainsAny(etag, "\r\n") {
+	if c.dir == "" || strings.ContainsAny(etag, "\r\n") {
 		return
 	}
 	c.write(c.docFile(u), append([]byte(etag+"\n"), body...))

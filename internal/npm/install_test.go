@@ -356,14 +356,19 @@ func TestInstallRealRegistry(t *testing.T) {
 	if os.Getenv("BRIGADE_TEST_NPM") != "1" {
 		t.Skip("set BRIGADE_TEST_NPM=1 to install from https://registry.npmjs.org")
 	}
-	dir := project(t, map[string]string{"package.json": `{"dependencies": {"is-thirteen": "2.0.0"}}`})
-	var l logs
-	res, err := npm.Install(t.Context(), npm.Options{Dir: dir, CacheDir: t.TempDir(), Log: l.log})
-	if err != nil {
-		t.Fatalf("%v\n%s", err, &l)
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "is-thirteen", "package.json")); err != nil || res.Downloaded == 0 {
-		t.Errorf("res %+v, %v\n%s", res, err, &l)
+	cacheDir := t.TempDir()
+	for i, want := range []string{"0 from cache", "downloaded 0"} {
+		dir := project(t, map[string]string{"package.json": `{"dependencies": {"is-thirteen": "2.0.0"}}`})
+		var l logs
+		res, err := npm.Install(t.Context(), npm.Options{Dir: dir, CacheDir: cacheDir, Log: l.log})
+		if err != nil {
+			t.Fatalf("%v\n%s", err, &l)
+		}
+		if _, err := os.Stat(filepath.Join(dir, "node_modules", "is-thirteen", "package.json")); err != nil ||
+			(i == 0) != (res.Downloaded > 0) {
+			t.Errorf("install %d (want %s): %+v, %v\n%s", i+1, want, res, err, &l)
+		}
+		t.Logf("install %d:\n%s", i+1, &l)
 	}
 }
 
