@@ -161,16 +161,27 @@ func readPackageJSON(dir string) (string, string, error) {
 	return p.Name, p.Version, nil
 }
 
-// plan decides what goes where: the lockfile's tree when it still matches
-// package.json, else a tree resolved from yarn.lock or the registry.
+// plan decides what goes where. As in Brigade's worker, yarn.lock means
+// yarn: the tree is resolved with its versions. Otherwise the tree of
+// npm-shrinkwrap.json or package-lock.json is used while it still matches
+// package.json; without either, the ranges are resolved from the registry.
 func plan(ctx context.Context, opts Options, reg *registry, roots map[string]string, optional map[string]bool) (layout, error) {
 	registrySrc := registrySource{reg: reg}
-	for _, name := range []string{"package-lock.json", "npm-shrinkwrap.json"} {
+	if raw, err := os.ReadFile(filepath.Join(opts.Dir, "yarn.lock")); err == nil {
+		opts.Log("DEBUG", "using yarn as the package manager")
+		lock, err := parseYarnLock(raw)
+		if err != nil {
+			return nil, err
+		}
+		opts.Log("INFO", "installing dependencies from yarn.lock")
+		return buildTree(ctx, yarnSource{lock: lock, fallback: registrySrc, log: opts.Log}, roots, optional, opts.Log)
+	}
+	opts.Log("DEBUG", "using npm as the package manager")
+	for _, name := range []string{"npm-shrinkwrap.json", "package-lock.json"} {
 		raw, err := os.ReadFile(filepath.Join(opts.Dir, name))
 		if err != nil {
 			continue
 		}
-		opts.Log("DEBUG", "using npm as the package manager")
 		l, err := parsePackageLock(raw)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", name, err)
@@ -187,16 +198,7 @@ func plan(ctx context.Context, opts Options, reg *registry, roots map[string]str
 		}
 		return kept, nil
 	}
-	if raw, err := os.ReadFile(filepath.Join(opts.Dir, "yarn.lock")); err == nil {
-		opts.Log("DEBUG", "using yarn as the package manager")
-		lock, err := parseYarnLock(raw)
-		if err != nil {
-			return nil, err
-		}
-		opts.Log("INFO", "installing dependencies from yarn.lock")
-		return buildTree(ctx, yarnSource{lock: lock, fallback: registrySrc, log: opts.Log}, roots, optional, opts.Log)
-	}
-	opts.Log("INFO", "resolving the dependencies of package.json against "+reg.cfg.Registry+" (no lockfile)")
+	opts.Log("INFO", "resolving the dependencies of package.json against "+reg.cfg.Registry)
 	return buildTree(ctx, registrySrc, roots, optional, opts.Log)
 }
 
