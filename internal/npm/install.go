@@ -166,7 +166,7 @@ func readPackageJSON(dir string) (string, string, error) {
 // npm-shrinkwrap.json or package-lock.json is used while it still matches
 // package.json; without either, the ranges are resolved from the registry.
 func plan(ctx context.Context, opts Options, reg *registry, roots map[string]string, optional map[string]bool) (layout, error) {
-	registrySrc := registrySource{reg: reg}
+	registrySrc := newRegistrySource(reg)
 	if raw, err := os.ReadFile(filepath.Join(opts.Dir, "yarn.lock")); err == nil {
 		opts.Log("DEBUG", "using yarn as the package manager")
 		lock, err := parseYarnLock(raw)

@@ -21,25 +21,79 @@ const (
 )
 
 // manifest is one version of a package as the registry describes it.
+// Old versions of some packages carry fields of other shapes (dependencies
+// as an array, os as a string): those decode as empty rather than fail.
 type manifest struct {
-	Name                 string            `json:"name"`
-	Version              string            `json:"version"`
-	Deprecated           any               `json:"deprecated"`
-	Dependencies         map[string]string `json:"dependencies"`
-	OptionalDependencies map[string]string `json:"optionalDependencies"`
-	PeerDependencies     map[string]string `json:"peerDependencies"`
-	PeerDependenciesMeta map[string]struct {
-		Optional bool `json:"optional"`
-	} `json:"peerDependenciesMeta"`
-	BundleDependencies  any      `json:"bundleDependencies"`
-	BundledDependencies any      `json:"bundledDependencies"`
-	OS                  []string `json:"os"`
-	CPU                 []string `json:"cpu"`
-	Dist                struct {
+	Name                 string   `json:"name"`
+	Version              string   `json:"version"`
+	Deprecated           any      `json:"deprecated"`
+	Dependencies         depMap   `json:"dependencies"`
+	OptionalDependencies depMap   `json:"optionalDependencies"`
+	PeerDependencies     depMap   `json:"peerDependencies"`
+	PeerDependenciesMeta peerMeta `json:"peerDependenciesMeta"`
+	BundleDependencies   any      `json:"bundleDependencies"`
+	BundledDependencies  any      `json:"bundledDependencies"`
+	OS                   strList  `json:"os"`
+	CPU                  strList  `json:"cpu"`
+	Dist                 struct {
 		Tarball   string `json:"tarball"`
 		Integrity string `json:"integrity"`
 		Shasum    string `json:"shasum"`
 	} `json:"dist"`
+}
+
+// depMap is name → spec; anything but a JSON object of strings is empty.
+type depMap map[string]string
+
+func (d *depMap) UnmarshalJSON(b []byte) error {
+	var m map[string]any
+	if json.Unmarshal(b, &m) != nil {
+		*d = nil
+		return nil
+	}
+	*d = depMap{}
+	for k, v := range m {
+		if s, ok := v.(string); ok {
+			(*d)[k] = s
+		}
+	}
+	return nil
+}
+
+// peerMeta is peerDependenciesMeta; a malformed one is empty.
+type peerMeta map[string]struct {
+	Optional bool `json:"optional"`
+}
+
+func (p *peerMeta) UnmarshalJSON(b []byte) error {
+	var m map[string]struct {
+		Optional bool `json:"optional"`
+	}
+	if json.Unmarshal(b, &m) == nil {
+		*p = m
+	}
+	return nil
+}
+
+// strList is a list of strings, or one string.
+type strList []string
+
+func (l *strList) UnmarshalJSON(b []byte) error {
+	var list []string
+	if json.Unmarshal(b, &list) == nil {
+		*l = list
+		return nil
+	}
+	var one string
+	if json.Unmarshal(b, &one) == nil && one != "" {
+		*l = []string{one}
+	}
+	return nil
+}
+
+// deprecated reports whether the version is marked deprecated.
+func (m *manifest) deprecated() bool {
+	return m.Deprecated != nil && m.Deprecated != false && m.Deprecated != ""
 }
 
 // bundled lists the dependencies that come inside the tarball.
@@ -66,9 +120,26 @@ func (m *manifest) bundled() map[string]bool {
 
 // packument is a package's document: all its versions and dist-tags.
 type packument struct {
-	Name     string               `json:"name"`
-	DistTags map[string]string    `json:"dist-tags"`
-	Versions map[string]*manifest `json:"versions"`
+	Name     string                     `json:"name"`
+	DistTags map[string]string          `json:"dist-tags"`
+	Versions map[string]json.RawMessage `json:"versions"` // decoded as needed
+}
+
+// manifest decodes one version; nil when the registry lists none, or one
+// that cannot be read.
+func (d *packument) manifest(version string) *manifest {
+	raw, ok := d.Versions[version]
+	if !ok {
+		return nil
+	}
+	var m manifest
+	if json.Unmarshal(raw, &m) != nil {
+		return nil
+	}
+	if m.Version == "" {
+		m.Version = version
+	}
+	return &m
 }
 
 // registry fetches package documents and tarballs over HTTP.

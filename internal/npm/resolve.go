@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"sort"
 	"strings"
+	"sync"
 )
 
 // pick is the version a spec resolved to.
@@ -24,6 +26,10 @@ type pick struct {
 // source resolves a dependency spec to a version.
 type source interface {
 	pick(ctx context.Context, folder, spec string) (*pick, error)
+	// prefetch may start work that a later pick of folder@spec needs;
+	// wait waits for all such work to end.
+	prefetch(ctx context.Context, folder, spec string)
+	wait()
 }
 
 // parseSpec splits a dependency spec into the package to fetch and its
@@ -68,7 +74,39 @@ func satisfiedBy(folder, spec, name, version string) bool {
 // registrySource picks versions from the registry's documents: the
 // dist-tag "latest" when it is in the range (as npm does), else the
 // highest version in it, ones not deprecated first.
-type registrySource struct{ reg *registry }
+type registrySource struct {
+	reg      *registry
+	inFlight *sync.WaitGroup // prefetches
+	slots    chan struct{}   // bounds the prefetches under way
+}
+
+func newRegistrySource(reg *registry) registrySource {
+	return registrySource{reg: reg, inFlight: &sync.WaitGroup{}, slots: make(chan struct{}, parallel)}
+}
+
+// prefetch starts fetching the document a later pick of folder@spec
+// needs, so that a tree's documents download side by side rather than one
+// after another. A failure is left for that pick to meet and report.
+func (s registrySource) prefetch(ctx context.Context, folder, spec string) {
+	name, _, err := parseSpec(folder, spec)
+	if err != nil {
+		return
+	}
+	s.inFlight.Add(1)
+	go func() {
+		defer s.inFlight.Done()
+		select {
+		case s.slots <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-s.slots }()
+		_, _ = s.reg.packument(ctx, name)
+	}()
+}
+
+// wait returns once no prefetch is under way.
+func (s registrySource) wait() { s.inFlight.Wait() }
 
 func (s registrySource) pick(ctx context.Context, folder, spec string) (*pick, error) {
 	name, want, err := parseSpec(folder, spec)
@@ -116,7 +154,7 @@ func choose(doc *packument, want string) (*manifest, error) {
 		want = "latest"
 	}
 	if v, ok := doc.DistTags[want]; ok {
-		if m := doc.Versions[v]; m != nil {
+		if m := doc.manifest(v); m != nil {
 			return m, nil
 		}
 		return nil, fmt.Errorf("dist-tag %s names version %s, which the registry does not list", want, v)
@@ -125,37 +163,58 @@ func choose(doc *packument, want string) (*manifest, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%q is neither a version range nor one of its dist-tags", want)
 	}
-	if latest := doc.Versions[doc.DistTags["latest"]]; latest != nil {
-		if v, err := ParseVersion(latest.Version); err == nil && r.Satisfies(v) {
-			return latest, nil
+	if latest := doc.DistTags["latest"]; latest != "" {
+		if v, err := ParseVersion(latest); err == nil && r.Satisfies(v) {
+			if m := doc.manifest(latest); m != nil {
+				return m, nil
+			}
 		}
 	}
-	var best *manifest
-	var bestV Version
-	bestDeprecated := true
-	for s, m := range doc.Versions {
-		v, err := ParseVersion(s)
-		if err != nil || !r.Satisfies(v) {
+	type candidate struct {
+		s string
+		v Version
+	}
+	var in []candidate
+	for s := range doc.Versions {
+		if v, err := ParseVersion(s); err == nil && r.Satisfies(v) {
+			in = append(in, candidate{s, v})
+		}
+	}
+	sort.Slice(in, func(i, j int) bool { return in[i].v.Compare(in[j].v) > 0 })
+	var fallback *manifest // the highest, deprecated or not
+	for _, c := range in {
+		m := doc.manifest(c.s)
+		if m == nil {
 			continue
 		}
-		dep := m.Deprecated != nil && m.Deprecated != false && m.Deprecated != ""
-		if best == nil || (bestDeprecated && !dep) || (dep == bestDeprecated && v.Compare(bestV) > 0) {
-			best, bestV, bestDeprecated = m, v, dep
+		if !m.deprecated() {
+			return m, nil
+		}
+		if fallback == nil {
+			fallback = m
 		}
 	}
-	if best == nil {
+	if fallback == nil {
 		return nil, fmt.Errorf("no version matches %q", want)
 	}
-	return best, nil
+	return fallback, nil
 }
 
 // yarnSource picks what yarn.lock says; a spec it lacks (package.json
 // changed since) is resolved from the registry.
 type yarnSource struct {
 	lock     map[string]*yarnEntry
-	fallback source
+	fallback registrySource
 	log      func(level, msg string)
 }
+
+func (s yarnSource) prefetch(ctx context.Context, folder, spec string) {
+	if s.lock[folder+"@"+spec] == nil {
+		s.fallback.prefetch(ctx, folder, spec)
+	}
+}
+
+func (s yarnSource) wait() { s.fallback.wait() }
 
 func (s yarnSource) pick(ctx context.Context, folder, spec string) (*pick, error) {
 	e := s.lock[folder+"@"+spec]
@@ -222,6 +281,10 @@ type tree struct {
 func buildTree(ctx context.Context, src source, roots map[string]string, optional map[string]bool,
 	log func(level, msg string)) (layout, error) {
 	t := &tree{src: src, root: &tnode{children: map[string]*tnode{}}, log: log}
+	defer src.wait() // nothing outlives the install
+	for n, spec := range roots {
+		src.prefetch(ctx, n, spec)
+	}
 	for _, n := range sortedKeys(roots) {
 		if err := t.place(ctx, t.root, n, roots[n], optional[n], false); err != nil {
 			return nil, err
@@ -308,6 +371,11 @@ func (t *tree) place(ctx context.Context, from *tnode, folder, spec string, opti
 		at.children[folder] = n
 		t.edges = append(t.edges, tedge{start, folder, n})
 		t.queue = append(t.queue, n)
+		for d, spec := range p.deps {
+			if !p.bundled[d] {
+				t.src.prefetch(ctx, d, spec)
+			}
+		}
 		return nil
 	}
 	if peer {

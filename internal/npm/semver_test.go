@@ -1,6 +1,7 @@
 package npm
 
 import (
+	"encoding/json"
 	"sort"
 	"testing"
 )
@@ -107,11 +108,20 @@ func TestVersionOrder(t *testing.T) {
 }
 
 func TestChoose(t *testing.T) {
-	doc := &packument{DistTags: map[string]string{"latest": "1.5.0", "next": "2.0.0-rc.1"}, Versions: map[string]*manifest{}}
+	doc := &packument{DistTags: map[string]string{"latest": "1.5.0", "next": "2.0.0-rc.1"}, Versions: map[string]json.RawMessage{}}
 	for _, v := range []string{"1.0.0", "1.5.0", "1.6.0", "1.7.0", "2.0.0-rc.1", "0.9.0"} {
-		doc.Versions[v] = &manifest{Version: v}
+		doc.Versions[v] = json.RawMessage(`{"version": "` + v + `"}`)
 	}
-	doc.Versions["1.7.0"].Deprecated = "broken"
+	doc.Versions["1.7.0"] = json.RawMessage(`{"version": "1.7.0", "deprecated": "broken"}`)
+	// Shapes seen in real registries' old versions must not break a pick.
+	doc.Versions["1.0.0"] = json.RawMessage(`{"version": "1.0.0", "dependencies": ["x"], "os": "linux", "peerDependenciesMeta": 3}`)
+	doc.Versions["0.9.0"] = json.RawMessage(`{"version": "0.9.0", "dependencies": {"a": "1", "b": 2}}`)
+	if m := doc.manifest("1.0.0"); m == nil || m.Dependencies != nil || len(m.OS) != 1 {
+		t.Errorf("lenient manifest = %+v", m)
+	}
+	if m := doc.manifest("0.9.0"); m == nil || len(m.Dependencies) != 1 {
+		t.Errorf("lenient dependencies = %+v", m)
+	}
 	for want, v := range map[string]string{
 		"^1.0.0": "1.5.0", // latest wins when in range
 		">1.5.0": "1.6.0", // else the highest, not deprecated first
