@@ -242,6 +242,9 @@ func (in *installer) run(ctx context.Context, l layout) (Result, error) {
 	replaced := map[string]bool{}
 	for _, p := range paths {
 		e := l[p]
+		if !validPath(p) {
+			return res, fmt.Errorf("%q is not a package folder in node_modules; refusing to install there", p)
+		}
 		if e.Resolved != "" && !strings.HasPrefix(e.Resolved, "https://") && !strings.HasPrefix(e.Resolved, "http://") {
 			return res, fmt.Errorf("%s comes from %s; only registry packages (http and https tarballs) can be installed: "+
 				"commit node_modules instead", e.label(), e.Resolved)

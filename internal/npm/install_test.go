@@ -428,3 +428,16 @@ func TestInstallRevalidatesDocuments(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+func TestInstallRefusesPathsOutsideNodeModules(t *testing.T) {
+	reg := conflictRegistry(t)
+	lock := `{"lockfileVersion": 3, "packages": {"": {}, "node_modules/c": {"version": "1.0.0", "dependencies": {"../../escape": "1"}},
+		"node_modules/../../escape": {"version": "1.0.0"}}}`
+	dir := project(t, map[string]string{".npmrc": npmrc(reg), "package.json": `{"dependencies": {"c": "1.0.0"}}`, "package-lock.json": lock})
+	if _, err := npm.Install(t.Context(), npm.Options{Dir: dir}); err == nil || !strings.Contains(err.Error(), "is not a package folder") {
+		t.Errorf("err = %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "..", "escape")); err == nil {
+		t.Error("a package was written outside the config folder")
+	}
+}

@@ -47,6 +47,51 @@ func parentPath(p string) string {
 	return strings.TrimSuffix(p[:i], "/")
 }
 
+// validName reports whether name can be a package's folder: "name" or
+// "@scope/name", each part letters, digits and -._~, not starting with
+// "." or "_". Names from lockfiles and registries go through it before
+// they become paths, so "../x" never does.
+func validName(name string) bool {
+	if len(name) == 0 || len(name) > 214 {
+		return false
+	}
+	parts := []string{name}
+	if strings.HasPrefix(name, "@") {
+		scope, rest, ok := strings.Cut(name[1:], "/")
+		if !ok {
+			return false
+		}
+		parts = []string{scope, rest}
+	}
+	for _, p := range parts {
+		if p == "" || p[0] == '.' || p[0] == '_' {
+			return false
+		}
+		for i := 0; i < len(p); i++ {
+			c := p[i]
+			if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("-._~", c) >= 0) {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// validPath reports whether p is node_modules/<name>, maybe nested in
+// another package's node_modules, with valid names only.
+func validPath(p string) bool {
+	rest, ok := strings.CutPrefix(p, "node_modules/")
+	if !ok {
+		return false
+	}
+	for _, part := range strings.Split(rest, "/node_modules/") {
+		if !validName(part) {
+			return false
+		}
+	}
+	return true
+}
+
 // layout is a node_modules tree by path.
 type layout map[string]*entry
 

@@ -209,3 +209,18 @@ func TestParseSpec(t *testing.T) {
 		}
 	}
 }
+
+func TestValidPath(t *testing.T) {
+	for _, good := range []string{"node_modules/a", "node_modules/@s/a", "node_modules/a/node_modules/@s/b.js", "node_modules/JSONStream"} {
+		if !validPath(good) {
+			t.Errorf("validPath(%q) = false", good)
+		}
+	}
+	for _, bad := range []string{"node_modules/..", "node_modules/../x", "node_modules/a/node_modules/../../x", "x/node_modules/a",
+		"node_modules/@s", "node_modules/@s/../a", "node_modules/a/b", "node_modules/.bin", "node_modules/", "node_modules/a b",
+		"node_modules/a/node_modules//etc", "/node_modules/a"} {
+		if validPath(bad) {
+			t.Errorf("validPath(%q) = true", bad)
+		}
+	}
+}

@@ -149,16 +149,22 @@ type registry struct {
 	cache  cache
 	log    func(level, msg string)
 
-	mu    sync.Mutex
-	docs  map[string]*packument // by URL, for one install
-	fetch map[string]*sync.Mutex
+	mu   sync.Mutex
+	docs map[string]*docFetch // by URL: each document is fetched once per install
+}
+
+// docFetch is the one fetch of a package document in an install.
+type docFetch struct {
+	once sync.Once
+	doc  *packument
+	err  error
 }
 
 func newRegistry(cfg Config, client *http.Client, c cache, log func(level, msg string)) *registry {
 	if client == nil {
 		client = &http.Client{Transport: http.DefaultTransport}
 	}
-	return &registry{cfg: cfg, client: client, cache: c, log: log, docs: map[string]*packument{}, fetch: map[string]*sync.Mutex{}}
+	return &registry{cfg: cfg, client: client, cache: c, log: log, docs: map[string]*docFetch{}}
 }
 
 // escapeName is a package name as a registry path: "@s/n" → "@s%2fn".
@@ -176,24 +182,17 @@ func escapeName(name string) string {
 func (r *registry) packument(ctx context.Context, name string) (*packument, error) {
 	u := r.cfg.registryFor(name) + escapeName(name)
 	r.mu.Lock()
-	if d := r.docs[u]; d != nil {
-		r.mu.Unlock()
-		return d, nil
-	}
-	m := r.fetch[u]
-	if m == nil {
-		m = &sync.Mutex{}
-		r.fetch[u] = m
+	f := r.docs[u]
+	if f == nil {
+		f = &docFetch{}
+		r.docs[u] = f
 	}
 	r.mu.Unlock()
-	m.Lock() // one fetch of a document at a time
-	defer m.Unlock()
-	r.mu.Lock()
-	d := r.docs[u]
-	r.mu.Unlock()
-	if d != nil {
-		return d, nil
-	}
+	f.once.Do(func() { f.doc, f.err = r.fetchPackument(ctx, name, u) })
+	return f.doc, f.err
+}
+
+func (r *registry) fetchPackument(ctx context.Context, name, u string) (*packument, error) {
 	etag, cached := r.cache.getDoc(u)
 	rq := request{url: u, limit: maxPackumentBytes, etag: etag, retries: 2,
 		accept: "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"}
@@ -213,13 +212,10 @@ func (r *registry) packument(ctx context.Context, name string) (*packument, erro
 	default:
 		return nil, err
 	}
-	d = &packument{}
+	d := &packument{}
 	if err := json.Unmarshal(body, d); err != nil {
 		return nil, fmt.Errorf("the registry's document for %s (%s) is not valid JSON: %w", name, u, err)
 	}
-	r.mu.Lock()
-	r.docs[u] = d
-	r.mu.Unlock()
 	return d, nil
 }
 
