@@ -56,20 +56,22 @@ func (c cache) put(in Integrity, data []byte) {
 	c.write(c.file(in), data)
 }
 
-// docFile is where a package document fetched from u is kept: its ETag
-// on the first line, the document after it.
-func (c cache) docFile(u string) string {
-	sum := sha256.Sum256([]byte(u))
+// docFile is where a package document fetched under key (its URL and
+// the credentials sent for it, so that a document fetched with a token is
+// only reused with that token) is kept: its ETag on the first line, the
+// document after it.
+func (c cache) docFile(key string) string {
+	sum := sha256.Sum256([]byte(key))
 	return filepath.Join(c.dir, "documents", hex.EncodeToString(sum[:16])+".json")
 }
 
 // getDoc returns a cached package document (nil when there is none) and
 // its ETag ("" when the registry gave none).
-func (c cache) getDoc(u string) (string, []byte) {
+func (c cache) getDoc(key string) (string, []byte) {
 	if c.dir == "" {
 		return "", nil
 	}
-	p := c.docFile(u)
+	p := c.docFile(key)
 	data, err := os.ReadFile(p)
 	if err != nil {
 		return "", nil
@@ -84,11 +86,11 @@ func (c cache) getDoc(u string) (string, []byte) {
 }
 
 // putDoc keeps a package document and its ETag.
-func (c cache) putDoc(u, etag string, body []byte) {
+func (c cache) putDoc(key, etag string, body []byte) {
 	if c.dir == "" || strings.ContainsAny(etag, "\r\n") {
 		return
 	}
-	c.write(c.docFile(u), append([]byte(etag+"\n"), body...))
+	c.write(c.docFile(key), append([]byte(etag+"\n"), body...))
 }
 
 // write creates or replaces a cache file whole, through a rename.

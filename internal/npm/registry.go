@@ -193,7 +193,8 @@ func (r *registry) packument(ctx context.Context, name string) (*packument, erro
 }
 
 func (r *registry) fetchPackument(ctx context.Context, name, u string) (*packument, error) {
-	etag, cached := r.cache.getDoc(u)
+	key := u + "\n" + r.cfg.authFor(u)
+	etag, cached := r.cache.getDoc(key)
 	rq := request{url: u, limit: maxPackumentBytes, etag: etag, retries: 2,
 		accept: "application/vnd.npm.install-v1+json; q=1.0, application/json; q=0.8"}
 	if cached != nil {
@@ -205,7 +206,7 @@ func (r *registry) fetchPackument(ctx context.Context, name, u string) (*packume
 		body = cached
 		r.log("DEBUG", "the package document of "+name+" is unchanged since it was cached")
 	case err == nil:
-		r.cache.putDoc(u, newTag, body)
+		r.cache.putDoc(key, newTag, body)
 	case cached != nil && isUnreachable(err) && ctx.Err() == nil:
 		r.log("WARN", fmt.Sprintf("using the cached package document of %s: %v", name, err))
 		body = cached

@@ -90,6 +90,14 @@ func TestCachePrune(t *testing.T) {
 	if _, err := os.Stat(c.file(ib)); err == nil {
 		t.Error("a damaged tarball must be removed")
 	}
+	// A document fetched with a token is only found with that token.
+	c.putDoc("https://r.example/p\nBearer one", `"e1"`, []byte(`{}`))
+	if etag, doc := c.getDoc("https://r.example/p\nBearer one"); etag != `"e1"` || string(doc) != "{}" {
+		t.Errorf("getDoc = %q %q", etag, doc)
+	}
+	if _, doc := c.getDoc("https://r.example/p\n"); doc != nil {
+		t.Error("a document fetched with credentials must not be found without them")
+	}
 }
 
 func mustTime(t *testing.T, s string) (tm time.Time) {
