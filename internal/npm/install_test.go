@@ -441,3 +441,30 @@ func TestInstallRefusesPathsOutsideNodeModules(t *testing.T) {
 		t.Error("a package was written outside the config folder")
 	}
 }
+
+// TestInstallScopedRegistryAndMirror: a scope's packages come from its own
+// registry with its own token; lockfile URLs of the public registries are
+// fetched from the configured one instead (a mirror).
+func TestInstallScopedRegistryAndMirror(t *testing.T) {
+	public := conflictRegistry(t)
+	corp := npmtest.New(t)
+	corp.Token = "corp-token"
+	corp.Publish(npmtest.Package{Name: "@corp/tool", Version: "1.0.0", Deps: map[string]string{"c": "^1"}})
+	lock := strings.ReplaceAll(public.LockV3(map[string]string{"c": "1.0.0"}, map[string]string{"node_modules/c": "c@1.0.0"}),
+		public.URL, "https://registry.npmjs.org/")
+	rc := npmrc(public) + "@corp:registry=" + corp.URL + "\n" + strings.TrimPrefix(corp.URL, "http:") + ":_authToken=corp-token\n"
+	dir := project(t, map[string]string{".npmrc": rc, "package.json": `{"dependencies": {"c": "1.0.0"}}`, "package-lock.json": lock})
+	if _, err := npm.Install(t.Context(), npm.Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if installed(t, dir, "node_modules/c") != "c@1.0.0" || public.Downloads() != 1 {
+		t.Errorf("the lockfile's registry.npmjs.org URL was not fetched from the configured registry (%d downloads)", public.Downloads())
+	}
+	dir = project(t, map[string]string{".npmrc": rc, "package.json": `{"dependencies": {"@corp/tool": "^1"}}`})
+	if _, err := npm.Install(t.Context(), npm.Options{Dir: dir}); err != nil {
+		t.Fatal(err)
+	}
+	if installed(t, dir, "node_modules/@corp/tool") != "@corp/tool@1.0.0" || installed(t, dir, "node_modules/c") != "c@1.2.0" {
+		t.Error("the scoped package or its public dependency is missing")
+	}
+}
