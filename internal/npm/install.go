@@ -83,6 +83,11 @@ func Install(ctx context.Context, opts Options) (Result, error) {
 		OptionalDependencies map[string]string `json:"optionalDependencies"`
 	}
 	if err := json.Unmarshal(raw, &pkg); err != nil {
+		var typeErr *json.UnmarshalTypeError
+		if errors.As(err, &typeErr) && typeErr.Field != "" {
+			field, _, _ := strings.Cut(typeErr.Field, ".")
+			return Result{}, fmt.Errorf("package.json: %s must map package names to version ranges (strings)", field)
+		}
 		return Result{}, fmt.Errorf("package.json is not valid JSON: %w", err)
 	}
 	// What `npm install --prod` installs: dependencies and

@@ -332,8 +332,12 @@ func TestInstallNothingToDo(t *testing.T) {
 		}
 	}
 	_, err := npm.Install(t.Context(), npm.Options{Dir: project(t, map[string]string{"package.json": `{`})})
-	if err == nil || !strings.Contains(err.Error(), "package.json") {
+	if err == nil || !strings.Contains(err.Error(), "package.json is not valid JSON") {
 		t.Errorf("bad package.json: %v", err)
+	}
+	_, err = npm.Install(t.Context(), npm.Options{Dir: project(t, map[string]string{"package.json": `{"dependencies": {"a": 1}}`})})
+	if err == nil || err.Error() != "package.json: dependencies must map package names to version ranges (strings)" {
+		t.Errorf("bad dependencies: %v", err)
 	}
 }
 
