@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"sync"
 )
 
 // Output splits a standby's stdout, as the substrate reads it, into the
@@ -22,16 +23,21 @@ func NewOutput(r io.Reader) *Output { return &Output{r: r} }
 func (o *Output) Run(end string) *RunOutput {
 	pend := o.rest
 	o.rest = nil
-	return &RunOutput{o: o, end: []byte(end), pend: pend, buf: make([]byte, 64<<10)}
+	return &RunOutput{o: o, end: []byte(end), pend: pend}
 }
+
+// readBufs are the buffers runs read into while they are read: a standby
+// runs many events, and a buffer for each was most of what a busy server
+// allocated.
+var readBufs = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // RunOutput is one run's output; see Output.Run.
 type RunOutput struct {
 	o     *Output
 	end   []byte
-	pend  []byte // read but not yet returned
-	buf   []byte
-	eof   bool // the output itself ended (or failed)
+	pend  []byte  // read but not yet returned
+	buf   *[]byte // from readBufs while the run is read
+	eof   bool    // the output itself ended (or failed)
 	err   error
 	found bool // the end line was read
 	code  int
@@ -42,7 +48,7 @@ type RunOutput struct {
 func (r *RunOutput) Read(p []byte) (int, error) {
 	for {
 		if r.done {
-			r.buf = nil // a finished run may be kept a while: keep no buffer with it
+			r.release()
 			return 0, io.EOF
 		}
 		if len(r.pend) > 0 {
@@ -54,6 +60,7 @@ func (r *RunOutput) Read(p []byte) (int, error) {
 			}
 			if stop {
 				r.done = true
+				r.release()
 				return 0, io.EOF
 			}
 		}
@@ -64,16 +71,28 @@ func (r *RunOutput) Read(p []byte) (int, error) {
 				return c, nil
 			}
 			r.done = true
+			r.release()
 			if r.err != nil && r.err != io.EOF {
 				return 0, r.err
 			}
 			return 0, io.EOF
 		}
-		n, err := r.o.r.Read(r.buf)
-		r.pend = append(r.pend, r.buf[:n]...)
+		if r.buf == nil {
+			r.buf = readBufs.Get().(*[]byte)
+		}
+		n, err := r.o.r.Read(*r.buf)
+		r.pend = append(r.pend, (*r.buf)[:n]...)
 		if err != nil {
 			r.eof, r.err = true, err
 		}
+	}
+}
+
+// release gives the read buffer back: a finished run may be kept a while.
+func (r *RunOutput) release() {
+	if r.buf != nil {
+		readBufs.Put(r.buf)
+		r.buf = nil
 	}
 }
 
