@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -77,10 +78,28 @@ func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Sto
 		MaxWorkers: cfg.MaxWorkers, MaxJobs: cfg.MaxJobs, MaxWorkersPerProject: cfg.MaxWorkersPerProject,
 		WorkerCommand: cmd,
 		// A burst of work leaves the heap large and the runtime returns it
-		// to the system only slowly; an idle server gives it back at once.
-		Idle: debug.FreeOSMemory,
+		// to the system only slowly; an idle server gives it back at once,
+		// with what the store caches.
+		Idle: func() {
+			trimStore(store, log)
+			debug.FreeOSMemory()
+		},
 	}, svc, store, sub, log.With("component", "runner"))
 	return r, sub, nil
+}
+
+// trimStore lets a store that caches memory (SQLite's page caches and
+// prepared statements) give it back while the server is idle.
+func trimStore(store core.Store, log *slog.Logger) {
+	t, ok := store.(interface{ Trim(context.Context) error })
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := t.Trim(ctx); err != nil {
+		log.Debug("trimming the store's caches", "error", err)
+	}
 }
 
 // closeSubstrate lets a substrate that follows workloads in the background

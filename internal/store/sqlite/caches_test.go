@@ -267,3 +267,46 @@ func TestAllProjectsCopies(t *testing.T) {
 		t.Fatalf("command after a caller changed its copy: %q", got)
 	}
 }
+
+// TestTrimKeepsTheStoreWorking: after Trim has closed the idle readers and
+// shrunk the writer's cache, reads (through cached statements whose
+// connections are gone) and writes go on, concurrently too.
+func TestTrimKeepsTheStoreWorking(t *testing.T) {
+	s := openTemp(t)
+	ctx := t.Context()
+	must(t, s.Projects().Create(ctx, project("demo")), "create project")
+	must(t, s.Events().Create(ctx, event("demo", "e0")), "create event")
+	_, err := s.Events().Get(ctx, "e0")
+	must(t, err, "get event")
+	if st := s.rdb.Stats(); st.Idle == 0 {
+		t.Fatalf("no idle reader before Trim: %+v", st)
+	}
+	must(t, s.Trim(ctx), "trim")
+	if st := s.rdb.Stats(); st.Idle != 0 {
+		t.Errorf("%d readers still idle after Trim", st.Idle)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for i := range 8 {
+		wg.Go(func() {
+			id := "e" + strconv.Itoa(i+1)
+			if err := s.Events().Create(ctx, event("demo", id)); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := s.Events().Get(ctx, id); err != nil {
+				errs <- err
+				return
+			}
+			if _, err := s.Projects().Get(ctx, "demo"); err != nil {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	must(t, s.Trim(ctx), "trim again")
+}

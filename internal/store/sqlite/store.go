@@ -79,6 +79,7 @@ type Store struct {
 	fsyncs  atomic.Int64 // batches committed with synchronous=FULL, for tests
 
 	stmtCacheSize int          // statements kept prepared per cache
+	readers       int          // connections of the read pool
 	prepares      atomic.Int64 // statements prepared for the caches, for tests
 
 	projects projectStore
@@ -158,6 +159,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 		reqs:       make(chan *txRequest),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
+		readers:    readers,
 	}
 	s.pool = readPool{s}
 	s.projects = projectStore{s}
@@ -229,6 +231,19 @@ func (s *Store) Close() error {
 		}
 	})
 	return s.closeErr
+}
+
+// Trim gives back the memory an idle server need not hold: the read pool's
+// idle connections close (their page caches and prepared statements go;
+// the next reads open connections again) and the writer's connection frees
+// the pages it caches. Nothing is lost but the time to warm up again.
+func (s *Store) Trim(ctx context.Context) error {
+	s.rdb.SetMaxIdleConns(0) // closes the idle ones
+	s.rdb.SetMaxIdleConns(s.readers)
+	return s.write(ctx, func(ctx context.Context, st *txState) error {
+		_, err := st.ExecContext(ctx, "PRAGMA shrink_memory")
+		return err
+	})
 }
 
 // Ping checks that the database answers reads.
