@@ -193,3 +193,28 @@ func (s *childServer) memory() (rss, peak int64, err error) {
 	}
 	return rss, peak, nil
 }
+
+// rssParts splits the server's resident set (kB): anonymous memory, and
+// pages of files (the binary's code and data, which the kernel may drop).
+func (s *childServer) rssParts() (anon, file int64, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	if err != nil {
+		return 0, 0, err
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) < 2 {
+			continue
+		}
+		switch f[0] {
+		case "RssAnon:":
+			anon, err = strconv.ParseInt(f[1], 10, 64)
+		case "RssFile:":
+			file, err = strconv.ParseInt(f[1], 10, 64)
+		}
+		if err != nil {
+			return 0, 0, err
+		}
+	}
+	return anon, file, nil
+}

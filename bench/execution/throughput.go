@@ -103,6 +103,10 @@ func throughput(bin, dir string, o options) error {
 	fmt.Printf("  right after start      %6.1f MiB (baseline)\n", mib(startRSS))
 	fmt.Printf("  idle after the events  %6.1f MiB (target ≤ 30 MB); %.1f MiB %s later; peak (VmHWM) %.1f MiB\n",
 		mib(idleRSS), mib(settledRSS), o.settle, mib(peak))
+	if anon, file, err := srv.rssParts(); err == nil {
+		fmt.Printf("  of which %.1f MiB anonymous (heap, stacks, SQLite's cache) and %.1f MiB file pages (the binary's code)\n",
+			mib(anon), mib(file))
+	}
 	if nw, notes := srv.warnings(); nw > 0 {
 		fmt.Printf("  the server logged %d warnings or errors, first: %s\n", nw, strings.Join(notes, "\n    "))
 	}

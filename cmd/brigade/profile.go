@@ -4,13 +4,17 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"runtime/metrics"
 	"runtime/pprof"
+	"strings"
 )
 
 // startProfile writes a CPU profile of this process when
 // BRIGADE_CPUPROFILE names a file prefix: the profile goes to
 // <prefix>.<command>.<pid>, so that a server and every worker it starts
-// each leave their own (go tool pprof reads several at once). It returns
+// each leave their own (go tool pprof reads several at once), and a heap
+// profile as it ends (<prefix>.<command>.heap.<pid>). It returns
 // the function that finishes the profile; call it before exiting.
 func startProfile(command string) func() {
 	prefix := os.Getenv("BRIGADE_CPUPROFILE")
@@ -31,5 +35,30 @@ func startProfile(command string) func() {
 	return func() {
 		pprof.StopCPUProfile()
 		f.Close()
+		writeHeapProfile(prefix + "." + command + ".heap." + fmt.Sprint(os.Getpid()))
+	}
+}
+
+// writeHeapProfile writes what the heap holds as the process ends, after
+// a collection, next to the CPU profile.
+func writeHeapProfile(name string) {
+	f, err := os.Create(filepath.Clean(name))
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	runtime.GC()
+	_ = pprof.Lookup("heap").WriteTo(f, 0)
+	m, err := os.Create(filepath.Clean(name + ".classes"))
+	if err != nil {
+		return
+	}
+	defer m.Close()
+	for _, d := range metrics.All() {
+		if strings.HasPrefix(d.Name, "/memory/classes/") {
+			s := []metrics.Sample{{Name: d.Name}}
+			metrics.Read(s)
+			fmt.Fprintf(m, "%-60s %8.1f KiB\n", d.Name, float64(s[0].Value.Uint64())/1024)
+		}
 	}
 }
