@@ -5,9 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"runtime/metrics"
 	"runtime/pprof"
-	"strings"
 )
 
 // startProfile writes a CPU profile of this process when
@@ -54,11 +52,17 @@ func writeHeapProfile(name string) {
 		return
 	}
 	defer m.Close()
-	for _, d := range metrics.All() {
-		if strings.HasPrefix(d.Name, "/memory/classes/") {
-			s := []metrics.Sample{{Name: d.Name}}
-			metrics.Read(s)
-			fmt.Fprintf(m, "%-60s %8.1f KiB\n", d.Name, float64(s[0].Value.Uint64())/1024)
-		}
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	for _, c := range []struct {
+		name string
+		n    uint64
+	}{
+		{"heap objects", ms.HeapAlloc}, {"heap idle, not released", ms.HeapIdle - ms.HeapReleased},
+		{"heap released", ms.HeapReleased}, {"heap spans in use, unused", ms.HeapInuse - ms.HeapAlloc},
+		{"goroutine stacks", ms.StackInuse}, {"span metadata", ms.MSpanSys}, {"GC metadata", ms.GCSys},
+		{"profiling buckets", ms.BuckHashSys}, {"other runtime", ms.OtherSys}, {"total from the OS", ms.Sys},
+	} {
+		fmt.Fprintf(m, "%-28s %8.1f KiB\n", c.name, float64(c.n)/1024)
 	}
 }
