@@ -22,7 +22,6 @@ import (
 	"embed"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
 	"runtime"
 	"strings"
@@ -30,7 +29,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pressly/goose/v3"
 	sqlitedrv "modernc.org/sqlite" // also registers the "sqlite" database/sql driver
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -191,25 +189,6 @@ func checkWritable(ctx context.Context, db *sql.DB) error {
 	}
 	if !strings.EqualFold(mode, "wal") {
 		return fmt.Errorf("journal mode is %q, not WAL: the file system may not support shared memory", mode)
-	}
-	return nil
-}
-
-func migrate(ctx context.Context, db *sql.DB, logger *slog.Logger) error {
-	fsys, err := fs.Sub(migrations, "migrations")
-	if err != nil {
-		return err
-	}
-	p, err := goose.NewProvider(goose.DialectSQLite3, db, fsys, goose.WithSlog(logger))
-	if err != nil {
-		return fmt.Errorf("load embedded migrations: %w", err)
-	}
-	results, err := p.Up(ctx)
-	if err != nil {
-		return err
-	}
-	for _, r := range results {
-		logger.Info("applied database migration", "version", r.Source.Version, "file", r.Source.Path, "duration", r.Duration)
 	}
 	return nil
 }
