@@ -25,7 +25,7 @@ func (s *Service) CancelEvent(ctx context.Context, id string) error {
 		return err
 	}
 	if !changed {
-		return core.NewConflict("Event", id, fmt.Sprintf("event %q was not canceled: its worker already finished", id))
+		return core.NewConflict("Event", id, fmt.Sprintf("Event %q was not canceled because it was already in a terminal state.", id))
 	}
 	return nil
 }
@@ -94,16 +94,18 @@ func (s *Service) stopJobs(ctx context.Context, eventID string, jobs []core.Job,
 // cancelablePhases are the only worker phases mass cancel acts on.
 var cancelablePhases = []core.WorkerPhase{core.PhasePending, core.PhaseStarting, core.PhaseRunning}
 
-func checkManySelector(sel core.EventSelector) error {
+// checkManySelector and checkManyPhases refuse a mass cancel or delete
+// (verb) that is not narrowed to one project and some worker phases.
+func checkManySelector(verb string, sel core.EventSelector) error {
 	if sel.ProjectID == "" {
-		return core.NewBadRequest(`the "projectID" query parameter is required`)
+		return core.NewBadRequest("Requests to " + verb + ` multiple events must be qualified by project. Name it with the "projectID" query parameter.`)
 	}
 	return nil
 }
 
-func checkManyPhases(sel core.EventSelector) error {
+func checkManyPhases(verb string, sel core.EventSelector) error {
 	if len(sel.WorkerPhases) == 0 {
-		return core.NewBadRequest(`the "workerPhases" query parameter is required`)
+		return core.NewBadRequest("Requests to " + verb + ` multiple events must be qualified by worker phase(s). Name them with the "workerPhases" query parameter.`)
 	}
 	return nil
 }
@@ -116,13 +118,13 @@ func manySelector(sel core.EventSelector, phases []core.WorkerPhase) core.EventS
 
 // CancelManyEvents cancels every matching event of a project.
 func (s *Service) CancelManyEvents(ctx context.Context, sel core.EventSelector) (int64, error) {
-	if err := checkManySelector(sel); err != nil {
+	if err := checkManySelector("cancel", sel); err != nil {
 		return 0, err
 	}
 	if _, err := requireProject(ctx, sel.ProjectID, auth.RoleProjectUser); err != nil {
 		return 0, err
 	}
-	if err := checkManyPhases(sel); err != nil {
+	if err := checkManyPhases("cancel", sel); err != nil {
 		return 0, err
 	}
 	var phases []core.WorkerPhase
@@ -173,13 +175,13 @@ func (s *Service) DeleteEvent(ctx context.Context, id string) error {
 
 // DeleteManyEvents removes every matching event of a project.
 func (s *Service) DeleteManyEvents(ctx context.Context, sel core.EventSelector) (int64, error) {
-	if err := checkManySelector(sel); err != nil {
+	if err := checkManySelector("delete", sel); err != nil {
 		return 0, err
 	}
 	if _, err := requireProject(ctx, sel.ProjectID, auth.RoleProjectUser); err != nil {
 		return 0, err
 	}
-	if err := checkManyPhases(sel); err != nil {
+	if err := checkManyPhases("delete", sel); err != nil {
 		return 0, err
 	}
 	ids, err := s.store.Events().IDs(ctx, manySelector(sel, sel.WorkerPhases))

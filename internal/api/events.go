@@ -263,7 +263,7 @@ func (s *Service) CloneEvent(ctx context.Context, id string) (*core.Event, error
 	if err := authorizeEventCreate(ctx, ev); err != nil {
 		return nil, err
 	}
-	return s.recreate(ctx, ev, nil, "clone")
+	return s.recreate(ctx, ev, nil, "cloned")
 }
 
 // RetryEvent re-runs a finished event with its original worker spec; jobs
@@ -279,9 +279,10 @@ func (s *Service) RetryEvent(ctx context.Context, id string) (*core.Event, error
 	}
 	if !orig.Worker.Status.Phase.IsTerminal() {
 		return nil, core.NewConflict("Event", id, fmt.Sprintf(
-			"event %q cannot be retried: its worker is still %s; wait for it to finish or cancel it", id, orig.Worker.Status.Phase))
+			"Event worker phase %q is non-terminal and may not yet be retried. Wait for it to finish, or cancel event %q first.",
+			orig.Worker.Status.Phase, id))
 	}
-	return s.recreate(ctx, ev, orig, "retry")
+	return s.recreate(ctx, ev, orig, "retried")
 }
 
 func copyForRecreate(orig *core.Event, label string) *core.Event {
@@ -305,7 +306,7 @@ func (s *Service) recreate(ctx context.Context, ev *core.Event, retryOf *core.Ev
 	}
 	if len(created) == 0 {
 		return nil, core.NewConflict("Event", ev.Labels[core.LabelCloneOf]+ev.Labels[core.LabelRetryOf], fmt.Sprintf(
-			"cannot %s the event: project %q no longer subscribes to source %q type %q", what, ev.ProjectID, ev.Source, ev.Type))
+			"The event cannot be %s: project %q no longer subscribes to source %q type %q.", what, ev.ProjectID, ev.Source, ev.Type))
 	}
 	return &created[0], nil
 }

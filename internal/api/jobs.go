@@ -70,14 +70,14 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 			}
 			if ev.Labels[core.LabelRetryOf] == "" {
 				return core.NewConflict("Job", job.Name, fmt.Sprintf(
-					"event %q already has a job named %q; job names must be unique within an event", eventID, job.Name))
+					"Event %q already has a job named %q. Give each job of an event its own name.", eventID, job.Name))
 			}
 			if sameJobSpec(&existing.Spec, &job.Spec) {
 				return nil // inherited from the retried event: reuse its result
 			}
 			if existing.Status == nil || existing.Status.LogsEventID == "" {
 				return core.NewConflict("Job", job.Name, fmt.Sprintf(
-					"event %q already has a job named %q", eventID, job.Name))
+					"Event %q already has a non-inherited job named %q.", eventID, job.Name))
 			}
 			err, replaced = s.store.Jobs().Replace(ctx, eventID, stored), true
 		}
@@ -115,15 +115,18 @@ func (s *Service) checkJobPolicies(ctx context.Context, eventID string, job *cor
 	for name, c := range containers(job) {
 		if c.Privileged && !allowPriv {
 			return &core.AuthorizationError{Reason: fmt.Sprintf(
-				"container %q of job %q asks to be privileged, but the project's jobPolicies.allowPrivileged is not true", name, job.Name)}
+				"Worker configuration forbids jobs from utilizing privileged containers. Container %q of job %q asks to be privileged: "+
+					"set the project's workerTemplate.jobPolicies.allowPrivileged to true to allow it.", name, job.Name)}
 		}
 		if c.UseHostDockerSocket && (ev.Worker.Spec.JobPolicies == nil || !ev.Worker.Spec.JobPolicies.AllowDockerSocketMount) {
 			return &core.AuthorizationError{Reason: fmt.Sprintf(
-				"container %q of job %q asks for the host's Docker socket, but the project's jobPolicies.allowDockerSocketMount is not true", name, job.Name)}
+				"Worker configuration forbids jobs from mounting the Docker socket. Container %q of job %q asks for it: "+
+					"set the project's workerTemplate.jobPolicies.allowDockerSocketMount to true to allow it.", name, job.Name)}
 		}
 		if c.WorkspaceMountPath != "" && !ev.Worker.Spec.UseWorkspace {
 			return &core.ConflictError{Reason: fmt.Sprintf(
-				"container %q of job %q mounts the shared workspace, but the project's workerTemplate.useWorkspace is false", name, job.Name)}
+				"The job requested access to the shared workspace, but Worker configuration has not enabled this feature. "+
+					"Container %q of job %q mounts it: set the project's workerTemplate.useWorkspace to true to allow it.", name, job.Name)}
 		}
 	}
 	return nil
@@ -145,7 +148,7 @@ func (s *Service) workerTakesJobs(ctx context.Context, eventID string, st core.W
 		return s.store.Events().UpdateWorkerStatus(ctx, eventID, core.PhaseStarting, st)
 	default:
 		return core.NewConflict("Event", eventID, fmt.Sprintf(
-			"event %q cannot take new jobs: its worker is %s; jobs can be created only while the worker is RUNNING",
+			"Event %q cannot take new jobs: its worker is %s. Jobs can be created only while the worker is RUNNING.",
 			eventID, st.Phase))
 	}
 }
@@ -264,11 +267,11 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 		}
 		if job.Status == nil || job.Status.Phase != core.PhasePending {
 			return core.NewConflict("Job", name, fmt.Sprintf(
-				"job %q of event %q cannot be started: it is %s, not PENDING", name, eventID, phaseOf(job)))
+				"Event %q job %q has already been started.", eventID, name))
 		}
 		if w := ev.Worker.Status.Phase; w != core.PhaseRunning {
 			return core.NewConflict("Job", name, fmt.Sprintf(
-				"job %q of event %q cannot be started: the event's worker is %s, not RUNNING", name, eventID, w))
+				"Event %q job %q cannot be started: the event's worker is %s, not RUNNING.", eventID, name, w))
 		}
 		if env, err = s.jobEnvironment(ctx, eventID, name); err != nil {
 			return err
@@ -332,7 +335,7 @@ func (s *Service) UpdateJobStatus(ctx context.Context, eventID, name string, st 
 		cur := old.Phase
 		if cur.IsTerminal() {
 			return core.NewConflict("Job", name, fmt.Sprintf(
-				"job %q of event %q is already %s; its status can no longer change", name, eventID, cur))
+				"Event %q job %q has already reached a terminal phase.", eventID, name))
 		}
 		if st.LogsEventID == "" {
 			st.LogsEventID = old.LogsEventID
@@ -366,7 +369,7 @@ func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
 		cur := st.Phase
 		if cur.IsTerminal() {
 			return core.NewConflict("Job", name, fmt.Sprintf(
-				"job %q of event %q cannot time out: it is already %s", name, eventID, cur))
+				"Event %q job %q has already reached a terminal phase.", eventID, name))
 		}
 		st.Phase = core.PhaseTimedOut
 		st.Ended = timePtr(s.now())

@@ -48,7 +48,7 @@ func (s *Service) UpdateProject(ctx context.Context, id string, p *core.Project,
 		return nil, err
 	}
 	if p.Metadata.ID != id {
-		return nil, core.NewBadRequest(fmt.Sprintf("the project id in the body (%q) does not match the one in the path (%q)", p.Metadata.ID, id))
+		return nil, core.NewBadRequest(fmt.Sprintf("The project IDs in the URL path and request body do not match. The path names %q and the body %q.", id, p.Metadata.ID))
 	}
 	cur, err := s.store.Projects().Get(ctx, id)
 	if core.IsNotFound(err) && create {

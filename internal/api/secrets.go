@@ -35,7 +35,7 @@ func (s *Service) SetSecret(ctx context.Context, projectID, key string, sec *cor
 		return err
 	}
 	if sec.Key != key {
-		return core.NewBadRequest(fmt.Sprintf("the secret key in the body (%q) does not match the one in the path (%q)", sec.Key, key))
+		return core.NewBadRequest(fmt.Sprintf("The secret key in the URL path and request body do not match. The path names %q and the body %q.", key, sec.Key))
 	}
 	if _, err := s.store.Projects().Get(ctx, projectID); err != nil {
 		return err

@@ -95,7 +95,7 @@ func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 // scheduler, observer, an event's worker, a session.
 func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Principal, error) {
 	if token == "" {
-		return nil, &core.AuthenticationError{Reason: "no bearer token in the Authorization header"}
+		return nil, &core.AuthenticationError{Reason: `"Authorization" header is missing.`}
 	}
 	h := auth.HashToken(token)
 	if s.cfg.SchedulerTokenHash != "" && h == s.cfg.SchedulerTokenHash {
@@ -120,7 +120,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 	sess, err := s.store.Sessions().GetByTokenHash(ctx, h)
 	if err != nil {
 		if core.IsNotFound(err) {
-			return nil, &core.AuthenticationError{Reason: "session not found or expired; log in again"}
+			return nil, &core.AuthenticationError{Reason: "Session not found or may have expired. Please log in again."}
 		}
 		return nil, fmt.Errorf("looking up session: %w", err)
 	}
@@ -136,21 +136,23 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 // session before (principals are never modified).
 func (s *Service) sessionPrincipal(sess *core.Session, p *auth.Principal) (*auth.Principal, error) {
 	if sess.Authenticated == nil {
-		return nil, &core.AuthenticationError{Reason: "session is not authenticated"}
+		return nil, &core.AuthenticationError{Reason: "Supplied token has not been authenticated. Please log in again."}
 	}
 	if sess.Expires != nil && !s.now().Before(*sess.Expires) {
-		return nil, &core.AuthenticationError{Reason: "session expired; log in again"}
+		return nil, &core.AuthenticationError{Reason: "Supplied token has expired. Please log in again."}
 	}
 	if sess.Root {
 		if s.cfg.RootLoginDisabled {
-			return nil, &core.AuthenticationError{Reason: "root login is disabled on this server"}
+			return nil, &core.AuthenticationError{Reason: "Supplied token was for an established root session, but " +
+				"authentication using root credentials is no longer supported by this server."}
 		}
 		if p == nil {
 			p = auth.Root(sess.ID)
 		}
 		return p, nil
 	}
-	return nil, &core.AuthenticationError{Reason: "user sessions are not supported by this server yet"}
+	return nil, &core.AuthenticationError{Reason: "Supplied token was for a session whose owner authenticated using a third-party, " +
+		"but authentication using a third-party is no longer supported by this server."}
 }
 
 // scheduleCleanup records, inside the caller's transaction, that the
@@ -168,7 +170,7 @@ func (s *Service) scheduleCleanup(ctx context.Context, eventID string, deleted b
 func caller(ctx context.Context) (*auth.Principal, error) {
 	p := auth.From(ctx)
 	if p == nil {
-		return nil, &core.AuthenticationError{Reason: "no bearer token in the Authorization header"}
+		return nil, &core.AuthenticationError{Reason: `"Authorization" header is missing.`}
 	}
 	return p, nil
 }

@@ -52,10 +52,11 @@ func (s *Service) EnsureRootPassword(ctx context.Context, given string) (generat
 // bearer token.
 func (s *Service) CreateRootSession(ctx context.Context, username, password string, hasBasic bool) (*core.Token, error) {
 	if !hasBasic {
-		return nil, core.NewBadRequest("root login needs an Authorization header with Basic credentials for user \"root\"")
+		return nil, core.NewBadRequest("The request to create a new root session did not include a valid basic auth header. " +
+			"Send \"Authorization: Basic <base64 of root:password>\".")
 	}
 	if s.cfg.RootLoginDisabled {
-		return nil, &core.NotSupportedError{Reason: "root login is disabled on this server"}
+		return nil, &core.NotSupportedError{Reason: "Authentication using root credentials is not supported by this server."}
 	}
 	hash, ok, err := s.store.Settings().Get(ctx, settingRootPasswordHash)
 	if err != nil {
@@ -63,7 +64,8 @@ func (s *Service) CreateRootSession(ctx context.Context, username, password stri
 	}
 	userOK := subtle.ConstantTimeCompare([]byte(username), []byte("root")) == 1
 	if !ok || !userOK || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
-		return nil, &core.AuthenticationError{Reason: "could not authenticate the request: wrong user or password"}
+		return nil, &core.AuthenticationError{Reason: "Could not authenticate request using the supplied credentials. " +
+			"Check the root password the server was given."}
 	}
 	token := auth.NewToken()
 	now := s.now()
@@ -81,7 +83,8 @@ func (s *Service) CreateRootSession(ctx context.Context, username, password stri
 // CreateUserSession would start a third-party login; this server has none
 // configured yet.
 func (s *Service) CreateUserSession(ctx context.Context) error {
-	return &core.NotSupportedError{Reason: "third-party authentication is not enabled on this server; log in as root"}
+	return &core.NotSupportedError{Reason: "Authentication using a third party identity provider is not supported by this server. " +
+		"Log in as root (brig login --root)."}
 }
 
 // DeleteSession logs the caller out.

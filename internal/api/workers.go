@@ -28,7 +28,7 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 		}
 		if ev.Worker.Status.Phase != core.PhasePending {
 			return core.NewConflict("Event", id, fmt.Sprintf(
-				"worker of event %q cannot be started: it is %s, not PENDING", id, ev.Worker.Status.Phase))
+				"Event %q worker has already been started.", id))
 		}
 		// Everything the launch needs is read in this transaction, so a
 		// failure leaves the worker PENDING for a retry.
@@ -105,7 +105,7 @@ func (s *Service) UpdateWorkerStatus(ctx context.Context, id string, st core.Wor
 			}
 			if cur.IsTerminal() {
 				return core.NewConflict("Event", id, fmt.Sprintf(
-					"worker of event %q is already %s; its status can no longer change", id, cur))
+					"Event %q worker has already reached a terminal phase.", id))
 			}
 			if err := s.store.Events().UpdateWorkerStatus(ctx, id, cur, st); err != nil {
 				return lostRace(err)
@@ -158,7 +158,7 @@ func (s *Service) TimeoutWorker(ctx context.Context, id string) error {
 			from := st.Phase
 			if from != core.PhaseStarting && from != core.PhaseRunning {
 				return core.NewConflict("Event", id, fmt.Sprintf(
-					"worker of event %q cannot time out: it is %s, not STARTING or RUNNING", id, from))
+					"Event %q was not timed out because it was not in a starting or running state.", id))
 			}
 			st.Phase = core.PhaseTimedOut
 			st.Ended = timePtr(s.now())

@@ -73,7 +73,8 @@ func TestCLIAgainstRealServer(t *testing.T) {
 
 	// Login with a wrong and then the right password.
 	stderr := brigFails(t, env, "", "login", "-s", addr, "--root", "-p", "wrong")
-	if !strings.Contains(stderr, "wrong root password") {
+	if stderr != "brig: Could not authenticate the request: Could not authenticate request using the supplied credentials. "+
+		"Check the root password the server was given.\n" {
 		t.Fatalf("wrong password: %s", stderr)
 	}
 	env[envRootPassword] = testRootPassword

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -156,25 +157,36 @@ func TestDecodeObject(t *testing.T) {
 	}
 }
 
+// TestDescribe: brig prints a typed API error as Brigade's brig does, with
+// no prefix of its own, and adds a next step only where the text has none.
 func TestDescribe(t *testing.T) {
 	cases := []struct {
 		err  error
 		want string
 	}{
 		{&core.NotFoundError{Type: "Project", ID: "x"}, `Project "x" not found.`},
-		{&core.NotFoundError{Reason: "the original event was deleted"}, "The original event was deleted."},
+		{&core.NotFoundError{Reason: "the original event was deleted"}, "the original event was deleted"},
 		{&core.BadRequestError{Reason: "Request body failed JSON validation", Details: []string{"a", "b"}},
-			"The server refused the request: Request body failed JSON validation.\n  - a\n  - b"},
-		{&core.ConflictError{Type: "Event", ID: "e", Reason: "worker is already terminal"}, "Worker is already terminal."},
-		{&core.AuthenticationError{Reason: "session expired"}, "Authentication failed: session expired. Your session may have expired: run `brig login -s <server> --root` again."},
-		{&core.AuthorizationError{}, "Not allowed: your login lacks the role this needs."},
-		{&core.NotSupportedError{Reason: "root login is disabled"}, "Not supported by this server: Root login is disabled."},
+			"Bad request: Request body failed JSON validation:\n  0. a\n  1. b"},
+		{&core.ConflictError{Type: "Event", ID: "e", Reason: `Event "e" was not canceled because it was already in a terminal state.`},
+			`Event "e" was not canceled because it was already in a terminal state.`},
+		{fmt.Errorf("canceling: %w", &core.ConflictError{Reason: "Event worker phase \"PENDING\" is non-terminal and may not yet be retried."}),
+			"Event worker phase \"PENDING\" is non-terminal and may not yet be retried."},
+		{&core.AuthenticationError{Reason: "Could not authenticate request using the supplied credentials."},
+			"Could not authenticate the request: Could not authenticate request using the supplied credentials. " +
+				"Log in again with `brig login -s <server> --root`."},
+		{&core.AuthenticationError{Reason: "Supplied token has expired. Please log in again."},
+			"Could not authenticate the request: Supplied token has expired. Please log in again."},
+		{&core.AuthorizationError{}, "The request is not authorized."},
+		{&core.AuthorizationError{Reason: "this needs the ADMIN role"}, "The request is not authorized: this needs the ADMIN role"},
+		{&core.NotSupportedError{Reason: "Authentication using root credentials is not supported by this server."},
+			"Request not supported: Authentication using root credentials is not supported by this server."},
 		{context.Canceled, "interrupted"},
 		{errors.New("plain"), "plain"},
 	}
 	for _, tc := range cases {
 		if got := describe(tc.err); got != tc.want {
-			t.Errorf("describe(%#v) = %q, want %q", tc.err, got, tc.want)
+			t.Errorf("describe(%#v)\n got %q\nwant %q", tc.err, got, tc.want)
 		}
 	}
 }

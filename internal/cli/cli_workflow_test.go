@@ -34,7 +34,7 @@ func TestLoginFlags(t *testing.T) {
 
 	// A bad BRIGADE_TOKEN wins over the good saved one.
 	env[envToken] = "not-a-token"
-	if stderr := brigFails(t, env, "", "project", "list"); !strings.Contains(stderr, "Authentication failed") {
+	if stderr := brigFails(t, env, "", "project", "list"); stderr != "brig: Could not authenticate the request: Session not found or may have expired. Please log in again.\n" {
 		t.Fatalf("stderr %q", stderr)
 	}
 	delete(env, envToken)

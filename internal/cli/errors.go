@@ -3,17 +3,16 @@ package cli
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
 // describe turns an error into the sentence brig prints after "brig: ".
-// Brigade's typed API errors become readable sentences; anything else is
-// printed as it is.
+// Brigade's typed API errors print as Brigade's brig prints them (the
+// error's own text, whatever the CLI wrapped around it), so both CLIs say
+// the same thing; brig adds what to do next where the text does not say
+// it. Anything else is printed as it is.
 func describe(err error) string {
 	var (
 		bad      *core.BadRequestError
@@ -27,57 +26,28 @@ func describe(err error) string {
 	case errors.Is(err, context.Canceled):
 		return errInterrupted.Error()
 	case errors.As(err, &bad):
-		var b strings.Builder
-		b.WriteString("The server refused the request")
-		if bad.Reason != "" {
-			b.WriteString(": " + sentence(bad.Reason))
-		} else {
-			b.WriteString(".")
-		}
-		for _, d := range bad.Details {
-			b.WriteString("\n  - " + d)
-		}
-		return b.String()
+		return bad.Error()
 	case errors.As(err, &authn):
-		msg := "Authentication failed"
-		if authn.Reason != "" {
-			msg += ": " + strings.TrimSuffix(authn.Reason, ".")
+		if strings.Contains(strings.ToLower(authn.Reason), "log in") {
+			return authn.Error()
 		}
-		return msg + ". Your session may have expired: run `brig login -s <server> --root` again."
+		return withNext(authn.Error(), "Log in again with `brig login -s <server> --root`.")
 	case errors.As(err, &authz):
-		if authz.Reason != "" {
-			return "Not allowed: " + sentence(authz.Reason)
-		}
-		return "Not allowed: your login lacks the role this needs."
+		return authz.Error()
 	case errors.As(err, &notFound):
-		if notFound.Type != "" && notFound.ID != "" {
-			return fmt.Sprintf("%s %q not found.", notFound.Type, notFound.ID)
-		}
-		if notFound.Reason != "" {
-			return sentence(notFound.Reason)
-		}
-		return "Not found."
+		return notFound.Error()
 	case errors.As(err, &conflict):
-		if conflict.Reason != "" {
-			return sentence(conflict.Reason)
-		}
-		return fmt.Sprintf("%s %q conflicts with its current state.", conflict.Type, conflict.ID)
+		return conflict.Error()
 	case errors.As(err, &notSupp):
-		return "Not supported by this server: " + sentence(notSupp.Reason)
+		return notSupp.Error()
 	}
 	return err.Error()
 }
 
-// sentence capitalises s and ends it with a full stop.
-func sentence(s string) string {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return s
+// withNext appends a next step to a message, as its own sentence.
+func withNext(msg, next string) string {
+	if !strings.HasSuffix(msg, ".") {
+		msg += "."
 	}
-	r, n := utf8.DecodeRuneInString(s)
-	s = string(unicode.ToUpper(r)) + s[n:]
-	if !strings.HasSuffix(s, ".") && !strings.HasSuffix(s, "?") && !strings.HasSuffix(s, "!") {
-		s += "."
-	}
-	return s
+	return msg + " " + next
 }

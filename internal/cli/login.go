@@ -67,9 +67,11 @@ func runLogin(ctx context.Context, o *loginOptions) error {
 	c := o.app.newClient(cfg)
 	tok, err := c.CreateRootSession(ctx, pw)
 	if err != nil {
+		// A refused password is said in the server's words alone: brig's
+		// usual "log in again" would only repeat what was just tried.
 		var authn *core.AuthenticationError
 		if errors.As(err, &authn) {
-			return fmt.Errorf("logging in to %s as root failed: wrong root password? (%s)", c.Address(), authn.Reason)
+			return errors.New(authn.Error())
 		}
 		return err
 	}

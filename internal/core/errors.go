@@ -4,10 +4,13 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // The typed errors below map one-to-one onto Brigade's error kinds. The HTTP
-// layer turns them into status codes in exactly one place.
+// layer turns them into status codes in exactly one place. Their Error()
+// texts are the ones Brigade's Go SDK prints for the same error, so brig
+// and the SDK's users read the same sentence from either server.
 
 // BadRequestError says the request itself is wrong (400).
 type BadRequestError struct {
@@ -15,11 +18,17 @@ type BadRequestError struct {
 	Details []string `json:"details,omitempty"`
 }
 
+// Error numbers the details from 0, as Brigade does.
 func (e *BadRequestError) Error() string {
-	if len(e.Details) > 0 {
-		return fmt.Sprintf("bad request: %s: %v", e.Reason, e.Details)
+	if len(e.Details) == 0 {
+		return "Bad request: " + e.Reason
 	}
-	return "bad request: " + e.Reason
+	var b strings.Builder
+	b.WriteString("Bad request: " + e.Reason + ":")
+	for i, d := range e.Details {
+		fmt.Fprintf(&b, "\n  %d. %s", i, d)
+	}
+	return b.String()
 }
 
 // AuthenticationError says the caller could not be identified (401).
@@ -27,7 +36,12 @@ type AuthenticationError struct {
 	Reason string `json:"reason,omitempty"`
 }
 
-func (e *AuthenticationError) Error() string { return "authentication failed: " + e.Reason }
+func (e *AuthenticationError) Error() string {
+	if e.Reason == "" {
+		return "Could not authenticate the request."
+	}
+	return "Could not authenticate the request: " + e.Reason
+}
 
 // AuthorizationError says the caller may not do this (403).
 type AuthorizationError struct {
@@ -36,9 +50,9 @@ type AuthorizationError struct {
 
 func (e *AuthorizationError) Error() string {
 	if e.Reason == "" {
-		return "not authorized"
+		return "The request is not authorized."
 	}
-	return "not authorized: " + e.Reason
+	return "The request is not authorized: " + e.Reason
 }
 
 // NotFoundError says an object does not exist (404).
@@ -49,10 +63,14 @@ type NotFoundError struct {
 }
 
 func (e *NotFoundError) Error() string {
-	if e.Reason != "" {
+	if e.Type == "" && e.ID == "" && e.Reason != "" {
 		return e.Reason
 	}
-	return fmt.Sprintf("%s %q not found", e.Type, e.ID)
+	msg := fmt.Sprintf("%s %q not found", e.Type, e.ID)
+	if e.Reason != "" {
+		return msg + ": " + e.Reason
+	}
+	return msg + "."
 }
 
 // ConflictError says the request clashes with the current state (409).
@@ -66,7 +84,7 @@ func (e *ConflictError) Error() string {
 	if e.Reason != "" {
 		return e.Reason
 	}
-	return fmt.Sprintf("%s %q conflicts with the current state", e.Type, e.ID)
+	return fmt.Sprintf("%s %q conflicts with its current state.", e.Type, e.ID)
 }
 
 // NotSupportedError says the server is configured not to do this (501).
@@ -84,7 +102,7 @@ func (e *NotSupportedError) MarshalJSON() ([]byte, error) {
 	}{e.Reason, e.Reason})
 }
 
-func (e *NotSupportedError) Error() string { return "not supported: " + e.Reason }
+func (e *NotSupportedError) Error() string { return "Request not supported: " + e.Reason }
 
 // RequestTooLargeError says the body is over the configured limit (413).
 type RequestTooLargeError struct {

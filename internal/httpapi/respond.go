@@ -164,7 +164,7 @@ func (h *handler) readBody(r *http.Request) ([]byte, error) {
 	}
 	b, err := io.ReadAll(io.LimitReader(r.Body, h.opts.MaxBodyBytes+1))
 	if err != nil {
-		return nil, core.NewBadRequest("could not read the request body: " + err.Error())
+		return nil, core.NewBadRequest("Could not read request body", err.Error())
 	}
 	if int64(len(b)) > h.opts.MaxBodyBytes {
 		return nil, &core.RequestTooLargeError{Limit: h.opts.MaxBodyBytes}

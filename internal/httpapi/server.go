@@ -208,11 +208,11 @@ func (h *handler) authenticate(next http.HandlerFunc) http.Handler {
 func bearer(r *http.Request) (string, error) {
 	hdr := r.Header.Get("Authorization")
 	if hdr == "" {
-		return "", &core.AuthenticationError{Reason: "the request has no Authorization header; log in and send \"Authorization: Bearer <token>\""}
+		return "", &core.AuthenticationError{Reason: `"Authorization" header is missing. Log in and send "Authorization: Bearer <token>".`}
 	}
 	scheme, token, ok := strings.Cut(hdr, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") || strings.TrimSpace(token) == "" {
-		return "", &core.AuthenticationError{Reason: "the Authorization header must be \"Bearer <token>\""}
+		return "", &core.AuthenticationError{Reason: `"Authorization" header is malformed. Send "Authorization: Bearer <token>".`}
 	}
 	return strings.TrimSpace(token), nil
 }

@@ -155,7 +155,7 @@ func (h *handler) logs(w http.ResponseWriter, r *http.Request) {
 	if resume != "" {
 		n, err := strconv.ParseInt(resume, 10, 64)
 		if err != nil || n < 0 {
-			h.writeError(w, r, core.NewBadRequest("Last-Event-ID must be a whole number, got "+strconv.Quote(resume)))
+			h.writeError(w, r, core.NewBadRequest("Value of last id was not parseable as an int. Send a whole number as Last-Event-ID (or lastEventId), not "+strconv.Quote(resume)+"."))
 			return
 		}
 		after = n

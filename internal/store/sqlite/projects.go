@@ -39,7 +39,7 @@ func (ps projectStore) Create(ctx context.Context, p *core.Project) error {
 			return err
 		}
 		if n == 0 {
-			return core.NewConflict("Project", p.Metadata.ID, fmt.Sprintf("project %q already exists", p.Metadata.ID))
+			return core.NewConflict("Project", p.Metadata.ID, fmt.Sprintf("Project %q already exists.", p.Metadata.ID))
 		}
 		st.touch(topicProjects)
 		return nil
