@@ -129,6 +129,31 @@ console.log(msg);
 			t.Fatalf("--level error:\n%s", out)
 		}
 	})
+	t.Run("V1JobLinesAreTrueAndObeyTheLevel", func(t *testing.T) {
+		v1 := write("v1.js", `const { events, Job } = require("brigadier");
+events.on("exec", async () => {
+  const j = new Job("v1-hello", "alpine:3.12");
+  j.tasks = ["echo hello from v1"];
+  await j.run();
+});
+`)
+		out := brig(t, env, "", "exec", "exec-demo", "-f", v1)
+		for _, want := range []string{"INFO: job v1-hello created", "INFO: job v1-hello started (RUNNING)",
+			"INFO: job v1-hello succeeded (SUCCEEDED)", "[v1-hello] hello from v1"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		for _, invented := range []string{"[brigade:k8s]", "Pod", "pod ", "phase Pending", "phase Running"} {
+			if strings.Contains(out, invented) {
+				t.Errorf("output has %q, which this substrate never did:\n%s", invented, out)
+			}
+		}
+		out = brig(t, env, "", "exec", "exec-demo", "-f", v1, "-l", "warn")
+		if strings.Contains(out, "INFO: ") || strings.Contains(out, "job v1-hello created") || !strings.Contains(out, "[v1-hello] hello from v1") {
+			t.Fatalf("-l warn:\n%s", out)
+		}
+	})
 	t.Run("BackgroundDoesNotFollow", func(t *testing.T) {
 		out := brig(t, env, "", "exec", "exec-demo", "-f", passing, "--background")
 		if !strings.Contains(out, "brig event logs ") || strings.Contains(out, "[hello]") {

@@ -110,7 +110,7 @@ setTimeout(() => {
 	if err != nil || code != 0 {
 		t.Fatalf("Run = %d, %v\n%s", code, err, log)
 	}
-	if !strings.Contains(log, "late handler exec p\n") || !strings.Contains(log, "[brigade:app] after: default event fired") {
+	if !strings.Contains(log, "late handler exec p\n") || !strings.Contains(log, " INFO: after: default event fired") {
 		t.Errorf("log:\n%s", log)
 	}
 }

@@ -170,20 +170,29 @@ package js
 //   - imagePullSecrets, volumes, volumeMounts: no place in a core.Job;
 //     ignored with a line saying so. annotations: ignored. fallible: false.
 //
-// run() (reference 2.7) logs "Creating pod <pod>", "Timeout set at <ms>
-// milliseconds" and "<namespace>/<pod> phase <Phase>" for each phase the
-// Host reports (Kubernetes names: Pending, Running, Succeeded, Failed,
-// Unknown; others as they are), and resolves to a K8sResult whose
+// run() (reference 2.7) does not print v1's "[brigade:k8s]" lines
+// ("Creating pod …", "Timeout set at …", "<pod> phase Pending"): no pod
+// exists here, so they would be invented. The worker's lines about a job
+// say what the API reports, in the worker's leveled format with the job's
+// tag: DEBUG "creating job <name> with a time limit of <ms> ms", INFO
+// "job <name> created" once the API took it, then one line per phase the
+// job's status stream reports (each once): DEBUG "… is waiting to be
+// started (PENDING)" and "… is starting (STARTING)", INFO "… started
+// (RUNNING)", "… succeeded (SUCCEEDED)", "… failed (FAILED)", "… timed out
+// (TIMED_OUT)", "… is <PHASE>" otherwise. Being leveled, they obey the
+// run's level and `brig exec -l`. run() resolves to a K8sResult whose
 // toString() is the job's output: Host.JobLogs after the job ended, with
 // the "<time>: " prefixes removed and a newline after each line, as v1's
 // pod log read. On failure it prints the inner error (console.error in v1)
-// and rejects with "job <name>(<pod>): Error: <inner>", the inner error
-// being "Pod <pod> failed to run to completion" (FAILED), "time limit
-// (<ms> ms) exceeded" (TIMED_OUT), "Pod <pod> was aborted", "… was
-// canceled before starting", "… could not be scheduled" (phases v1 did
-// not have), "status stream closed", or the Host's error text (v1: the
-// Kubernetes API's message). streamLogs copies the output into the worker
-// log once the job has ended (v1 streamed it while the job ran). logs()
+// and rejects with "job <name>(<podName>): Error: <inner>", the inner
+// error being "job <name> failed to run to completion" (FAILED), "time
+// limit (<ms> ms) exceeded" (TIMED_OUT), "job <name> was aborted", "…
+// was canceled before starting", "… could not be scheduled" (phases v1
+// did not have), "status stream closed", or the Host's error text (v1:
+// the Kubernetes API's message; v1's inner texts named the pod). The
+// podName is v1's "<name>-<buildID>", kept because scripts read it.
+// streamLogs copies the output into the worker log once the job has
+// ended (v1 streamed it while the job ran). logs()
 // returns the output so far; before run() it throws a TypeError, as v1
 // did; v1's "still unscheduled or pending" answer is not copied. A run()
 // called before any event fired uses the main event.
@@ -192,10 +201,11 @@ package js
 // static runAll/runEach over an array), ErrorReport, as the v1 worker's
 // module. There is no events.process().
 //
-// Logging and exit (reference 2.10): lines are "[brigade] …",
-// "[brigade:app] …" or "[brigade:k8s] …" without timestamps, printed when
-// their v1 level passes the run's (see logLevel above: INFO shows v1's LOG
-// lines). Unhandled rejections and uncaught exceptions print as
+// Logging and exit (reference 2.10): the worker's own lines are leveled
+// as above; a job field this platform cannot honour is a WARN line with
+// the job's tag; the lifecycle notes ("after: default event fired",
+// "no-after: fired", "error handler is cleaning up") are INFO lines.
+// Unhandled rejections and uncaught exceptions print as
 // "[brigade:app] <reason>" (an Error as "Error: <message>" plus the
 // script's frames; an uncaught exception as "[brigade:app] uncaught
 // exception: …", where Node printed its crash report). Exit codes are v2's

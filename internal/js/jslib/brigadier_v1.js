@@ -19,23 +19,18 @@
 
   // ---- logging (reference 2.10) -----------------------------------------
 
-  // v1's levels. The run's level (DEBUG/INFO/WARN/ERROR) maps to them so
-  // that INFO, the default, shows what v1's default (LOG) showed.
+  // v1's level numbers, which scripts read as event.logLevel. The run's
+  // level (DEBUG/INFO/WARN/ERROR) maps to them.
   const LogLevel = Object.freeze({ ALL: 0, LOG: 1, INFO: 2, WARN: 3, ERROR: 4, NONE: 5 });
   const level = { DEBUG: LogLevel.ALL, INFO: LogLevel.LOG, WARN: LogLevel.WARN, ERROR: LogLevel.ERROR }[host.logLevel()];
 
-  // ContextLogger: "[brigade] msg", "[brigade:app] msg", "[brigade:k8s] msg".
-  function logger(ctx) {
-    const prefix = ctx ? `[brigade:${ctx}] ` : "[brigade] ";
-    function at(min) {
-      return function (msg) {
-        if (min >= level) host.write(prefix + (typeof msg === "string" ? msg : host.inspect(msg)) + "\n");
-      };
-    }
-    return { log: at(LogLevel.LOG), info: at(LogLevel.INFO), warn: at(LogLevel.WARN), error: at(LogLevel.ERROR) };
+  // The worker's own lines. v1 wrote "[brigade:k8s] …" lines about pods;
+  // there are no pods here, so the lines say what the API reports, in the
+  // worker's leveled format ("<time> [job: <name>] INFO: …"): the run's
+  // level drops them here, and `brig exec -l` can hide them by level.
+  function say(lvl, job, msg) {
+    host.log(lvl, job || "", typeof msg === "string" ? msg : host.inspect(msg));
   }
-  const appLog = logger("app");
-  const k8sLog = logger("k8s");
 
   // ---- the event and the project (reference 2.3, 2.4) -------------------
 
@@ -144,12 +139,12 @@
     // The exit code is already 1: the session counts every unhandled
     // rejection (there is no build storage to destroy).
     events.once("error", function () {
-      appLog.log("error handler is cleaning up");
+      say("info", "", "error handler is cleaning up");
     });
     events.once("after", function () {
       afterFired = true;
       defer(function () {
-        appLog.log("after: default event fired");
+        say("info", "", "after: default event fired");
       });
     });
   }
@@ -185,7 +180,7 @@
     }
     afterFired = true;
     defer(function () {
-      appLog.log("no-after: fired");
+      say("info", "", "no-after: fired");
     });
   });
 
@@ -289,7 +284,6 @@
       this._podName = pod;
       const timeout = this.timeout || 60000;
       const streamLogs = this.streamLogs;
-      const where = p.kubernetes && p.kubernetes.namespace ? `${p.kubernetes.namespace}/${pod}` : pod;
       function fail(err) {
         writeError(String(err));
         throw new Error(`job ${name}(${pod}): ${err}`);
@@ -300,17 +294,21 @@
       } catch (err) {
         return Promise.reject(err).catch(fail);
       }
-      k8sLog.log(`Creating pod ${pod}`);
+      say("debug", name, `creating job ${name} with a time limit of ${timeout} ms`);
+      let last = "";
       return host
         .createJob(body)
         .then(function () {
-          k8sLog.log(`Timeout set at ${timeout} milliseconds`);
+          say("info", name, `job ${name} created`);
           return host.waitJob(name, function (phase) {
-            k8sLog.log(`${where} phase ${podPhase(phase)}`);
+            if (phase === last) return;
+            last = phase;
+            const line = phaseLine(name, phase);
+            say(line[0], name, line[1]);
           });
         })
         .then(function (phase) {
-          if (phase !== "SUCCEEDED") throw new Error(failure(phase, pod, timeout));
+          if (phase !== "SUCCEEDED") throw new Error(failure(phase, name, timeout));
           return host.jobLogs(name);
         })
         .then(function (log) {
@@ -329,32 +327,39 @@
     }
   }
 
-  // Kubernetes pod phase names for the lines v1 printed while polling.
-  const podPhases = {
-    PENDING: "Pending",
-    STARTING: "Pending",
-    RUNNING: "Running",
-    SUCCEEDED: "Succeeded",
-    FAILED: "Failed",
-    UNKNOWN: "Unknown",
-  };
-  function podPhase(phase) {
-    return podPhases[phase] || phase;
+  // The line for a phase the job's status stream reports, and its level:
+  // a job's start and end at INFO, the steps before its start at DEBUG.
+  function phaseLine(name, phase) {
+    switch (phase) {
+      case "PENDING":
+        return ["debug", `job ${name} is waiting to be started (PENDING)`];
+      case "STARTING":
+        return ["debug", `job ${name} is starting (STARTING)`];
+      case "RUNNING":
+        return ["info", `job ${name} started (RUNNING)`];
+      case "SUCCEEDED":
+        return ["info", `job ${name} succeeded (SUCCEEDED)`];
+      case "FAILED":
+        return ["info", `job ${name} failed (FAILED)`];
+      case "TIMED_OUT":
+        return ["info", `job ${name} timed out (TIMED_OUT)`];
+    }
+    return ["info", `job ${name} is ${phase}`];
   }
 
   // The inner error of a job that did not succeed.
-  function failure(phase, pod, timeout) {
+  function failure(phase, name, timeout) {
     switch (phase) {
       case "FAILED":
-        return `Pod ${pod} failed to run to completion`;
+        return `job ${name} failed to run to completion`;
       case "TIMED_OUT":
         return `time limit (${timeout} ms) exceeded`;
       case "ABORTED":
-        return `Pod ${pod} was aborted`;
+        return `job ${name} was aborted`;
       case "CANCELED":
-        return `Pod ${pod} was canceled before starting`;
+        return `job ${name} was canceled before starting`;
       case "SCHEDULING_FAILED":
-        return `Pod ${pod} could not be scheduled`;
+        return `job ${name} could not be scheduled`;
     }
     return "status stream closed";
   }
@@ -420,7 +425,7 @@
         // A Kubernetes valueFrom (configMapKeyRef, fieldRef, secretKeyRef,
         // …) has nothing to resolve against here. v1 itself dropped
         // secretKeyRef with a warning; we drop them all with one.
-        k8sLog.warn(`job ${job.name}: env ${k} uses valueFrom (${Object.keys(v).join(", ")}), which this platform cannot resolve; ${k} is not set`);
+        say("warn", job.name, `job ${job.name}: env ${k} uses valueFrom (${Object.keys(v).join(", ")}), which this platform cannot resolve; ${k} is not set`);
       } else {
         env[k] = String(v);
       }
@@ -459,11 +464,11 @@
     }
     if (job.privileged) {
       if (p.allowPrivilegedJobs) c.privileged = true;
-      else k8sLog.log(`job ${job.name}: privileged is ignored: the project does not allow privileged jobs`);
+      else say("warn", job.name, `job ${job.name}: privileged is ignored: the project does not allow privileged jobs`);
     }
     if (job.docker && job.docker.enabled) {
       if (p.allowHostMounts) c.useHostDockerSocket = true;
-      else k8sLog.log(`job ${job.name}: docker.enabled is ignored: the project does not allow host mounts`);
+      else say("warn", job.name, `job ${job.name}: docker.enabled is ignored: the project does not allow host mounts`);
     }
     if (job.serviceAccount) c.serviceAccount = String(job.serviceAccount);
     const requests = quantities(job.resourceRequests);
@@ -471,7 +476,7 @@
     if (requests || limits) c.resources = { requests: requests, limits: limits };
     for (const field of ["imagePullSecrets", "volumes", "volumeMounts"]) {
       if (job[field] && job[field].length) {
-        k8sLog.log(`job ${job.name}: ${field} is not supported by this platform and is ignored`);
+        say("warn", job.name, `job ${job.name}: ${field} is not supported by this platform and is ignored`);
       }
     }
 

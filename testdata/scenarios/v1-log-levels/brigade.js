@@ -1,6 +1,6 @@
 const { events, Job } = require("brigadier");
 
-// ERROR hides the worker's own [brigade:k8s] lines; console output and
+// ERROR hides the worker's own lines about jobs; console output and
 // failures still show.
 events.on("exec", async e => {
   console.log("event logLevel:", e.logLevel);
