@@ -12,7 +12,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// authorizeEventCreate applies api.md §4.5: PROJECT_USER on the named
+// authorizeEventCreate applies docs/api.md "Roles and principals": PROJECT_USER on the named
 // project, or EVENT_CREATOR for the event's source.
 func authorizeEventCreate(ctx context.Context, ev *core.Event) error {
 	p, err := caller(ctx)
@@ -32,7 +32,8 @@ func authorizeEventCreate(ctx context.Context, ev *core.Event) error {
 	return forbidden(auth.RoleEventCreator, ev.Source)
 }
 
-// Subscribes reports whether a project subscribes to an event (api.md §5.1):
+// Subscribes reports whether a project subscribes to an event (docs/api.md,
+// "Creating events and subscriptions"):
 // any subscription with the same source, a matching type (or "*"),
 // exactly equal qualifiers, and labels that are a subset of the event's.
 func Subscribes(p *core.Project, ev *core.Event) bool {
@@ -161,7 +162,8 @@ func newEventID() string {
 	return id.String()
 }
 
-// buildWorker derives the worker of a new event (api.md §5.2).
+// buildWorker derives the worker of a new event (docs/api.md, "The worker of
+// a new event").
 func buildWorker(p *core.Project, ev *core.Event, retryOf *core.Event) *core.Worker {
 	var spec core.WorkerSpec
 	var jobs []core.Job

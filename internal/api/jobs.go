@@ -13,7 +13,7 @@ import (
 
 func jobEnvAD(eventID, job string) []byte { return []byte("jobenv/" + eventID + "/" + job) }
 
-// CreateJob adds a job to an event's worker and queues it (api.md §5.6).
+// CreateJob adds a job to an event's worker and queues it (docs/api.md, "Jobs").
 // Only that event's worker may call it.
 func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) error {
 	if _, err := require(ctx, auth.RoleWorker, eventID); err != nil {

@@ -34,7 +34,7 @@ func (t *LogTarget) Closed(ctx context.Context) (bool, error) {
 	return t.logs.IsClosed(ctx, t.Stream)
 }
 
-// ResolveLogs checks a log request (api.md §4.8, §5.8): the event must
+// ResolveLogs checks a log request (docs/api.md, "Log streams"): the event must
 // exist, the caller must be a PROJECT_USER of its project, its worker, or an
 // EVENT_CREATOR for its source, and the container must belong to the worker
 // or job. A job inherited by a retry reads the original event's logs.

@@ -1,6 +1,7 @@
 // Package auth identifies callers and decides what they may do: bearer
 // tokens and their hashes, the built-in principals (root, scheduler,
-// observer, an event's worker) and Brigade's role checks (api.md §3).
+// observer, an event's worker) and Brigade's role checks (docs/api.md,
+// "Roles and principals").
 package auth
 
 import (

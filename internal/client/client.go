@@ -1,5 +1,5 @@
 // Package client is a typed Go client of the Brigade v2 REST API as this
-// platform serves it (see shared/reference/api.md). The CLI, the worker and
+// platform serves it (see docs/api.md). The CLI, the worker and
 // the gateways use it; other programs may too.
 //
 // # Requests and replies

@@ -1,6 +1,7 @@
 package core
 
-// EventDocument is the worker's event.json (scripting.md §1.3): what a
+// EventDocument is the worker's event.json (docs/worker.md, "The event
+// document"): what a
 // worker knows about its event, including the project's secrets, the API
 // address and its own bearer token. Empty maps and git are null, and an
 // empty payload is "", as Brigade's workers wrote them: scripts test them

@@ -2,7 +2,7 @@
 // projects, events, workers, jobs and logs, their phases and legal
 // transitions, the sentinel errors, and the interfaces that stores and
 // substrates implement. The JSON shapes of these types are Brigade v2's wire
-// format (see ../shared/reference/api.md §6), so the API encodes them as-is.
+// format (see docs/api.md, "Objects"), so the API encodes them as-is.
 package core
 
 import "time"

@@ -51,7 +51,8 @@ func pairs(r *http.Request, name string) (map[string]string, error) {
 	return out, nil
 }
 
-// eventSelector reads the event selector parameters (api.md §4.5).
+// eventSelector reads the event selector parameters (docs/api.md, "Creating
+// events and subscriptions").
 func eventSelector(r *http.Request) (core.EventSelector, error) {
 	q := r.URL.Query()
 	sel := core.EventSelector{ProjectID: q.Get("projectID"), Source: q.Get("source"), Type: q.Get("type")}

@@ -14,7 +14,7 @@ import (
 )
 
 // enveloped encodes v as JSON with "kind" and "apiVersion" as its first two
-// keys (api.md §1.1).
+// keys (docs/api.md, "Envelopes: kind and apiVersion").
 func enveloped(kind string, v any) ([]byte, error) {
 	b, err := json.Marshal(v)
 	if err != nil {
@@ -40,7 +40,8 @@ func appendEnveloped(dst []byte, kind string, b []byte) ([]byte, error) {
 	return append(dst, b[1:]...), nil
 }
 
-// listBody encodes a list of enveloped items (api.md §1.5). items is always
+// listBody encodes a list of enveloped items (docs/api.md, "Lists and
+// pagination"). items is always
 // emitted, as [] when empty, which both SDKs accept. The items are encoded
 // once, straight into the list, not encoded and then copied (and
 // re-validated) as raw JSON.

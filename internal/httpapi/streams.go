@@ -140,7 +140,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request, code int, sub su
 // logBatch bounds how many lines one read takes from the store.
 const logBatch = 500
 
-// logs streams a worker's or job's log (api.md §5.8). It waits while the
+// logs streams a worker's or job's log (docs/api.md, "Log streams"). It waits while the
 // writer is PENDING or STARTING, sends what is stored, and with follow=true
 // goes on as lines are committed until the stream is closed or the writer
 // has finished.

@@ -14,7 +14,8 @@ import (
 
 // bridge is the object a brigadier dialect is written against. Every
 // Host call runs on its own goroutine and settles its promise on the loop;
-// while one is in flight the run stays alive (reference 4.2 item 1).
+// while one is in flight the run stays alive (docs/scripting.md, "How scripts
+// are found and built").
 //
 //	createJob(json)         → Promise<void>    (rejects with the Host's error text)
 //	waitJob(name, onPhase)  → Promise<string>  (the final phase; rejects with the Host's error text)
@@ -79,12 +80,13 @@ func (s *session) hostCall(fn func(ctx context.Context) (any, error)) goja.Value
 	return s.vm.ToValue(p)
 }
 
-// bridgeCreateJob decodes the JSON body the polyfill would POST (reference
-// 1.8 step 2) into a core.Job and hands it to the Host.
+// bridgeCreateJob decodes the JSON body the polyfill would POST
+// (docs/scripting.md, "v2 jobs and containers") into a core.Job and hands
+// it to the Host.
 //
 // Divergence, forced by Host taking a core.Job: the API's schema check of
-// the body (no unknown properties, string env values, …, reference 1.5 and
-// 3.7) would reject a body that does not fit core.Job with a 400. We decode
+// the body (no unknown properties, string env values, …: docs/api.md,
+// "Request validation") would reject a body that does not fit core.Job with a 400. We decode
 // strictly and reject the same way, with "Bad request: <why>", without a
 // round trip; everything that fits core.Job is left for the API to judge.
 func (s *session) bridgeCreateJob(body string) goja.Value {
@@ -152,7 +154,7 @@ func (s *session) bridgeWaitJob(name string, onPhase goja.Callable) goja.Value {
 }
 
 // bridgeSetSummary sends a handler's truthy result as the event summary.
-// The summary schema takes a string only (reference 1.2 step 6): anything
+// The summary schema takes a string only (docs/scripting.md, "v2 events"): anything
 // else fails here, as the API would, which ends up as an unhandled
 // rejection (ERROR line, exit code 1) since the polyfill does not await it.
 // Over-long text is left for the API to refuse.

@@ -9,7 +9,7 @@ import (
 )
 
 // polyfillDefaultJob is the body the original worker POSTs for
-// new Job("x", "alpine", e).run() (reference 1.8 step 2, fields as 1.4/1.5).
+// new Job("x", "alpine", e).run() (docs/scripting.md, "v2 jobs and containers").
 const polyfillDefaultJob = `{"apiVersion":"brigade.sh/v2","kind":"Job","name":"x","spec":{` +
 	`"primaryContainer":{"image":"alpine","imagePullPolicy":"IfNotPresent","workingDirectory":"","command":[],` +
 	`"arguments":[],"environment":{},"workspaceMountPath":"","sourceMountPath":"","privileged":false},` +

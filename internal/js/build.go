@@ -25,8 +25,8 @@ type bundle struct {
 // folder so that the source map's paths are relative to it.
 const bundleName = "brigade.bundle.js"
 
-// findEntry picks the script the original worker would run (reference 3.2
-// steps 8-9): brigade.ts if present (tsc compiles it to brigade.js,
+// findEntry picks the script the original worker would run (docs/worker.md,
+// "Building and running the script"): brigade.ts if present (tsc compiles it to brigade.js,
 // overwriting any brigade.js), else brigade.js.
 //
 // Divergences: package.json scripts.build / scripts.run (which the original

@@ -18,7 +18,8 @@ import (
 // 'unhandledRejection', 'beforeExit' (v1's `after` event) and 'exit'.
 //
 // The module name alone picks the dialect. The original v1 worker also
-// aliased "@brigadecore/brigadier" to its v1 module (reference 2.1); we
+// aliased "@brigadecore/brigadier" to its v1 module (docs/scripting.md,
+// "Which brigadier a script gets"); we
 // decided that name means v2 (the name v2 scripts pin), so a v1 script that
 // requires "@brigadecore/brigadier" runs as v2. v1 scripts use "brigadier"
 // (most of them), "@azure/brigadier" (the package's first name) or
@@ -36,10 +37,10 @@ type logStyle int
 
 const (
 	// styleWinston: "<ISO time> ERROR: <message>" (the v2 worker's winston
-	// logger, reference 1.7); an Error prints its message.
+	// logger, docs/scripting.md "Logging"); an Error prints its message.
 	styleWinston logStyle = iota
 	// styleV1: "[brigade:app] <reason>" (the v1 worker's ContextLogger,
-	// reference 2.10, which printed with console.error: an Error prints as
+	// docs/scripting.md "Logging", which printed with console.error: an Error prints as
 	// "Error: <message>" plus the script's own stack frames).
 	styleV1
 )

@@ -13,7 +13,7 @@ package js
 //     and a few Node built-ins (util, events, path, buffer, url, process,
 //     timers, console).
 //
-// Decisions on the reference's [Q] quirks and open questions (reference 4.3)
+// Decisions on the original workers' quirks and open questions
 //
 //   - Job.container(...) returns a real worker Job (the original returned a
 //     no-op library job).
@@ -66,7 +66,7 @@ package js
 //   - "Current job phase is <P>" (DEBUG) is logged for every phase the Host
 //     reports, terminal ones included.
 
-// Brigade v1 scripts (reference Part 2, jslib/brigadier_v1.js)
+// Brigade v1 scripts (docs/scripting.md "brigadier v1", jslib/brigadier_v1.js)
 //
 // The module name picks the dialect: "brigadier", "@azure/brigadier" and
 // "brigade" load v1 (one shared module object); "@brigadecore/brigadier"
@@ -110,7 +110,7 @@ package js
 //     document has them; otherwise v1's defaults for a project that does
 //     not say: true and false.
 //
-// Lifecycle (reference 2.9): "error" fires at most once, on the first
+// Lifecycle (docs/scripting.md, "v1 events and the lifecycle"): "error" fires at most once, on the first
 // unhandled rejection (never for an uncaught exception, which ends the run
 // at once with exit code 1), with cause {event: main event, reason,
 // trigger: "unhandledRejection"}; the script's error handlers run before
@@ -170,7 +170,7 @@ package js
 //   - imagePullSecrets, volumes, volumeMounts: no place in a core.Job;
 //     ignored with a line saying so. annotations: ignored. fallible: false.
 //
-// run() (reference 2.7) does not print v1's "[brigade:k8s]" lines
+// run() (docs/scripting.md, "v1 jobs") does not print v1's "[brigade:k8s]" lines
 // ("Creating pod …", "Timeout set at …", "<pod> phase Pending"): no pod
 // exists here, so they would be invented. The worker's lines about a job
 // say what the API reports, in the worker's leveled format with the job's
@@ -201,7 +201,7 @@ package js
 // static runAll/runEach over an array), ErrorReport, as the v1 worker's
 // module. There is no events.process().
 //
-// Logging and exit (reference 2.10): the worker's own lines are leveled
+// Logging and exit (docs/scripting.md, "Logging"): the worker's own lines are leveled
 // as above; a job field this platform cannot honour is a WARN line with
 // the job's tag; the lifecycle notes ("after: default event fired",
 // "no-after: fired", "error handler is cleaning up") are INFO lines.

@@ -20,7 +20,7 @@ var framePC = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`
 // describeError renders a thrown or rejected value for the worker log.
 //
 // The worker logs a rejection reason with winston, which prints an Error's
-// message only (reference 3.3). We do the same for errors raised inside
+// message only (docs/scripting.md, "Logging"). We do the same for errors raised inside
 // brigadier (`Job "x" failed`), but when the error carries frames from the
 // script's own files we print the stack instead ("TypeError: … at handler
 // (brigade.ts:12:5)"), mapped to the original files and lines through the
@@ -94,7 +94,8 @@ func isError(o *goja.Object) bool {
 }
 
 // describeStack renders a thrown or rejected value as Node's console.error
-// does, which is how the v1 worker logged them (reference 2.9): an Error as
+// does, which is how the v1 worker logged them (docs/scripting.md,
+// "Logging"): an Error as
 // "<name>: <message>" followed by the frames from the script's own files
 // (mapped through the source map; brigadier's and the runtime's frames are
 // left out), a string as it is, anything else as console.log would.

@@ -33,7 +33,7 @@ type fakeHost struct {
 	Logs map[string]string
 	// Block makes WaitJob of these jobs wait for ctx to end.
 	Block map[string]bool
-	// ValidateNames rejects names the API would (reference 3.7).
+	// ValidateNames rejects names the API would (docs/api.md, "Request validation").
 	ValidateNames bool
 	// SummaryError makes SetSummary fail.
 	SummaryError string

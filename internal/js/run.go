@@ -4,9 +4,9 @@
 // event loop, with the brigadier module served by this package instead of an
 // npm package. No Node.js is needed.
 //
-// The behaviour follows ../shared/reference/scripting.md (the "reference"):
-// Part 1 for the v2 module (@brigadecore/brigadier), Part 2 for the v1 module
-// (brigadier, @azure/brigadier, brigade) and Part 3 for the worker.
+// The behaviour is described in docs/scripting.md ("brigadier v2" for the
+// @brigadecore/brigadier module, "brigadier v1" for brigadier,
+// @azure/brigadier and brigade) and docs/worker.md (the worker around them).
 // Each deliberate divergence is commented where it is implemented and listed
 // in doc.go.
 package js
@@ -33,7 +33,7 @@ import (
 // goroutine (never the VM's), may block, and must return promptly once ctx is
 // done: Run waits for the calls in flight before it returns, so no call
 // outlives Run. Error texts are shown to the script as they are, inside the
-// messages the reference prescribes (e.g. `Error creating job "x": <text>`),
+// messages Brigade's workers used (e.g. `Error creating job "x": <text>`),
 // so they should read like the Brigade SDK's (e.g. `Bad request: …`).
 type Host interface {
 	// CreateJob creates a job of the event (POST …/worker/jobs).
@@ -55,7 +55,8 @@ type Options struct {
 	// Dir is the config folder holding brigade.ts or brigade.js (and maybe
 	// package.json, node_modules, other modules). It is also process.cwd().
 	Dir string
-	// Event is the event document (event.json, reference 1.3). The handler
+	// Event is the event document (event.json, docs/worker.md "The event
+	// document"). The handler
 	// receives a plain JSON copy of it.
 	Event map[string]any
 	// Host serves the script's jobs and summary.
@@ -70,7 +71,8 @@ type Options struct {
 	// environment, which may hold the worker's API token and, on the local
 	// substrate, the server's settings: pass the project's
 	// workerTemplate.container.environment here (what the original worker
-	// container had, reference 3.4). nil means an empty process.env.
+	// container had: docs/worker.md, "What a script sees of its
+	// environment"). nil means an empty process.env.
 	Env map[string]string
 	// Now is the clock for log timestamps; nil means time.Now.
 	Now func() time.Time
@@ -207,7 +209,7 @@ func newSession(opts Options) (*session, error) {
 
 // log writes one worker log line in the v2 worker's winston format,
 // "<ISO time> <LEVEL>: <msg>" or "<ISO time> [job: <name>] <LEVEL>: <msg>"
-// (reference 1.7), if level passes the configured one.
+// (docs/scripting.md, "Logging"), if level passes the configured one.
 func (s *session) log(level int, job, msg string) {
 	if level > s.level {
 		return
@@ -261,7 +263,8 @@ func (s *session) execute(ctx context.Context, b *bundle) (int, error) {
 
 // runAfterScript runs, each as its own task, the callbacks a dialect
 // registered to run once the script's top-level code is done (the v1
-// worker required the script first, then fired its event: reference 2.9).
+// worker required the script first, then fired its event: docs/scripting.md,
+// "v1 events and the lifecycle").
 func (s *session) runAfterScript() error {
 	s.scriptDone = true
 	fns := s.afterScript
@@ -343,7 +346,8 @@ func (s *session) classify(ctx context.Context, err error, explicit **int) (code
 }
 
 // exitCode combines process.exit's argument (or process.exitCode) with the
-// polyfill's rule (reference 1.2 step 4): a zero code becomes 1 when an
+// polyfill's rule (docs/worker.md, "Exit codes and the worker's phase"): a
+// zero code becomes 1 when an
 // unhandled rejection was seen.
 func (s *session) exitCode(explicit *int) int {
 	code := 0
@@ -395,12 +399,12 @@ func (s *session) emit(name string, args ...goja.Value) error {
 
 // reportRejections runs after every task, once the microtasks have drained:
 // each promise still rejected without a handler is an unhandled rejection.
-// As in the worker (reference 1.2 step 3, 4.2 item 2) it is logged at ERROR,
+// As in the worker (docs/scripting.md, "Logging") it is logged at ERROR,
 // the exit code becomes 1, and the run goes on. The script's own
 // process.on("unhandledRejection") listeners are called too.
 //
 // Divergence: Node 16 crashes on an unhandled rejection that happens before
-// events.process() installed the polyfill's listener (reference 1.10). We
+// events.process() installed the polyfill's listener. We
 // treat all of them alike (log, exit 1 at the end), so a script behaves the
 // same whether or not, or when, it calls process().
 func (s *session) reportRejections() error {

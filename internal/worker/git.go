@@ -13,7 +13,8 @@ import (
 )
 
 // checkout clones the worker's source into dir with the git binary, as
-// Brigade's git-initializer did (scripting.md §3.6): a commit wins over a
+// Brigade's git-initializer did (docs/worker.md, "Laying out the config
+// folder"): a commit wins over a
 // ref; without either, the remote's default branch; submodules on request;
 // credentials from the gitSSHKey or gitPassword project secrets.
 //

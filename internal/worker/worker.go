@@ -116,7 +116,8 @@ func installDependencies(ctx context.Context, dir, cache string, doc *core.Event
 }
 
 // writeDefaults writes the project's defaultConfigFiles into the config
-// folder; files that came from git win (scripting.md §3.2 step 4).
+// folder; files that came from git win (docs/worker.md, "Laying out the
+// config folder").
 func writeDefaults(dir string, files map[string]string, w *logWriter) error {
 	if _, err := os.Stat(dir); err != nil {
 		w.log("DEBUG", "path %s does not exist; creating it", dir)

@@ -1,11 +1,12 @@
 // brigadier 1.x as the Brigade v1 worker served it to scripts that require
-// "brigadier", "@azure/brigadier" or "brigade" (reference Part 2), written
+// "brigadier", "@azure/brigadier" or "brigade" (docs/scripting.md,
+// "brigadier v1"), written
 // against the host bridge (bridge.go). Jobs become ordinary core.Jobs
 // (docs/api.md): tasks run as [shell, "-e", "-c", script].
 //
-// Where the event and project come from (reference 2.3/2.4 read them from
-// environment variables and a Kubernetes Secret; we build them from the
-// event document, reference 1.3) and every deliberate divergence are listed
+// Where the event and project come from (v1 read them from environment
+// variables and a Kubernetes Secret; we build them from the event document:
+// docs/scripting.md, "The event a script receives") and every deliberate divergence are listed
 // in doc.go; the comments below say why at the place they happen.
 (function (module, exports, require, host) {
   "use strict";
@@ -17,7 +18,7 @@
     host.write(text + "\n");
   };
 
-  // ---- logging (reference 2.10) -----------------------------------------
+  // ---- logging (docs/scripting.md, "Logging") --------------------------
 
   // v1's level numbers, which scripts read as event.logLevel. The run's
   // level (DEBUG/INFO/WARN/ERROR) maps to them.
@@ -32,7 +33,7 @@
     host.log(lvl, job || "", typeof msg === "string" ? msg : host.inspect(msg));
   }
 
-  // ---- the event and the project (reference 2.3, 2.4) -------------------
+  // ---- the event and the project ---------------------------------------
 
   const doc = host.event();
   const docWorker = doc.worker || {};
@@ -90,7 +91,7 @@
   }
   const project = new Project();
 
-  // ---- events (reference 2.2) -------------------------------------------
+  // ---- events (docs/scripting.md, "v1 events and the lifecycle") -------
 
   class EventRegistry extends EventEmitter {
     constructor() {
@@ -114,7 +115,7 @@
   const events = new EventRegistry();
 
   // Set by fire(): run() uses the event and project of the last fire
-  // (reference 2.7 step 1).
+  // (docs/scripting.md, "v1 jobs").
   let currentEvent = null;
   let currentProject = null;
   function fire(e, proj) {
@@ -125,7 +126,7 @@
 
   class ErrorReport {}
 
-  // ---- lifecycle: main event, after, error (reference 2.9) --------------
+  // ---- lifecycle: main event, after, error ------------------------------
 
   let errorFired = false;
   let afterFired = false;
@@ -193,7 +194,7 @@
     });
   });
 
-  // ---- jobs (reference 2.5-2.7) -----------------------------------------
+  // ---- jobs (docs/scripting.md, "v1 jobs") -----------------------------
 
   const MAX_JOB_NAME_LENGTH = 36;
   // The same language as v1's /^(([a-z0-9][-a-z0-9.]*)?[a-z0-9])+$/,
@@ -275,7 +276,7 @@
 
     // Creates the job, waits for its end, and resolves to its output. On
     // failure it prints the raw error (console.error in v1) and rejects
-    // with "job <name>(<pod>): <error>" (reference 2.7 step 5).
+    // with "job <name>(<pod>): <error>" (docs/scripting.md, "v1 jobs").
     run() {
       const e = currentEvent || mainEvent;
       const p = currentProject || project;
@@ -497,7 +498,7 @@
     return { apiVersion: "brigade.sh/v2", kind: "Job", name: job.name, spec: spec };
   }
 
-  // ---- groups (reference 2.8) -------------------------------------------
+  // ---- groups (docs/scripting.md, "v1 groups") -------------------------
 
   class Group {
     constructor(jobs) {

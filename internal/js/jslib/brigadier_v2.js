@@ -1,11 +1,12 @@
 // @brigadecore/brigadier 2.x as the worker's polyfill implements it
-// (reference Part 1), written against the host bridge (bridge.go).
+// (docs/scripting.md, "brigadier v2"), written against the host bridge
+// (bridge.go).
 //
 // Divergences from the original worker, each deliberate:
 //  - Exports the superset: ImagePullPolicy, EventRegistry and Logger exist
-//    here (the polyfill did not export them; reference 1.1).
+//    here (the polyfill did not export them).
 //  - Job.container(...) returns a real worker Job; the original returned a
-//    no-op library job whose run() only logged (reference 1.4 [Q]).
+//    no-op library job whose run() only logged.
 //  - The log level comes from the run's options at start, not only once
 //    process() has run.
 //  - logger.x(obj) with a non-string message prints it like console.log
@@ -21,7 +22,7 @@
   class Logger {
     // context: a job name, or {job: name}; job loggers tag their lines
     // "[job: <name>]". The tag is fixed here, so renaming a job later
-    // does not change it (reference 1.4).
+    // does not change it.
     constructor(context) {
       let job = "";
       if (typeof context === "string") job = context;
@@ -44,7 +45,7 @@
       return this._log("debug", message);
     }
     // Extra arguments are ignored and %s is not substituted: the worker's
-    // winston logger has no splat format (reference 1.7).
+    // winston logger has no splat format (docs/scripting.md, "Logging").
     _log(level, message) {
       let text;
       if (typeof message === "string") text = message;
@@ -57,8 +58,8 @@
 
   const logger = new Logger();
 
-  // All own enumerable fields are sent to the API as they are (reference
-  // 1.5), so a property added by the script reaches the schema check.
+  // All own enumerable fields are sent to the API as they are
+  // (docs/scripting.md, "v2 jobs and containers"), so a property added by the script reaches the schema check.
   class Container {
     constructor(image) {
       this.image = image;
@@ -80,7 +81,8 @@
     }
   }
 
-  // Final phases that fail a non-fallible job (reference 1.8 step 5).
+  // Final phases that fail a non-fallible job (docs/scripting.md, "v2 jobs
+  // and containers").
   const failures = {
     FAILED: "failed",
     TIMED_OUT: "timed out",
@@ -102,7 +104,7 @@
       Object.defineProperty(this, "logger", { value: new Logger({ job: name }), writable: true, configurable: true });
     }
 
-    // Creates the job, then waits for its final phase (reference 1.8).
+    // Creates the job, then waits for its final phase.
     // "Creating job" is logged synchronously, so the lines of a
     // ConcurrentGroup appear in declaration order.
     run() {
@@ -151,13 +153,13 @@
           });
         },
         function (err) {
-          // Creation errors reject even a fallible job (reference 1.6).
+          // Creation errors reject even a fallible job.
           throw new Error(`Error creating job "${name}": ${err.message}`);
         }
       );
     }
 
-    // The primary container's log (reference 1.9). It does not wait for the
+    // The primary container's log. It does not wait for the
     // job to finish.
     logs() {
       const name = this.name;
@@ -231,7 +233,8 @@
       if (h) return h(event);
       return undefined;
     }
-    // Dispatches the run's event (reference 1.2). A throw or rejection in
+    // Dispatches the run's event (docs/scripting.md, "v2 events"). A throw
+    // or rejection in
     // the handler rejects the returned promise, which scripts leave
     // unhandled: ERROR line and exit code 1. A truthy result becomes the
     // summary; that call is not awaited either.

@@ -22,7 +22,8 @@
   const process = new EventEmitter();
   Object.defineProperty(process, Symbol.toStringTag, { value: "process" });
   process.title = "node";
-  // The original worker ran Node 16 (reference 3.1); scripts that test the
+  // The original worker ran Node 16 (docs/scripting.md, "How scripts are
+  // found and built"); scripts that test the
   // version see one it could have had.
   process.version = "v16.20.2";
   process.versions = { node: "16.20.2" };
