@@ -466,7 +466,7 @@ test("events: retry() of a running event is a 409; once the observer ends the wo
   const id = (await createEvent(project)).metadata.id;
   await startRunningWorker(id);
 
-  await assert.rejects(root.core().events().retry(id), { message: new RegExp(`${id}.*RUNNING`) });
+  await assert.rejects(root.core().events().retry(id), { message: new RegExp(`phase "RUNNING" is non-terminal and may not yet be retried.*${id}`) });
 
   await observer.core().events().workers().updateStatus(id, {
     phase: WorkerPhase.Failed,
@@ -570,7 +570,7 @@ test("workers: the scheduler's start() moves PENDING to STARTING, which counts a
   const status = await root.core().events().workers().getStatus(id);
   assert.equal(status.phase, WorkerPhase.Starting);
   assert.equal(status.kind, undefined, "WorkerStatus travels without an envelope");
-  await assert.rejects(scheduler.core().events().workers().start(id), { message: new RegExp(`${id}.*STARTING`) });
+  await assert.rejects(scheduler.core().events().workers().start(id), { message: `Event "${id}" worker has already been started.` });
 });
 
 test("workers: watchStatus() streams STARTING, RUNNING and SUCCEEDED over SSE as the observer reports them and ends with the done event", plain, async () => {
@@ -602,7 +602,7 @@ test("workers: watchStatus() streams STARTING, RUNNING and SUCCEEDED over SSE as
 
   await assert.rejects(
     observer.core().events().workers().updateStatus(id, { phase: WorkerPhase.Running }),
-    { message: new RegExp(`${id}.*SUCCEEDED`) },
+    { message: `Event "${id}" worker has already reached a terminal phase.` },
   );
 });
 
@@ -703,7 +703,7 @@ test("jobs: start(), getStatus(), watchStatus() over SSE to SUCCEEDED with done,
 
   await assert.rejects(
     observer.core().events().workers().jobs().updateStatus(id, "build", { phase: JobPhase.Running }),
-    { message: /build.*SUCCEEDED/ },
+    { message: /job "build" has already reached a terminal phase\./ },
   );
   await observer.core().events().workers().jobs().cleanup(id, "build");
   await assert.rejects(observer.core().events().workers().jobs().cleanup(id, "missing"), { message: 'Job "missing" not found.' });
@@ -739,7 +739,7 @@ test("jobs: a job started as the runner does gets its real environment, which th
   assert.equal((await root.core().events().workers().jobs().getStatus(id, "build")).phase, JobPhase.Starting);
   const job = (await root.core().events().get(id)).worker.jobs.find((j) => j.name === "build");
   assert.deepEqual(job.spec.primaryContainer.environment, { API_KEY: "*** REDACTED ***" });
-  await assert.rejects(scheduler.core().events().workers().jobs().start(id, "build"), { message: /build.*STARTING/ });
+  await assert.rejects(scheduler.core().events().workers().jobs().start(id, "build"), { message: /job "build" has already been started\./ });
 
   // Not while the worker is UNKNOWN; once it ends, its jobs end with it.
   await observer.core().events().workers().updateStatus(id, { phase: WorkerPhase.Unknown });
@@ -763,7 +763,7 @@ test("jobs: the observer's timeout() moves a RUNNING job to TIMED_OUT once; a mi
   const status = await jobs.getStatus(id, "slow");
   assert.equal(status.phase, JobPhase.TimedOut);
   assert.ok(isTime(status.started) && isTime(status.ended));
-  await assert.rejects(jobs.timeout(id, "slow"), { message: /slow.*TIMED_OUT/ });
+  await assert.rejects(jobs.timeout(id, "slow"), { message: /job "slow" has already reached a terminal phase\./ });
   await assert.rejects(jobs.getStatus(id, "missing"), { message: 'Job "missing" not found.' });
 });
 
@@ -910,6 +910,6 @@ test("errors: 401, 403, 409 and 501 also reach the caller with the SDK's message
   // The SDK reads `details` from a 501 (Brigade's server sent only `reason`,
   // so its message ended in "undefined"); this server sends both.
   await assert.rejects(anonymous.authn().sessions().createUserSession(), {
-    message: /^Request not supported: third-party authentication is not enabled/,
+    message: /^Request not supported: Authentication using a third party identity provider is not supported by this server\./,
   });
 });
