@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -146,6 +147,7 @@ func newWorkerCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			tuneWorkerGC()
 			stopProfile := startProfile("worker")
 			if standby.Is() {
 				code := worker.Standby(func(ctx context.Context) int {
@@ -172,6 +174,21 @@ func newWorkerCmd() *cobra.Command {
 			os.Exit(code)
 			return nil
 		},
+	}
+}
+
+// tuneWorkerGC trades memory for CPU in a worker, unless GOGC or
+// GOMEMLIMIT say otherwise: a script's heap is small and short-lived, and
+// with Go's default, collecting it took about 15% of a worker's CPU
+// (profiles of 1,000 one-job events). The heap may grow to five times what
+// is live, but a soft limit makes the collector work harder as it nears
+// 256 MiB, so that a script that holds much does not take five times that.
+func tuneWorkerGC() {
+	if _, set := os.LookupEnv("GOGC"); !set {
+		debug.SetGCPercent(400)
+	}
+	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
+		debug.SetMemoryLimit(256 << 20)
 	}
 }
 
