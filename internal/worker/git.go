@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -55,7 +56,7 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 			if err := os.WriteFile(filepath.Join(home, ".git-credentials"), []byte(cred.String()+"\n"), 0o600); err != nil {
 				return fmt.Errorf("writing git credentials: %w", err)
 			}
-			env = append(env, "GIT_CONFIG_COUNT=1", "GIT_CONFIG_KEY_0=credential.helper", "GIT_CONFIG_VALUE_0=store")
+			env = addGitConfig(env, "credential.helper", "store")
 		}
 	}
 	run := func(args ...string) error {
@@ -105,6 +106,24 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 		}
 	}
 	return nil
+}
+
+// addGitConfig adds one git setting through GIT_CONFIG_COUNT and its
+// numbered pairs, after those the environment already holds (an operator's
+// url.<base>.insteadOf or proxy stays in force).
+func addGitConfig(env []string, key, value string) []string {
+	n := 0
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "GIT_CONFIG_COUNT="); ok {
+			if c, err := strconv.Atoi(v); err == nil && c > 0 {
+				n = c // the last one wins, as in exec
+			} else {
+				n = 0
+			}
+		}
+	}
+	return append(env, fmt.Sprintf("GIT_CONFIG_KEY_%d=%s", n, key), fmt.Sprintf("GIT_CONFIG_VALUE_%d=%s", n, value),
+		fmt.Sprintf("GIT_CONFIG_COUNT=%d", n+1))
 }
 
 // gitVerb is the git command of args, after any -C dir.

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -188,4 +189,19 @@ func TestWorker(t *testing.T) {
 			t.Fatalf("exit %d:\n%s", code, out)
 		}
 	})
+}
+
+// TestAddGitConfigKeepsTheOperators: the credential helper is added after
+// the git settings the environment already holds, not over them.
+func TestAddGitConfigKeepsTheOperators(t *testing.T) {
+	env := []string{"PATH=/bin", "GIT_CONFIG_COUNT=2", "GIT_CONFIG_KEY_0=a", "GIT_CONFIG_VALUE_0=1",
+		"GIT_CONFIG_KEY_1=b", "GIT_CONFIG_VALUE_1=2"}
+	got := addGitConfig(env, "credential.helper", "store")
+	want := append(env, "GIT_CONFIG_KEY_2=credential.helper", "GIT_CONFIG_VALUE_2=store", "GIT_CONFIG_COUNT=3")
+	if !slices.Equal(got, want) {
+		t.Errorf("got %q\nwant %q", got, want)
+	}
+	if got := addGitConfig([]string{"PATH=/bin"}, "k", "v"); !slices.Equal(got, []string{"PATH=/bin", "GIT_CONFIG_KEY_0=k", "GIT_CONFIG_VALUE_0=v", "GIT_CONFIG_COUNT=1"}) {
+		t.Errorf("without settings: %q", got)
+	}
 }
