@@ -157,6 +157,7 @@ var examples = []example{
 		worker: []string{`Job "hello" failed`},
 		jobLogs: map[string][]string{"hello": {
 			regexp.QuoteMeta(`local substrate: recorded but not applied to host processes: host.os "windows"`),
+			`Windows commands such as cmd\.exe cannot run here`,
 			`cannot run "cmd\.exe" in container hello: executable file not found`}}},
 }
 

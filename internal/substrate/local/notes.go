@@ -3,6 +3,7 @@ package local
 import (
 	"fmt"
 	"maps"
+	"runtime"
 	"slices"
 	"strings"
 
@@ -26,8 +27,9 @@ func unhonoured(spec *core.JobSpec, c *core.JobContainerSpec, primary bool) stri
 				}
 				what = append(what, "host.nodeSelector "+strings.Join(pairs, ","))
 			}
-			if h.OS == "windows" {
-				what = append(what, `host.os "windows"`)
+			if h.OS == "windows" && runtime.GOOS != "windows" {
+				what = append(what, fmt.Sprintf(`host.os "windows" (the local substrate runs jobs as processes of this %s host: `+
+					`Windows commands such as cmd.exe cannot run here; use a substrate with Windows nodes)`, runtime.GOOS))
 			}
 		}
 		if spec.Cache != nil {
