@@ -13,12 +13,20 @@ import (
 // CreateProject stores a new project. The server assigns created and the
 // substrate namespace.
 func (s *Service) CreateProject(ctx context.Context, p *core.Project) (*core.Project, error) {
-	if _, err := require(ctx, auth.RoleProjectCreator, ""); err != nil {
+	who, err := require(ctx, auth.RoleProjectCreator, "")
+	if err != nil {
 		return nil, err
 	}
 	p.Metadata.Created = timePtr(s.now())
 	p.Kubernetes = &core.ProjectKubernetes{Namespace: "brigade-" + uuid.NewString()}
-	if err := s.store.Projects().Create(ctx, p); err != nil {
+	defer s.forgetPrincipals() // the creator's new roles hold from its next request on
+	err = s.store.Tx(ctx, func(ctx context.Context) error {
+		if err := s.store.Projects().Create(ctx, p); err != nil {
+			return err
+		}
+		return s.grantCreator(ctx, who, p.Metadata.ID)
+	})
+	if err != nil {
 		return nil, err
 	}
 	s.log.Info("project created", "project", p.Metadata.ID)
@@ -80,6 +88,7 @@ func (s *Service) DeleteProject(ctx context.Context, id string) error {
 		return err
 	}
 	var ids []string
+	defer s.forgetPrincipals() // roles on the project go with it
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		var err error
 		if ids, err = s.store.Events().IDs(ctx, core.EventSelector{ProjectID: id}); err != nil {

@@ -34,6 +34,13 @@ type Config struct {
 	ObserverTokenHash  string
 	// RootLoginDisabled refuses root sessions (501).
 	RootLoginDisabled bool
+	// ThirdPartyAuth says people log in through a third party (OpenID
+	// Connect, GitHub): only then do user sessions authenticate and the
+	// user management calls answer (501 otherwise), as in Brigade.
+	ThirdPartyAuth bool
+	// UserSessionTTL is how long a user's session lasts once its login
+	// completed (default 1h).
+	UserSessionTTL time.Duration
 	// CleanupDelay is how long what a finished event left on the
 	// substrate (folders, containers) is kept before it is removed
 	// (default 1m). Every transition to a terminal phase schedules that
@@ -49,6 +56,7 @@ type Service struct {
 	store    core.Store
 	sealer   *seal.Sealer
 	sessions *auth.SessionCache // sessions found by token hash (Authenticate)
+	accounts *auth.AccountCache // service accounts found by token hash
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
@@ -61,6 +69,9 @@ func New(store core.Store, sealer *seal.Sealer, cfg Config, log *slog.Logger) *S
 	if cfg.RootSessionTTL <= 0 {
 		cfg.RootSessionTTL = time.Hour
 	}
+	if cfg.UserSessionTTL <= 0 {
+		cfg.UserSessionTTL = time.Hour
+	}
 	if cfg.CleanupDelay <= 0 {
 		cfg.CleanupDelay = time.Minute
 	}
@@ -72,8 +83,8 @@ func New(store core.Store, sealer *seal.Sealer, cfg Config, log *slog.Logger) *S
 		now = cfg.Now
 	}
 	return &Service{store: store, sealer: sealer, cfg: cfg, log: log,
-		sessions: auth.NewSessionCache(0),
-		now:      func() time.Time { return now().UTC() }}
+		sessions: auth.NewSessionCache(0), accounts: auth.NewAccountCache(0),
+		now: func() time.Time { return now().UTC() }}
 }
 
 // Changes returns a channel that receives a value after every commit that
@@ -92,7 +103,10 @@ func (s *Service) LogChanges(eventID string) (<-chan struct{}, func()) {
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 
 // Authenticate resolves a bearer token to a principal, in Brigade's order:
-// scheduler, observer, an event's worker, a session.
+// scheduler, observer, an event's worker, a service account, a session.
+// Principals read from the store are cached by token hash until a change to
+// users, accounts or roles (see forgetPrincipals), so a revoke takes effect
+// on the next request.
 func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Principal, error) {
 	if token == "" {
 		return nil, &core.AuthenticationError{Reason: `"Authorization" header is missing.`}
@@ -104,18 +118,36 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 	if s.cfg.ObserverTokenHash != "" && h == s.cfg.ObserverTokenHash {
 		return auth.Observer(), nil
 	}
-	// A cached session token is no worker's (tokens are random), so it
-	// skips both lookups; its session is checked as if just read.
+	// A cached session or account token is no worker's (tokens are
+	// random), so it skips the lookups; a session is checked as if just
+	// read.
 	if sess, p, ok := s.sessions.Get(h); ok {
-		return s.sessionPrincipal(sess, p)
+		return s.sessionPrincipal(ctx, sess, p)
 	}
-	ticket := s.sessions.Ticket()
+	if p, ok := s.accounts.Get(h); ok {
+		return p, nil
+	}
+	ticket, accTicket := s.sessions.Ticket(), s.accounts.Ticket()
 	ev, err := s.store.Events().GetByWorkerTokenHash(ctx, h)
 	switch {
 	case err == nil:
 		return auth.Worker(ev.Metadata.ID), nil
 	case !core.IsNotFound(err):
 		return nil, fmt.Errorf("looking up worker token: %w", err)
+	}
+	sa, err := s.store.ServiceAccounts().GetByTokenHash(ctx, h)
+	switch {
+	case err == nil:
+		if sa.Locked != nil {
+			return nil, lockedError("Service account", sa.Metadata.ID)
+		}
+		p, err := s.storedPrincipal(ctx, auth.KindServiceAccount, sa.Metadata.ID, "")
+		if err == nil {
+			s.accounts.Put(accTicket, h, p)
+		}
+		return p, err
+	case !core.IsNotFound(err):
+		return nil, fmt.Errorf("looking up service account token: %w", err)
 	}
 	sess, err := s.store.Sessions().GetByTokenHash(ctx, h)
 	if err != nil {
@@ -124,35 +156,73 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 		}
 		return nil, fmt.Errorf("looking up session: %w", err)
 	}
-	p, err := s.sessionPrincipal(sess, nil)
+	p, err := s.sessionPrincipal(ctx, sess, nil)
 	if err == nil {
 		s.sessions.Put(ticket, sess, p)
 	}
 	return p, err
 }
 
+// lockedError refuses a locked user or service account (Brigade answers
+// 403 without a reason).
+func lockedError(what, id string) error {
+	return &core.AuthorizationError{Reason: fmt.Sprintf(
+		"%s %q is locked. An ADMIN can unlock it.", what, id)}
+}
+
+// storedPrincipal builds the principal of a user or service account with
+// the roles stored for it.
+func (s *Service) storedPrincipal(ctx context.Context, kind auth.Kind, id, sessionID string) (*auth.Principal, error) {
+	typ := core.PrincipalTypeServiceAccount
+	if kind == auth.KindUser {
+		typ = core.PrincipalTypeUser
+	}
+	sys, proj, err := s.store.RoleAssignments().Of(ctx, core.PrincipalReference{Type: typ, ID: id})
+	if err != nil {
+		return nil, fmt.Errorf("reading the roles of %s %q: %w", typ, id, err)
+	}
+	return auth.Stored(kind, id, sessionID, sys, proj), nil
+}
+
+// forgetPrincipals drops every cached user and service account principal;
+// call it once a change to users, accounts or roles has committed.
+func (s *Service) forgetPrincipals() {
+	s.sessions.ForgetAll()
+	s.accounts.ForgetAll()
+}
+
 // sessionPrincipal is the principal of a stored session, or why it cannot
 // authenticate a request now. p, if not nil, is the principal built for the
 // session before (principals are never modified).
-func (s *Service) sessionPrincipal(sess *core.Session, p *auth.Principal) (*auth.Principal, error) {
+func (s *Service) sessionPrincipal(ctx context.Context, sess *core.Session, p *auth.Principal) (*auth.Principal, error) {
+	if !sess.Root && !s.cfg.ThirdPartyAuth {
+		return nil, &core.AuthenticationError{Reason: "Supplied token was for a session whose owner authenticated using a third-party, " +
+			"but authentication using a third-party is no longer supported by this server."}
+	}
 	if sess.Authenticated == nil {
 		return nil, &core.AuthenticationError{Reason: "Supplied token has not been authenticated. Please log in again."}
 	}
 	if sess.Expires != nil && !s.now().Before(*sess.Expires) {
 		return nil, &core.AuthenticationError{Reason: "Supplied token has expired. Please log in again."}
 	}
+	if p != nil {
+		return p, nil
+	}
 	if sess.Root {
 		if s.cfg.RootLoginDisabled {
 			return nil, &core.AuthenticationError{Reason: "Supplied token was for an established root session, but " +
 				"authentication using root credentials is no longer supported by this server."}
 		}
-		if p == nil {
-			p = auth.Root(sess.ID)
-		}
-		return p, nil
+		return auth.Root(sess.ID), nil
 	}
-	return nil, &core.AuthenticationError{Reason: "Supplied token was for a session whose owner authenticated using a third-party, " +
-		"but authentication using a third-party is no longer supported by this server."}
+	u, err := s.store.Users().Get(ctx, sess.UserID)
+	if err != nil {
+		return nil, fmt.Errorf("reading the user of session %s: %w", sess.ID, err)
+	}
+	if u.Locked != nil {
+		return nil, lockedError("User", u.Metadata.ID)
+	}
+	return s.storedPrincipal(ctx, auth.KindUser, u.Metadata.ID, sess.ID)
 }
 
 // scheduleCleanup records, inside the caller's transaction, that the

@@ -44,7 +44,7 @@ func TestSessionCache(t *testing.T) {
 			s := session(strconv.Itoa(i))
 			c.Put(c.Ticket(), s, Root(s.ID))
 		}
-		if n := len(c.byKey); n != 3 {
+		if n := len(c.c.byKey); n != 3 {
 			t.Fatalf("%d sessions cached, want 3", n)
 		}
 		if _, _, ok := c.Get(session("9").TokenHash); !ok {

@@ -14,7 +14,7 @@ import (
 )
 
 // Role is a system or project role.
-type Role string
+type Role = core.Role
 
 // System roles.
 const (
@@ -100,6 +100,19 @@ func Observer() *Principal {
 func Worker(eventID string) *Principal {
 	return &Principal{Kind: KindWorker, ID: "worker", EventID: eventID,
 		System: []Assignment{{Role: RoleReader}, {Role: RoleWorker, Scope: eventID}}}
+}
+
+// Stored builds the principal of a user (KindUser) or service account
+// (KindServiceAccount) from the assignments stored for it.
+func Stored(kind Kind, id, sessionID string, sys []core.RoleAssignment, proj []core.ProjectRoleAssignment) *Principal {
+	p := &Principal{Kind: kind, ID: id, SessionID: sessionID}
+	for _, a := range sys {
+		p.System = append(p.System, Assignment{Role: a.Role, Scope: a.Scope})
+	}
+	for _, a := range proj {
+		p.Projects = append(p.Projects, Assignment{Role: a.Role, Project: a.ProjectID})
+	}
+	return p
 }
 
 // HasRole reports whether p holds a system role for scope. A stored scope

@@ -28,6 +28,9 @@ type Store interface {
 	Queue() Queue
 	Cleanups() CleanupStore
 	Settings() SettingStore
+	Users() UserStore
+	ServiceAccounts() ServiceAccountStore
+	RoleAssignments() RoleAssignmentStore
 
 	// Subscribe returns a channel that receives a value (coalesced, never
 	// blocking the writer) after every commit that touched topic, until

@@ -99,7 +99,9 @@ func New(svc *api.Service, opts Options) http.Handler {
 	authed("GET /v2/substrate/running-workers", h.runningWorkers)
 	authed("GET /v2/substrate/running-jobs", h.runningJobs)
 
-	return h.recover(cors(cleanPath(mux)))
+	h.principalRoutes(authed)
+
+	return h.recover(cors(cleanPath(h.fallback(mux))))
 }
 
 // cleanPath normalises "//v2/x" and "/v2/x/" in place instead of

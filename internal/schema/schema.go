@@ -34,6 +34,10 @@ const (
 	EventSummary       = "EventSummary"
 	Secret             = "Secret"
 	LogLines           = "LogLines"
+
+	ServiceAccount        = "ServiceAccount"
+	RoleAssignment        = "RoleAssignment"
+	ProjectRoleAssignment = "ProjectRoleAssignment"
 )
 
 // Reasons used in BadRequestError bodies.
@@ -71,7 +75,8 @@ func compileAll() (map[string]*node, error) {
 		return nil, err
 	}
 	out := map[string]*node{}
-	for _, kind := range []string{Project, Event, Job, JobStatus, WorkerStatus, SourceStateRequest, EventSummary, Secret, LogLines} {
+	for _, kind := range []string{Project, Event, Job, JobStatus, WorkerStatus, SourceStateRequest, EventSummary, Secret, LogLines,
+		ServiceAccount, RoleAssignment, ProjectRoleAssignment} {
 		n, err := c.compile(kind+".json", "")
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema %s: %w", kind, err)

@@ -44,15 +44,21 @@ func newTestServer(t *testing.T) *testServer {
 	return startTestServer(t, t.TempDir())
 }
 
-func startTestServer(t *testing.T, dataDir string) *testServer {
+// startTestServer starts a server on dataDir; tune, if given, changes its
+// configuration first.
+func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	srv, err := server.New(ctx, server.Config{Substrate: "none",
+	cfg := server.Config{Substrate: "none",
 		Addr: "127.0.0.1:0", DataDir: dataDir, RootPassword: rootPassword,
 		SchedulerToken: schedulerToken, ObserverToken: observerToken,
 		MaxBodyBytes: 64 << 10, CleanupDelay: cleanupDelay,
-	}, log, io.Discard)
+	}
+	for _, f := range tune {
+		f(&cfg)
+	}
+	srv, err := server.New(ctx, cfg, log, io.Discard)
 	if err != nil {
 		cancel()
 		t.Fatalf("starting server: %v", err)

@@ -40,7 +40,11 @@ type Config struct {
 	RootSessionTTL time.Duration // lifetime of root sessions
 	SchedulerToken string        // optional static token for an external scheduler
 	ObserverToken  string        // optional static token for an external observer
-	APIAddress     string        // how workers reach the API; default from Addr
+	// ThirdPartyAuth says people log in through a third party, which makes
+	// user sessions and the user calls available (set by that login's
+	// configuration; tests set it to create users directly).
+	ThirdPartyAuth bool
+	APIAddress     string // how workers reach the API; default from Addr
 	Version        string
 	Commit         string
 
@@ -185,7 +189,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if apiAddr == "" {
 		apiAddr = "http://" + ln.Addr().String()
 	}
-	acfg := api.Config{RootSessionTTL: cfg.RootSessionTTL, APIAddress: apiAddr, CleanupDelay: cfg.CleanupDelay}
+	acfg := api.Config{RootSessionTTL: cfg.RootSessionTTL, APIAddress: apiAddr, CleanupDelay: cfg.CleanupDelay,
+		ThirdPartyAuth: cfg.ThirdPartyAuth}
 	if cfg.SchedulerToken != "" {
 		acfg.SchedulerTokenHash = auth.HashToken(cfg.SchedulerToken)
 	}

@@ -89,6 +89,9 @@ type Store struct {
 	queue    queueStore
 	cleanups cleanupStore
 	settings settingStore
+	users    userStore
+	accounts serviceAccountStore
+	roles    roleStore
 
 	projectDocs projectDocs // the documents of all projects (projectStore.All)
 
@@ -169,6 +172,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	s.queue = queueStore{s}
 	s.cleanups = cleanupStore{s}
 	s.settings = settingStore{s}
+	s.users, s.accounts, s.roles = userStore{s}, serviceAccountStore{s}, roleStore{s}
 	s.now = time.Now
 	s.stmtCacheSize = maxCachedStmts
 	for _, o := range opts {
@@ -265,6 +269,15 @@ func (s *Store) Cleanups() core.CleanupStore { return s.cleanups }
 
 // Settings implements core.Store.
 func (s *Store) Settings() core.SettingStore { return s.settings }
+
+// Users keeps users (principals.go).
+func (s *Store) Users() core.UserStore { return s.users }
+
+// ServiceAccounts keeps service accounts (principals.go).
+func (s *Store) ServiceAccounts() core.ServiceAccountStore { return s.accounts }
+
+// RoleAssignments keeps role assignments (roles.go).
+func (s *Store) RoleAssignments() core.RoleAssignmentStore { return s.roles }
 
 // querier is what *sql.DB and *sql.Tx have in common: the write
 // transaction (*txState), the read pool (readPool) and read transactions
