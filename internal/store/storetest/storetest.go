@@ -41,6 +41,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 	all = append(all, statusCases()...)
 	all = append(all, secretCases()...)
 	all = append(all, sessionCases()...)
+	all = append(all, principalCases()...)
 	all = append(all, settingCases()...)
 	all = append(all, logCases()...)
 	all = append(all, queueCases()...)
