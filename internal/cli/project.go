@@ -26,6 +26,7 @@ func newProjectCommand(a *app) *cobra.Command {
 		newGetCommand(a, "Show a project", "Project",
 			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetProject(ctx, id) }),
 		newProjectDeleteCommand(a),
+		newProjectRoleCommand(a),
 	)
 	return cmd
 }

@@ -99,6 +99,9 @@ func NewRootCommand(env Env) *cobra.Command {
 		newEventCommand(a),
 		newExecCommand(a),
 		newVersionCommand(a),
+		newServiceAccountCommand(a),
+		newUserCommand(a),
+		newRoleCommand(a),
 	)
 	return root
 }
