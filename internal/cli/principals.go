@@ -37,7 +37,9 @@ func newServiceAccountCommand(a *app) *cobra.Command {
 				return rows, l.Metadata, nil
 			}),
 		withIDFlag(newGetCommand(a, "Show a service account", "ServiceAccount",
-			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetServiceAccount(ctx, id) })),
+			func(ctx context.Context, c *client.Client, id string) (any, error) {
+				return c.GetServiceAccount(ctx, id)
+			})),
 		newIDCommand(a, "lock", "Lock a service account out: its token is refused", "",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("Service account %q locked.\n", id), c.LockServiceAccount(ctx, id)
