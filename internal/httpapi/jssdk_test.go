@@ -96,6 +96,7 @@ func TestOfficialJSSDK(t *testing.T) {
 		SchedulerToken: schedulerToken,
 		ObserverToken:  observerToken,
 		CleanupDelay:   time.Hour,
+		ThirdPartyAuth: true, // users exist (the helper creates them)
 	}, logger, io.Discard)
 	if err != nil {
 		t.Fatalf("starting the server: %v", err)
@@ -221,6 +222,8 @@ func jssdkCheckSummary(t *testing.T, out string) {
 //	     body: ["line", ...] appended to that log (container defaults to the
 //	     worker's, or the job's primary); close=true then marks it complete
 //	GET  /test/cleanups-due           ["ID", ...] events whose cleanup is due now
+//	POST /test/user?id=ID             creates the user as its first third-party
+//	     login would and starts a session of it: {"token": "..."}
 func newJSSDKHelper(svc *api.Service, store core.Store) http.Handler {
 	mux := http.NewServeMux()
 	asScheduler := func(r *http.Request) context.Context { return auth.With(r.Context(), auth.Scheduler()) }
@@ -246,6 +249,19 @@ func newJSSDKHelper(svc *api.Service, store core.Store) http.Handler {
 			return
 		}
 		jssdkWriteJSON(w, map[string]any{"environment": launch.Environment})
+	})
+	mux.HandleFunc("POST /test/user", func(w http.ResponseWriter, r *http.Request) {
+		id := r.URL.Query().Get("id")
+		if _, err := svc.EnsureUser(r.Context(), id, "JS SDK test user"); err != nil {
+			http.Error(w, "creating user "+id+": "+err.Error(), http.StatusInternalServerError)
+			return
+		}
+		tok, err := svc.StartUserSession(r.Context(), id)
+		if err != nil {
+			http.Error(w, "starting a session of "+id+": "+err.Error(), http.StatusConflict)
+			return
+		}
+		jssdkWriteJSON(w, map[string]string{"token": tok.Value})
 	})
 	mux.HandleFunc("GET /test/cleanups-due", func(w http.ResponseWriter, r *http.Request) {
 		due, err := store.Cleanups().Due(r.Context(), time.Now(), 1000)

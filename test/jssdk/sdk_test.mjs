@@ -879,6 +879,87 @@ test("substrate: countRunningWorkers() and countRunningJobs() count the workers 
 });
 
 // ---------------------------------------------------------------------------
+// Service accounts, users and roles
+
+test("authz: Brigade's gateway setup: a service account with EVENT_CREATOR for its source creates events from it, gets a 403 for another source, and is refused once locked", plain, async () => {
+  const project = await projectFor("gateway");
+  const saID = `gw-${run}`;
+  const token = await root.authn().serviceAccounts().create({ metadata: { id: saID }, description: "JS SDK gateway" });
+  assert.equal(token.value.length, 256);
+  const sa = await root.authn().serviceAccounts().get(saID);
+  assert.equal(sa.metadata.id, saID);
+  assert.equal(sa.description, "JS SDK gateway");
+  assert.ok(isTime(sa.metadata.created));
+  assert.equal(sa.locked, undefined);
+  assert.ok((await root.authn().serviceAccounts().list()).items.some((a) => a.metadata.id === saID));
+
+  const principal = { type: "SERVICE_ACCOUNT", id: saID };
+  await root.authz().roleAssignments().grant({ role: "EVENT_CREATOR", principal, scope: project.source });
+  const roles = await root.authz().roleAssignments().list({ principal });
+  assert.deepEqual(
+    roles.items.map((r) => [r.role, r.scope, r.principal.type, r.principal.id]),
+    [["EVENT_CREATOR", project.source, "SERVICE_ACCOUNT", saID]],
+  );
+
+  const gateway = new APIClient(address, token.value);
+  const me = await gateway.authn().whoAmI();
+  assert.deepEqual([me.type, me.id], ["SERVICE_ACCOUNT", saID]);
+  const created = await gateway.core().events().create({ source: project.source, type: "push" });
+  assert.deepEqual(created.items.map((e) => e.projectID), [project.id]);
+  await assert.rejects(gateway.core().events().create({ source: source("elsewhere"), type: "push" }), {
+    message: "The request is not authorized.",
+  });
+
+  await root.authn().serviceAccounts().lock(saID);
+  assert.ok(isTime((await root.authn().serviceAccounts().get(saID)).locked));
+  await assert.rejects(gateway.core().events().create({ source: project.source, type: "push" }), {
+    message: "The request is not authorized.",
+  });
+  const fresh = await root.authn().serviceAccounts().unlock(saID);
+  await assert.rejects(gateway.authn().whoAmI(), { message: /^Could not authenticate the request: / });
+  const unlocked = new APIClient(address, fresh.value);
+  assert.equal((await unlocked.core().events().create({ source: project.source, type: "push" })).items.length, 1);
+
+  await root.authz().roleAssignments().revoke({ role: "EVENT_CREATOR", principal, scope: project.source });
+  await assert.rejects(unlocked.core().events().create({ source: project.source, type: "push" }), {
+    message: "The request is not authorized.",
+  });
+  await root.authn().serviceAccounts().delete(saID);
+  await assert.rejects(root.authn().serviceAccounts().get(saID), { message: `ServiceAccount "${saID}" not found.` });
+});
+
+test("authz: project roles: a user granted PROJECT_USER on a project through core().authz() may cancel its events; users are listed, and a locked user's session is refused", needsHelper, async () => {
+  const project = await projectFor("project-roles");
+  const userID = `ann-${run}@example.com`;
+  const { token } = await helper("POST", `/test/user?id=${encodeURIComponent(userID)}`);
+  const ann = new APIClient(address, token);
+  const me = await ann.authn().whoAmI();
+  assert.deepEqual([me.type, me.id], ["USER", userID]);
+  const users = await root.authn().users().list();
+  assert.ok(users.items.some((u) => u.metadata.id === userID && u.locked === null && isTime(u.metadata.created)));
+
+  const event = await createEvent(project);
+  await assert.rejects(ann.core().events().cancel(event.metadata.id), { message: "The request is not authorized." });
+  const principal = { type: "USER", id: userID.toUpperCase() }; // user ids match without case
+  await root.core().projects().authz().roleAssignments().grant(project.id, { role: "PROJECT_USER", principal });
+  const granted = await root.core().projects().authz().roleAssignments().list(project.id);
+  assert.deepEqual(
+    granted.items.map((r) => [r.projectID, r.role, r.principal.type, r.principal.id]),
+    [[project.id, "PROJECT_USER", "USER", userID]],
+  );
+  await ann.core().events().cancel(event.metadata.id);
+  assert.equal(await phaseOf(event.metadata.id), WorkerPhase.Canceled);
+
+  await root.authn().users().lock(userID);
+  assert.ok(isTime((await root.authn().users().get(userID)).locked));
+  await assert.rejects(ann.authn().whoAmI(), { message: /^Could not authenticate the request: Session not found/ });
+  await root.authn().users().unlock(userID);
+  assert.equal((await root.authn().users().get(userID)).locked, null);
+  await root.authn().users().delete(userID);
+  await assert.rejects(root.authn().users().get(userID), { message: `User "${userID}" not found.` });
+});
+
+// ---------------------------------------------------------------------------
 // Errors
 
 test("errors: a 404 and a 400 reach the caller as the SDK's errors, built from the server's type, id, reason and details", plain, async () => {
