@@ -52,3 +52,42 @@ func TestSessionCache(t *testing.T) {
 		}
 	})
 }
+
+func TestForgetAll(t *testing.T) {
+	t.Run("SessionsOfUsersGoRootsStay", func(t *testing.T) {
+		c := NewSessionCache(0)
+		r := session("root")
+		u := &core.Session{ID: "user", TokenHash: HashToken("user token"), UserID: "ann@example.com"}
+		c.Put(c.Ticket(), r, Root(r.ID))
+		ticket := c.Ticket() // a user lookup in flight...
+		c.Put(c.Ticket(), u, &Principal{Kind: KindUser, ID: "ann@example.com"})
+		c.ForgetAll()
+		if _, _, ok := c.Get(u.TokenHash); ok {
+			t.Fatal("a user's session survived ForgetAll")
+		}
+		if _, _, ok := c.Get(r.TokenHash); !ok {
+			t.Fatal("root's session was dropped: its roles never change")
+		}
+		c.Put(ticket, u, &Principal{Kind: KindUser}) // ...ends after it
+		if _, _, ok := c.Get(u.TokenHash); ok {
+			t.Fatal("a lookup that raced with ForgetAll was cached")
+		}
+	})
+	t.Run("Accounts", func(t *testing.T) {
+		c := NewAccountCache(0)
+		p := &Principal{Kind: KindServiceAccount, ID: "bot"}
+		ticket := c.Ticket()
+		c.Put(ticket, "hash", p)
+		if got, ok := c.Get("hash"); !ok || got != p {
+			t.Fatalf("Get after Put: %v %v", got, ok)
+		}
+		c.ForgetAll()
+		if _, ok := c.Get("hash"); ok {
+			t.Fatal("an account survived ForgetAll")
+		}
+		c.Put(ticket, "hash", p)
+		if _, ok := c.Get("hash"); ok {
+			t.Fatal("a lookup that raced with ForgetAll was cached")
+		}
+	})
+}
