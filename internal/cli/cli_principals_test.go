@@ -128,3 +128,31 @@ func TestCLIGatewayFlow(t *testing.T) {
 		t.Fatalf("sa list after delete: %q", out)
 	}
 }
+
+// TestRoleAndAccountFlagsAreChecked: wrong flags are refused before any
+// request, with what to fix.
+func TestRoleAndAccountFlagsAreChecked(t *testing.T) {
+	env := map[string]string{envServer: "http://127.0.0.1:1", envToken: "t"}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"sa", "lock"}, "give its id as the argument or with -i (--id)"},
+		{[]string{"sa", "lock", "a", "-i", "b"}, "name different ids"},
+		{[]string{"sa", "create", "-i", "gateway"}, "--description (-d)"},
+		{[]string{"sa", "create", "-i", "gateway", "-d", "x", "-o", "xml"}, "not a format"},
+		{[]string{"user", "unlock"}, "give its id"},
+		{[]string{"role", "grant", "WORKER", "-u", "a@b.co"}, `"WORKER" is not a role here`},
+		{[]string{"role", "grant", "READER"}, "--user or --service-account"},
+		{[]string{"role", "grant", "READER", "--source", "x/y", "-s", "gw"}, "--source goes with EVENT_CREATOR only"},
+		{[]string{"role", "revoke", "EVENT_CREATOR", "-s", "gw"}, "name it with --source"},
+		{[]string{"project", "role", "grant", "PROJECT_USER", "-u", "a@b.co"}, "-p (--project)"},
+		{[]string{"project", "role", "grant", "READER", "-p", "demo", "-u", "a@b.co"}, `"READER" is not a role here`},
+		{[]string{"role", "list", "-u", "a@b.co", "-s", "gw"}, "mutually exclusive"},
+	} {
+		_, stderr, code := run(t, env, "", c.args...)
+		if code != 1 || !strings.Contains(stderr, c.want) {
+			t.Errorf("brig %s: exit %d, stderr %q; want it to say %q", strings.Join(c.args, " "), code, stderr, c.want)
+		}
+	}
+}

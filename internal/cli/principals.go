@@ -192,6 +192,7 @@ type idOptions struct {
 	app *app
 	streams
 	id      string
+	twoIDs  bool // the argument and -i name different ids
 	yes     bool
 	confirm string // a question to ask first, with the id in it; empty: none
 	act     func(ctx context.Context, c *client.Client, id string) (string, error)
@@ -206,11 +207,8 @@ func newIDCommand(a *app, name, short, confirm string, act func(context.Context,
 		RunE: runE(o, func(cmd *cobra.Command, args []string) {
 			o.streams = streamsOf(cmd)
 			if len(args) == 1 {
-				if o.id != "" && o.id != args[0] {
-					o.id = "\x00" // both, and different: Validate says so
-				} else {
-					o.id = args[0]
-				}
+				o.twoIDs = o.id != "" && o.id != args[0]
+				o.id = args[0]
 			}
 		}, runID),
 	}
@@ -222,10 +220,10 @@ func newIDCommand(a *app, name, short, confirm string, act func(context.Context,
 }
 
 func (o *idOptions) Validate() error {
-	switch o.id {
-	case "":
+	switch {
+	case o.id == "":
 		return errors.New("which one? give its id as the argument or with -i (--id)")
-	case "\x00":
+	case o.twoIDs:
 		return errors.New("the argument and -i (--id) name different ids: give one")
 	}
 	return nil
