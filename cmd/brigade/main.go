@@ -116,6 +116,7 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.IntVar(&cfg.MaxJobs, "max-jobs", 32, "jobs running at once")
 	f.IntVar(&cfg.MaxWorkersPerProject, "max-workers-per-project", 0, "workers of one project running at once (0: no limit)")
 	f.DurationVar(&cfg.CleanupDelay, "cleanup-delay", time.Minute, "how long a finished event's folders and leftover processes are kept")
+	loginFlags(f, &cfg.Login)
 	return cmd
 }
 
@@ -175,6 +176,21 @@ func newWorkerCmd() *cobra.Command {
 			return nil
 		},
 	}
+}
+
+// loginFlags are the flags of third-party login for people.
+func loginFlags(f *pflag.FlagSet, c *server.LoginConfig) {
+	f.StringVar(&c.OIDCIssuerURL, "oidc-issuer-url", "", "log people in with this OpenID Connect provider (its issuer URL)")
+	f.StringVar(&c.OIDCClientID, "oidc-client-id", "", "the client id this server has with the OpenID Connect provider")
+	f.StringVar(&c.OIDCClientSecret, "oidc-client-secret", "", "the client secret this server has with the OpenID Connect provider")
+	f.StringVar(&c.RedirectURLBase, "oidc-redirect-url-base", "", "this server's address as browsers reach it; the provider "+
+		"sends them back to <base>/v2/session/auth, which must be registered with it (default: --api-address)")
+	f.StringVar(&c.GitHubClientID, "github-client-id", "", "log people in with GitHub: the OAuth app's client id")
+	f.StringVar(&c.GitHubClientSecret, "github-client-secret", "", "the GitHub OAuth app's client secret")
+	f.StringSliceVar(&c.GitHubAllowedOrgs, "github-allowed-orgs", nil, "admit only members of these GitHub organisations (comma-separated)")
+	f.StringVar(&c.GitHubURL, "github-url", "", "GitHub Enterprise's address (default https://github.com)")
+	f.StringVar(&c.GitHubAPIURL, "github-api-url", "", "GitHub Enterprise's API address (default https://api.github.com)")
+	f.DurationVar(&c.UserSessionTTL, "user-session-ttl", 0, "how long a person's third-party login lasts (default 1h)")
 }
 
 // tuneWorkerGC trades memory for CPU in a worker, unless GOGC or

@@ -15,6 +15,7 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/idp"
 	"github.com/brigadeplatform/brigade/internal/seal"
 )
 
@@ -41,6 +42,11 @@ type Config struct {
 	// UserSessionTTL is how long a user's session lasts once its login
 	// completed (default 1h).
 	UserSessionTTL time.Duration
+	// ThirdParty is the identity provider people log in with (with
+	// ThirdPartyAuth), and LoginKey the secret each login's PKCE verifier
+	// and nonce derive from (see idp.Derive).
+	ThirdParty idp.Provider
+	LoginKey   []byte
 	// CleanupDelay is how long what a finished event left on the
 	// substrate (folders, containers) is kept before it is removed
 	// (default 1m). Every transition to a terminal phase schedules that

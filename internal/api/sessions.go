@@ -80,13 +80,6 @@ func (s *Service) CreateRootSession(ctx context.Context, username, password stri
 	return &core.Token{Value: token}, nil
 }
 
-// CreateUserSession would start a third-party login; this server has none
-// configured yet.
-func (s *Service) CreateUserSession(ctx context.Context) error {
-	return &core.NotSupportedError{Reason: "Authentication using a third party identity provider is not supported by this server. " +
-		"Log in as root (brig login --root)."}
-}
-
 // DeleteSession logs the caller out.
 func (s *Service) DeleteSession(ctx context.Context) error {
 	p, err := caller(ctx)

@@ -52,7 +52,7 @@ func TestValidation(t *testing.T) {
 		want string
 	}{
 		{[]string{"login", "--root"}, "--server is required"},
-		{[]string{"login", "-s", "http://x"}, "add --root"},
+		{[]string{"login", "-s", "http://x", "--root", "--browse"}, "use one or the other"},
 		{[]string{"project", "create"}, "no project definition: pass -f project.yaml"},
 		{[]string{"project", "get", "x", "-o", "xml"}, `--output "xml" is not a format`},
 		{[]string{"event", "create"}, "--project is required"},

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
 
+	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
@@ -20,6 +21,7 @@ type loginOptions struct {
 	root     bool
 	password string
 	insecure bool
+	browse   bool
 }
 
 func newLoginCommand(a *app) *cobra.Command {
@@ -29,9 +31,12 @@ func newLoginCommand(a *app) *cobra.Command {
 		Short: "Log in to a Brigade API server",
 		Long: "Log in to a Brigade API server and save the server and session token to $BRIGADE_CONFIG\n" +
 			"(default ~/.brigade/config, readable by you only).\n\n" +
-			"The root password comes from --password, else from " + envRootPassword + ", else it is\n" +
+			"Without --root, you log in with the identity provider the server uses (OpenID Connect or\n" +
+			"GitHub): brig prints the address to open in a browser (--browse opens it), and the saved\n" +
+			"token works once you have logged in there.\n\n" +
+			"With --root, the root password comes from --password, else from " + envRootPassword + ", else it is\n" +
 			"asked for without echo when standard input is a terminal.",
-		Example: "  brig login -s " + exampleServer + " --root",
+		Example: "  brig login -s " + exampleServer + " --browse\n  brig login -s " + exampleServer + " --root",
 		Args:    cobra.NoArgs,
 		RunE: runE(o, func(cmd *cobra.Command, _ []string) {
 			o.streams = streamsOf(cmd)
@@ -45,6 +50,7 @@ func newLoginCommand(a *app) *cobra.Command {
 	f.BoolVarP(&o.root, "root", "r", false, "log in as root with the root password")
 	f.StringVarP(&o.password, "password", "p", "", "the root password (default $"+envRootPassword+", or a prompt)")
 	f.BoolVarP(&o.insecure, "insecure", "k", false, "accept a TLS certificate that cannot be verified")
+	f.BoolVarP(&o.browse, "browse", "b", false, "open the identity provider's login page in your browser (not with --root)")
 	return cmd
 }
 
@@ -52,19 +58,22 @@ func (o *loginOptions) Validate() error {
 	if strings.TrimSpace(o.server) == "" {
 		return fmt.Errorf("--server is required: run `brig login -s %s --root`", exampleServer)
 	}
-	if !o.root {
-		return errors.New("only root login is supported so far: add --root")
+	if o.root && o.browse {
+		return errors.New("--browse opens the identity provider's login page; root logs in with a password: use one or the other")
 	}
 	return nil
 }
 
 func runLogin(ctx context.Context, o *loginOptions) error {
+	cfg := config{Server: strings.TrimRight(strings.TrimSpace(o.server), "/"), Insecure: o.insecure}
+	c := o.app.newClient(cfg)
+	if !o.root {
+		return o.thirdPartyLogin(ctx, c, cfg)
+	}
 	pw, err := o.rootPassword()
 	if err != nil {
 		return err
 	}
-	cfg := config{Server: strings.TrimRight(strings.TrimSpace(o.server), "/"), Insecure: o.insecure}
-	c := o.app.newClient(cfg)
 	tok, err := c.CreateRootSession(ctx, pw)
 	if err != nil {
 		// A refused password is said in the server's words alone: brig's
@@ -85,6 +94,36 @@ func runLogin(ctx context.Context, o *loginOptions) error {
 		return err
 	}
 	fmt.Fprintf(o.out, "Logged in to %s as root.\n", cfg.Server)
+	return nil
+}
+
+// thirdPartyLogin starts a login with the server's identity provider and
+// saves the token, which works once the person has logged in there.
+func (o *loginOptions) thirdPartyLogin(ctx context.Context, c *client.Client, cfg config) error {
+	details, err := c.CreateUserSession(ctx, "")
+	if err != nil {
+		var ns *core.NotSupportedError
+		if errors.As(err, &ns) {
+			return fmt.Errorf("%s", ns.Error())
+		}
+		return err
+	}
+	cfg.Server = c.Address()
+	cfg.Token = details.Token
+	path, err := o.app.configPath()
+	if err != nil {
+		return err
+	}
+	if err := saveConfig(path, cfg); err != nil {
+		return err
+	}
+	fmt.Fprintf(o.out, "To finish logging in to %s, open this address in a browser and log in there:\n\n    %s\n\n", cfg.Server, details.AuthURL)
+	if o.browse {
+		if err := o.app.env.OpenBrowser(details.AuthURL); err != nil {
+			fmt.Fprintf(o.errOut, "brig: could not open a browser (%v): open the address above yourself\n", err)
+		}
+	}
+	fmt.Fprintln(o.out, "Your token is saved: brig's commands work once you have logged in there.")
 	return nil
 }
 

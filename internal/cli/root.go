@@ -42,6 +42,9 @@ type Env struct {
 	Commit  string
 	// HTTPClient, if set, carries every API request (tests, proxies).
 	HTTPClient *http.Client
+	// OpenBrowser opens a URL in the person's browser (`brig login
+	// --browse`); the default runs the system's opener.
+	OpenBrowser func(url string) error
 }
 
 func (e *Env) fill() {
@@ -54,6 +57,9 @@ func (e *Env) fill() {
 	}
 	if e.Stdout == nil {
 		e.Stdout = os.Stdout
+	}
+	if e.OpenBrowser == nil {
+		e.OpenBrowser = openBrowser
 	}
 	if e.Stderr == nil {
 		e.Stderr = os.Stderr

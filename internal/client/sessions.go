@@ -35,6 +35,23 @@ func (c *Client) CreateRootSession(ctx context.Context, password string) (*core.
 	return &out, nil
 }
 
+// CreateUserSession starts a third-party login (POST /v2/sessions): the
+// token works once the person has logged in at AuthURL. successURL, if
+// not empty, is where the browser goes afterwards.
+func (c *Client) CreateUserSession(ctx context.Context, successURL string) (*core.ThirdPartyAuthDetails, error) {
+	var out core.ThirdPartyAuthDetails
+	q := url.Values{}
+	if successURL != "" {
+		q.Set("successURL", successURL)
+	}
+	err := c.do(ctx, request{method: http.MethodPost, path: "/v2/sessions", query: q, want: http.StatusCreated,
+		auth: func(*http.Request) {}}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
 // DeleteSession logs out: it deletes the session the Client's token belongs
 // to (DELETE /v2/session). A session that is already gone gives a
 // NotFoundError or an AuthenticationError.

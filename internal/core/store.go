@@ -173,12 +173,25 @@ type Session struct {
 	Created       time.Time
 	Authenticated *time.Time
 	Expires       *time.Time
+	// A third-party login under way: the hash of its OAuth2 state, and
+	// where the browser goes once it is done.
+	AuthStateHash string
+	SuccessURL    string
 }
 
 // SessionStore keeps sessions.
 type SessionStore interface {
 	Create(ctx context.Context, s *Session) error
 	GetByTokenHash(ctx context.Context, hash string) (*Session, error)
+	// PendingByStateHash finds the session of a third-party login under
+	// way by the hash of its state (NotFoundError when there is none or it
+	// is complete).
+	PendingByStateHash(ctx context.Context, hash string) (*Session, error)
+	// Authenticate completes the third-party login of the pending session
+	// id: it now belongs to userID, from at until expires, and its state
+	// can complete nothing again (NotFoundError when no pending session
+	// has that id: another callback completed it first).
+	Authenticate(ctx context.Context, id, userID string, at, expires time.Time) (*Session, error)
 	Delete(ctx context.Context, id string) error
 	// DeleteExpired removes sessions that expired before t.
 	DeleteExpired(ctx context.Context, t time.Time) (int64, error)

@@ -235,6 +235,14 @@ type Token struct {
 	Value string `json:"value"`
 }
 
+// ThirdPartyAuthDetails starts a third-party login: the person opens
+// AuthURL in a browser, and Token works once the provider has sent them
+// back to the server.
+type ThirdPartyAuthDetails struct {
+	AuthURL string `json:"authURL"`
+	Token   string `json:"token"`
+}
+
 // PrincipalReference names who is calling.
 type PrincipalReference struct {
 	Type PrincipalType `json:"type,omitempty"`

@@ -57,6 +57,8 @@ func New(svc *api.Service, opts Options) http.Handler {
 	open("GET /ping", h.pingRaw)
 	open("GET /v2/ping", h.ping)
 	open("POST /v2/sessions", h.createSession)
+	open("GET /v2/session/auth", h.completeSession)
+	open("GET /assets/splash.html", splash)
 	authed("DELETE /v2/session", h.deleteSession)
 	authed("GET /v2/whoami", h.whoami)
 
@@ -243,7 +245,12 @@ func (h *handler) ping(w http.ResponseWriter, r *http.Request) {
 
 func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
 	if !queryBool(r, "root") {
-		h.writeError(w, r, h.svc.CreateUserSession(r.Context()))
+		details, err := h.svc.CreateUserSession(r.Context(), r.URL.Query().Get("successURL"))
+		if err != nil {
+			h.writeError(w, r, err)
+			return
+		}
+		h.writeKind(w, r, http.StatusCreated, "ThirdPartyAuthDetails", details)
 		return
 	}
 	user, pass, ok := r.BasicAuth()

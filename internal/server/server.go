@@ -62,6 +62,10 @@ type Config struct {
 	// (only with the default WorkerCommand). 0 means DefaultStandbyWorkers;
 	// a negative number, none.
 	StandbyWorkers int
+
+	// Third-party login for people (see login.go): OpenID Connect or
+	// GitHub, not both.
+	Login LoginConfig
 }
 
 // DefaultStandbyWorkers is how many standby workers a server keeps.
@@ -130,6 +134,9 @@ func (c *Config) Validate() error {
 	if c.StandbyWorkers == 0 {
 		c.StandbyWorkers = DefaultStandbyWorkers
 	}
+	if err := c.Login.validate(); err != nil {
+		return err
+	}
 	for name, tok := range map[string]string{"--scheduler-token": c.SchedulerToken, "--observer-token": c.ObserverToken} {
 		if tok != "" && len(tok) < 16 {
 			return fmt.Errorf("%s must be at least 16 characters", name)
@@ -196,6 +203,11 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	}
 	if cfg.ObserverToken != "" {
 		acfg.ObserverTokenHash = auth.HashToken(cfg.ObserverToken)
+	}
+	if err := configureLogin(ctx, &acfg, cfg.Login, apiAddr, st); err != nil {
+		ln.Close()
+		st.Close()
+		return nil, err
 	}
 	svc := api.New(st, sealer, acfg, log)
 	pw, err := svc.EnsureRootPassword(ctx, cfg.RootPassword)

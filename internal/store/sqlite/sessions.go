@@ -21,10 +21,11 @@ func (ss sessionStore) Create(ctx context.Context, sess *core.Session) error {
 	}
 	return ss.s.write(ctx, func(ctx context.Context, st *txState) error {
 		res, err := st.ExecContext(ctx,
-			`INSERT INTO sessions (id, token_hash, root, user_id, created_ns, authenticated_ns, expires_ns)
-			 VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+			`INSERT INTO sessions (id, token_hash, root, user_id, created_ns, authenticated_ns, expires_ns,
+			 auth_state_hash, success_url)
+			 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
 			sess.ID, sess.TokenHash, sess.Root, sess.UserID, sess.Created.UnixNano(),
-			nullNS(sess.Authenticated), nullNS(sess.Expires))
+			nullNS(sess.Authenticated), nullNS(sess.Expires), nullString(sess.AuthStateHash), sess.SuccessURL)
 		if err != nil {
 			return fmt.Errorf("create session %q: %w", sess.ID, err)
 		}
@@ -40,20 +41,65 @@ func (ss sessionStore) Create(ctx context.Context, sess *core.Session) error {
 }
 
 func (ss sessionStore) GetByTokenHash(ctx context.Context, hash string) (*core.Session, error) {
-	var (
-		sess              core.Session
-		created           int64
-		authenticated, ex sql.NullInt64
-	)
-	err := ss.s.reader(ctx).QueryRowContext(ctx,
-		`SELECT id, token_hash, root, user_id, created_ns, authenticated_ns, expires_ns
-		 FROM sessions WHERE token_hash = ?`, hash).
-		Scan(&sess.ID, &sess.TokenHash, &sess.Root, &sess.UserID, &created, &authenticated, &ex)
+	sess, err := scanSession(ss.s.reader(ctx).QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE token_hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, &core.NotFoundError{Type: "Session", Reason: "no session holds that token"}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find session by token: %w", err)
+	}
+	return sess, nil
+}
+
+func (ss sessionStore) PendingByStateHash(ctx context.Context, hash string) (*core.Session, error) {
+	sess, err := scanSession(ss.s.reader(ctx).QueryRowContext(ctx,
+		`SELECT `+sessionColumns+` FROM sessions WHERE auth_state_hash = ? AND authenticated_ns IS NULL`, hash))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, &core.NotFoundError{Type: "Session", Reason: "no login under way has that state"}
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find session by login state: %w", err)
+	}
+	return sess, nil
+}
+
+func (ss sessionStore) Authenticate(ctx context.Context, id, userID string, at, expires time.Time) (*core.Session, error) {
+	var sess *core.Session
+	err := ss.s.write(ctx, func(ctx context.Context, st *txState) error {
+		res, err := st.ExecContext(ctx,
+			`UPDATE sessions SET user_id = ?, authenticated_ns = ?, expires_ns = ?, auth_state_hash = NULL
+			 WHERE id = ? AND authenticated_ns IS NULL AND auth_state_hash IS NOT NULL`,
+			userID, at.UnixNano(), expires.UnixNano(), id)
+		if err != nil {
+			return fmt.Errorf("complete session %q: %w", id, err)
+		}
+		n, err := affected(res)
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return &core.NotFoundError{Type: "Session", ID: id, Reason: "no login under way has that session: it was completed or deleted"}
+		}
+		sess, err = scanSession(st.QueryRowContext(ctx, `SELECT `+sessionColumns+` FROM sessions WHERE id = ?`, id))
+		return err
+	})
+	return sess, err
+}
+
+const sessionColumns = `id, token_hash, root, user_id, created_ns, authenticated_ns, expires_ns,
+	coalesce(auth_state_hash, ''), success_url`
+
+func scanSession(row interface{ Scan(...any) error }) (*core.Session, error) {
+	var (
+		sess              core.Session
+		created           int64
+		authenticated, ex sql.NullInt64
+	)
+	err := row.Scan(&sess.ID, &sess.TokenHash, &sess.Root, &sess.UserID, &created, &authenticated, &ex,
+		&sess.AuthStateHash, &sess.SuccessURL)
+	if err != nil {
+		return nil, err
 	}
 	sess.Created = fromNS(created)
 	sess.Authenticated = fromNullNS(authenticated)

@@ -242,3 +242,7 @@ var (
 	stringMapType   = reflect.TypeFor[map[string]string]()
 	stringSliceType = reflect.TypeFor[[]string]()
 )
+
+// nullString stores "" as NULL (for columns a unique index skips when
+// NULL).
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }

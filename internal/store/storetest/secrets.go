@@ -109,6 +109,37 @@ func sessionCases() []testCase {
 			wantConflict(t, s.Sessions().Create(ctx, &core.Session{ID: "s1", TokenHash: "h9", Created: base}))
 			wantConflict(t, s.Sessions().Create(ctx, &core.Session{ID: "s9", TokenHash: "h1", Created: base}))
 		}},
+		{"Sessions/ThirdPartyLoginCompletesOnce", func(t *testing.T, s core.Store) {
+			ctx := t.Context()
+			must(t, s.Sessions().Create(ctx, &core.Session{ID: "s1", TokenHash: "h1", Created: base,
+				AuthStateHash: "st1", SuccessURL: "https://example.com/done"}), "create pending session")
+			must(t, s.Sessions().Create(ctx, &core.Session{ID: "s2", TokenHash: "h2", Created: base, AuthStateHash: "st2"}),
+				"create another pending session")
+			wantConflict(t, s.Sessions().Create(ctx, &core.Session{ID: "s3", TokenHash: "h3", Created: base, AuthStateHash: "st1"}))
+			got, err := s.Sessions().PendingByStateHash(ctx, "st1")
+			must(t, err, "find pending session")
+			wantEqual(t, []any{got.ID, got.SuccessURL, got.Authenticated == nil}, []any{"s1", "https://example.com/done", true}, "pending")
+			_, err = s.Sessions().PendingByStateHash(ctx, "nope")
+			wantNotFound(t, err, "Session")
+
+			done, err := s.Sessions().Authenticate(ctx, "s1", "ada@example.com", base.Add(time.Minute), base.Add(time.Hour))
+			must(t, err, "authenticate")
+			wantEqual(t, []any{done.UserID, done.AuthStateHash, done.SuccessURL}, []any{"ada@example.com", "", "https://example.com/done"}, "completed")
+			wantTime(t, done.Authenticated, base.Add(time.Minute), "authenticated")
+			wantTime(t, done.Expires, base.Add(time.Hour), "expires")
+			// The state completes nothing again, and the token now works.
+			_, err = s.Sessions().PendingByStateHash(ctx, "st1")
+			wantNotFound(t, err, "Session")
+			_, err = s.Sessions().Authenticate(ctx, "s1", "mallory@example.com", base, base.Add(time.Hour))
+			wantNotFound(t, err, "Session")
+			got, err = s.Sessions().GetByTokenHash(ctx, "h1")
+			must(t, err, "get completed session")
+			wantEqual(t, got.UserID, "ada@example.com", "user")
+			// A root session was never a login under way.
+			must(t, s.Sessions().Create(ctx, &core.Session{ID: "r", TokenHash: "hr", Root: true, Created: base}), "create root")
+			_, err = s.Sessions().Authenticate(ctx, "r", "ada@example.com", base, base.Add(time.Hour))
+			wantNotFound(t, err, "Session")
+		}},
 		{"Sessions/DeleteExpiredRemovesOnlyExpired", func(t *testing.T, s core.Store) {
 			ctx := t.Context()
 			for i, exp := range []*time.Time{ptr(base.Add(-time.Hour)), ptr(base.Add(-time.Second)), ptr(base.Add(time.Hour)), nil} {
