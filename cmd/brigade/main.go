@@ -191,6 +191,9 @@ func loginFlags(f *pflag.FlagSet, c *server.LoginConfig) {
 	f.StringVar(&c.GitHubURL, "github-url", "", "GitHub Enterprise's address (default https://github.com)")
 	f.StringVar(&c.GitHubAPIURL, "github-api-url", "", "GitHub Enterprise's API address (default https://api.github.com)")
 	f.DurationVar(&c.UserSessionTTL, "user-session-ttl", 0, "how long a person's third-party login lasts (default 1h)")
+	f.BoolVar(&c.GrantReaderOnFirstLogin, "grant-reader-on-first-login", false, "give every new user the READER role")
+	f.StringSliceVar(&c.AdminUserIDs, "admin-user-ids", nil, "users (e-mail addresses or GitHub logins, comma-separated) "+
+		"who get ADMIN, PROJECT_CREATOR and READER on their first login")
 }
 
 // tuneWorkerGC trades memory for CPU in a worker, unless GOGC or

@@ -3,6 +3,7 @@ package api
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/google/uuid"
 
@@ -21,15 +22,58 @@ func errUserManagementDisabled() error {
 // roles) on its first login. It checks no role: only the third-party login
 // flow calls it, once the identity provider vouched for the person.
 func (s *Service) EnsureUser(ctx context.Context, id, name string) (*core.User, error) {
+	u, _, err := s.ensureUser(ctx, id, name)
+	return u, err
+}
+
+// ensureUser is EnsureUser that also says whether the user is new, and
+// gives a new one the roles the server's configuration grants new users.
+func (s *Service) ensureUser(ctx context.Context, id, name string) (*core.User, bool, error) {
 	now := s.now()
-	u, created, err := s.store.Users().Ensure(ctx, &core.User{Metadata: core.ObjectMeta{ID: id, Created: &now}, Name: name})
+	var (
+		u       *core.User
+		created bool
+	)
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		var err error
+		u, created, err = s.store.Users().Ensure(ctx, &core.User{Metadata: core.ObjectMeta{ID: id, Created: &now}, Name: name})
+		if err != nil || !created {
+			return err
+		}
+		for _, role := range s.newUserRoles(u.Metadata.ID) {
+			a := core.RoleAssignment{Role: role, Principal: core.PrincipalReference{Type: core.PrincipalTypeUser, ID: u.Metadata.ID}}
+			if role == auth.RoleEventCreator {
+				a.Scope = auth.Wildcard
+			}
+			if err := s.store.RoleAssignments().Grant(ctx, a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("storing user %q: %w", id, err)
+		return nil, false, fmt.Errorf("storing user %q: %w", id, err)
 	}
 	if created {
-		s.log.Info("user created", "user", u.Metadata.ID)
+		s.forgetPrincipals()
+		s.log.Info("user created", "user", u.Metadata.ID, "roles", s.newUserRoles(u.Metadata.ID))
 	}
-	return u, nil
+	return u, created, nil
+}
+
+// newUserRoles are the system roles a new user gets: READER for everyone
+// when the server says so, and ADMIN, PROJECT_CREATOR and READER for the
+// ids it names as administrators (compared without regard to case).
+func (s *Service) newUserRoles(id string) []core.Role {
+	for _, admin := range s.cfg.AdminUserIDs {
+		if strings.EqualFold(strings.TrimSpace(admin), id) {
+			return []core.Role{auth.RoleAdmin, auth.RoleProjectCreator, auth.RoleReader}
+		}
+	}
+	if s.cfg.GrantReaderToNewUsers {
+		return []core.Role{auth.RoleReader}
+	}
+	return nil
 }
 
 // StartUserSession opens an authenticated session for a user whose

@@ -47,6 +47,11 @@ type Config struct {
 	// and nonce derive from (see idp.Derive).
 	ThirdParty idp.Provider
 	LoginKey   []byte
+	// GrantReaderToNewUsers gives every new user READER; AdminUserIDs
+	// are users who get ADMIN, PROJECT_CREATOR and READER on their first
+	// login (Brigade's two options).
+	GrantReaderToNewUsers bool
+	AdminUserIDs          []string
 	// CleanupDelay is how long what a finished event left on the
 	// substrate (folders, containers) is kept before it is removed
 	// (default 1m). Every transition to a terminal phase schedules that

@@ -77,7 +77,7 @@ func (s *Service) CompleteUserSession(ctx context.Context, state, code string) (
 	if err != nil {
 		return "", fmt.Errorf("completing a login with the %s provider: %w", s.cfg.ThirdParty.Name(), err)
 	}
-	u, err := s.EnsureUser(ctx, strings.TrimSpace(who.ID), who.Name)
+	u, _, err := s.ensureUser(ctx, strings.TrimSpace(who.ID), who.Name)
 	if err != nil {
 		return "", err
 	}

@@ -34,6 +34,11 @@ type LoginConfig struct {
 	GitHubAPIURL string
 
 	UserSessionTTL time.Duration // how long a person's login lasts (default 1h)
+
+	// GrantReaderOnFirstLogin gives each new user READER; AdminUserIDs
+	// get ADMIN, PROJECT_CREATOR and READER on their first login.
+	GrantReaderOnFirstLogin bool
+	AdminUserIDs            []string
 }
 
 func (c LoginConfig) oidc() bool   { return c.OIDCIssuerURL != "" || c.OIDCClientID != "" }
@@ -80,6 +85,7 @@ func configureLogin(ctx context.Context, acfg *api.Config, c LoginConfig, apiAdd
 		return err
 	}
 	acfg.ThirdPartyAuth, acfg.UserSessionTTL = true, c.UserSessionTTL
+	acfg.GrantReaderToNewUsers, acfg.AdminUserIDs = c.GrantReaderOnFirstLogin, c.AdminUserIDs
 	b := make([]byte, 32)
 	_, _ = rand.Read(b)
 	if _, err := st.Settings().SetIfAbsent(ctx, settingLoginKey, hex.EncodeToString(b)); err != nil {

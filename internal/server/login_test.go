@@ -109,3 +109,59 @@ func TestThirdPartyLoginIsOffByDefault(t *testing.T) {
 		t.Errorf("the callback without a provider: %s", resp.Status)
 	}
 }
+
+// TestThirdPartyLoginOfALockedUser: a locked user's next login is refused
+// at the callback, and the session it started opens nothing.
+func TestThirdPartyLoginOfALockedUser(t *testing.T) {
+	ts, _ := oidcServer(t, idptest.Account{Email: "Ada@Example.com", Name: "Ada"})
+	loginOnce := func() (string, *http.Response) {
+		var details struct{ AuthURL, Token string }
+		ts.expect(http.StatusCreated, http.MethodPost, "/v2/sessions", "", nil).into(t, &details)
+		resp, _ := browse(t, details.AuthURL, "")
+		return details.Token, resp
+	}
+	tok, resp := loginOnce()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("first login: %s", resp.Status)
+	}
+	// The first login made the user (ids match without regard to case).
+	ts.expect(http.StatusOK, http.MethodGet, "/v2/users/ada@example.com", ts.root, nil)
+	ts.expect(http.StatusOK, http.MethodPut, "/v2/users/ada@example.com/lock", ts.root, nil)
+	// Locking ended the user's sessions.
+	ts.expectError(http.StatusUnauthorized, "AuthenticationError", http.MethodGet, "/v2/whoami", tok, nil)
+
+	tok, resp = loginOnce()
+	body, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode != http.StatusForbidden || !strings.Contains(string(body), "locked") {
+		t.Fatalf("a locked user's login: %s: %s", resp.Status, body)
+	}
+	ts.expectError(http.StatusUnauthorized, "AuthenticationError", http.MethodGet, "/v2/whoami", tok, nil)
+}
+
+// TestFirstLoginRoles: an administrator named in the configuration gets
+// ADMIN, PROJECT_CREATOR and READER on their first login, anyone else
+// READER when the server grants it to new users.
+func TestFirstLoginRoles(t *testing.T) {
+	prov := idptest.Start(t, idptest.Account{Email: "boss@example.com", Name: "Boss"})
+	ts := startTestServer(t, t.TempDir(), func(c *server.Config) {
+		c.Login = server.LoginConfig{OIDCIssuerURL: prov.URL, OIDCClientID: prov.ClientID, OIDCClientSecret: prov.ClientSecret,
+			GrantReaderOnFirstLogin: true, AdminUserIDs: []string{"BOSS@example.com"}}
+	})
+	login := func() string {
+		var details struct{ AuthURL, Token string }
+		ts.expect(http.StatusCreated, http.MethodPost, "/v2/sessions", "", nil).into(t, &details)
+		if resp, _ := browse(t, details.AuthURL, ""); resp.StatusCode != http.StatusOK {
+			t.Fatalf("login: %s", resp.Status)
+		}
+		return details.Token
+	}
+	boss := login()
+	prov.SetAccount(idptest.Account{Email: "dev@example.com", Name: "Dev"})
+	dev := login()
+	// The administrator may grant roles and create projects; the other
+	// user may read, but not create projects.
+	ts.expect(http.StatusOK, http.MethodGet, "/v2/role-assignments", boss, nil)
+	ts.expect(http.StatusCreated, http.MethodPost, "/v2/projects", boss, projectBody("by-boss"))
+	ts.expect(http.StatusOK, http.MethodGet, "/v2/projects/by-boss", dev, nil)
+	ts.expectError(http.StatusForbidden, "AuthorizationError", http.MethodPost, "/v2/projects", dev, projectBody("by-dev"))
+}
