@@ -32,6 +32,9 @@ type Store interface {
 	ServiceAccounts() ServiceAccountStore
 	RoleAssignments() RoleAssignmentStore
 
+	// Audit keeps who did what through the API (see AuditEntry).
+	Audit() AuditStore
+
 	// Subscribe returns a channel that receives a value (coalesced, never
 	// blocking the writer) after every commit that touched topic, until
 	// cancel is called. Topics: TopicEvent(id), TopicWorker(id),

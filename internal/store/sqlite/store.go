@@ -92,6 +92,7 @@ type Store struct {
 	users    userStore
 	accounts serviceAccountStore
 	roles    roleStore
+	audit    auditStore
 
 	projectDocs projectDocs // the documents of all projects (projectStore.All)
 
@@ -173,6 +174,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	s.cleanups = cleanupStore{s}
 	s.settings = settingStore{s}
 	s.users, s.accounts, s.roles = userStore{s}, serviceAccountStore{s}, roleStore{s}
+	s.audit = auditStore{s}
 	s.now = time.Now
 	s.stmtCacheSize = maxCachedStmts
 	for _, o := range opts {
@@ -278,6 +280,8 @@ func (s *Store) ServiceAccounts() core.ServiceAccountStore { return s.accounts }
 
 // RoleAssignments keeps role assignments (roles.go).
 func (s *Store) RoleAssignments() core.RoleAssignmentStore { return s.roles }
+// Audit implements core.Store.
+func (s *Store) Audit() core.AuditStore { return s.audit }
 
 // querier is what *sql.DB and *sql.Tx have in common: the write
 // transaction (*txState), the read pool (readPool) and read transactions
