@@ -21,6 +21,9 @@ func (h *handler) createEvent(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	for i := range created {
+		noteObjects(r.Context(), "events/"+created[i].Metadata.ID)
+	}
 	b, err := listBody("EventList", "Event", created, core.ListMeta{})
 	if err != nil {
 		h.writeError(w, r, err)

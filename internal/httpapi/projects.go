@@ -13,6 +13,7 @@ func (h *handler) createProject(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	noteObjects(r.Context(), "projects/"+p.Metadata.ID)
 	created, err := h.svc.CreateProject(r.Context(), &p)
 	if err != nil {
 		h.writeError(w, r, err)

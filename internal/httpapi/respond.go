@@ -110,6 +110,7 @@ func writeNull(w http.ResponseWriter, status int) { writeRaw(w, status, []byte("
 // one place. Untyped errors are logged and become a bare 500.
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, kind, body := classify(err)
+	noteError(r.Context(), err)
 	if status == http.StatusInternalServerError {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	} else {

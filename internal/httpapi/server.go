@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/audit"
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -25,6 +26,8 @@ type Options struct {
 	Version      string
 	Commit       string
 	Logger       *slog.Logger
+	// Audit, if set, records every state-changing request (see audited).
+	Audit *audit.Recorder
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -102,8 +105,9 @@ func New(svc *api.Service, opts Options) http.Handler {
 	authed("GET /v2/substrate/running-jobs", h.runningJobs)
 
 	h.principalRoutes(authed)
+	authed("GET /v2/audit", h.listAudit)
 
-	return h.recover(cors(cleanPath(h.fallback(mux))))
+	return h.audited(h.recover(cors(cleanPath(h.fallback(mux)))))
 }
 
 // cleanPath normalises "//v2/x" and "/v2/x/" in place instead of
@@ -205,6 +209,7 @@ func (h *handler) authenticate(next http.HandlerFunc) http.Handler {
 			h.writeError(w, r, err)
 			return
 		}
+		notePrincipal(ctx, p)
 		next(w, r.WithContext(auth.With(ctx, p)))
 	})
 }
@@ -259,6 +264,7 @@ func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	notePrincipal(r.Context(), auth.Root(""))
 	h.writeKind(w, r, http.StatusCreated, "Token", tok)
 }
 

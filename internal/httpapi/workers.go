@@ -81,6 +81,7 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 	job.Created = nil
 	job.Status = nil
 	id := r.PathValue("id")
+	noteObjects(r.Context(), "events/"+id+"/worker/jobs/"+job.Name)
 	if err := h.svc.CreateJob(r.Context(), id, &job); err != nil {
 		h.writeError(w, r, err)
 		return

@@ -20,6 +20,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/brigadeplatform/brigade/internal/api"
+	"github.com/brigadeplatform/brigade/internal/audit"
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/httpapi"
@@ -47,6 +48,12 @@ type Config struct {
 	APIAddress     string // how workers reach the API; default from Addr
 	Version        string
 	Commit         string
+
+	// Audit log retention (docs/hardening.md): entries older than
+	// AuditMaxAge, and beyond the newest AuditMaxEntries, are pruned in
+	// the background. 0 takes the default; negative means no limit.
+	AuditMaxAge     time.Duration
+	AuditMaxEntries int
 
 	// Execution. Substrate "none" serves the API only (no work runs).
 	Substrate            string        // "local" (default), "docker" or "none"
@@ -155,6 +162,7 @@ type Server struct {
 	sub      core.Substrate // nil with --substrate none
 	listener net.Listener
 	http     *http.Server
+	audit    *audit.Recorder
 	stopReqs context.CancelFunc // ends streams at shutdown
 }
 
@@ -228,14 +236,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 			return nil, err
 		}
 	}
+	rec := audit.New(st.Audit(), audit.Options{MaxAge: cfg.AuditMaxAge, MaxEntries: cfg.AuditMaxEntries, Logger: log})
 	h := httpapi.New(svc, httpapi.Options{
-		MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Commit: cfg.Commit, Logger: log,
+		MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Commit: cfg.Commit, Logger: log, Audit: rec,
 	})
 	// Requests get a base context that shutdown cancels, so open streams
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop,
+		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec,
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }},
 	}, nil
@@ -277,9 +286,11 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.runner != nil {
 		g.Go(func() error { return s.runner.Run(gctx) })
 	}
+	g.Go(func() error { s.audit.Run(gctx); return nil })
 	s.log.Info("brigade server listening", "addr", "http://"+s.Addr(), "dataDir", s.cfg.DataDir)
 	err := g.Wait()
 	s.stopReqs()
+	s.audit.Close() // the requests are over: store what they left
 	if s.sub != nil {
 		closeSubstrate(s.sub, s.log)
 	}
