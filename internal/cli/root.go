@@ -103,6 +103,7 @@ func NewRootCommand(env Env) *cobra.Command {
 		newLogoutCommand(a),
 		newProjectCommand(a),
 		newEventCommand(a),
+		newAuditCommand(a),
 		newExecCommand(a),
 		newVersionCommand(a),
 		newServiceAccountCommand(a),
