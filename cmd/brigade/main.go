@@ -115,6 +115,8 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 		"worker processes kept started ahead of events, so that scripts start at once (0: none)")
 	f.IntVar(&cfg.MaxJobs, "max-jobs", 32, "jobs running at once")
 	f.IntVar(&cfg.MaxWorkersPerProject, "max-workers-per-project", 0, "workers of one project running at once (0: no limit)")
+	f.Float64Var(&cfg.LoginRate, "login-rate", server.DefaultLoginRate, "failed logins allowed per client address a minute, after --login-burst at once (negative: no limit); beyond it, 429")
+	f.IntVar(&cfg.LoginBurst, "login-burst", server.DefaultLoginBurst, "failed logins a client address may make at once")
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", 0, "audit log entries older than this are pruned (default 2160h, 90 days; negative: keep all)")
 	f.IntVar(&cfg.AuditMaxEntries, "audit-max-entries", 0, "the audit log keeps at most this many entries, the newest (default 1000000; negative: no limit)")
 	f.DurationVar(&cfg.CleanupDelay, "cleanup-delay", time.Minute, "how long a finished event's folders and leftover processes are kept")

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // The typed errors below map one-to-one onto Brigade's error kinds. The HTTP
@@ -137,3 +138,13 @@ func IsConflict(err error) bool {
 	var c *ConflictError
 	return errors.As(err, &c)
 }
+
+// TooManyRequestsError says the caller made too many attempts (429); it is
+// ours, Brigade had no rate limits. RetryAfter is when to try again (sent
+// as the Retry-After header too).
+type TooManyRequestsError struct {
+	Reason     string        `json:"reason,omitempty"`
+	RetryAfter time.Duration `json:"-"`
+}
+
+func (e *TooManyRequestsError) Error() string { return "Too many requests: " + e.Reason }

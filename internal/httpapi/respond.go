@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/schema"
@@ -111,6 +113,9 @@ func writeNull(w http.ResponseWriter, status int) { writeRaw(w, status, []byte("
 func (h *handler) writeError(w http.ResponseWriter, r *http.Request, err error) {
 	status, kind, body := classify(err)
 	noteError(r.Context(), err)
+	if tm, ok := errors.AsType[*core.TooManyRequestsError](err); ok && tm.RetryAfter > 0 {
+		w.Header().Set("Retry-After", strconv.Itoa(int(tm.RetryAfter.Round(time.Second)/time.Second)))
+	}
 	if status == http.StatusInternalServerError {
 		h.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "error", err)
 	} else {
@@ -132,6 +137,7 @@ func classify(err error) (int, string, any) {
 		conflict *core.ConflictError
 		notSupp  *core.NotSupportedError
 		tooLarge *core.RequestTooLargeError
+		tooMany  *core.TooManyRequestsError
 		maxBytes *http.MaxBytesError
 	)
 	switch {
@@ -151,6 +157,8 @@ func classify(err error) (int, string, any) {
 		return http.StatusRequestEntityTooLarge, "RequestEntityTooLargeError", struct {
 			Reason string `json:"reason"`
 		}{tooLarge.Error()}
+	case errors.As(err, &tooMany):
+		return http.StatusTooManyRequests, "TooManyRequestsError", tooMany
 	case errors.As(err, &maxBytes):
 		return http.StatusRequestEntityTooLarge, "RequestEntityTooLargeError", struct {
 			Reason string `json:"reason"`

@@ -17,6 +17,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/audit"
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/ratelimit"
 )
 
 // Options tunes the HTTP layer.
@@ -28,6 +29,10 @@ type Options struct {
 	Logger       *slog.Logger
 	// Audit, if set, records every state-changing request (see audited).
 	Audit *audit.Recorder
+	// LoginLimiter, if set, limits failed logins (POST /v2/sessions) per
+	// client address: an attempt takes a token, a successful one gives it
+	// back, and an empty bucket answers 429 with Retry-After.
+	LoginLimiter *ratelimit.Limiter
 }
 
 // DefaultMaxBodyBytes is the request body limit when none is configured.
@@ -249,6 +254,10 @@ func (h *handler) ping(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
+	refund, ok := h.takeLoginToken(w, r)
+	if !ok {
+		return
+	}
 	if !queryBool(r, "root") {
 		details, err := h.svc.CreateUserSession(r.Context(), r.URL.Query().Get("successURL"))
 		if err != nil {
@@ -264,6 +273,7 @@ func (h *handler) createSession(w http.ResponseWriter, r *http.Request) {
 		h.writeError(w, r, err)
 		return
 	}
+	refund()
 	notePrincipal(r.Context(), auth.Root(""))
 	h.writeKind(w, r, http.StatusCreated, "Token", tok)
 }

@@ -1,13 +1,18 @@
 package server_test
 
 import (
+	"context"
 	"fmt"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/server"
 )
 
 // auditLog reads the whole audit log as root, newest first, following the
@@ -168,4 +173,55 @@ func TestAuditLog(t *testing.T) {
 		ts.expectError(400, "BadRequestError", "GET", "/v2/audit?since=yesterday", ts.root, nil)
 		ts.expectError(400, "BadRequestError", "GET", "/v2/audit?continue=x", ts.root, nil)
 	})
+}
+
+// TestLoginRateLimit: failed logins from one address beyond the burst get
+// 429 with Brigade's error body and Retry-After, even with the right
+// password then; successful logins do not count. The rate is one an hour,
+// so no token comes back while the test runs.
+func TestLoginRateLimit(t *testing.T) {
+	ctx := t.Context()
+	srv, err := server.New(ctx, server.Config{Substrate: "none", Addr: "127.0.0.1:0", DataDir: t.TempDir(),
+		RootPassword: rootPassword, LoginRate: 1.0 / 60, LoginBurst: 2}, slog.New(slog.DiscardHandler), io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr()}
+	done := make(chan error, 1)
+	runCtx, cancel := context.WithCancel(ctx)
+	go func() { done <- srv.Run(runCtx) }()
+	defer func() { cancel(); <-done }()
+
+	attempt := func(password string) reply {
+		req, _ := http.NewRequest("POST", ts.url+"/v2/sessions?root=true", nil)
+		req.SetBasicAuth("root", password)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return reply{Status: resp.StatusCode, Header: resp.Header, Body: b}
+	}
+	for range 5 {
+		if r := attempt(rootPassword); r.Status != 201 {
+			t.Fatalf("a right password: %d %s", r.Status, r.Body)
+		}
+	}
+	for i := range 2 {
+		if r := attempt("wrong"); r.Status != 401 {
+			t.Fatalf("wrong password %d: %d %s", i, r.Status, r.Body)
+		}
+	}
+	for _, pw := range []string{"wrong", rootPassword} {
+		r := attempt(pw)
+		m := r.json(t)
+		if r.Status != 429 || m["kind"] != "TooManyRequestsError" || m["apiVersion"] != core.APIVersion ||
+			!strings.Contains(fmt.Sprint(m["reason"]), "Try again in") {
+			t.Fatalf("after the burst: %d %s", r.Status, r.Body)
+		}
+		if n, err := strconv.Atoi(r.Header.Get("Retry-After")); err != nil || n < 1 || n > 3600 {
+			t.Fatalf("Retry-After %q", r.Header.Get("Retry-After"))
+		}
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/httpapi"
+	"github.com/brigadeplatform/brigade/internal/ratelimit"
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/seal"
 	"github.com/brigadeplatform/brigade/internal/store/sqlite"
@@ -55,6 +56,11 @@ type Config struct {
 	AuditMaxAge     time.Duration
 	AuditMaxEntries int
 
+	// Failed logins allowed per client address: LoginBurst at once, then
+	// LoginRate a minute (0: the defaults; a negative LoginRate: no limit).
+	LoginRate  float64
+	LoginBurst int
+
 	// Execution. Substrate "none" serves the API only (no work runs).
 	Substrate            string        // "local" (default), "docker" or "none"
 	DockerHost           string        // with "docker": the daemon (default $DOCKER_HOST, else the default socket)
@@ -77,6 +83,12 @@ type Config struct {
 
 // DefaultStandbyWorkers is how many standby workers a server keeps.
 const DefaultStandbyWorkers = 2
+
+// Default limits of failed logins per client address.
+const (
+	DefaultLoginRate  = 10 // a minute
+	DefaultLoginBurst = 10
+)
 
 // DefaultAddr is where the server listens unless told otherwise.
 const DefaultAddr = "127.0.0.1:7745"
@@ -137,6 +149,15 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxWorkers < 0 || c.MaxJobs < 0 || c.MaxWorkersPerProject < 0 {
 		return errors.New("--max-workers, --max-jobs and --max-workers-per-project must not be negative")
+	}
+	if c.LoginRate == 0 {
+		c.LoginRate = DefaultLoginRate
+	}
+	if c.LoginBurst == 0 {
+		c.LoginBurst = DefaultLoginBurst
+	}
+	if c.LoginBurst < 0 {
+		return fmt.Errorf("--login-burst %d must not be negative", c.LoginBurst)
 	}
 	if c.StandbyWorkers == 0 {
 		c.StandbyWorkers = DefaultStandbyWorkers
@@ -239,6 +260,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	rec := audit.New(st.Audit(), audit.Options{MaxAge: cfg.AuditMaxAge, MaxEntries: cfg.AuditMaxEntries, Logger: log})
 	h := httpapi.New(svc, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Commit: cfg.Commit, Logger: log, Audit: rec,
+		LoginLimiter: loginLimiter(cfg),
 	})
 	// Requests get a base context that shutdown cancels, so open streams
 	// end; mutations are detached from it and finish (see httpapi).
@@ -248,6 +270,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }},
 	}, nil
+}
+
+// loginLimiter limits failed logins as configured, or not at all.
+func loginLimiter(cfg Config) *ratelimit.Limiter {
+	if cfg.LoginRate < 0 {
+		return nil
+	}
+	return ratelimit.New(cfg.LoginRate, cfg.LoginBurst, nil)
 }
 
 // Addr is the address the server listens on (useful with port 0).
