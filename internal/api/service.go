@@ -123,10 +123,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 		return nil, &core.AuthenticationError{Reason: `"Authorization" header is missing.`}
 	}
 	h := auth.HashToken(token)
-	if s.cfg.SchedulerTokenHash != "" && h == s.cfg.SchedulerTokenHash {
+	// The static tokens are compared in constant time; sessions and worker
+	// tokens are found by an index on the hash, whose timing says nothing
+	// about a token (finding one from its hash means reversing SHA-256).
+	if auth.Equal(h, s.cfg.SchedulerTokenHash) {
 		return auth.Scheduler(), nil
 	}
-	if s.cfg.ObserverTokenHash != "" && h == s.cfg.ObserverTokenHash {
+	if auth.Equal(h, s.cfg.ObserverTokenHash) {
 		return auth.Observer(), nil
 	}
 	// A cached session or account token is no worker's (tokens are

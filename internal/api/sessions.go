@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 
@@ -62,8 +61,11 @@ func (s *Service) CreateRootSession(ctx context.Context, username, password stri
 	if err != nil {
 		return nil, fmt.Errorf("reading root password: %w", err)
 	}
-	userOK := subtle.ConstantTimeCompare([]byte(username), []byte("root")) == 1
-	if !ok || !userOK || bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) != nil {
+	// The password is checked whatever the user name, so that the time a
+	// refusal takes does not tell which of the two was wrong.
+	userOK := auth.Equal(username, "root")
+	passOK := ok && bcrypt.CompareHashAndPassword([]byte(hash), []byte(password)) == nil
+	if !userOK || !passOK {
 		return nil, &core.AuthenticationError{Reason: "Could not authenticate request using the supplied credentials. " +
 			"Check the root password the server was given."}
 	}
