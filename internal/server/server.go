@@ -272,6 +272,25 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	}, nil
 }
 
+// sweepSessions deletes expired sessions now and then: they no longer
+// authenticate anyone, and their rows need not stay.
+func (s *Server) sweepSessions(ctx context.Context) {
+	t := time.NewTicker(10 * time.Minute)
+	defer t.Stop()
+	for {
+		if n, err := s.store.Sessions().DeleteExpired(core.Relaxed(ctx), time.Now()); err != nil && ctx.Err() == nil {
+			s.log.Error("deleting expired sessions", "error", err)
+		} else if n > 0 {
+			s.log.Debug("deleted expired sessions", "count", n)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
 // loginLimiter limits failed logins as configured, or not at all.
 func loginLimiter(cfg Config) *ratelimit.Limiter {
 	if cfg.LoginRate < 0 {
@@ -317,6 +336,7 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.runner.Run(gctx) })
 	}
 	g.Go(func() error { s.audit.Run(gctx); return nil })
+	g.Go(func() error { s.sweepSessions(gctx); return nil })
 	s.log.Info("brigade server listening", "addr", "http://"+s.Addr(), "dataDir", s.cfg.DataDir)
 	err := g.Wait()
 	s.stopReqs()
