@@ -103,6 +103,10 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.StringVar(&cfg.SchedulerToken, "scheduler-token", "", "static bearer token for an external scheduler (optional)")
 	f.StringVar(&cfg.ObserverToken, "observer-token", "", "static bearer token for an external observer (optional)")
 	f.StringVar(&cfg.APIAddress, "api-address", "", "address workers use to reach the API (default: the listen address)")
+	f.StringVar(&cfg.TLSCert, "tls-cert", "", "serve HTTPS with this PEM certificate (chain) file; needs --tls-key")
+	f.StringVar(&cfg.TLSKey, "tls-key", "", "the PEM private key of --tls-cert")
+	f.BoolVar(&cfg.TLSSelfSigned, "tls-self-signed", false, "serve HTTPS with a self-signed certificate for localhost and 127.0.0.1, "+
+		"made on first start and kept in the data dir (tls.crt, tls.key); its fingerprint is printed (for development)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.Substrate, "substrate", "local", "where workers and jobs run: local (host processes), docker (jobs in containers "+
 		"through the Docker Engine API, workers as host processes; see docs/docker.md) or none (serve the API only)")

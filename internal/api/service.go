@@ -29,6 +29,9 @@ type Config struct {
 	RootSessionTTL time.Duration
 	// APIAddress is the address workers use to reach the API.
 	APIAddress string
+	// APICertificate is the PEM certificate the API serves TLS with (empty
+	// without TLS); workers trust it.
+	APICertificate string
 	// SchedulerTokenHash and ObserverTokenHash authenticate the built-in
 	// principals (hashes of their tokens, see auth.HashToken).
 	SchedulerTokenHash string

@@ -59,7 +59,9 @@ func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string
 	}
 	started := *ev
 	started.Worker.Status.Phase = core.PhaseStarting
-	doc, err := json.MarshalIndent(core.NewEventDocument(&started, namespace, secrets, s.cfg.APIAddress, token), "", "  ")
+	edoc := core.NewEventDocument(&started, namespace, secrets, s.cfg.APIAddress, token)
+	edoc.Worker.APICertificate = s.cfg.APICertificate
+	doc, err := json.MarshalIndent(edoc, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding event.json of event %s: %w", ev.Metadata.ID, err)
 	}

@@ -42,6 +42,9 @@ type EventDocWorker struct {
 	ConfigFiles map[string]string `json:"configFiles,omitempty"`
 	// JobPolicies tells v1 scripts what their jobs may ask for.
 	JobPolicies *JobPolicies `json:"jobPolicies,omitempty"`
+	// APICertificate is the PEM certificate the API serves TLS with, when
+	// it does: the worker trusts it (docs/hardening.md, "TLS").
+	APICertificate string `json:"apiCertificate,omitempty"`
 }
 
 // EventDocGit says where the worker's source comes from.

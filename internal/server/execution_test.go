@@ -33,7 +33,15 @@ func startRunning(t *testing.T, dataDir string, cfg server.Config) *runningServe
 		cfg.CleanupDelay = time.Hour
 	}
 	srv, stop := testenv.Server(t, cfg)
-	c := client.New("http://"+srv.Addr(), "")
+	var opts []client.Option
+	if cfg.TLSSelfSigned { // trust the server's certificate, as its workers do
+		pem, err := os.ReadFile(filepath.Join(dataDir, "tls.crt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts = append(opts, client.WithServerCert(pem))
+	}
+	c := client.New(srv.URL(), "", opts...)
 	tok, err := c.CreateRootSession(t.Context(), rootPassword)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -47,8 +48,13 @@ type Config struct {
 	// configuration; tests set it to create users directly).
 	ThirdPartyAuth bool
 	APIAddress     string // how workers reach the API; default from Addr
-	Version        string
-	Commit         string
+	// TLS: a certificate and key (PEM files), or TLSSelfSigned to make and
+	// keep a self-signed one in the data dir (docs/hardening.md).
+	TLSCert       string
+	TLSKey        string
+	TLSSelfSigned bool
+	Version       string
+	Commit        string
 
 	// Audit log retention (docs/hardening.md): entries older than
 	// AuditMaxAge, and beyond the newest AuditMaxEntries, are pruned in
@@ -131,6 +137,12 @@ func (c *Config) Validate() error {
 	}
 	if c.RootSessionTTL < time.Second {
 		return fmt.Errorf("--root-session-ttl %s is too short", c.RootSessionTTL)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		return errors.New("--tls-cert and --tls-key go together: give both files, or neither")
+	}
+	if c.TLSSelfSigned && c.TLSCert != "" {
+		return errors.New("--tls-self-signed makes its own certificate: leave out --tls-cert and --tls-key, or drop --tls-self-signed")
 	}
 	if c.SecretsKey != "" {
 		if _, err := seal.ParseKey(c.SecretsKey); err != nil {
@@ -216,17 +228,35 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if err != nil {
 		return nil, fmt.Errorf("opening database %s: %w", dbPath, err)
 	}
+	stls, err := loadTLS(&cfg)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("listening on %s: %w (is another server running? choose another --addr)", cfg.Addr, err)
 	}
+	scheme := "http://"
+	if stls != nil {
+		scheme = "https://"
+	}
 	apiAddr := cfg.APIAddress
 	if apiAddr == "" {
-		apiAddr = "http://" + ln.Addr().String()
+		apiAddr = scheme + ln.Addr().String()
 	}
 	acfg := api.Config{RootSessionTTL: cfg.RootSessionTTL, APIAddress: apiAddr, CleanupDelay: cfg.CleanupDelay,
 		ThirdPartyAuth: cfg.ThirdPartyAuth}
+	if stls != nil {
+		acfg.APICertificate = string(stls.certPEM)
+		log.Info("serving TLS", "certificate", stls.certFile, "sha256", stls.fingerprint)
+		if cfg.TLSSelfSigned && out != nil {
+			fmt.Fprintf(out, "\nServing TLS with the self-signed certificate %s\n    SHA-256 fingerprint: %s\n"+
+				"Clients trust it with its file (curl --cacert, or brig login --insecure after comparing the fingerprint).\n\n",
+				stls.certFile, stls.fingerprint)
+		}
+	}
 	if cfg.SchedulerToken != "" {
 		acfg.SchedulerTokenHash = auth.HashToken(cfg.SchedulerToken)
 	}
@@ -268,7 +298,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	return &Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec,
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-			BaseContext: func(net.Listener) context.Context { return base }},
+			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls)},
 	}, nil
 }
 
@@ -302,6 +332,21 @@ func loginLimiter(cfg Config) *ratelimit.Limiter {
 // Addr is the address the server listens on (useful with port 0).
 func (s *Server) Addr() string { return s.listener.Addr().String() }
 
+// URL is the server's base URL: http:// or, with TLS, https:// and Addr.
+func (s *Server) URL() string {
+	if s.http.TLSConfig != nil {
+		return "https://" + s.Addr()
+	}
+	return "http://" + s.Addr()
+}
+
+func tlsConfig(st *serverTLS) *tls.Config {
+	if st == nil {
+		return nil
+	}
+	return st.config
+}
+
 // Store is the server's store, for tests and in-process tools that read
 // state; changes go through Service.
 func (s *Server) Store() core.Store { return s.store }
@@ -316,7 +361,11 @@ func (s *Server) Service() *api.Service { return s.svc }
 func (s *Server) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
-		if err := s.http.Serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
+		serve := s.http.Serve
+		if s.http.TLSConfig != nil {
+			serve = func(ln net.Listener) error { return s.http.ServeTLS(ln, "", "") }
+		}
+		if err := serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
 			return fmt.Errorf("serving HTTP on %s: %w", s.Addr(), err)
 		}
 		return nil
@@ -337,7 +386,7 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { s.audit.Run(gctx); return nil })
 	g.Go(func() error { s.sweepSessions(gctx); return nil })
-	s.log.Info("brigade server listening", "addr", "http://"+s.Addr(), "dataDir", s.cfg.DataDir)
+	s.log.Info("brigade server listening", "addr", s.URL(), "dataDir", s.cfg.DataDir)
 	err := g.Wait()
 	s.stopReqs()
 	s.audit.Close() // the requests are over: store what they left

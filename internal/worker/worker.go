@@ -58,7 +58,9 @@ func Run(ctx context.Context, opts Options) int {
 	if src == "" {
 		src = filepath.Join(filepath.Dir(opts.EventFile), "source")
 	}
-	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithInsecureTLS(true))
+	// Over TLS, the server's own certificate is trusted, and any other is
+	// verified as usual: nothing skips verification.
+	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithServerCert([]byte(doc.Worker.APICertificate)))
 	defer api.CloseIdleConnections() // a standby runs the next event with a client of its own
 	if doc.Worker.Git != nil {
 		vcs := newVCSLog(api, doc.ID, opts.Stdout)

@@ -280,6 +280,7 @@ func (s *Store) ServiceAccounts() core.ServiceAccountStore { return s.accounts }
 
 // RoleAssignments keeps role assignments (roles.go).
 func (s *Store) RoleAssignments() core.RoleAssignmentStore { return s.roles }
+
 // Audit implements core.Store.
 func (s *Store) Audit() core.AuditStore { return s.audit }
 
