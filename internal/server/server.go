@@ -196,6 +196,7 @@ type Server struct {
 	listener net.Listener
 	http     *http.Server
 	audit    *audit.Recorder
+	tls      bool               // serving HTTPS
 	stopReqs context.CancelFunc // ends streams at shutdown
 }
 
@@ -296,7 +297,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
 	return &Server{
-		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec,
+		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls)},
 	}, nil
@@ -334,7 +335,7 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 
 // URL is the server's base URL: http:// or, with TLS, https:// and Addr.
 func (s *Server) URL() string {
-	if s.http.TLSConfig != nil {
+	if s.tls {
 		return "https://" + s.Addr()
 	}
 	return "http://" + s.Addr()
@@ -362,7 +363,7 @@ func (s *Server) Run(ctx context.Context) error {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		serve := s.http.Serve
-		if s.http.TLSConfig != nil {
+		if s.tls {
 			serve = func(ln net.Listener) error { return s.http.ServeTLS(ln, "", "") }
 		}
 		if err := serve(s.listener); !errors.Is(err, http.ErrServerClosed) {
