@@ -299,7 +299,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	return &Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
-			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls)},
+			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls),
+			// Failed TLS handshakes and the like: noise unless debugging.
+			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
 	}, nil
 }
 
