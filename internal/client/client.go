@@ -19,7 +19,8 @@
 // Any other status is an error: 400, 401, 403, 404, 409 and 501 with Brigade's
 // JSON error body become *core.BadRequestError, *core.AuthenticationError,
 // *core.AuthorizationError, *core.NotFoundError, *core.ConflictError and
-// *core.NotSupportedError, returned unwrapped so callers can use errors.As;
+// *core.NotSupportedError (and 429, our addition, *core.TooManyRequestsError
+// with its Retry-After), returned unwrapped so callers can use errors.As;
 // every other status (413, 500, …) or a body that is not Brigade's error JSON
 // becomes an *APIError whose message is "received N from API server: <body>".
 // Failures to reach the server are wrapped with the method and URL.

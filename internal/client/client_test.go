@@ -287,3 +287,17 @@ func TestAddressNormalised(t *testing.T) {
 		}
 	}
 }
+
+// TestTooManyRequests: a 429 with Brigade's error body is a typed error
+// carrying Retry-After.
+func TestTooManyRequests(t *testing.T) {
+	c := fake(t, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "7")
+		reply(w, 429, `{"kind":"TooManyRequestsError","apiVersion":"brigade.sh/v2","reason":"Try again in 7s."}`)
+	})
+	_, err := c.CreateRootSession(context.Background(), "pw")
+	var e *core.TooManyRequestsError
+	if !errors.As(err, &e) || e.RetryAfter != 7*time.Second || err.Error() != "Too many requests: Try again in 7s." {
+		t.Fatalf("got %#v", err)
+	}
+}

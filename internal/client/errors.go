@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -48,6 +50,12 @@ func decodeError(resp *http.Response) error {
 		target = &core.ConflictError{}
 	case http.StatusNotImplemented:
 		target = &core.NotSupportedError{}
+	case http.StatusTooManyRequests:
+		tm := &core.TooManyRequestsError{}
+		if secs, err := strconv.Atoi(resp.Header.Get("Retry-After")); err == nil && secs > 0 {
+			tm.RetryAfter = time.Duration(secs) * time.Second
+		}
+		target = tm
 	}
 	if target != nil && isJSONObject(raw) {
 		if err := json.Unmarshal(raw, target); err == nil {
