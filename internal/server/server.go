@@ -48,13 +48,14 @@ type Config struct {
 	// configuration; tests set it to create users directly).
 	ThirdPartyAuth bool
 	APIAddress     string // how workers reach the API; default from Addr
+	Version        string
+	Commit         string
+
 	// TLS: a certificate and key (PEM files), or TLSSelfSigned to make and
 	// keep a self-signed one in the data dir (docs/hardening.md).
 	TLSCert       string
 	TLSKey        string
 	TLSSelfSigned bool
-	Version       string
-	Commit        string
 
 	// Audit log retention (docs/hardening.md): entries older than
 	// AuditMaxAge, and beyond the newest AuditMaxEntries, are pruned in
