@@ -51,48 +51,48 @@ func (s *Service) CreateUserSession(ctx context.Context, successURL string) (*co
 // the browser back (GET /v2/session/auth): it trades the code for the
 // person's identity, makes sure they are a user here, and lets the
 // session's token in. It returns where the browser goes next ("" for the
-// server's own page).
-func (s *Service) CompleteUserSession(ctx context.Context, state, code string) (string, error) {
+// server's own page) and who logged in (once the provider said).
+func (s *Service) CompleteUserSession(ctx context.Context, state, code string) (next, userID string, err error) {
 	if s.cfg.ThirdParty == nil || !s.cfg.ThirdPartyAuth {
-		return "", &core.NotSupportedError{Reason: "Authentication using a third party identity provider is not supported by this server."}
+		return "", userID, &core.NotSupportedError{Reason: "Authentication using a third party identity provider is not supported by this server."}
 	}
 	if state == "" || code == "" {
-		return "", core.NewBadRequest("The OAuth2 callback needs both the state and the code query parameters.")
+		return "", userID, core.NewBadRequest("The OAuth2 callback needs both the state and the code query parameters.")
 	}
 	sess, err := s.store.Sessions().PendingByStateHash(ctx, auth.HashToken(state))
 	if core.IsNotFound(err) {
-		return "", &core.AuthenticationError{Reason: "This login is unknown or already complete: start again with brig login."}
+		return "", userID, &core.AuthenticationError{Reason: "This login is unknown or already complete: start again with brig login."}
 	}
 	if err != nil {
-		return "", err
+		return "", userID, err
 	}
 	if s.now().Sub(sess.Created) > pendingLoginTTL {
-		return "", &core.AuthenticationError{Reason: fmt.Sprintf(
+		return "", userID, &core.AuthenticationError{Reason: fmt.Sprintf(
 			"This login was started over %s ago and has expired: start again with brig login.", pendingLoginTTL)}
 	}
 	who, err := s.cfg.ThirdParty.Exchange(ctx, idp.Derive(s.cfg.LoginKey, state), code)
 	if idp.IsRefusal(err) {
-		return "", &core.AuthenticationError{Reason: "The identity provider's answer was refused: " + err.Error() + "."}
+		return "", userID, &core.AuthenticationError{Reason: "The identity provider's answer was refused: " + err.Error() + "."}
 	}
 	if err != nil {
-		return "", fmt.Errorf("completing a login with the %s provider: %w", s.cfg.ThirdParty.Name(), err)
+		return "", userID, fmt.Errorf("completing a login with the %s provider: %w", s.cfg.ThirdParty.Name(), err)
 	}
 	u, _, err := s.ensureUser(ctx, strings.TrimSpace(who.ID), who.Name)
 	if err != nil {
-		return "", err
+		return "", userID, err
 	}
+	userID = u.Metadata.ID
 	if u.Locked != nil {
-		return "", &core.AuthorizationError{Reason: fmt.Sprintf("User %q is locked: an administrator may unlock it.", u.Metadata.ID)}
+		return "", userID, &core.AuthorizationError{Reason: fmt.Sprintf("User %q is locked: an administrator may unlock it.", u.Metadata.ID)}
 	}
-	userID := u.Metadata.ID
 	now := s.now()
 	done, err := s.store.Sessions().Authenticate(ctx, sess.ID, userID, now, now.Add(s.cfg.UserSessionTTL))
 	if core.IsNotFound(err) {
-		return "", &core.AuthenticationError{Reason: "This login was completed or cancelled meanwhile: start again with brig login."}
+		return "", userID, &core.AuthenticationError{Reason: "This login was completed or cancelled meanwhile: start again with brig login."}
 	}
 	if err != nil {
-		return "", err
+		return "", userID, err
 	}
 	s.log.Info("user logged in", "user", userID, "provider", s.cfg.ThirdParty.Name())
-	return done.SuccessURL, nil
+	return done.SuccessURL, userID, nil
 }

@@ -65,7 +65,8 @@ func (h *handler) audited(next http.Handler) http.Handler {
 		return next
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if !isMutation(r.Method) {
+		// The third-party login's callback is a GET that logs a person in.
+		if !isMutation(r.Method) && r.URL.Path != "/v2/session/auth" {
 			next.ServeHTTP(w, r)
 			return
 		}

@@ -3,6 +3,8 @@ package httpapi
 import (
 	"fmt"
 	"net/http"
+
+	"github.com/brigadeplatform/brigade/internal/auth"
 )
 
 // completeSession is the OAuth2 callback of a third-party login: the
@@ -12,8 +14,13 @@ import (
 // to end, else to the server's own page.
 func (h *handler) completeSession(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	next, err := h.svc.CompleteUserSession(r.Context(), q.Get("state"), q.Get("code"))
+	next, userID, err := h.svc.CompleteUserSession(r.Context(), q.Get("state"), q.Get("code"))
+	if userID != "" {
+		notePrincipal(r.Context(), &auth.Principal{Kind: auth.KindUser, ID: userID})
+		noteObjects(r.Context(), "users/"+userID)
+	}
 	if err != nil {
+		noteError(r.Context(), err)
 		status, _, _ := classify(err)
 		if status == http.StatusInternalServerError {
 			h.log.Error("completing a login failed", "error", err)

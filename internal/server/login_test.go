@@ -3,6 +3,7 @@ package server_test
 import (
 	"io"
 	"net/http"
+	"net/url"
 	"strings"
 	"testing"
 
@@ -62,6 +63,12 @@ func TestThirdPartyLoginWithOIDC(t *testing.T) {
 	ts.expect(http.StatusOK, http.MethodGet, "/v2/whoami", details.Token, nil).into(t, &me)
 	if me.Type != "USER" || me.ID != "ada@example.com" {
 		t.Errorf("whoami after the login: %+v", me)
+	}
+	// The audit log says who logged in.
+	logins := ts.auditLog(url.Values{"action": {"GET /v2/session/auth"}})
+	if len(logins) != 1 || logins[0].Principal.Kind != "USER" || logins[0].Principal.ID != "ada@example.com" ||
+		logins[0].Object != "users/ada@example.com" || logins[0].Status != http.StatusMovedPermanently {
+		t.Errorf("audit entries of the login: %+v", logins)
 	}
 
 	// The callback cannot be used twice.
