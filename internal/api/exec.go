@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"strings"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -51,26 +50,8 @@ func checkEventConfigFiles(ctx context.Context, ev *core.Event) error {
 }
 
 // checkConfigFileName refuses names that could leave the worker's config
-// folder: absolute paths, empty, "." or ".." segments, backslashes.
-func checkConfigFileName(name string) error {
-	bad := func(why string) error {
-		return core.NewBadRequest(fmt.Sprintf("configFiles name %q %s: use a relative file name such as brigade.js", name, why))
-	}
-	switch {
-	case name == "" || len(name) > maxConfigFileName:
-		return bad(fmt.Sprintf("must have 1 to %d characters", maxConfigFileName))
-	case strings.HasPrefix(name, "/"):
-		return bad("is absolute")
-	case strings.ContainsAny(name, "\\\x00"):
-		return bad("contains a backslash or NUL")
-	}
-	for seg := range strings.SplitSeq(name, "/") {
-		if seg == "" || seg == "." || seg == ".." {
-			return bad("has an empty, . or .. path segment")
-		}
-	}
-	return nil
-}
+// folder (see checkRelFile).
+func checkConfigFileName(name string) error { return checkRelFile("configFiles", name) }
 
 // applyEventConfigFiles puts an event's own files into its worker spec,
 // over any the spec already has (a retry's are the same files).

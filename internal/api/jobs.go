@@ -22,6 +22,9 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	if job.Name == "" {
 		return core.NewBadRequest("the job needs a name")
 	}
+	if err := checkJobPaths(job); err != nil { // paths.go
+		return err
+	}
 	if err := s.checkJobPolicies(ctx, eventID, job); err != nil {
 		return err
 	}

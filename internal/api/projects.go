@@ -17,6 +17,9 @@ func (s *Service) CreateProject(ctx context.Context, p *core.Project) (*core.Pro
 	if err != nil {
 		return nil, err
 	}
+	if err := checkProjectPaths(p); err != nil { // paths.go
+		return nil, err
+	}
 	p.Metadata.Created = timePtr(s.now())
 	p.Kubernetes = &core.ProjectKubernetes{Namespace: "brigade-" + uuid.NewString()}
 	defer s.forgetPrincipals() // the creator's new roles hold from its next request on
@@ -66,6 +69,9 @@ func (s *Service) UpdateProject(ctx context.Context, id string, p *core.Project,
 		return nil, err
 	}
 	if _, err := requireProject(ctx, id, auth.RoleProjectDeveloper); err != nil {
+		return nil, err
+	}
+	if err := checkProjectPaths(p); err != nil { // paths.go
 		return nil, err
 	}
 	cur.Description = p.Description
