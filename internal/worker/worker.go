@@ -70,8 +70,16 @@ func Run(ctx context.Context, opts Options) int {
 			w.log("ERROR", "%s", vcs.cloneFailed(doc.Worker.Git.CloneURL, doc.ID, err))
 			return 1
 		}
+		if err := dropEscapingLinks(src, w); err != nil { // layout.go
+			w.log("ERROR", "%v", err)
+			return 1
+		}
 	}
-	dir := filepath.Join(src, doc.Worker.ConfigFilesDirectory)
+	dir, err := configDir(src, doc.Worker.ConfigFilesDirectory) // layout.go
+	if err != nil {
+		w.log("ERROR", "%v", err)
+		return 1
+	}
 	if err := writeDefaults(dir, doc.Worker.DefaultConfigFiles, w); err != nil {
 		w.log("ERROR", "%v", err)
 		return 1
@@ -127,21 +135,26 @@ func writeDefaults(dir string, files map[string]string, w *logWriter) error {
 			return fmt.Errorf("creating config folder %s: %w", dir, err)
 		}
 	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("opening config folder %s: %w", dir, err)
+	}
+	defer root.Close()
 	for name, content := range files {
-		clean := filepath.Clean(name)
-		if filepath.IsAbs(clean) || strings.HasPrefix(clean, "..") {
-			return fmt.Errorf("default config file name %q leaves the config folder", name)
+		p, err := configFilePath(dir, name)
+		if err != nil {
+			return fmt.Errorf("default %w", err)
 		}
-		p := filepath.Join(dir, clean)
-		if _, err := os.Stat(p); err == nil {
+		rel, _ := filepath.Rel(dir, p)
+		if _, err := root.Lstat(rel); err == nil {
 			w.log("WARN", "%s already exists; refusing to overwrite it with default %s", p, name)
 			continue
 		}
 		w.log("DEBUG", "writing default %s to %s", name, p)
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
 			return fmt.Errorf("creating folder for %s: %w", p, err)
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		if err := root.WriteFile(rel, []byte(content), 0o644); err != nil {
 			return fmt.Errorf("writing default config file %s: %w", p, err)
 		}
 	}
@@ -155,19 +168,25 @@ var scriptNames = []string{"brigade.ts", "brigade.js"}
 // into the config folder, over defaults and files from git. When they bring
 // a script, any other script name is removed, so that theirs runs.
 func writeEventFiles(dir string, files map[string]string, w *logWriter) error {
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return fmt.Errorf("opening config folder %s: %w", dir, err)
+	}
+	defer root.Close()
 	for name, content := range files {
 		p, err := configFilePath(dir, name)
 		if err != nil {
 			return err
 		}
+		rel, _ := filepath.Rel(dir, p)
 		w.log("DEBUG", "writing the event's %s to %s", name, p)
-		if fi, err := os.Lstat(p); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-			os.Remove(p) // replace a link from git, never write through it
+		if fi, err := root.Lstat(rel); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+			root.Remove(rel) // replace a link from git, never write through it
 		}
-		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
 			return fmt.Errorf("creating folder for %s: %w", p, err)
 		}
-		if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
+		if err := root.WriteFile(rel, []byte(content), 0o644); err != nil {
 			return fmt.Errorf("writing the event's config file %s: %w", p, err)
 		}
 	}
@@ -180,7 +199,7 @@ func writeEventFiles(dir string, files map[string]string, w *logWriter) error {
 				continue
 			}
 			p := filepath.Join(dir, other)
-			if err := os.Remove(p); err == nil {
+			if err := root.Remove(other); err == nil {
 				w.log("DEBUG", "removed %s so that the event's %s runs", p, given)
 			} else if !os.IsNotExist(err) {
 				return fmt.Errorf("removing %s so that the event's %s runs: %w", p, given, err)
