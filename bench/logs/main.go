@@ -15,12 +15,18 @@
 // /v2/events/{id}/logs) and every line is checked to be there, once, in
 // order.
 //
+// Each project has -secrets secrets (random values that the output does
+// not hold), so the figures include the search for them that every stored
+// line goes through (docs/security.md, "Redaction").
+//
 //	go run ./bench/logs
 package main
 
 import (
 	"bufio"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"flag"
 	"fmt"
 	"os"
@@ -42,13 +48,14 @@ func main() {
 	lines := flag.Int("lines", 2_000_000, "lines the job writes (0 skips the job figure)")
 	width := flag.Int("width", 100, "bytes per job line, newline included")
 	console := flag.Int("console", 2_000_000, "console.log calls of the worker script (0 skips the console figure)")
+	secrets := flag.Int("secrets", 8, "secrets of each project, whose values every line is searched for")
 	cpuProfile := flag.String("cpuprofile", "", "write CPU profiles of this process (the server) while each figure runs to `prefix`.job and prefix.console")
 	flag.Parse()
 	if *width < 16 {
 		fmt.Fprintln(os.Stderr, "logs: -width must be at least 16")
 		os.Exit(2)
 	}
-	if err := run(*lines, *width, *console, *cpuProfile); err != nil {
+	if err := run(*lines, *width, *console, *secrets, *cpuProfile); err != nil {
 		fmt.Fprintln(os.Stderr, "logs:", err)
 		os.Exit(1)
 	}
@@ -59,6 +66,7 @@ type bench struct {
 	ctx     context.Context
 	dir     string
 	profile string // prefix of CPU profile files; empty for none
+	secrets int    // secrets per project
 }
 
 // timed runs fn under a CPU profile written to b.profile+"."+name.
@@ -78,7 +86,7 @@ func (b *bench) timed(name string, fn func() error) error {
 	return fn()
 }
 
-func run(lines, width, console int, cpuProfile string) error {
+func run(lines, width, console, secrets int, cpuProfile string) error {
 	dir, err := os.MkdirTemp("", "brigade-bench-logs-")
 	if err != nil {
 		return err
@@ -96,7 +104,7 @@ func run(lines, width, console int, cpuProfile string) error {
 	if err != nil {
 		return err
 	}
-	b := &bench{c: c, ctx: ctx, dir: dir, profile: cpuProfile}
+	b := &bench{c: c, ctx: ctx, dir: dir, profile: cpuProfile, secrets: secrets}
 	// The figures first, then the (slow, untimed) reads that verify them.
 	var verify []func() error
 	if lines > 0 {
@@ -127,6 +135,11 @@ func (b *bench) project(id, script string) error {
 			EventSubscriptions: []core.EventSubscription{{Source: "bench.example.com", Types: []string{"*"}}},
 			WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
 		}})
+	for i := 0; err == nil && i < b.secrets; i++ {
+		v := make([]byte, 16)
+		rand.Read(v)
+		err = b.c.SetSecret(b.ctx, id, core.Secret{Key: fmt.Sprintf("secret%d", i), Value: hex.EncodeToString(v)})
+	}
 	return err
 }
 

@@ -162,6 +162,9 @@ func (s *Service) AppendWorkerLog(ctx context.Context, eventID, container string
 			return &core.ConflictError{Type: "LogStream", ID: container,
 				Reason: fmt.Sprintf("the %s log of event %q is closed: no more lines can be written to it", container, eventID)}
 		}
+		if lines, err = s.RedactLogs(ctx, eventID, lines); err != nil { // redact.go
+			return err
+		}
 		if err := logs.Append(ctx, stream, lines); err != nil {
 			return err
 		}

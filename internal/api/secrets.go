@@ -47,7 +47,11 @@ func (s *Service) SetSecret(ctx context.Context, projectID, key string, sec *cor
 	if err != nil {
 		return fmt.Errorf("sealing secret: %w", err)
 	}
-	return s.store.Secrets().Set(ctx, projectID, key, sealed)
+	if err := s.store.Secrets().Set(ctx, projectID, key, sealed); err != nil {
+		return err
+	}
+	s.redact.secretsChanged() // redact.go
+	return nil
 }
 
 // UnsetSecret removes one secret; an absent key is not an error.
@@ -58,7 +62,11 @@ func (s *Service) UnsetSecret(ctx context.Context, projectID, key string) error 
 	if _, err := s.store.Projects().Get(ctx, projectID); err != nil {
 		return err
 	}
-	return s.store.Secrets().Unset(ctx, projectID, key)
+	if err := s.store.Secrets().Unset(ctx, projectID, key); err != nil {
+		return err
+	}
+	s.redact.secretsChanged() // redact.go
+	return nil
 }
 
 // projectSecrets opens every secret of a project, for the worker's

@@ -74,6 +74,7 @@ type Service struct {
 	cfg      Config
 	log      *slog.Logger
 	now      func() time.Time
+	redact   redactors // secret values masked in logs (redact.go)
 }
 
 // New builds a Service. It keeps state and queue only: the runner

@@ -19,9 +19,9 @@ import (
 
 // newSubstrate builds the substrate cfg.Substrate names; its workloads'
 // lines go to the store's logs.
-func newSubstrate(cfg Config, workerCmd []string, store core.Store, log *slog.Logger) (core.Substrate, error) {
+func newSubstrate(cfg Config, workerCmd []string, store core.Store, svc *api.Service, log *slog.Logger) (core.Substrate, error) {
 	logs := store.Logs()
-	sink := relaxedSink{store}
+	sink := relaxedSink{store: store, redact: svc.RedactLogs}
 	// Workers are host processes on every substrate so far; the server's
 	// own worker command can start from standbys (package standby).
 	hostWorkers := local.Options{DataDir: cfg.DataDir, Sink: sink, Logger: log}
@@ -66,7 +66,7 @@ func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Sto
 		}
 		cmd = []string{exe, "worker"}
 	}
-	sub, err := newSubstrate(cfg, cmd, store, log)
+	sub, err := newSubstrate(cfg, cmd, store, svc, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -115,12 +115,21 @@ func closeSubstrate(sub core.Substrate, log *slog.Logger) {
 }
 
 // relaxedSink stores log lines without waiting for the disk on each batch
-// (see core.Relaxed); the next durable commit syncs them.
-type relaxedSink struct{ store core.Store }
+// (see core.Relaxed); the next durable commit syncs them. Every line of
+// every workload on every substrate comes through it, and has the secrets
+// of its project masked before it is stored (api.Service.RedactLogs).
+type relaxedSink struct {
+	store  core.Store
+	redact func(ctx context.Context, eventID string, entries []core.LogEntry) ([]core.LogEntry, error)
+}
 
 var _ logpump.FinalSink = relaxedSink{}
 
 func (r relaxedSink) Append(ctx context.Context, s core.LogStream, entries []core.LogEntry) error {
+	entries, err := r.redact(ctx, s.EventID, entries)
+	if err != nil {
+		return err
+	}
 	return r.store.Logs().Append(core.Relaxed(ctx), s, entries)
 }
 
@@ -131,6 +140,10 @@ func (r relaxedSink) Close(ctx context.Context, s core.LogStream) error {
 // AppendAndClose stores a finished stream's last lines and closes it in
 // one transaction.
 func (r relaxedSink) AppendAndClose(ctx context.Context, s core.LogStream, entries []core.LogEntry) error {
+	entries, err := r.redact(ctx, s.EventID, entries)
+	if err != nil {
+		return err
+	}
 	return r.store.Tx(core.Relaxed(ctx), func(ctx context.Context) error {
 		if err := r.store.Logs().Append(ctx, s, entries); err != nil {
 			return err
