@@ -46,7 +46,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newWorkerCmd(), newQuickstartCmd(), &cobra.Command{
+	root.AddCommand(newServerCmd(), newWorkerCmd(), newQuickstartCmd(), newSecretsCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {

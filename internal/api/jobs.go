@@ -9,9 +9,10 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/seal"
 )
 
-func jobEnvAD(eventID, job string) []byte { return []byte("jobenv/" + eventID + "/" + job) }
+func jobEnvAD(eventID, job string) []byte { return seal.JobEnvAD(eventID, job) }
 
 // CreateJob adds a job to an event's worker and queues it (docs/api.md, "Jobs").
 // Only that event's worker may call it.

@@ -6,9 +6,10 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/seal"
 )
 
-func secretAD(projectID, key string) []byte { return []byte("secret/" + projectID + "/" + key) }
+func secretAD(projectID, key string) []byte { return seal.SecretAD(projectID, key) }
 
 // ListSecrets lists a project's secret keys; values are never returned.
 func (s *Service) ListSecrets(ctx context.Context, projectID string, opts core.ListOptions) ([]core.Secret, core.ListMeta, error) {

@@ -28,6 +28,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/ratelimit"
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/seal"
+	"github.com/brigadeplatform/brigade/internal/secretskey"
 	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
@@ -199,6 +200,7 @@ type Server struct {
 	audit    *audit.Recorder
 	tls      bool               // serving HTTPS
 	stopReqs context.CancelFunc // ends streams at shutdown
+	unlock   func()             // releases the data dir's lock
 }
 
 // New prepares a server: it opens the store and binds the listen address,
@@ -211,14 +213,9 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir %s: %w (set --data-dir to a writable folder)", cfg.DataDir, err)
 	}
-	var key []byte
-	var err error
-	if cfg.SecretsKey != "" {
-		key, _ = seal.ParseKey(cfg.SecretsKey)
-	} else if key, err = seal.LoadOrCreateKey(filepath.Join(cfg.DataDir, "secrets.key")); err != nil {
-		return nil, err
-	}
-	sealer, err := seal.New(key)
+	// The data dir's lock keeps `brigade secrets rotate-key` away while
+	// the server runs; Run releases it once the store is closed.
+	unlock, err := secretskey.LockDataDir(cfg.DataDir)
 	if err != nil {
 		return nil, err
 	}
@@ -228,16 +225,28 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	}
 	st, err := sqlite.Open(ctx, dbPath, log)
 	if err != nil {
+		unlock()
 		return nil, fmt.Errorf("opening database %s: %w", dbPath, err)
+	}
+	closeAll := func() { st.Close(); unlock() }
+	key, err := secretskey.Resolve(ctx, st, cfg.DataDir, cfg.SecretsKey, log)
+	if err != nil {
+		closeAll()
+		return nil, err
+	}
+	sealer, err := seal.New(key)
+	if err != nil {
+		closeAll()
+		return nil, err
 	}
 	stls, err := loadTLS(&cfg)
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", cfg.Addr)
 	if err != nil {
-		st.Close()
+		closeAll()
 		return nil, fmt.Errorf("listening on %s: %w (is another server running? choose another --addr)", cfg.Addr, err)
 	}
 	scheme := "http://"
@@ -267,14 +276,14 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	}
 	if err := configureLogin(ctx, &acfg, cfg.Login, apiAddr, st); err != nil {
 		ln.Close()
-		st.Close()
+		closeAll()
 		return nil, err
 	}
 	svc := api.New(st, sealer, acfg, log)
 	pw, err := svc.EnsureRootPassword(ctx, cfg.RootPassword)
 	if err != nil {
 		ln.Close()
-		st.Close()
+		closeAll()
 		return nil, err
 	}
 	if pw != "" && out != nil {
@@ -285,7 +294,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if cfg.Substrate != "none" {
 		if run, sub, err = newRunner(ctx, cfg, svc, st, log); err != nil {
 			ln.Close()
-			st.Close()
+			closeAll()
 			return nil, err
 		}
 	}
@@ -299,6 +308,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	base, stop := context.WithCancel(context.Background())
 	return &Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
+		unlock: unlock,
 		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls),
 			// Failed TLS handshakes and the like: noise unless debugging.
@@ -400,5 +410,6 @@ func (s *Server) Run(ctx context.Context) error {
 	if cerr := s.store.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	s.unlock()
 	return err
 }
