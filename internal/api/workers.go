@@ -12,8 +12,8 @@ import (
 
 // StartWorker moves a PENDING worker to STARTING and mints its token. It
 // returns what the substrate needs to launch the worker (the event and its
-// event.json with the project's secrets and the token; the caller adds the
-// command); the runner launches it. Over HTTP (an external scheduler) only
+// event.json with the token, without the project's secrets; the caller adds
+// the command); the runner launches it. Over HTTP (an external scheduler) only
 // the state changes.
 func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunch, error) {
 	if _, err := require(ctx, auth.RoleScheduler, ""); err != nil {
@@ -48,20 +48,19 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 }
 
 // workerLaunch builds what a substrate needs to start an event's worker.
+// The project's secrets stay out of its event.json: the worker fetches
+// them (WorkerSecrets, workersecrets.go).
 func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string) (*core.WorkerLaunch, error) {
-	secrets, err := s.projectSecrets(ctx, ev.ProjectID)
-	if err != nil {
-		return nil, err
-	}
 	namespace := ""
 	if p, err := s.store.Projects().Get(ctx, ev.ProjectID); err == nil && p.Kubernetes != nil {
 		namespace = p.Kubernetes.Namespace
 	}
 	started := *ev
 	started.Worker.Status.Phase = core.PhaseStarting
-	edoc := core.NewEventDocument(&started, namespace, secrets, s.cfg.APIAddress, token)
-	edoc.Worker.APICertificate = s.cfg.APICertificate
-	doc, err := json.MarshalIndent(edoc, "", "  ")
+	d := core.NewEventDocument(&started, namespace, nil, s.cfg.APIAddress, token)
+	d.Project.Secrets, d.Worker.SecretsFromAPI = nil, true
+	d.Worker.APICertificate = s.cfg.APICertificate
+	doc, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {
 		return nil, fmt.Errorf("encoding event.json of event %s: %w", ev.Metadata.ID, err)
 	}

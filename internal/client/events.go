@@ -152,6 +152,21 @@ func (c *Client) UpdateSummary(ctx context.Context, id, text string) error {
 	}, nil)
 }
 
+// WorkerSecrets returns the project's secrets to the event's own worker
+// while it starts or runs (GET /v2/events/{id}/worker/secrets, an addition
+// to Brigade's API, see docs/api.md).
+func (c *Client) WorkerSecrets(ctx context.Context, id string) (map[string]string, error) {
+	var out struct {
+		Secrets map[string]string `json:"secrets"`
+	}
+	err := c.do(ctx, request{method: http.MethodGet, path: "/v2/events/" + escape(id) + "/worker/secrets",
+		want: http.StatusOK}, &out)
+	if err != nil {
+		return nil, err
+	}
+	return out.Secrets, nil
+}
+
 // CancelEvent cancels a pending event or aborts a running one
 // (PUT /v2/events/{id}/cancellation). A finished event gives a
 // ConflictError.

@@ -45,6 +45,11 @@ type EventDocWorker struct {
 	// APICertificate is the PEM certificate the API serves TLS with, when
 	// it does: the worker trusts it (docs/hardening.md, "TLS").
 	APICertificate string `json:"apiCertificate,omitempty"`
+	// SecretsFromAPI says that project.secrets is left out of the file: the
+	// worker fetches the values with its token (GET
+	// /v2/events/{id}/worker/secrets, docs/api.md), so no secret is written
+	// to disk. Scripts still see them in event.project.secrets.
+	SecretsFromAPI bool `json:"secretsFromAPI,omitempty"`
 }
 
 // EventDocGit says where the worker's source comes from.

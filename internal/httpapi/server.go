@@ -98,6 +98,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 	authed("PUT /v2/events/{id}/worker/status", h.updateWorkerStatus)
 	authed("PUT /v2/events/{id}/worker/cleanup", h.cleanupWorker)
 	authed("PUT /v2/events/{id}/worker/timeout", h.timeoutWorker)
+	authed("GET /v2/events/{id}/worker/secrets", h.workerSecrets) // our addition (docs/api.md)
 
 	authed("POST /v2/events/{id}/worker/jobs", h.createJob)
 	authed("PUT /v2/events/{id}/worker/jobs/{job}/start", h.startJob)

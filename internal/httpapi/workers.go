@@ -32,6 +32,18 @@ func (h *handler) timeoutWorker(w http.ResponseWriter, r *http.Request) {
 	h.action(w, r, func(ctx context.Context) error { return h.svc.TimeoutWorker(ctx, r.PathValue("id")) })
 }
 
+// workerSecrets answers the event's worker with its project's secrets.
+func (h *handler) workerSecrets(w http.ResponseWriter, r *http.Request) {
+	secrets, err := h.svc.WorkerSecrets(r.Context(), r.PathValue("id"))
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeKind(w, r, http.StatusOK, "WorkerSecrets", struct {
+		Secrets map[string]string `json:"secrets"`
+	}{secrets})
+}
+
 func (h *handler) workerStatus(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	sub := func() (<-chan struct{}, <-chan struct{}, func()) {

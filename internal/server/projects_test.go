@@ -141,12 +141,19 @@ func TestProjects(t *testing.T) {
 		if list.Kind != "SecretList" || len(list.Items) != 2 || list.Items[0].Key != "apiKey" {
 			t.Fatalf("secrets %s", r.Body)
 		}
-		// The values leave the server only in a starting worker's event.json.
+		// The values leave the server only for the event's own worker, which
+		// fetches them (workersecrets_test.go); its event.json holds none.
 		src := "example.com/secrets"
 		ts.expect(200, "PUT", "/v2/projects/alpha", ts.root, projectBody("alpha", core.EventSubscription{Source: src, Types: []string{"*"}}))
 		id := ts.createEvents(eventBody(src, "push", nil))[0].Metadata.ID
-		if _, doc := ts.launchWorker(id); !maps.Equal(doc.Project.Secrets, map[string]string{"apiKey": "k2", "token": "t0k"}) {
-			t.Fatalf("secrets in event.json %v", doc.Project.Secrets)
+		_, doc := ts.launchWorker(id)
+		if doc.Project.Secrets != nil || !doc.Worker.SecretsFromAPI {
+			t.Fatalf("secrets in event.json %v (fetched from the API: %v)", doc.Project.Secrets, doc.Worker.SecretsFromAPI)
+		}
+		var got struct{ Secrets map[string]string }
+		ts.expect(200, "GET", "/v2/events/"+id+"/worker/secrets", doc.Worker.APIToken, nil).into(t, &got)
+		if !maps.Equal(got.Secrets, map[string]string{"apiKey": "k2", "token": "t0k"}) {
+			t.Fatalf("the worker fetched %v", got.Secrets)
 		}
 		ts.expectError(400, "BadRequestError", "PUT", "/v2/projects/alpha/secrets/other", ts.root, sec("apiKey", "x"))
 		ts.expectError(400, "BadRequestError", "PUT", "/v2/projects/alpha/secrets/bad", ts.root, sec("1bad", "x"))

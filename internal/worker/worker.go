@@ -62,6 +62,12 @@ func Run(ctx context.Context, opts Options) int {
 	// verified as usual: nothing skips verification.
 	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithServerCert([]byte(doc.Worker.APICertificate)))
 	defer api.CloseIdleConnections() // a standby runs the next event with a client of its own
+	if doc.Worker.SecretsFromAPI {
+		if err := fetchSecrets(ctx, api, &doc, event); err != nil {
+			w.log("ERROR", "%v", err)
+			return 1
+		}
+	}
 	if doc.Worker.Git != nil {
 		vcs := newVCSLog(api, doc.ID, opts.Stdout)
 		err := checkout(ctx, doc.Worker.Git, doc.Project.Secrets, src, vcs)
@@ -101,6 +107,28 @@ func Run(ctx context.Context, opts Options) int {
 		return 1
 	}
 	return code
+}
+
+// fetchSecrets reads the project's secrets from the API (the server keeps
+// them out of event.json) into doc and into the event scripts see, where
+// event.project.secrets is what it would have been in the file.
+func fetchSecrets(ctx context.Context, api *client.Client, doc *core.EventDocument, event map[string]any) error {
+	secrets, err := api.WorkerSecrets(ctx, doc.ID)
+	if err != nil {
+		return fmt.Errorf("fetching the project's secrets from the API: %w", err)
+	}
+	doc.Project.Secrets = secrets
+	scripted := make(map[string]any, len(secrets)) // {} when there are none, as in the file
+	for k, v := range secrets {
+		scripted[k] = v
+	}
+	if p, ok := event["project"].(map[string]any); ok {
+		p["secrets"] = scripted
+	}
+	if wk, ok := event["worker"].(map[string]any); ok {
+		delete(wk, "secretsFromAPI")
+	}
+	return nil
 }
 
 // installDependencies installs what the config folder's package.json

@@ -111,6 +111,7 @@ const helloWorld = `import { events } from "@brigadecore/brigadier"
 events.on("brigade.sh/cli", "exec", async event => {
   console.log("Hello, " + event.payload + "!")
   console.log("the secret is " + event.project.secrets.greeting)
+  console.log("the secret spelled backwards is " + event.project.secrets.greeting.split("").reverse().join(""))
 })
 
 events.process()
@@ -180,7 +181,9 @@ func TestBrigadeIntegrationCases(t *testing.T) {
 			check: func(t *testing.T, e *eventRun) {
 				e.workerPhase(core.PhaseSucceeded)
 				e.logContains(client.LogOptions{}, "Hello, world!")
-				e.logContains(client.LogOptions{}, "the secret is opensesame")
+				// The log masks the secret (docs/security.md); the worker saw it.
+				e.logContains(client.LogOptions{}, "the secret is ***")
+				e.logContains(client.LogOptions{}, "the secret spelled backwards is emasesnepo")
 			}},
 		{name: "GitNoRef", git: &core.GitConfig{CloneURL: src.testbed}, script: listJob("-haltr"), check: sourceListed},
 		{name: "GitFullRef", git: &core.GitConfig{CloneURL: src.testbed, Ref: "refs/heads/main"}, script: listJob("-haltr"), check: sourceListed},
