@@ -2,16 +2,13 @@ package examples_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/dockerapi"
 	"github.com/brigadeplatform/brigade/internal/server"
-	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/testenv"
 )
 
@@ -21,30 +18,11 @@ import (
 func dockerPlatform(t *testing.T) *client.Client {
 	t.Helper()
 	const image = "brigade-test/busybox:latest"
-	why := ""
-	if cli, err := dockerapi.New(""); err != nil {
-		why = err.Error()
-	} else {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if _, err := cli.Ping(ctx); err != nil {
-			why = "the Docker daemon at " + cli.Host() + " is not reachable: " + err.Error()
-		} else if _, err := cli.ImageInspect(ctx, image); err != nil {
-			why = "the image " + image + " is not on the daemon: " + err.Error()
-		}
-		cancel()
-		cli.Close()
-	}
-	if why != "" {
-		const how = "run internal/substrate/docker/testdata/setup.sh as root to install and start Docker and import the image"
-		if os.Getenv("BRIGADE_TEST_DOCKER") == "1" {
-			t.Fatalf("the docker example cannot run: %s; %s (BRIGADE_TEST_DOCKER=1 makes this a failure, not a skip)", why, how)
-		}
-		t.Skipf("skipping the docker example: %s; %s, or set BRIGADE_TEST_DOCKER=1 to make this a failure", why, how)
-	}
+	testenv.NeedDocker(t)
 	dataDir := t.TempDir()
 	// Whatever the server leaves (it stops before its cleanup delay ran
 	// out) is removed with the data dir.
-	t.Cleanup(func() { removeContainers(t, dataDir) })
+	testenv.RemoveDockerContainersAtEnd(t, dataDir)
 	srv, _ := testenv.Server(t, server.Config{DataDir: dataDir, RootPassword: "examples-password",
 		CleanupDelay: 200 * time.Millisecond, Substrate: "docker"})
 	c := client.New("http://"+srv.Addr(), "")
@@ -124,32 +102,6 @@ func sidecarLog(t *testing.T, c *client.Client, eventID, job, container string) 
 		t.Fatalf("reading the log of container %s of job %s: %v", container, job, err)
 	}
 	return sb.String()
-}
-
-// removeContainers removes the containers a server on dataDir left. The
-// server may still be removing some (its cleanup can be under way when it
-// stops): docker.RemoveContainer then waits for that removal instead of
-// failing with docker's 409 "removal … is already in progress", and a
-// container gone meanwhile is no error.
-func removeContainers(t *testing.T, dataDir string) {
-	cli, err := dockerapi.New("")
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	defer cli.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	res, err := cli.ContainerList(ctx, dockerapi.ListOptions{All: true, Labels: []string{docker.LabelDataDir + "=" + dataDir}})
-	if err != nil {
-		t.Error(err)
-		return
-	}
-	for _, c := range res {
-		if err := docker.RemoveContainer(ctx, cli, c.ID, dockerapi.RemoveOptions{Force: true}); err != nil {
-			t.Errorf("removing container %s: %v", c.ID, err)
-		}
-	}
 }
 
 // TestDockerRunsV1Scripts runs a Brigade v1 script on the docker substrate:

@@ -9,22 +9,24 @@ import (
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/testenv"
 )
 
 // The secret has '+', '/' and '?' in its base64 forms, so that the standard
 // and URL alphabets differ, and a length that needs padding.
 const leakySecret = "s3cr3t??>>~~value!x"
 
+// echoSecretsScript's jobs run IMAGE.
 const echoSecretsScript = `const { events, Job, Container } = require("@brigadecore/brigadier");
 events.on("brigade.sh/cli", "exec", async event => {
   const s = event.project.secrets.token;
   console.log("worker sees " + s);
-  const j = new Job("echoer", "debian:12-slim", event);
+  const j = new Job("echoer", "IMAGE", event);
   j.primaryContainer.command = ["sh"];
   j.primaryContainer.arguments = ["-c",
     'echo "job: $TOK"; echo "std $B1"; echo "raw $B2"; echo "url $B3"; echo "rawurl $B4"; printf "split "; printf "%s\n" "$TOK"'];
   j.primaryContainer.environment = Object.assign({TOK: s}, JSON.parse(event.payload));
-  const side = new Container("debian:12-slim");
+  const side = new Container("IMAGE");
   side.command = ["sh"];
   side.arguments = ["-c", 'echo "sidecar: $TOK"'];
   side.environment = {TOK: s};
@@ -35,10 +37,23 @@ events.on("brigade.sh/cli", "exec", async event => {
 events.process();`
 
 // A worker, a job and a sidecar that print a project secret and its base64
-// forms: neither the stored log nor a follower's stream holds any of them.
+// forms: neither the stored log nor a follower's stream holds any of them,
+// on either substrate.
 func TestSecretsAreRedactedFromLogs(t *testing.T) {
-	rs := startRunning(t, t.TempDir(), server.Config{})
-	rs.project(t, "leaky", echoSecretsScript, nil)
+	t.Run("Local", func(t *testing.T) { testRedaction(t, "local") })
+	t.Run("Docker", func(t *testing.T) {
+		testenv.NeedDocker(t)
+		testRedaction(t, "docker")
+	})
+}
+
+func testRedaction(t *testing.T, substrate string) {
+	dir := t.TempDir()
+	if substrate == "docker" {
+		testenv.RemoveDockerContainersAtEnd(t, dir) // runs after the server stopped
+	}
+	rs := startRunning(t, dir, server.Config{Substrate: substrate})
+	rs.project(t, "leaky", strings.ReplaceAll(echoSecretsScript, "IMAGE", testenv.DockerImage()), nil)
 	if err := rs.c.SetSecret(t.Context(), "leaky", core.Secret{Key: "token", Value: leakySecret}); err != nil {
 		t.Fatal(err)
 	}

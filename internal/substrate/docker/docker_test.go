@@ -7,7 +7,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -23,47 +22,13 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 
 // testImage is the image the tests run: setup.sh imports it without a
 // registry.
-func testImage() string {
-	if img := os.Getenv("BRIGADE_TEST_IMAGE"); img != "" {
-		return img
-	}
-	return "brigade-test/busybox:latest"
-}
-
-var (
-	daemonOnce sync.Once
-	daemonErr  string
-)
+func testImage() string { return testenv.DockerImage() }
 
 // needDocker skips the test when no daemon (or no test image) is there,
 // saying why; with BRIGADE_TEST_DOCKER=1 (as in CI) it fails instead.
 func needDocker(t *testing.T) {
 	t.Helper()
-	daemonOnce.Do(func() {
-		cli, err := dockerapi.New("")
-		if err != nil {
-			daemonErr = err.Error()
-			return
-		}
-		defer cli.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		if _, err := cli.Ping(ctx); err != nil {
-			daemonErr = "the Docker daemon at " + cli.Host() + " is not reachable: " + err.Error()
-			return
-		}
-		if _, err := cli.ImageInspect(ctx, testImage()); err != nil {
-			daemonErr = "the test image " + testImage() + " is not on the daemon: " + err.Error()
-		}
-	})
-	if daemonErr == "" {
-		return
-	}
-	const how = "run internal/substrate/docker/testdata/setup.sh as root to install and start Docker and import the image"
-	if os.Getenv("BRIGADE_TEST_DOCKER") == "1" {
-		t.Fatalf("the docker tests cannot run: %s; %s (BRIGADE_TEST_DOCKER=1 makes this a failure, not a skip)", daemonErr, how)
-	}
-	t.Skipf("skipping the docker substrate tests: %s; %s, or set BRIGADE_TEST_DOCKER=1 to make this a failure", daemonErr, how)
+	testenv.NeedDocker(t)
 }
 
 // newSubstrate returns a docker substrate on dataDir that is closed when
