@@ -140,11 +140,6 @@ func Rotate(ctx context.Context, opts RotateOptions, log *slog.Logger) (string, 
 		return "", 0, errors.New("with --secrets-key, give the new key with --new-key too " +
 			"(then start the server with --secrets-key set to it); there is no key file to write it to")
 	}
-	unlock, err := LockDataDir(opts.DataDir)
-	if err != nil {
-		return "", 0, err
-	}
-	defer unlock()
 	db := opts.Database
 	if db == "" {
 		db = filepath.Join(opts.DataDir, "brigade.db")
@@ -152,6 +147,11 @@ func Rotate(ctx context.Context, opts RotateOptions, log *slog.Logger) (string, 
 	if _, err := os.Stat(db); err != nil {
 		return "", 0, fmt.Errorf("there is no database %s: set --data-dir (or --database) to the server's", db)
 	}
+	unlock, err := LockDataDir(opts.DataDir)
+	if err != nil {
+		return "", 0, err
+	}
+	defer unlock()
 	st, err := sqlite.Open(ctx, db, log)
 	if err != nil {
 		return "", 0, fmt.Errorf("opening database %s: %w", db, err)
