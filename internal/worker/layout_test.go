@@ -53,6 +53,18 @@ func TestConfigFolderStaysInside(t *testing.T) {
 		}
 		emptyDir(t, outside)
 	})
+	t.Run("SourceItselfAndFoldersBelow", func(t *testing.T) {
+		src := t.TempDir()
+		for rel, want := range map[string]string{"": src, ".": src, "a/b": filepath.Join(src, "a", "b"), "./c/": filepath.Join(src, "c")} {
+			got, err := configDir(src, rel)
+			if err != nil || got != want {
+				t.Errorf("configDir(%q) = %q, %v; want %q", rel, got, err, want)
+			}
+			if fi, err := os.Stat(want); err != nil || !fi.IsDir() {
+				t.Errorf("%s was not made: %v", want, err)
+			}
+		}
+	})
 	t.Run("SymlinkedFolderIsRefused", func(t *testing.T) {
 		src, outside := t.TempDir(), t.TempDir()
 		if err := os.Symlink(outside, filepath.Join(src, "cfg")); err != nil {
