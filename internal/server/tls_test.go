@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
@@ -24,6 +25,13 @@ import (
 // startTLS runs a server with --tls-self-signed in dataDir and returns it
 // with what it printed.
 func startTLS(t *testing.T, dataDir string) (*server.Server, string) {
+	srv, printed, _ := startTLSStoppable(t, dataDir)
+	return srv, printed
+}
+
+// startTLSStoppable is startTLS that also returns how to stop the server
+// before the test ends (a data dir serves one server at a time).
+func startTLSStoppable(t *testing.T, dataDir string) (*server.Server, string, func()) {
 	t.Helper()
 	var out bytes.Buffer
 	ctx, cancel := context.WithCancel(context.Background())
@@ -35,13 +43,17 @@ func startTLS(t *testing.T, dataDir string) (*server.Server, string) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("server stopped with: %v", err)
-		}
-	})
-	return srv, out.String()
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("server stopped with: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	return srv, out.String(), stop
 }
 
 // TestSelfSignedTLS: the server serves HTTPS with a certificate it made and
@@ -135,8 +147,9 @@ func TestSelfSignedTLS(t *testing.T) {
 // TestSelfSignedTLSIsKept: a restart serves the same certificate.
 func TestSelfSignedTLSIsKept(t *testing.T) {
 	dir := t.TempDir()
-	_, first := startTLS(t, dir)
+	_, first, stop := startTLSStoppable(t, dir)
 	before, _ := os.ReadFile(filepath.Join(dir, "tls.crt"))
+	stop()
 	_, second := startTLS(t, dir)
 	after, _ := os.ReadFile(filepath.Join(dir, "tls.crt"))
 	if !bytes.Equal(before, after) || first != second {
