@@ -333,6 +333,11 @@ func matrix() []cell {
 		{name: "logs of the worker's event", ok: ok, allow: of(root, projUser, eventCreator, worker), req: func(w *world) (string, string, any) {
 			return "GET", "/v2/events/" + w.workerEvent + "/logs", nil
 		}},
+		{name: "the worker's secrets", ok: ok, allow: of(worker), req: func(w *world) (string, string, any) {
+			return "GET", "/v2/events/" + w.workerEvent + "/worker/secrets", nil
+		}},
+		{name: "audit log", ok: ok, allow: admins, req: fixed("GET", "/v2/audit", nil)},
+		{name: "third-party login callback", ok: http.StatusNotImplemented, open: true, req: fixed("GET", "/v2/session/auth?state=s&code=c", nil)},
 		{name: "append worker log", ok: ok, allow: of(worker), req: func(w *world) (string, string, any) {
 			return "POST", "/v2/events/" + w.workerEvent + "/logs?container=vcs",
 				map[string]any{"apiVersion": v, "kind": "LogLines", "lines": []map[string]string{{"message": "hi"}}}
