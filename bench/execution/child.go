@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -172,49 +173,34 @@ func ticks(n int64) time.Duration { return time.Duration(n) * 10 * time.Millisec
 
 // memory reads the server's resident set (VmRSS) and its peak (VmHWM) in kB.
 func (s *childServer) memory() (rss, peak int64, err error) {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
-	if err != nil {
-		return 0, 0, err
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) < 2 {
-			continue
-		}
-		switch f[0] {
-		case "VmRSS:":
-			rss, err = strconv.ParseInt(f[1], 10, 64)
-		case "VmHWM:":
-			peak, err = strconv.ParseInt(f[1], 10, 64)
-		}
-		if err != nil {
-			return 0, 0, err
-		}
-	}
-	return rss, peak, nil
+	v, err := s.status("VmRSS:", "VmHWM:")
+	return v[0], v[1], err
 }
 
 // rssParts splits the server's resident set (kB): anonymous memory, and
 // pages of files (the binary's code and data, which the kernel may drop).
 func (s *childServer) rssParts() (anon, file int64, err error) {
+	v, err := s.status("RssAnon:", "RssFile:")
+	return v[0], v[1], err
+}
+
+// status reads the named kB fields of the server's /proc status file.
+func (s *childServer) status(names ...string) ([]int64, error) {
+	out := make([]int64, len(names))
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return out, err
 	}
 	for _, line := range strings.Split(string(b), "\n") {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
 		}
-		switch f[0] {
-		case "RssAnon:":
-			anon, err = strconv.ParseInt(f[1], 10, 64)
-		case "RssFile:":
-			file, err = strconv.ParseInt(f[1], 10, 64)
-		}
-		if err != nil {
-			return 0, 0, err
+		if i := slices.Index(names, f[0]); i >= 0 {
+			if out[i], err = strconv.ParseInt(f[1], 10, 64); err != nil {
+				return out, err
+			}
 		}
 	}
-	return anon, file, nil
+	return out, nil
 }
