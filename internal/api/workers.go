@@ -49,7 +49,8 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 
 // workerLaunch builds what a substrate needs to start an event's worker.
 // The project's secrets stay out of its event.json: the worker fetches
-// them (WorkerSecrets, workersecrets.go).
+// them (WorkerSecrets, workersecrets.go). A project without secrets saves
+// its workers that request: their event.json says there are none.
 func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string) (*core.WorkerLaunch, error) {
 	namespace := ""
 	if p, err := s.store.Projects().Get(ctx, ev.ProjectID); err == nil && p.Kubernetes != nil {
@@ -58,7 +59,15 @@ func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string
 	started := *ev
 	started.Worker.Status.Phase = core.PhaseStarting
 	d := core.NewEventDocument(&started, namespace, nil, s.cfg.APIAddress, token)
-	d.Project.Secrets, d.Worker.SecretsFromAPI = nil, true
+	keys, _, err := s.store.Secrets().List(ctx, ev.ProjectID, core.ListOptions{Limit: 1})
+	if err != nil {
+		return nil, fmt.Errorf("reading the secrets of project %s: %w", ev.ProjectID, err)
+	}
+	if len(keys) > 0 {
+		d.Project.Secrets, d.Worker.SecretsFromAPI = nil, true
+	} else {
+		d.Project.Secrets = map[string]string{}
+	}
 	d.Worker.APICertificate = s.cfg.APICertificate
 	doc, err := json.MarshalIndent(d, "", "  ")
 	if err != nil {

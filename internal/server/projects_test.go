@@ -177,3 +177,16 @@ func TestProjects(t *testing.T) {
 		ts.expectError(404, "NotFoundError", "DELETE", "/v2/projects/doomed", ts.root, nil)
 	})
 }
+
+// TestEventFileOfAProjectWithoutSecrets: a project without secrets spares
+// its workers the request for them: event.json says there are none.
+func TestEventFileOfAProjectWithoutSecrets(t *testing.T) {
+	ts := newTestServer(t)
+	src := "example.com/plain"
+	ts.createProject("plain", core.EventSubscription{Source: src, Types: []string{"*"}})
+	id := ts.createEvents(eventBody(src, "push", nil))[0].Metadata.ID
+	_, doc := ts.launchWorker(id)
+	if doc.Worker.SecretsFromAPI || doc.Project.Secrets == nil || len(doc.Project.Secrets) != 0 {
+		t.Fatalf("event.json of a project without secrets: secrets %v, fetched from the API: %v", doc.Project.Secrets, doc.Worker.SecretsFromAPI)
+	}
+}
