@@ -70,6 +70,12 @@ func (r *Runner) cleanupRound(ctx context.Context) (time.Time, error) {
 
 // cleanup removes one event's leftovers and revokes its worker's token.
 func (r *Runner) cleanup(ctx context.Context, c core.Cleanup) {
+	// The worker's token dies first: its event.json, which holds it, is in
+	// the folder the substrate removes next, and nobody who sees the folder
+	// gone may still use the token.
+	if err := r.store.Events().SetWorkerTokenHash(ctx, c.EventID, ""); err != nil && !core.IsNotFound(err) {
+		r.log.Warn("revoking the worker token of a finished event", "event", c.EventID, "error", err)
+	}
 	if err := r.sub.Cleanup(ctx, c.EventID); err != nil {
 		if ctx.Err() != nil {
 			return
@@ -79,9 +85,6 @@ func (r *Runner) cleanup(ctx context.Context, c core.Cleanup) {
 			r.log.Error("postponing a cleanup", "event", c.EventID, "error", err)
 		}
 		return
-	}
-	if err := r.store.Events().SetWorkerTokenHash(ctx, c.EventID, ""); err != nil && !core.IsNotFound(err) {
-		r.log.Warn("revoking the worker token of a cleaned-up event", "event", c.EventID, "error", err)
 	}
 	if err := r.store.Cleanups().Done(ctx, c); err != nil {
 		r.log.Warn("recording a finished cleanup", "event", c.EventID, "error", err)
