@@ -3,9 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
-	"os"
 	"os/exec"
-	"strings"
 	"sync"
 	"time"
 
@@ -97,17 +95,4 @@ func createProject(ctx context.Context, c *client.Client, id, script string) err
 			WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
 		}})
 	return err
-}
-
-// loadavg is the first three fields of /proc/loadavg (as uptime prints them).
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	f := strings.Fields(string(b))
-	if len(f) > 3 {
-		f = f[:3]
-	}
-	return strings.Join(f, " ")
 }

@@ -24,6 +24,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/brigadeplatform/brigade/bench/internal/machine"
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/dockerapi"
@@ -39,9 +40,9 @@ func main() {
 	image := flag.String("image", "brigade-test/busybox:latest", "image of every job (must be on the daemon)")
 	fanout := flag.Int("fanout", 20, "concurrent jobs for the fan-out figure (0 skips it)")
 	flag.Parse()
-	fmt.Printf("load average at start: %s\n", loadavg())
+	fmt.Printf("load average at start: %s\n", machine.LoadAvg())
 	err := run(*n, *rounds, *fanout, *image)
-	fmt.Printf("load average at end: %s\n", loadavg())
+	fmt.Printf("load average at end: %s\n", machine.LoadAvg())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench/docker:", err)
 		os.Exit(1)

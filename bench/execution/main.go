@@ -43,6 +43,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/brigadeplatform/brigade/bench/internal/machine"
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
@@ -81,8 +82,8 @@ func run(o options) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	fmt.Printf("%d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), runtime.Version(), loadavg())
-	defer func() { fmt.Printf("load average at end: %s\n", loadavg()) }()
+	fmt.Printf("%d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), runtime.Version(), machine.LoadAvg())
+	defer func() { fmt.Printf("load average at end: %s\n", machine.LoadAvg()) }()
 
 	var failed []string
 	section := func(name string, f func() error) {
@@ -198,19 +199,6 @@ func (b *bench) runEvent(project string) (*core.Event, time.Time, error) {
 		return nil, accepted, fmt.Errorf("event %s ended %s", id, ev.Worker.Status.Phase)
 	}
 	return ev, accepted, nil
-}
-
-// loadavg is the first three fields of /proc/loadavg (as uptime prints them).
-func loadavg() string {
-	b, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown (" + err.Error() + ")"
-	}
-	f := strings.Fields(string(b))
-	if len(f) > 3 {
-		f = f[:3]
-	}
-	return strings.Join(f, " ")
 }
 
 func sortDur(d []time.Duration) { sort.Slice(d, func(i, j int) bool { return d[i] < d[j] }) }
