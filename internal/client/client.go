@@ -105,19 +105,27 @@ func WithInsecureTLS(insecure bool) Option {
 		if !insecure {
 			return
 		}
-		base, ok := c.http.Transport.(*http.Transport)
-		if !ok || base == nil {
-			base = http.DefaultTransport.(*http.Transport)
-		}
-		tr := base.Clone()
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{}
-		}
-		tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // the user asked for it
-		hc := *c.http
-		hc.Transport = tr
-		c.http = &hc
+		c.changeTLS(func(tc *tls.Config) {
+			tc.InsecureSkipVerify = true //nolint:gosec // the user asked for it
+		})
 	}
+}
+
+// changeTLS gives the client a copy of its *http.Transport (or of the
+// default one) whose TLS settings change has changed.
+func (c *Client) changeTLS(change func(*tls.Config)) {
+	base, ok := c.http.Transport.(*http.Transport)
+	if !ok || base == nil {
+		base = http.DefaultTransport.(*http.Transport)
+	}
+	tr := base.Clone()
+	if tr.TLSClientConfig == nil {
+		tr.TLSClientConfig = &tls.Config{}
+	}
+	change(tr.TLSClientConfig)
+	hc := *c.http
+	hc.Transport = tr
+	c.http = &hc
 }
 
 // WithUserAgent sets the User-Agent header of every request.

@@ -7,7 +7,6 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
-	"net/http"
 )
 
 // ParseCertificates reads the PEM "CERTIFICATE" blocks of b.
@@ -38,27 +37,21 @@ func ParseCertificates(b []byte) ([]*x509.Certificate, error) {
 // own, as it hands it to its workers): a server that presents one of them
 // is accepted whatever name it was reached by; any other is verified as
 // usual, against the system's roots and the address's host name. Bad PEM
-// trusts nothing extra. Apply it after WithHTTPClient, as WithInsecureTLS.
+// trusts nothing extra, and no certificate at all (a server without TLS)
+// leaves the client as it is. Apply it after WithHTTPClient, as
+// WithInsecureTLS.
 func WithServerCert(pemCerts []byte) Option {
 	return func(c *Client) {
 		pinned, _ := ParseCertificates(pemCerts)
-		base, ok := c.http.Transport.(*http.Transport)
-		if !ok || base == nil {
-			base = http.DefaultTransport.(*http.Transport)
+		if len(pinned) == 0 {
+			return // verification as usual: nothing is pinned
 		}
-		tr := base.Clone()
-		if tr.TLSClientConfig == nil {
-			tr.TLSClientConfig = &tls.Config{}
-		}
-		// The standard verification is replaced by verifyPinned, which
-		// does it itself for certificates other than the pinned ones.
-		tr.TLSClientConfig.InsecureSkipVerify = true //nolint:gosec // verified in VerifyConnection
-		tr.TLSClientConfig.VerifyConnection = func(cs tls.ConnectionState) error {
-			return verifyPinned(cs, pinned)
-		}
-		hc := *c.http
-		hc.Transport = tr
-		c.http = &hc
+		c.changeTLS(func(tc *tls.Config) {
+			// The standard verification is replaced by verifyPinned, which
+			// does it itself for certificates other than the pinned ones.
+			tc.InsecureSkipVerify = true //nolint:gosec // verified in VerifyConnection
+			tc.VerifyConnection = func(cs tls.ConnectionState) error { return verifyPinned(cs, pinned) }
+		})
 	}
 }
 
