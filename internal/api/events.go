@@ -2,6 +2,7 @@ package api
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -72,15 +73,72 @@ func emptyIfNil(m map[string]string) map[string]string {
 // copy together with its queue entry in one transaction. It returns only
 // after that transaction committed.
 func (s *Service) CreateEvent(ctx context.Context, ev *core.Event) ([]core.Event, error) {
+	created, _, err := s.CreateEventOnce(ctx, ev, "")
+	return created, err
+}
+
+// MaxDeliveryKeyLength bounds a delivery key (see CreateEventOnce).
+const MaxDeliveryKeyLength = 255
+
+// CreateEventOnce is CreateEvent for a keyed delivery (docs/api.md,
+// "Idempotent event creation"): the first call with a key unique within
+// the event's source creates the events and remembers them under the key,
+// in the same transaction; any later call with the same source and key
+// creates nothing and returns the events the first one created (those not
+// deleted since), with replayed true. An empty key is CreateEvent.
+func (s *Service) CreateEventOnce(ctx context.Context, ev *core.Event, key string) (created []core.Event, replayed bool, err error) {
 	if err := authorizeEventCreate(ctx, ev); err != nil {
-		return nil, err
+		return nil, false, err
 	}
-	return s.fanOut(ctx, ev, nil)
+	if err := checkDeliveryKey(key); err != nil {
+		return nil, false, err
+	}
+	var firstIDs []string
+	created, err = s.fanOut(ctx, ev, nil, &delivery{key: key, known: &firstIDs, replayed: &replayed})
+	if err != nil || !replayed {
+		return created, replayed, err
+	}
+	first := make([]core.Event, 0, len(firstIDs))
+	for _, id := range firstIDs {
+		e, err := s.store.Events().Get(ctx, id)
+		var nf *core.NotFoundError
+		if errors.As(err, &nf) {
+			continue // deleted since
+		}
+		if err != nil {
+			return nil, true, err
+		}
+		first = append(first, *e)
+	}
+	return first, true, nil
+}
+
+func checkDeliveryKey(key string) error {
+	if len(key) > MaxDeliveryKeyLength {
+		return &core.BadRequestError{Reason: fmt.Sprintf(
+			"The idempotency key is %d bytes long; it can be at most %d.", len(key), MaxDeliveryKeyLength)}
+	}
+	for _, r := range key {
+		if r < 0x20 || r == 0x7f {
+			return &core.BadRequestError{Reason: "The idempotency key must not contain control characters."}
+		}
+	}
+	return nil
+}
+
+// delivery is a keyed creation under way: fanOut looks the key up in its
+// transaction and either records the new events under it or reports the
+// ones recorded before.
+type delivery struct {
+	key      string
+	known    *[]string
+	replayed *bool
 }
 
 // fanOut creates one event per subscribed project. A non-nil retryOf is the
 // original event of a retry: its worker spec and inherited jobs are reused.
-func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Event) ([]core.Event, error) {
+// A non-empty d.key makes it a keyed delivery (see CreateEventOnce).
+func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Event, d *delivery) ([]core.Event, error) {
 	if err := checkEventConfigFiles(ctx, ev); err != nil { // exec.go
 		return nil, err
 	}
@@ -115,10 +173,28 @@ func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Even
 		e.Worker = buildWorker(&p, ev, retryOf)
 		created = append(created, e)
 	}
-	if len(created) == 0 {
+	keyed := d != nil && d.key != ""
+	if len(created) == 0 && !keyed {
 		return created, nil
 	}
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		if keyed {
+			ids, known, err := s.store.Deliveries().Lookup(ctx, ev.Source, d.key)
+			if err != nil {
+				return err
+			}
+			if known {
+				*d.known, *d.replayed = ids, true
+				return nil
+			}
+			ids = make([]string, len(created))
+			for i := range created {
+				ids[i] = created[i].Metadata.ID
+			}
+			if err := s.store.Deliveries().Record(ctx, ev.Source, d.key, ids, now); err != nil {
+				return err
+			}
+		}
 		for i := range created {
 			e := &created[i]
 			jobs := e.Worker.Jobs
@@ -142,6 +218,9 @@ func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Even
 	})
 	if err != nil {
 		return nil, fmt.Errorf("storing event: %w", err)
+	}
+	if keyed && *d.replayed {
+		return nil, nil
 	}
 	for _, e := range created {
 		s.log.Debug("event created", "event", e.Metadata.ID, "project", e.ProjectID,
@@ -302,7 +381,7 @@ func copyForRecreate(orig *core.Event, label string) *core.Event {
 }
 
 func (s *Service) recreate(ctx context.Context, ev *core.Event, retryOf *core.Event, what string) (*core.Event, error) {
-	created, err := s.fanOut(ctx, ev, retryOf)
+	created, err := s.fanOut(ctx, ev, retryOf, nil)
 	if err != nil {
 		return nil, err
 	}

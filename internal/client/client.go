@@ -201,7 +201,9 @@ type request struct {
 	query  url.Values
 	kind   string // envelope of body; empty: send body as is
 	body   any    // nil: no body
-	want   int    // the one success status
+	want   int    // the success status
+	alsoOK int    // another success status, if not 0
+	header http.Header
 	auth   func(*http.Request)
 }
 
@@ -261,6 +263,9 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 	if c.userAgent != "" {
 		req.Header.Set("User-Agent", c.userAgent)
 	}
+	for k, v := range r.header {
+		req.Header[k] = v
+	}
 	if r.auth != nil {
 		r.auth(req)
 	} else if c.token != "" {
@@ -274,7 +279,7 @@ func (c *Client) send(ctx context.Context, r request) (*http.Response, error) {
 		return nil, fmt.Errorf("%s %s: %w (is the API server at %s running and reachable?)",
 			r.method, u, err, c.address)
 	}
-	if resp.StatusCode != r.want {
+	if resp.StatusCode != r.want && (r.alsoOK == 0 || resp.StatusCode != r.alsoOK) {
 		defer resp.Body.Close()
 		return nil, decodeError(resp)
 	}

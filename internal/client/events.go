@@ -2,6 +2,8 @@ package client
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"sort"
@@ -82,6 +84,29 @@ func (c *Client) CreateEvent(ctx context.Context, e *core.Event) ([]core.Event, 
 		return nil, err
 	}
 	return out.Items, nil
+}
+
+// CreateEventOnce is CreateEvent for a keyed delivery: key (at most 255
+// bytes, unique within the event's source; empty: no key) is sent as the
+// Idempotency-Key header. A repeated key creates nothing: the server
+// answers with the events the first delivery created, and replayed is
+// true.
+func (c *Client) CreateEventOnce(ctx context.Context, e *core.Event, key string) (events []core.Event, replayed bool, err error) {
+	r := request{method: http.MethodPost, path: "/v2/events", kind: "Event", body: eventBody(e),
+		want: http.StatusCreated, alsoOK: http.StatusOK}
+	if key != "" {
+		r.header = http.Header{"Idempotency-Key": {key}}
+	}
+	resp, err := c.send(ctx, r)
+	if err != nil {
+		return nil, false, err
+	}
+	defer resp.Body.Close()
+	var out List[core.Event]
+	if err := json.NewDecoder(resp.Body).Decode(&out); err != nil {
+		return nil, false, fmt.Errorf("decoding the reply to POST /v2/events: %w", err)
+	}
+	return out.Items, resp.StatusCode == http.StatusOK, nil
 }
 
 // ListEvents returns one page of events, newest first (GET /v2/events).

@@ -35,6 +35,10 @@ type Store interface {
 	// Audit keeps who did what through the API (see AuditEntry).
 	Audit() AuditStore
 
+	// Deliveries remembers which events each keyed delivery created, so
+	// that a repeated delivery creates none (see DeliveryStore).
+	Deliveries() DeliveryStore
+
 	// Subscribe returns a channel that receives a value (coalesced, never
 	// blocking the writer) after every commit that touched topic, until
 	// cancel is called. Topics: TopicEvent(id), TopicWorker(id),
@@ -294,6 +298,23 @@ type CleanupStore interface {
 	Done(ctx context.Context, c Cleanup) error
 	// Retry moves the entry, if it is still due at c.Due, to at.
 	Retry(ctx context.Context, c Cleanup, at time.Time) error
+}
+
+// DeliveryStore remembers the events that a delivery created: a delivery
+// is one request to create events that its sender marked with a key (a
+// gateway's webhook delivery ID, a CloudEvent's id, a cron firing), unique
+// within the event source. Recording happens in the transaction that
+// stores the events, so a delivery is either unknown or known with the
+// events it created.
+type DeliveryStore interface {
+	// Lookup returns the ids of the events the delivery created (maybe
+	// none) and whether the delivery is known.
+	Lookup(ctx context.Context, source, key string) (eventIDs []string, known bool, err error)
+	// Record remembers a delivery and the events it created; it is a
+	// ConflictError when the delivery is already known.
+	Record(ctx context.Context, source, key string, eventIDs []string, at time.Time) error
+	// DeleteBefore forgets deliveries recorded before t.
+	DeleteBefore(ctx context.Context, t time.Time) (int64, error)
 }
 
 // SettingStore keeps small server-wide values (the root password hash, ...).

@@ -16,20 +16,28 @@ func (h *handler) createEvent(w http.ResponseWriter, r *http.Request) {
 	ev.Metadata = core.ObjectMeta{}
 	ev.Worker = nil
 	ev.Summary = ""
-	created, err := h.svc.CreateEvent(r.Context(), &ev)
+	// An Idempotency-Key makes the creation a keyed delivery: repeated,
+	// it creates nothing and answers 200 with the first one's events.
+	created, replayed, err := h.svc.CreateEventOnce(r.Context(), &ev, r.Header.Get("Idempotency-Key"))
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	for i := range created {
-		noteObjects(r.Context(), "events/"+created[i].Metadata.ID)
+	status := http.StatusCreated
+	if replayed {
+		status = http.StatusOK
+		w.Header().Set("Idempotent-Replayed", "true")
+	} else {
+		for i := range created {
+			noteObjects(r.Context(), "events/"+created[i].Metadata.ID)
+		}
 	}
 	b, err := listBody("EventList", "Event", created, core.ListMeta{})
 	if err != nil {
 		h.writeError(w, r, err)
 		return
 	}
-	writeRaw(w, http.StatusCreated, b)
+	writeRaw(w, status, b)
 }
 
 func (h *handler) listEvents(w http.ResponseWriter, r *http.Request) {

@@ -316,9 +316,15 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	}, nil
 }
 
-// sweepSessions deletes expired sessions now and then: they no longer
-// authenticate anyone, and their rows need not stay.
-func (s *Server) sweepSessions(ctx context.Context) {
+// DeliveryRetention is how long a keyed delivery is remembered (see
+// api.Service.CreateEventOnce): a repeat within it creates nothing. GitHub
+// lets a delivery be redelivered for a few days, but by hand; its own
+// retries, and every other sender's, come within minutes.
+const DeliveryRetention = 24 * time.Hour
+
+// sweepExpired deletes expired sessions and deliveries older than
+// DeliveryRetention now and then: their rows need not stay.
+func (s *Server) sweepExpired(ctx context.Context) {
 	t := time.NewTicker(10 * time.Minute)
 	defer t.Stop()
 	for {
@@ -326,6 +332,11 @@ func (s *Server) sweepSessions(ctx context.Context) {
 			s.log.Error("deleting expired sessions", "error", err)
 		} else if n > 0 {
 			s.log.Debug("deleted expired sessions", "count", n)
+		}
+		if n, err := s.store.Deliveries().DeleteBefore(core.Relaxed(ctx), time.Now().Add(-DeliveryRetention)); err != nil && ctx.Err() == nil {
+			s.log.Error("deleting old deliveries", "error", err)
+		} else if n > 0 {
+			s.log.Debug("deleted old deliveries", "count", n)
 		}
 		select {
 		case <-ctx.Done():
@@ -399,7 +410,7 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Go(func() error { return s.runner.Run(gctx) })
 	}
 	g.Go(func() error { s.audit.Run(gctx); return nil })
-	g.Go(func() error { s.sweepSessions(gctx); return nil })
+	g.Go(func() error { s.sweepExpired(gctx); return nil })
 	s.log.Info("brigade server listening", "addr", s.URL(), "dataDir", s.cfg.DataDir)
 	err := g.Wait()
 	s.stopReqs()

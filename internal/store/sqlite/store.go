@@ -80,19 +80,20 @@ type Store struct {
 	readers       int          // connections of the read pool
 	prepares      atomic.Int64 // statements prepared for the caches, for tests
 
-	projects projectStore
-	events   eventStore
-	jobs     jobStore
-	secrets  secretStore
-	sessions sessionStore
-	logs     logStore
-	queue    queueStore
-	cleanups cleanupStore
-	settings settingStore
-	users    userStore
-	accounts serviceAccountStore
-	roles    roleStore
-	audit    auditStore
+	projects   projectStore
+	events     eventStore
+	jobs       jobStore
+	secrets    secretStore
+	sessions   sessionStore
+	logs       logStore
+	queue      queueStore
+	cleanups   cleanupStore
+	settings   settingStore
+	deliveries deliveryStore
+	users      userStore
+	accounts   serviceAccountStore
+	roles      roleStore
+	audit      auditStore
 
 	projectDocs projectDocs // the documents of all projects (projectStore.All)
 
@@ -173,6 +174,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	s.queue = queueStore{s}
 	s.cleanups = cleanupStore{s}
 	s.settings = settingStore{s}
+	s.deliveries = deliveryStore{s}
 	s.users, s.accounts, s.roles = userStore{s}, serviceAccountStore{s}, roleStore{s}
 	s.audit = auditStore{s}
 	s.now = time.Now
@@ -283,6 +285,9 @@ func (s *Store) RoleAssignments() core.RoleAssignmentStore { return s.roles }
 
 // Audit implements core.Store.
 func (s *Store) Audit() core.AuditStore { return s.audit }
+
+// Deliveries implements core.Store.
+func (s *Store) Deliveries() core.DeliveryStore { return s.deliveries }
 
 // querier is what *sql.DB and *sql.Tx have in common: the write
 // transaction (*txState), the read pool (readPool) and read transactions

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) core.Store) {
 	all = append(all, queueCases()...)
 	all = append(all, cleanupCases()...)
 	all = append(all, auditCases()...)
+	all = append(all, deliveryCases()...)
 	all = append(all, txCases()...)
 	all = append(all, subscribeCases()...)
 	all = append(all, topicCases()...)
