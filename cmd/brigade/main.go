@@ -46,7 +46,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newWorkerCmd(), newQuickstartCmd(), newSecretsCmd(), &cobra.Command{
+	root.AddCommand(newServerCmd(), newGatewayCmd(), newWorkerCmd(), newQuickstartCmd(), newSecretsCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {
@@ -125,6 +125,7 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.IntVar(&cfg.AuditMaxEntries, "audit-max-entries", 0, "the audit log keeps at most this many entries, the newest (default 1000000; negative: no limit)")
 	f.DurationVar(&cfg.CleanupDelay, "cleanup-delay", time.Minute, "how long a finished event's folders and leftover processes are kept")
 	loginFlags(f, &cfg.Login)
+	cfg.Gateways.Flags(f)
 	return cmd
 }
 

@@ -36,6 +36,9 @@ type Config struct {
 	// principals (hashes of their tokens, see auth.HashToken).
 	SchedulerTokenHash string
 	ObserverTokenHash  string
+	// Gateways are the gateways that run inside the server, each with
+	// the hash of the token it was given (see auth.Gateway).
+	Gateways []GatewayIdentity
 	// RootLoginDisabled refuses root sessions (501).
 	RootLoginDisabled bool
 	// ThirdPartyAuth says people log in through a third party (OpenID
@@ -63,6 +66,12 @@ type Config struct {
 	// Now is the service's clock (default time.Now); tests share a fake
 	// one with the runner and the store.
 	Now func() time.Time
+}
+
+// GatewayIdentity is a built-in gateway's principal: its name, the event
+// source it may create events for, and the hash of its token.
+type GatewayIdentity struct {
+	Name, Source, TokenHash string
 }
 
 // Service implements the API's operations.
@@ -135,6 +144,11 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 	}
 	if auth.Equal(h, s.cfg.ObserverTokenHash) {
 		return auth.Observer(), nil
+	}
+	for _, g := range s.cfg.Gateways {
+		if auth.Equal(h, g.TokenHash) {
+			return auth.Gateway(g.Name, g.Source), nil
+		}
 	}
 	// A cached session or account token is no worker's (tokens are
 	// random), so it skips the lookups; a session is checked as if just

@@ -242,6 +242,8 @@ func PrincipalOf(p *auth.Principal) core.AuditPrincipal {
 		return core.AuditPrincipal{Kind: "USER", ID: p.ID}
 	case auth.KindServiceAccount:
 		return core.AuditPrincipal{Kind: "SERVICE_ACCOUNT", ID: p.ID}
+	case auth.KindGateway:
+		return core.AuditPrincipal{Kind: "GATEWAY", ID: p.ID}
 	}
 	return core.AuditPrincipal{Kind: fmt.Sprintf("KIND_%d", p.Kind), ID: p.ID}
 }

@@ -48,6 +48,7 @@ const (
 	KindWorker
 	KindUser
 	KindServiceAccount
+	KindGateway
 )
 
 // Assignment is a role granted to a principal: a system role with an
@@ -100,6 +101,13 @@ func Observer() *Principal {
 func Worker(eventID string) *Principal {
 	return &Principal{Kind: KindWorker, ID: "worker", EventID: eventID,
 		System: []Assignment{{Role: RoleReader}, {Role: RoleWorker, Scope: eventID}}}
+}
+
+// Gateway is the principal of a gateway that runs inside the server: it
+// reads, and creates events of its own source only.
+func Gateway(name, source string) *Principal {
+	return &Principal{Kind: KindGateway, ID: name,
+		System: []Assignment{{Role: RoleReader}, {Role: RoleEventCreator, Scope: source}}}
 }
 
 // Stored builds the principal of a user (KindUser) or service account

@@ -23,7 +23,10 @@ import (
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/audit"
 	"github.com/brigadeplatform/brigade/internal/auth"
+	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/gateway"
+	"github.com/brigadeplatform/brigade/internal/gateway/gateways"
 	"github.com/brigadeplatform/brigade/internal/httpapi"
 	"github.com/brigadeplatform/brigade/internal/ratelimit"
 	"github.com/brigadeplatform/brigade/internal/runner"
@@ -87,6 +90,9 @@ type Config struct {
 	// Third-party login for people (see login.go): OpenID Connect or
 	// GitHub, not both.
 	Login LoginConfig
+
+	// Gateways are mounted on the server's listener (docs/gateways.md).
+	Gateways gateways.Config
 }
 
 // DefaultStandbyWorkers is how many standby workers a server keeps.
@@ -201,6 +207,24 @@ type Server struct {
 	tls      bool               // serving HTTPS
 	stopReqs context.CancelFunc // ends streams at shutdown
 	unlock   func()             // releases the data dir's lock
+	gateways []gateway.Gateway
+}
+
+// buildGateways makes the gateways cfg turns on, each with a token of its
+// own, made up now and known to the API service only for this run, that
+// may create events of the gateway's source (auth.Gateway). They reach
+// the API through the server's own listener, as any gateway would.
+func buildGateways(cfg *Config, acfg *api.Config, self string, stls *serverTLS, log *slog.Logger) ([]gateway.Gateway, error) {
+	var opts []client.Option
+	if stls != nil {
+		opts = append(opts, client.WithServerCert(stls.certPEM))
+	}
+	return cfg.Gateways.Build("", func(name, source string) gateway.Env {
+		token := auth.NewToken()
+		acfg.Gateways = append(acfg.Gateways, api.GatewayIdentity{Name: name, Source: source, TokenHash: auth.HashToken(token)})
+		return gateway.Env{API: client.New(self, token, append(opts, client.WithUserAgent("brigade-gateway/"+name))...),
+			Log: log.With("gateway", name)}
+	})
 }
 
 // New prepares a server: it opens the store and binds the listen address,
@@ -274,6 +298,12 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if cfg.ObserverToken != "" {
 		acfg.ObserverTokenHash = auth.HashToken(cfg.ObserverToken)
 	}
+	gws, err := buildGateways(&cfg, &acfg, scheme+ln.Addr().String(), stls, log)
+	if err != nil {
+		ln.Close()
+		closeAll()
+		return nil, err
+	}
 	if err := configureLogin(ctx, &acfg, cfg.Login, apiAddr, st); err != nil {
 		ln.Close()
 		closeAll()
@@ -303,13 +333,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Commit: cfg.Commit, Logger: log, Audit: rec,
 		LoginLimiter: loginLimiter(cfg),
 	})
+	mux := http.NewServeMux()
+	if err := gateway.Mount(mux, gws, false, log); err != nil {
+		ln.Close()
+		closeAll()
+		return nil, err
+	}
+	mux.Handle("/", h)
 	// Requests get a base context that shutdown cancels, so open streams
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
 	return &Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
-		unlock: unlock,
-		http: &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second,
+		unlock: unlock, gateways: gws,
+		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls),
 			// Failed TLS handshakes and the like: noise unless debugging.
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
@@ -411,6 +448,14 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	g.Go(func() error { s.audit.Run(gctx); return nil })
 	g.Go(func() error { s.sweepExpired(gctx); return nil })
+	for _, gw := range s.gateways {
+		g.Go(func() error {
+			if err := gw.Run(gctx); err != nil && gctx.Err() == nil {
+				return fmt.Errorf("gateway %s: %w", gw.Name(), err)
+			}
+			return nil
+		})
+	}
 	s.log.Info("brigade server listening", "addr", s.URL(), "dataDir", s.cfg.DataDir)
 	err := g.Wait()
 	s.stopReqs()
