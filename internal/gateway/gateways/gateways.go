@@ -11,10 +11,12 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/brigadeplatform/brigade/internal/gateway"
+	"github.com/brigadeplatform/brigade/internal/gateway/cloudevents"
 )
 
 // Config is the configuration of every built-in gateway.
 type Config struct {
+	CloudEvents cloudevents.Config
 	// Extra are gateways beyond the built-in ones (tests, embedders).
 	Extra []Builder
 }
@@ -29,10 +31,14 @@ type Builder struct {
 
 // Flags registers every gateway's flags on f.
 func (c *Config) Flags(f *pflag.FlagSet) {
+	c.CloudEvents.Flags(f)
 }
 
 func (c *Config) builders() []Builder {
 	var all []Builder
+	all = append(all, Builder{Name: cloudevents.Name, Source: cloudevents.Source, Build: func(env gateway.Env) (gateway.Gateway, error) {
+		return cloudevents.New(c.CloudEvents, env)
+	}})
 	return append(all, c.Extra...)
 }
 
