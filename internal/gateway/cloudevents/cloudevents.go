@@ -138,33 +138,49 @@ func (g *Gateway) receive(w http.ResponseWriter, r *http.Request) {
 // with an empty body, as for a missing token; anything else is the API's
 // failure, logged with its cause.
 func (g *Gateway) refuse(w http.ResponseWriter, r *http.Request, err error) {
-	var (
-		authn   *core.AuthenticationError
-		authz   *core.AuthorizationError
-		bad     *core.BadRequestError
-		tooMany *core.TooManyRequestsError
-		apiErr  *client.APIError
-	)
-	switch {
-	case errors.As(err, &authn), errors.As(err, &authz), errors.As(err, &apiErr) &&
-		(apiErr.StatusCode == http.StatusUnauthorized || apiErr.StatusCode == http.StatusForbidden):
+	switch apiStatus(err) {
+	case http.StatusUnauthorized, http.StatusForbidden:
 		g.env.Log.Info("cloudevent refused: the sender's token may not create it", "route", r.Pattern, "reason", err)
 		w.WriteHeader(http.StatusForbidden)
-	case errors.As(err, &tooMany):
-		if tooMany.RetryAfter > 0 {
-			w.Header().Set("Retry-After", strconv.Itoa(int(tooMany.RetryAfter.Round(time.Second)/time.Second)))
+	case http.StatusTooManyRequests:
+		if tm, ok := errors.AsType[*core.TooManyRequestsError](err); ok && tm.RetryAfter > 0 {
+			w.Header().Set("Retry-After", strconv.Itoa(int(tm.RetryAfter.Round(time.Second)/time.Second)))
 		}
 		writeError(w, &problem{status: http.StatusTooManyRequests, reason: "the Brigade API is busy: try again later"})
-	case errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusRequestEntityTooLarge:
+	case http.StatusRequestEntityTooLarge:
 		writeError(w, &problem{status: http.StatusRequestEntityTooLarge,
 			reason: "the event is larger than the Brigade API accepts: send less data"})
-	case errors.As(err, &bad):
+	case http.StatusBadRequest:
 		g.env.Log.Error("the Brigade API refused a cloudevent", "route", r.Pattern, "error", err)
 		writeError(w, &problem{status: http.StatusBadGateway, reason: "the Brigade API refused the event: " + err.Error()})
 	default:
 		g.env.Log.Error("creating a cloudevent failed", "route", r.Pattern, "error", err)
 		writeError(w, &problem{status: http.StatusBadGateway, reason: "the Brigade API failed; the cause is in the gateway's log"})
 	}
+}
+
+// apiStatus is the status the API answered with, 0 if it did not answer.
+func apiStatus(err error) int {
+	var (
+		apiErr  *client.APIError
+		bad     *core.BadRequestError
+		authn   *core.AuthenticationError
+		authz   *core.AuthorizationError
+		tooMany *core.TooManyRequestsError
+	)
+	switch {
+	case errors.As(err, &apiErr):
+		return apiErr.StatusCode
+	case errors.As(err, &bad):
+		return http.StatusBadRequest
+	case errors.As(err, &authn):
+		return http.StatusUnauthorized
+	case errors.As(err, &authz):
+		return http.StatusForbidden
+	case errors.As(err, &tooMany):
+		return http.StatusTooManyRequests
+	}
+	return 0
 }
 
 // toBrigade maps a CloudEvent to the Brigade event made of it.
