@@ -1,9 +1,11 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,7 +15,9 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/gateway/cloudevents"
+	"github.com/brigadeplatform/brigade/internal/gateway/gateways"
 	"github.com/brigadeplatform/brigade/internal/server"
 )
 
@@ -22,16 +26,16 @@ const ceLimit = 4096 // the gateway's body limit in these tests
 // ceWorld is a server with the CloudEvents gateway mounted, a project
 // subscribed to CloudEvents of one source and type, and senders' tokens.
 type ceWorld struct {
-	ts      *testServer
-	api     *client.Client // root's
-	sender  string         // EVENT_CREATOR for brigade.sh/cloudevents
-	reader  string         // a valid token that may not create events
-	subject string         // the project's qualifiers
+	ts     *testServer
+	api    *client.Client // root's
+	sender string         // EVENT_CREATOR for brigade.sh/cloudevents
+	reader string         // a valid token that may not create events
+	path   string         // the gateway's
 }
 
 func newCEWorld(t *testing.T) *ceWorld {
 	ts := startTestServer(t, t.TempDir(), func(c *server.Config) { c.Gateways.CloudEvents.MaxBodyBytes = ceLimit })
-	w := &ceWorld{ts: ts, api: client.New(ts.url, ts.root)}
+	w := &ceWorld{ts: ts, api: client.New(ts.url, ts.root), path: "/gateways/cloudevents"}
 	ts.createProject("ce-app", core.EventSubscription{Source: cloudevents.Source, Types: []string{cloudevents.EventType},
 		Qualifiers: map[string]string{"source": "example.com/app", "type": "com.example.ping"}})
 	w.sender = w.serviceAccount(t, "ce-sender", core.RoleAssignment{Role: "EVENT_CREATOR", Scope: cloudevents.Source})
@@ -56,7 +60,7 @@ func (w *ceWorld) serviceAccount(t *testing.T, id string, grant core.RoleAssignm
 // the gateway, with query appended to its path.
 func (w *ceWorld) send(t *testing.T, method, token, query string, header map[string]string, body string) reply {
 	t.Helper()
-	req, err := http.NewRequest(method, w.ts.url+"/gateways/cloudevents"+query, strings.NewReader(body))
+	req, err := http.NewRequest(method, w.ts.url+w.path+query, strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -369,4 +373,46 @@ func (w *ceWorld) eventCountOf(t *testing.T, ceID string) int {
 		}
 	}
 	return n
+}
+
+// TestCloudEventsGatewayAlone: run alone (as `brigade gateway cloudevents`
+// does), the gateway serves POST and OPTIONS /events and creates events on
+// a remote API with each sender's token.
+func TestCloudEventsGatewayAlone(t *testing.T) {
+	w := newCEWorld(t)
+	gws, err := (&gateways.Config{}).Build(cloudevents.Name, func(name, _ string) gateway.Env {
+		return gateway.Env{API: client.New(w.ts.url, "a-token-the-gateway-never-uses"), Log: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	})
+	if err != nil || len(gws) != 1 {
+		t.Fatalf("building the gateway: %v", err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	addr := make(chan string, 1)
+	done := make(chan error, 1)
+	go func() {
+		done <- gateway.Serve(ctx, gateway.ServeConfig{Addr: "127.0.0.1:0"}, gws, slog.New(slog.NewTextHandler(io.Discard, nil)),
+			func(a string) { addr <- a })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("serving: %v", err)
+		}
+	})
+	alone := &ceWorld{ts: &testServer{t: t, url: "http://" + <-addr}, path: "/events"}
+	ids := alone.send(t, "POST", w.sender, "", structuredHeader, structured("alone-1", "")).ids(t)
+	if len(ids) != 1 {
+		t.Fatalf("created %v", ids)
+	}
+	if ev, _ := w.payload(t, ids[0]); ev.ProjectID != "ce-app" {
+		t.Fatalf("event %+v", ev)
+	}
+	r := alone.send(t, "OPTIONS", "", "", map[string]string{"WebHook-Request-Origin": "sender.example.com"}, "")
+	if r.Status != 200 || r.Header.Get("WebHook-Allowed-Origin") != "sender.example.com" {
+		t.Fatalf("handshake alone: %d %v", r.Status, r.Header)
+	}
+	alone.path = "/gateways/cloudevents"
+	if r := alone.send(t, "POST", w.sender, "", structuredHeader, structured("alone-2", "")); r.Status != http.StatusNotFound {
+		t.Fatalf("the mounted path, alone: %d", r.Status)
+	}
 }
