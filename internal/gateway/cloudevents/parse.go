@@ -100,12 +100,20 @@ func structuredEvent(raw []byte, at string) (event, error) {
 	return e, nil
 }
 
+// maxBatch bounds the events of one batch, whose creation one after
+// another must end well within the time the sender waits for the reply.
+const maxBatch = 1000
+
 // batch decodes a batch: a JSON array of events in the JSON format, all of
 // one specversion. Each element is checked before any is created.
 func batch(body []byte) ([]event, error) {
 	var items []json.RawMessage
 	if err := json.Unmarshal(body, &items); err != nil {
 		return nil, badRequest("a batch of CloudEvents is a JSON array of events in JSON")
+	}
+	if len(items) > maxBatch {
+		return nil, &problem{status: http.StatusRequestEntityTooLarge, reason: fmt.Sprintf(
+			"the batch holds %d events; a batch may hold at most %d: send it in parts", len(items), maxBatch)}
 	}
 	events := make([]event, 0, len(items))
 	for i, raw := range items {

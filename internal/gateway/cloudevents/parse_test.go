@@ -39,6 +39,8 @@ func TestParseDetectsTheMode(t *testing.T) {
 		{"StructuredAnyCase", headers("Content-Type", "Application/CloudEvents+JSON; charset=utf-8"), one, 1},
 		{"Batch", headers("Content-Type", "application/cloudevents-batch+json"), "[" + one + "," + one + "]", 2},
 		{"EmptyBatch", headers("Content-Type", "application/cloudevents-batch+json"), "[]", 0},
+		{"LargestBatch", headers("Content-Type", mediaBatch), "[" + strings.Repeat(one+",", maxBatch-1) + one + "]", maxBatch},
+		{"BatchTooLarge", headers("Content-Type", mediaBatch), "[" + strings.Repeat(one+",", maxBatch) + one + "]", 413},
 		{"BatchNotAnArray", headers("Content-Type", "application/cloudevents-batch+json"), one, 400},
 		{"BatchOfNonObjects", headers("Content-Type", "application/cloudevents-batch+json"), "[1]", 400},
 		{"Binary", binaryHeaders("Content-Type", "application/json"), `{}`, 1},
