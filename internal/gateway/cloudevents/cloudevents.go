@@ -66,8 +66,13 @@ func New(cfg Config, env gateway.Env) (*Gateway, error) {
 	return &Gateway{limit: cfg.MaxBodyBytes, env: env, tokens: newVerifier()}, nil
 }
 
-func (g *Gateway) Name() string                  { return Name }
-func (g *Gateway) Source() string                { return Source }
+// Name is "cloudevents".
+func (g *Gateway) Name() string { return Name }
+
+// Source is the source of the events it creates.
+func (g *Gateway) Source() string { return Source }
+
+// Run returns at once: the gateway has no background work.
 func (g *Gateway) Run(ctx context.Context) error { return nil }
 
 // Routes are POST and OPTIONS of /gateways/cloudevents, or of /events when
@@ -113,9 +118,14 @@ func (g *Gateway) receive(w http.ResponseWriter, r *http.Request) {
 		writeError(w, err)
 		return
 	}
+	inBatch := mediaType(r.Header.Get("Content-Type")) == mediaBatch
 	mapped := make([]*core.Event, len(events))
 	for i, e := range events {
-		if mapped[i], err = toBrigade(e, len(events) > 1, i); err != nil {
+		at := ""
+		if inBatch {
+			at = fmt.Sprintf("batch element %d: ", i)
+		}
+		if mapped[i], err = toBrigade(e, at); err != nil {
 			writeError(w, err)
 			return
 		}
@@ -183,15 +193,12 @@ func apiStatus(err error) int {
 	return 0
 }
 
-// toBrigade maps a CloudEvent to the Brigade event made of it.
-func toBrigade(e event, inBatch bool, i int) (*core.Event, error) {
+// toBrigade maps a CloudEvent to the Brigade event made of it; at names
+// its place in a batch ("" for a single event).
+func toBrigade(e event, at string) (*core.Event, error) {
 	q := map[string]string{"source": e.str("source"), "type": e.str("type")}
 	for _, k := range []string{"source", "type"} {
 		if bad := qualifierProblem(q[k]); bad != "" {
-			at := ""
-			if inBatch {
-				at = fmt.Sprintf("batch element %d: ", i)
-			}
 			return nil, &problem{status: http.StatusUnprocessableEntity, reason: fmt.Sprintf(
 				"%sthe CloudEvent's %s %q becomes the Brigade qualifier %q, whose values %s, so no project could "+
 					"subscribe to it; send a %s without them", at, k, q[k], k, bad, k)}

@@ -294,3 +294,15 @@ func TestAPIUnreachable(t *testing.T) {
 		t.Fatalf("%d %s\n%s", w.Code, w.Body, log.String())
 	}
 }
+
+func TestBatchWithAnUnroutableElementCreatesNothing(t *testing.T) {
+	h := newHarness(t, 200, 201)
+	r := httptest.NewRequest("POST", "/events", strings.NewReader("["+oneEvent+","+strings.Replace(oneEvent, `"/s"`, `"/s#frag"`, 1)+"]"))
+	r.Header.Set("Content-Type", mediaBatch)
+	r.Header.Set("Authorization", "Bearer tok")
+	w := httptest.NewRecorder()
+	h.h.ServeHTTP(w, r)
+	if w.Code != http.StatusUnprocessableEntity || !strings.Contains(w.Body.String(), "batch element 1: ") || h.api.createCalls != 0 {
+		t.Fatalf("%d %s, %d creations", w.Code, w.Body, h.api.createCalls)
+	}
+}
