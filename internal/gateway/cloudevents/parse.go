@@ -148,6 +148,9 @@ func binary(h http.Header, body []byte) (event, error) {
 		if name == "datacontenttype" {
 			continue // Content-Type carries it in binary mode
 		}
+		if name == "data" || name == "data_base64" {
+			return nil, badRequest("header %s: in binary mode the data is the body, not a header", k)
+		}
 		v, err := url.PathUnescape(h.Get(k))
 		if err != nil || !utf8.ValidString(v) {
 			return nil, badRequest("header %s: %q is not a valid percent-encoded UTF-8 value", k, h.Get(k))
@@ -186,24 +189,25 @@ func binaryData(e event, contentType string, body []byte) error {
 		}
 	case isText(contentType):
 	default:
-		return setBase64(e, body)
+		setBase64(e, body)
+		return nil
 	}
 	if !utf8.Valid(body) {
-		return setBase64(e, body)
+		setBase64(e, body)
+		return nil
 	}
 	e["data"] = jsonString(string(body))
 	return nil
 }
 
-func setBase64(e event, body []byte) error {
+func setBase64(e event, body []byte) {
 	enc := jsonString(base64.StdEncoding.EncodeToString(body))
 	if e.str("specversion") == "0.3" {
 		e["data"] = enc
 		e["datacontentencoding"] = jsonString("base64")
-		return nil
+		return
 	}
 	e["data_base64"] = enc
-	return nil
 }
 
 func isJSON(media string) bool {

@@ -94,6 +94,7 @@ func TestBinaryMode(t *testing.T) {
 		{"BadPercentEncoding", binaryHeaders("ce-subject", "100%"), "", "percent-encoded"},
 		{"NotUTF8", binaryHeaders("ce-subject", "%ff"), "", "percent-encoded"},
 		{"BadAttributeName", binaryHeaders("ce-my_ext", "x"), "", "attribute name"},
+		{"DataHeader", binaryHeaders("ce-data", "x"), "", "the data is the body"},
 		{"MissingSource", binaryHeaders("ce-source", ""), "", "non-empty"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
