@@ -81,6 +81,7 @@ func TestMount(t *testing.T) {
 		{"GET", "/healthz", "ok", 200},
 		{"POST", "/ok", "{\"status\":\"ok\"}\n", 202},
 		{"POST", "/boom/s3cr3t", "internal error\n", 500},
+		{"GET", "/ok", "method not allowed: use POST\n", 405},
 	} {
 		rec := httptest.NewRecorder()
 		mux.ServeHTTP(rec, httptest.NewRequest(c.method, c.path, nil))

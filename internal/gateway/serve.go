@@ -9,6 +9,7 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -28,8 +29,29 @@ func Mount(mux *http.ServeMux, gateways []Gateway, alone bool, log *slog.Logger)
 		})
 	}
 	for _, g := range gateways {
+		allowed := map[string][]string{} // path → its methods
+		var paths []string
 		for _, rt := range g.Routes(alone) {
 			if err := register(mux, rt.Pattern, guard(g.Name(), rt.Handler, log)); err != nil {
+				return fmt.Errorf("gateway %s: %w", g.Name(), err)
+			}
+			method, path, ok := strings.Cut(rt.Pattern, " ")
+			if !ok {
+				continue // every method is served
+			}
+			if _, seen := allowed[path]; !seen {
+				paths = append(paths, path)
+			}
+			allowed[path] = append(allowed[path], method)
+		}
+		// Other methods on a gateway's paths get 405 and the methods
+		// that are served, not the API's 404.
+		for _, path := range paths {
+			allow := strings.Join(allowed[path], ", ")
+			if err := register(mux, path, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+				w.Header().Set("Allow", allow)
+				http.Error(w, "method not allowed: use "+allow, http.StatusMethodNotAllowed)
+			})); err != nil {
 				return fmt.Errorf("gateway %s: %w", g.Name(), err)
 			}
 		}
