@@ -12,11 +12,14 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/gateway/cloudevents"
+	"github.com/brigadeplatform/brigade/internal/gateway/cron"
 )
 
 // Config is the configuration of every built-in gateway.
 type Config struct {
 	CloudEvents cloudevents.Config
+	// CronFile is the cron gateway's schedules (YAML); empty: it is off.
+	CronFile string
 	// Extra are gateways beyond the built-in ones (tests, embedders).
 	Extra []Builder
 }
@@ -32,12 +35,16 @@ type Builder struct {
 // Flags registers every gateway's flags on f.
 func (c *Config) Flags(f *pflag.FlagSet) {
 	c.CloudEvents.Flags(f)
+	f.StringVar(&c.CronFile, "cron-file", "", "YAML file of schedules whose events the cron gateway creates (docs/gateways.md, Cron); without it, cron is off")
 }
 
 func (c *Config) builders() []Builder {
 	var all []Builder
 	all = append(all, Builder{Name: cloudevents.Name, Source: cloudevents.Source, Build: func(env gateway.Env) (gateway.Gateway, error) {
 		return cloudevents.New(c.CloudEvents, env)
+	}})
+	all = append(all, Builder{Name: cron.Name, Source: cron.Source, Build: func(env gateway.Env) (gateway.Gateway, error) {
+		return cron.Build(c.CronFile, env)
 	}})
 	return append(all, c.Extra...)
 }
