@@ -375,8 +375,8 @@ schedules:
   concurrencyPolicy: Allow
   event: {projectID: ops, type: tick}
 `)
-	h.advance(1, time.Second) // 08:00:00 fires and fails
-	h.advance(2, time.Second) // retry at :01 fails
+	h.advance(1, time.Second)   // 08:00:00 fires and fails
+	h.advance(2, time.Second)   // retry at :01 fails
 	h.advance(2, 2*time.Second) // the second retry, at :03
 	// The retry at :03 fails too; the next would be at :07, after the
 	// schedule's next instant (:04): it gives up.
