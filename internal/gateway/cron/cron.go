@@ -263,7 +263,9 @@ func unfinished() []core.WorkerPhase {
 }
 
 // overlap says why a firing of e must be skipped under Forbid: an event of
-// e, created by any earlier firing in any process, has not finished.
+// e, created by an earlier firing in any process, has not finished. (It
+// may be the event of this very firing, created by another process a
+// moment before: skipping is then as good as the replay.)
 func (g *Gateway) overlap(ctx context.Context, e *Entry) (string, error) {
 	if e.Policy != Forbid {
 		return "", nil
@@ -274,7 +276,7 @@ func (g *Gateway) overlap(ctx context.Context, e *Entry) (string, error) {
 		return "", fmt.Errorf("looking for the schedule's unfinished events: %w", err)
 	}
 	if len(l.Items) > 0 {
-		return fmt.Sprintf("concurrencyPolicy Forbid: event %s of an earlier firing has not finished", l.Items[0].Metadata.ID), nil
+		return fmt.Sprintf("concurrencyPolicy Forbid: event %s of this schedule has not finished", l.Items[0].Metadata.ID), nil
 	}
 	return "", nil
 }

@@ -285,7 +285,7 @@ func TestForbidAndAllow(t *testing.T) {
 	h.start(tickFile)
 	h.advance(1, time.Minute)
 	f := h.next()
-	if f.Err != nil || !strings.Contains(f.Skipped, "event ev-earlier of an earlier firing has not finished") {
+	if f.Err != nil || !strings.Contains(f.Skipped, "event ev-earlier of this schedule has not finished") {
 		t.Fatalf("firing %+v", f)
 	}
 	if keys, _, _ := api.snapshot(); len(keys) != 0 {
