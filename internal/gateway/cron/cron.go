@@ -228,6 +228,10 @@ func (g *Gateway) send(ctx context.Context, e *Entry, at time.Time) Firing {
 			for _, x := range evs {
 				f.Events = append(f.Events, x.Metadata.ID)
 			}
+			if err == nil && len(evs) == 0 && !f.Replayed {
+				g.log.Warn("cron event reached no project: the project does not subscribe to it",
+					"schedule", e.Name, "project", e.Event.ProjectID, "source", Source, "type", e.Event.Type)
+			}
 		}
 		if err == nil || !retryable(err) || ctx.Err() != nil {
 			f.Err = err
@@ -305,6 +309,8 @@ func retryable(err error) bool {
 func (g *Gateway) done(f Firing) {
 	args := []any{"schedule", f.Schedule, "at", f.At.UTC().Format(time.RFC3339)}
 	switch {
+	case f.Err != nil && errors.Is(f.Err, context.Canceled):
+		g.log.Info("cron firing interrupted: the gateway is stopping", args...)
 	case f.Err != nil:
 		var authn *core.AuthenticationError
 		var authz *core.AuthorizationError

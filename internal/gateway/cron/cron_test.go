@@ -25,14 +25,15 @@ import (
 // GET /v2/events (the unfinished events it is told of).
 type fakeAPI struct {
 	mu         sync.Mutex
-	keys       []string            // Idempotency-Key of every POST
-	created    map[string]string   // key → event id
-	events     []core.Event        // as posted
-	unfinished []string            // ids GET /v2/events returns
-	queries    []string            // GET /v2/events query strings
-	failPosts  []int               // statuses to answer the next POSTs with
-	srv        *httptest.Server    //
-	extra      func(*http.Request) // inspects every request
+	keys       []string          // Idempotency-Key of every POST
+	created    map[string]string // key → event id
+	events     []core.Event      // as posted
+	unfinished []string          // ids GET /v2/events returns
+	queries    []string          // GET /v2/events query strings
+	failPosts  []int             // statuses to answer the next POSTs with
+	srv        *httptest.Server
+	// extra, if set, may answer a request instead (returning true).
+	extra func(http.ResponseWriter, *http.Request) bool
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -45,6 +46,9 @@ func newFakeAPI(t *testing.T) *fakeAPI {
 func (f *fakeAPI) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
+	if f.extra != nil && f.extra(w, r) {
+		return
+	}
 	reply := func(status int, ids ...string) {
 		items := []map[string]any{}
 		for _, id := range ids {
@@ -385,6 +389,30 @@ schedules:
 	}
 	if f.Err == nil || !strings.Contains(f.Err.Error(), "gave up") {
 		t.Fatalf("firing %+v", f)
+	}
+}
+
+// TestNoSubscriber: an event no project subscribes to is created for
+// none, and the log says why.
+func TestNoSubscriber(t *testing.T) {
+	api := newFakeAPI(t)
+	api.extra = func(w http.ResponseWriter, r *http.Request) bool {
+		if r.Method != http.MethodPost {
+			return false
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusCreated)
+		_, _ = io.WriteString(w, `{"metadata":{},"items":[]}`)
+		return true
+	}
+	h := newHarness(t, "2026-12-02T07:59:00Z", api)
+	h.start(tickFile)
+	h.advance(1, time.Minute)
+	if f := h.next(); f.Err != nil || len(f.Events) != 0 {
+		t.Fatalf("firing %+v", f)
+	}
+	if !strings.Contains(h.log(), `msg="cron event reached no project: the project does not subscribe to it" schedule=tick project=ops source=brigade.sh/cron type=tick`) {
+		t.Fatalf("log:\n%s", h.log())
 	}
 }
 
