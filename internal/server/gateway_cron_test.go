@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -275,5 +276,75 @@ events.process();
 	}
 	if logs := rs.logs(t, ev.Metadata.ID, ""); !strings.Contains(logs, "tick of tick") {
 		t.Fatalf("worker logs:\n%s", logs)
+	}
+}
+
+// TestCronGatewayAlone: `brigade gateway cron` (gateway.Serve) with a
+// service account's token holding READER and EVENT_CREATOR for the cron
+// source creates the events on a remote server.
+func TestCronGatewayAlone(t *testing.T) {
+	ts := startTestServer(t, t.TempDir())
+	ts.createProject("ticks", cronSubscription)
+	root := client.New(ts.url, ts.root)
+	tok, err := root.CreateServiceAccount(t.Context(), "cron-gateway", "scheduled events")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sa := core.PrincipalReference{Type: core.PrincipalTypeServiceAccount, ID: "cron-gateway"}
+	for _, a := range []core.RoleAssignment{{Role: "READER", Principal: sa}, {Role: "EVENT_CREATOR", Principal: sa, Scope: cron.Source}} {
+		if err := root.GrantRole(t.Context(), a); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfg := gateways.Config{CronFile: writeCronFile(t, `
+schedules:
+- name: alone
+  schedule: "@every 1s"
+  event: {projectID: ticks, type: tick}
+`)}
+	log := slog.New(slog.DiscardHandler)
+	gws, err := cfg.Build("cron", func(string, string) gateway.Env {
+		return gateway.Env{API: client.New(ts.url, tok.Value), Log: log}
+	})
+	if err != nil || len(gws) != 1 {
+		t.Fatalf("Build: %v %v", gws, err)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	done := make(chan error, 1)
+	addr := make(chan string, 1)
+	go func() {
+		done <- gateway.Serve(ctx, gateway.ServeConfig{Addr: "127.0.0.1:0"}, gws, log, func(a string) { addr <- a })
+	}()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("Serve: %v", err)
+		}
+	}()
+	resp, err := http.Get("http://" + waitFor(t, addr, "the gateway to listen") + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("healthz: %d", resp.StatusCode)
+	}
+	deadline := time.After(60 * time.Second)
+	for {
+		l, err := root.ListEvents(t.Context(), &client.EventSelector{Labels: map[string]string{cron.ScheduleLabel: "alone"}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(l.Items) > 0 {
+			if ev := l.Items[0]; ev.ProjectID != "ticks" || ev.Source != cron.Source {
+				t.Fatalf("event %+v", ev)
+			}
+			return
+		}
+		select {
+		case <-time.After(100 * time.Millisecond):
+		case <-deadline:
+			t.Fatal("no event from the gateway running alone")
+		}
 	}
 }
