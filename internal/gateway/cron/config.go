@@ -85,7 +85,12 @@ func LoadFile(path string) ([]Entry, error) {
 func Parse(data []byte) ([]Entry, error) {
 	js, err := yaml.YAMLToJSON(data)
 	if err != nil {
-		return nil, fmt.Errorf("not valid YAML: %w", err)
+		hint := ""
+		if m := err.Error(); strings.Contains(m, "did not find expected alphabetic or numeric character") ||
+			strings.Contains(m, "found character that cannot start any token") {
+			hint = ` (a value that starts with * or @, such as a schedule, must be quoted: schedule: "*/5 * * * *")`
+		}
+		return nil, fmt.Errorf("not valid YAML: %w%s", err, hint)
 	}
 	js = bytes.TrimSpace(js)
 	if len(js) > 0 && js[0] == '[' {

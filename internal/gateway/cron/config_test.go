@@ -107,6 +107,8 @@ func TestParseFileRejects(t *testing.T) {
 		{"", "no schedules"},
 		{"schedules: []", "no schedules"},
 		{"schedules: [\n  {name: x", "not valid YAML: yaml: line 2"},
+		{"schedules:\n- name: x\n  schedule: */5 * * * *", `not valid YAML: yaml: line 3: did not find expected alphabetic or numeric character (a value that starts with * or @, such as a schedule, must be quoted`},
+		{"schedules:\n- name: x\n  schedule: @daily", "must be quoted"},
 		{"- name: x", "put the schedules under a top-level `schedules:` key"},
 		{"jobs: []", `unknown field "jobs"`},
 		{entry("zone: UTC"), `schedule 1 (tick): unknown field "zone" (the fields are name, schedule`},

@@ -112,8 +112,9 @@ func (g *Gateway) Run(ctx context.Context) error {
 			g.fire(ctx, &wg, e, at)
 		}
 		next[i] = e.Schedule.Next(now)
+		g.log.Info("cron schedule", "schedule", e.Name, "spec", e.Spec, "timeZone", e.Location.String(),
+			"policy", e.Policy, "next", next[i].Format(time.RFC3339))
 	}
-	g.log.Info("cron gateway started", "schedules", len(g.entries))
 	for {
 		var due time.Time
 		for _, t := range next {
@@ -185,11 +186,9 @@ func (g *Gateway) fire(ctx context.Context, wg *sync.WaitGroup, e *Entry, at tim
 		g.inFlight[e.Name] = true
 	}
 	g.mu.Unlock()
-	if busy {
-		if e.Policy == Forbid {
-			g.done(Firing{Schedule: e.Name, At: at, Skipped: "the previous firing is still being sent"})
-			return
-		}
+	if busy && e.Policy == Forbid {
+		g.done(Firing{Schedule: e.Name, At: at, Skipped: "the previous firing is still being sent"})
+		return
 	}
 	wg.Add(1)
 	go func() {
