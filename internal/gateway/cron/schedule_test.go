@@ -139,6 +139,11 @@ func TestNextFireDST(t *testing.T) {
 			[]string{"2026-10-25T01:15:00+01:00", "2026-10-26T01:15:00Z"}},
 		{"0 * * * *", "Europe/London", "2026-10-24T23:30:00Z",
 			[]string{"2026-10-25T01:00:00+01:00", "2026-10-25T02:00:00Z", "2026-10-25T03:00:00Z"}},
+		// Lord Howe Island moves its clocks by half an hour: 02:00 to 02:30.
+		{"15 2 * * *", "Australia/Lord_Howe", "2026-10-03T12:00:00+10:30",
+			[]string{"2026-10-04T02:30:00+11:00", "2026-10-05T02:15:00+11:00"}},
+		// A zone without changes.
+		{"0 9 * * *", "Etc/GMT-3", "2026-12-02T07:00:00Z", []string{"2026-12-03T09:00:00+03:00"}},
 		// @every ignores wall clocks: the repeated hour has its firings.
 		{"@every 30m", "America/New_York", "2026-11-01T01:10:00-04:00",
 			[]string{"2026-11-01T05:30:00Z", "2026-11-01T06:00:00Z", "2026-11-01T06:30:00Z"}},
