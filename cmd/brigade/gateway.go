@@ -66,7 +66,7 @@ BRIGADE_API_TOKEN). Flags win over the environment.`,
 				return err
 			}
 			if len(gws) == 0 {
-				return fmt.Errorf("gateway %s has nothing to do with this configuration (see brigade gateway --help)", args[0])
+				return fmt.Errorf("gateway %s has nothing to do with this configuration (the cron gateway needs --cron-file; see brigade gateway --help)", args[0])
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
