@@ -13,6 +13,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/gateway/cloudevents"
 	"github.com/brigadeplatform/brigade/internal/gateway/cron"
+	"github.com/brigadeplatform/brigade/internal/gateway/github"
 )
 
 // Config is the configuration of every built-in gateway.
@@ -20,6 +21,7 @@ type Config struct {
 	CloudEvents cloudevents.Config
 	// CronFile is the cron gateway's schedules (YAML); empty: it is off.
 	CronFile string
+	GitHub github.Config
 	// Extra are gateways beyond the built-in ones (tests, embedders).
 	Extra []Builder
 }
@@ -36,6 +38,7 @@ type Builder struct {
 func (c *Config) Flags(f *pflag.FlagSet) {
 	c.CloudEvents.Flags(f)
 	f.StringVar(&c.CronFile, "cron-file", "", "YAML file of schedules whose events the cron gateway creates (docs/gateways.md, Cron); without it, cron is off")
+	c.GitHub.Flags(f)
 }
 
 func (c *Config) builders() []Builder {
@@ -46,6 +49,7 @@ func (c *Config) builders() []Builder {
 	all = append(all, Builder{Name: cron.Name, Source: cron.Source, Build: func(env gateway.Env) (gateway.Gateway, error) {
 		return cron.Build(c.CronFile, env)
 	}})
+	all = append(all, Builder{Name: "github", Source: github.Source, Build: c.GitHub.Build})
 	return append(all, c.Extra...)
 }
 
