@@ -274,13 +274,13 @@ func TestGitHubGateway(t *testing.T) {
 			"AppSecretForWebhook": {sign: func(b []byte) (string, string) {
 				return "X-Hub-Signature-256", ghSign256(ghAppSecret, b)
 			}},
-			"Missing":        {noSign: true},
-			"MalformedHex":   {sign: func([]byte) (string, string) { return "X-Hub-Signature-256", "sha256=zz" + strings.Repeat("0", 62) }},
-			"NoPrefix":       {sign: func(b []byte) (string, string) { return "X-Hub-Signature-256", ghSign256(ghWebhookSecret, b)[7:] }},
-			"BodyChanged":    {bodySent: changed},
-			"SHA1Only":       {sign: func(b []byte) (string, string) { return "X-Hub-Signature", ghSign1(ghWebhookSecret, b) }},
-			"UnknownApp":     {app: true, header: map[string]string{"X-GitHub-Hook-Installation-Target-ID": "43"}},
-			"NonNumericApp":  {app: true, header: map[string]string{"X-GitHub-Hook-Installation-Target-ID": "x42"}},
+			"Missing":       {noSign: true},
+			"MalformedHex":  {sign: func([]byte) (string, string) { return "X-Hub-Signature-256", "sha256=zz" + strings.Repeat("0", 62) }},
+			"NoPrefix":      {sign: func(b []byte) (string, string) { return "X-Hub-Signature-256", ghSign256(ghWebhookSecret, b)[7:] }},
+			"BodyChanged":   {bodySent: changed},
+			"SHA1Only":      {sign: func(b []byte) (string, string) { return "X-Hub-Signature", ghSign1(ghWebhookSecret, b) }},
+			"UnknownApp":    {app: true, header: map[string]string{"X-GitHub-Hook-Installation-Target-ID": "43"}},
+			"NonNumericApp": {app: true, header: map[string]string{"X-GitHub-Hook-Installation-Target-ID": "x42"}},
 			"WebhookSecretAsApp": {app: true, sign: func(b []byte) (string, string) {
 				return "X-Hub-Signature-256", ghSign256(ghWebhookSecret, b)
 			}},

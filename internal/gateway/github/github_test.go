@@ -144,11 +144,11 @@ func TestLoadApps(t *testing.T) {
 		v    any
 		want string
 	}{
-		"NotAnArray":  {map[string]any{"appID": 1}, "JSON array"},
-		"NoID":        {[]map[string]any{{"sharedSecret": "a"}}, "not a GitHub App ID"},
-		"NoSecret":    {[]map[string]any{{"appID": 3}}, "no sharedSecret"},
-		"Twice":       {[]map[string]any{{"appID": 3, "sharedSecret": "a"}, {"appID": 3, "sharedSecret": "b"}}, "twice"},
-		"BadKey":      {[]map[string]any{{"appID": 3, "sharedSecret": "a", "apiKey": "nope"}}, "not a PEM block"},
+		"NotAnArray": {map[string]any{"appID": 1}, "JSON array"},
+		"NoID":       {[]map[string]any{{"sharedSecret": "a"}}, "not a GitHub App ID"},
+		"NoSecret":   {[]map[string]any{{"appID": 3}}, "no sharedSecret"},
+		"Twice":      {[]map[string]any{{"appID": 3, "sharedSecret": "a"}, {"appID": 3, "sharedSecret": "b"}}, "twice"},
+		"BadKey":     {[]map[string]any{{"appID": 3, "sharedSecret": "a", "apiKey": "nope"}}, "not a PEM block"},
 	} {
 		if _, err := loadApps(write(c.v)); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("%s: %v, want an error saying %q", name, err, c.want)
