@@ -21,10 +21,12 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/gateway"
+	"github.com/brigadeplatform/brigade/internal/gateway/gateways"
 	"github.com/brigadeplatform/brigade/internal/gateway/github"
 	"github.com/brigadeplatform/brigade/internal/server"
 )
@@ -89,6 +91,22 @@ func (f *ghFake) serve(w http.ResponseWriter, r *http.Request) {
 		id := fmt.Sprint(f.nextRun)
 		f.runs[id] = append(f.runs[id], body)
 		reply(201, map[string]any{"id": f.nextRun})
+	case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/pulls/12"):
+		reply(200, map[string]any{"number": 12, "head": map[string]any{"sha": "abcdef0123456789abcdef0123456789abcdef01"}})
+	case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/check-suites"):
+		if r.URL.Query().Get("app_id") != fmt.Sprint(ghAppID) {
+			reply(422, map[string]string{"message": "no app_id"})
+			return
+		}
+		var suites []map[string]any
+		if strings.Contains(r.URL.Path, "/commits/abcdef0123456789abcdef0123456789abcdef01/") {
+			suites = append(suites, map[string]any{"id": 555})
+		}
+		reply(200, map[string]any{"total_count": len(suites), "check_suites": suites})
+	case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/check-suites"):
+		reply(201, map[string]any{"id": 777})
+	case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/rerequest"):
+		reply(201, map[string]any{})
 	case r.Method == "PATCH" && strings.Contains(r.URL.Path, "/check-runs/"):
 		id := r.URL.Path[strings.LastIndex(r.URL.Path, "/")+1:]
 		if f.runs[id] == nil {
@@ -541,5 +559,176 @@ func TestGitHubGatewayAPIRefusal(t *testing.T) {
 	}
 	if ids := ghIDs(t, ghPost(t, alone(sa.Value), ghDelivery{event: "push", body: ghPush, guid: guid})); len(ids) != 1 {
 		t.Fatalf("redelivered with a good token: %v", ids)
+	}
+}
+
+// byName is the bodies sent for each check run, by the run's name.
+func (f *ghFake) byName() map[string][]map[string]any {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := map[string][]map[string]any{}
+	for _, bodies := range f.runs {
+		name, _ := bodies[0]["name"].(string)
+		out[name] = slices.Clone(bodies)
+	}
+	return out
+}
+
+func (f *ghFake) callList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.calls)
+}
+
+func (f *ghFake) count(call string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+// waitFor waits until cond holds, each time the fake is called, for at
+// most a minute.
+func (f *ghFake) waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(time.Minute)
+	for !cond() {
+		select {
+		case <-f.changed:
+		case <-deadline:
+			t.Fatalf("waited a minute for %s; calls %v", what, f.callList())
+		}
+	}
+}
+
+const ghCIScript = `const { events, Job } = require("@brigadecore/brigadier");
+events.on("brigade.sh/github", "ci:pipeline_requested", async event => {
+  const build = new Job("build", "x", event);
+  build.primaryContainer.command = ["sh"];
+  build.primaryContainer.arguments = ["-c", "echo built it"];
+  await build.run();
+  const test = new Job("test", "x", event);
+  test.primaryContainer.command = ["sh"];
+  test.primaryContainer.arguments = ["-c", "echo tests failed; exit 3"];
+  await test.run();
+});
+events.process();`
+
+// TestGitHubAppCheckRuns: a check_suite delivery of an App becomes a
+// ci:pipeline_requested event whose script really runs; each of its jobs
+// is reported to (a local fake of) the GitHub API as a check run named
+// project:job, created and then completed with its conclusion and log,
+// and the event stops being tracked once everything has ended.
+func TestGitHubAppCheckRuns(t *testing.T) {
+	fake := newGHFake(t)
+	rs := startRunning(t, t.TempDir(), server.Config{Gateways: gateways.Config{GitHub: github.Config{
+		AppsFile: ghAppsFile(t), APIURL: fake.srv.URL, ReportInterval: 50 * time.Millisecond}}})
+	p := &core.Project{Metadata: core.ObjectMeta{ID: "ghci"}, Spec: core.ProjectSpec{
+		EventSubscriptions: []core.EventSubscription{{Source: github.Source, Types: []string{"ci:pipeline_requested"},
+			Qualifiers: ghRepo("octo/hello")}},
+		WorkerTemplate: core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": ghCIScript}},
+	}}
+	if _, err := rs.c.CreateProject(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"action":"requested","check_suite":{"head_sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e","head_branch":"main"},` +
+		`"installation":{"id":99},"repository":{"full_name":"octo/hello","name":"hello","owner":{"login":"octo"}}}`
+	ids := ghIDs(t, ghPost(t, rs.srv.URL()+"/gateways/github", ghDelivery{event: "check_suite", body: body, app: true}))
+	if len(ids) != 1 {
+		t.Fatalf("ids %v", ids)
+	}
+	if ev := rs.waitWorker(t, ids[0]); ev.Worker.Status.Phase != core.PhaseFailed {
+		t.Fatalf("worker %s", ev.Worker.Status.Phase)
+	}
+	last := func(name string) map[string]any {
+		bodies := fake.byName()[name]
+		if len(bodies) == 0 {
+			return nil
+		}
+		return bodies[len(bodies)-1]
+	}
+	fake.waitFor(t, "both check runs to complete", func() bool {
+		b, tst := last("ghci:build"), last("ghci:test")
+		return b != nil && b["status"] == "completed" && tst != nil && tst["status"] == "completed"
+	})
+	runs := fake.byName()
+	for name, want := range map[string]struct{ conclusion, log string }{
+		"ghci:build": {"success", "built it"}, "ghci:test": {"failure", "tests failed"},
+	} {
+		first, end := runs[name][0], runs[name][len(runs[name])-1]
+		out, _ := end["output"].(map[string]any)
+		if first["head_sha"] != "6dcb09b5b57875f334f61aebed695e2e4193db5e" || end["conclusion"] != want.conclusion ||
+			end["completed_at"] == nil || end["started_at"] == nil || out == nil || out["title"] != name ||
+			out["summary"] != "Job Logs" || !strings.Contains(out["text"].(string), want.log) {
+			t.Fatalf("%s: %v", name, runs[name])
+		}
+	}
+	// Tracking ends once everything is reported.
+	changes, cancel := rs.srv.Store().Subscribe(core.TopicEvent(ids[0]))
+	defer cancel()
+	deadline := time.After(time.Minute)
+	for {
+		ev, err := rs.c.GetEvent(t.Context(), ids[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.SourceState == nil || len(ev.SourceState.State) == 0 {
+			break
+		}
+		select {
+		case <-changes:
+		case <-deadline:
+			t.Fatalf("still tracked: %v", ev.SourceState.State)
+		}
+	}
+	if n := fake.count("POST /app/installations/99/access_tokens"); n != 1 {
+		t.Fatalf("%d installation tokens asked for; one is kept until it expires", n)
+	}
+}
+
+// TestGitHubAppCheckSuiteRequests: a fork's pull request, and a
+// "/brig check" comment on a pull request, by an allowed author make the
+// gateway ask GitHub for a check suite (finding or creating the App's
+// suite on the head commit, then re-requesting it), after answering the
+// delivery; a disallowed author's do not.
+func TestGitHubAppCheckSuiteRequests(t *testing.T) {
+	fake := newGHFake(t)
+	ts := startTestServer(t, t.TempDir(), func(c *server.Config) {
+		c.Gateways.GitHub = github.Config{AppsFile: ghAppsFile(t), APIURL: fake.srv.URL, CheckSuiteAuthors: []string{"OWNER", "MEMBER"}}
+	})
+	url := ts.url + "/gateways/github"
+	repo := `"installation":{"id":99},"repository":{"full_name":"octo/hello","name":"hello","owner":{"login":"octo"}}`
+	pr := func(assoc, sha string) string {
+		return `{"action":"opened","number":13,"pull_request":{"number":13,"title":"t","author_association":"` + assoc + `",` +
+			`"head":{"sha":"` + sha + `","repo":{"fork":true,"full_name":"fork/hello"}}},` + repo + `}`
+	}
+	comment := func(assoc string) string {
+		return `{"action":"created","issue":{"number":12,"pull_request":{}},"comment":{"body":"Please /BRIG Check this",` +
+			`"author_association":"` + assoc + `"},` + repo + `}`
+	}
+	// Disallowed authors: nothing is asked of GitHub for them.
+	ghIDs(t, ghPost(t, url, ghDelivery{event: "pull_request", body: pr("NONE", "1111111111111111111111111111111111111111"), app: true}))
+	ghIDs(t, ghPost(t, url, ghDelivery{event: "issue_comment", body: comment("CONTRIBUTOR"), app: true}))
+
+	ghIDs(t, ghPost(t, url, ghDelivery{event: "pull_request", body: pr("MEMBER", "2222222222222222222222222222222222222222"), app: true}))
+	fake.waitFor(t, "the fork's check suite to be re-requested", func() bool {
+		return fake.count("POST /repos/octo/hello/check-suites/777/rerequest") == 1
+	})
+	if fake.count("POST /repos/octo/hello/check-suites") != 1 ||
+		fake.count("GET /repos/octo/hello/commits/2222222222222222222222222222222222222222/check-suites") != 1 {
+		t.Fatalf("calls %v", fake.callList())
+	}
+	ghIDs(t, ghPost(t, url, ghDelivery{event: "issue_comment", body: comment("OWNER"), app: true}))
+	fake.waitFor(t, "the commented pull request's check suite to be re-requested", func() bool {
+		return fake.count("POST /repos/octo/hello/check-suites/555/rerequest") == 1
+	})
+	if fake.count("GET /repos/octo/hello/pulls/12") != 1 ||
+		fake.count("GET /repos/octo/hello/commits/1111111111111111111111111111111111111111/check-suites") != 0 {
+		t.Fatalf("a disallowed author's delivery reached GitHub: %v", fake.callList())
 	}
 }
