@@ -86,6 +86,14 @@ func (f *ghFake) serve(w http.ResponseWriter, r *http.Request) {
 		reply(201, map[string]string{"token": "ghs_installation", "expires_at": "2099-01-01T00:00:00Z"})
 	case auth != "Bearer ghs_installation":
 		reply(401, map[string]string{"message": "Bad credentials"})
+	case r.Method == "GET" && strings.HasSuffix(r.URL.Path, "/check-runs"):
+		var found []map[string]any
+		for id, bodies := range f.runs {
+			if bodies[0]["name"] == r.URL.Query().Get("check_name") && strings.Contains(r.URL.Path, "/"+bodies[0]["head_sha"].(string)+"/") {
+				found = append(found, map[string]any{"id": json.Number(id)})
+			}
+		}
+		reply(200, map[string]any{"total_count": len(found), "check_runs": found})
 	case r.Method == "POST" && strings.HasSuffix(r.URL.Path, "/check-runs"):
 		f.nextRun++
 		id := fmt.Sprint(f.nextRun)
@@ -730,5 +738,64 @@ func TestGitHubAppCheckSuiteRequests(t *testing.T) {
 	if fake.count("GET /repos/octo/hello/pulls/12") != 1 ||
 		fake.count("GET /repos/octo/hello/commits/1111111111111111111111111111111111111111/check-suites") != 0 {
 		t.Fatalf("a disallowed author's delivery reached GitHub: %v", fake.callList())
+	}
+}
+
+// TestGitHubAppCheckRunsAfterRestart: the check run made for a job is
+// remembered with the event, so that a restarted gateway updates it
+// rather than making another; a job that never ran is reported too.
+func TestGitHubAppCheckRunsAfterRestart(t *testing.T) {
+	fake := newGHFake(t)
+	dir, apps := t.TempDir(), ghAppsFile(t)
+	start := func() *testServer {
+		return startTestServer(t, dir, func(c *server.Config) {
+			c.Gateways.GitHub = github.Config{AppsFile: apps, APIURL: fake.srv.URL, ReportInterval: 50 * time.Millisecond}
+		})
+	}
+	ts := start()
+	ts.createProject("resume", core.EventSubscription{Source: github.Source, Types: []string{"ci:pipeline_requested"},
+		Qualifiers: ghRepo("octo/hello")})
+	body := `{"action":"rerequested","check_suite":{"head_sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e","head_branch":"main"},` +
+		`"installation":{"id":99},"repository":{"full_name":"octo/hello","name":"hello","owner":{"login":"octo"}}}`
+	ids := ghIDs(t, ghPost(t, ts.url+"/gateways/github", ghDelivery{event: "check_suite", body: body, app: true}))
+	if len(ids) != 1 {
+		t.Fatalf("ids %v", ids)
+	}
+	id := ids[0]
+	token := ts.startWorker(id)
+	ts.setWorkerPhase(id, core.PhaseRunning)
+	for _, job := range []string{"build", "never"} {
+		ts.expect(http.StatusCreated, "POST", "/v2/events/"+id+"/worker/jobs", token, jobBody(job, nil))
+	}
+	fake.waitFor(t, "queued check runs", func() bool { return len(fake.byName()) == 2 })
+	ts.stop()
+
+	ts = start()
+	ts.startJob(id, "build")
+	ts.expect(http.StatusOK, "PUT", "/v2/events/"+id+"/worker/jobs/build/status", observerToken, statusBody("JobStatus", core.PhaseRunning))
+	fake.waitFor(t, "the build's check run to be in progress", func() bool {
+		runs := fake.byName()["resume:build"]
+		return runs[len(runs)-1]["status"] == "in_progress"
+	})
+	ts.expect(http.StatusOK, "PUT", "/v2/events/"+id+"/worker/jobs/build/status", observerToken, statusBody("JobStatus", core.PhaseSucceeded))
+	ts.expect(http.StatusOK, "PUT", "/v2/events/"+id+"/worker/jobs/never/status", observerToken, statusBody("JobStatus", core.PhaseSchedulingFailed))
+	ts.setWorkerPhase(id, core.PhaseFailed)
+	fake.waitFor(t, "both check runs to complete", func() bool {
+		runs := fake.byName()
+		b, n := runs["resume:build"], runs["resume:never"]
+		return b[len(b)-1]["conclusion"] == "success" && n[len(n)-1]["conclusion"] == "failure"
+	})
+	if n := fake.count("POST /repos/octo/hello/check-runs"); n != 2 {
+		t.Fatalf("%d check runs created, want 2 (one per job, across the restart): %v", n, fake.callList())
+	}
+	changes, cancel := ts.srv.Store().Subscribe(core.TopicEvent(id))
+	defer cancel()
+	deadline := time.After(time.Minute)
+	for ev := ts.getEvent(id); ev.SourceState != nil && len(ev.SourceState.State) > 0; ev = ts.getEvent(id) {
+		select {
+		case <-changes:
+		case <-deadline:
+			t.Fatalf("still tracked: %v", ev.SourceState.State)
+		}
 	}
 }

@@ -2,7 +2,6 @@ package github
 
 import (
 	"context"
-	"errors"
 	"strconv"
 	"strings"
 	"time"
@@ -133,18 +132,29 @@ func (r *reporter) report(ctx context.Context, ev *core.Event) error {
 		if run.Status == "completed" {
 			run.Output = &checkRunOutput{Title: run.Name, Summary: "Job Logs", Text: r.logs(ctx, ev.Metadata.ID, j.Name)}
 		}
-		if runID := state[runPrefix+j.Name]; runID != "" {
-			run.HeadSHA = ""
-			if err := r.g.gh.updateCheckRun(ctx, app, inst, owner, repo, runID, run); err != nil {
-				return err
-			}
-		} else {
-			runID, err := r.g.gh.createCheckRun(ctx, app, inst, owner, repo, run)
+		runID := state[runPrefix+j.Name]
+		if runID == "" {
+			// Not remembered: made by a gateway stopped before it could
+			// remember it, or never made.
+			id, err := r.g.gh.findCheckRun(ctx, app, inst, owner, repo, run.HeadSHA, run.Name)
 			if err != nil {
 				return err
 			}
-			state[runPrefix+j.Name] = strconv.FormatInt(runID, 10)
+			if id == 0 {
+				if id, err = r.g.gh.createCheckRun(ctx, app, inst, owner, repo, run); err != nil {
+					return err
+				}
+				r.sent[k] = fp
+			}
+			runID = strconv.FormatInt(id, 10)
+			state[runPrefix+j.Name] = runID
 			if err := r.g.env.API.UpdateSourceState(ctx, ev.Metadata.ID, core.SourceState{State: state}); err != nil {
+				return err
+			}
+		}
+		if r.sent[k] != fp {
+			run.HeadSHA = ""
+			if err := r.g.gh.updateCheckRun(ctx, app, inst, owner, repo, runID, run); err != nil {
 				return err
 			}
 		}
@@ -194,21 +204,21 @@ func (r *reporter) checkRun(projectID, headSHA string, j *core.Job) *checkRun {
 	return run
 }
 
-// logsWait bounds the wait for an ended job's log to be complete.
+// logsWait bounds the reading of a job's log.
 const logsWait = 30 * time.Second
 
 // logs is the end of job's log, as the text of its check run: at most
-// maxCheckRunText bytes, starting with truncatedMarker when cut.
+// maxCheckRunText bytes, starting with truncatedMarker when cut. The job
+// has ended, so every line of it is stored.
 func (r *reporter) logs(ctx context.Context, eventID, job string) string {
 	ctx, cancel := context.WithTimeout(ctx, logsWait)
 	defer cancel()
-	// Following the log of an ended job ends once its last line is stored.
-	lines, errs := r.g.env.API.Logs(ctx, eventID, client.LogOptions{Job: job, Follow: true})
+	lines, errs := r.g.env.API.Logs(ctx, eventID, client.LogOptions{Job: job})
 	var t tail
 	for l := range lines {
 		t.add(l.Message + "\n")
 	}
-	if err := <-errs; err != nil && !errors.Is(err, context.DeadlineExceeded) {
+	if err := <-errs; err != nil {
 		r.g.env.Log.Warn("reading a job's log for its check run failed", "eventID", eventID, "job", job, "error", err)
 	}
 	return t.text()

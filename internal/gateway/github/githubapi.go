@@ -202,6 +202,28 @@ func (g *githubAPI) createCheckRun(ctx context.Context, app *App, installation, 
 	return out.ID, err
 }
 
+// findCheckRun returns the ID of the App's latest check run called name on
+// commit sha, or 0 when there is none.
+func (g *githubAPI) findCheckRun(ctx context.Context, app *App, installation, owner, repo, sha, name string) (int64, error) {
+	if !isHex(sha) || sha == "" {
+		return 0, fmt.Errorf("head commit %q is not a commit SHA", sha)
+	}
+	var out struct {
+		CheckRuns []struct {
+			ID int64 `json:"id"`
+		} `json:"check_runs"`
+	}
+	q := url.Values{"check_name": {name}, "app_id": {strconv.FormatInt(app.ID, 10)}, "filter": {"latest"}}
+	path := repoPath(owner, repo) + "/commits/" + sha + "/check-runs?" + q.Encode()
+	if err := g.asInstallation(ctx, app, installation, http.MethodGet, path, nil, &out, http.StatusOK); err != nil {
+		return 0, err
+	}
+	if len(out.CheckRuns) == 0 {
+		return 0, nil
+	}
+	return out.CheckRuns[0].ID, nil
+}
+
 // updateCheckRun updates check run id.
 func (g *githubAPI) updateCheckRun(ctx context.Context, app *App, installation, owner, repo string, id string, run *checkRun) error {
 	return g.asInstallation(ctx, app, installation, http.MethodPatch,
