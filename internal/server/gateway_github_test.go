@@ -540,9 +540,10 @@ func TestGitHubGatewayAPIRefusal(t *testing.T) {
 		Principal: core.PrincipalReference{Type: "SERVICE_ACCOUNT", ID: "gh-reader"}}); err != nil {
 		t.Fatal(err)
 	}
+	var logs ghLog
 	alone := func(token string) string {
 		cfg := github.Config{WebhookSecret: ghWebhookSecret}
-		g, err := cfg.Build(gateway.Env{API: client.New(ts.url, token), Log: slog.New(slog.DiscardHandler)})
+		g, err := cfg.Build(gateway.Env{API: client.New(ts.url, token), Log: slog.New(slog.NewTextHandler(&logs, nil))})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -560,6 +561,10 @@ func TestGitHubGatewayAPIRefusal(t *testing.T) {
 		if r.Status != http.StatusBadGateway || ghEventCount(t, ts) != 0 {
 			t.Fatalf("%s: got %d %s, %d events", name, r.Status, r.Body, ghEventCount(t, ts))
 		}
+	}
+	if l := logs.String(); !strings.Contains(l, "Could not authenticate") || !strings.Contains(l, "needs the EVENT_CREATOR role") ||
+		strings.Contains(l, ghWebhookSecret) {
+		t.Fatalf("the causes are not logged (or the secret is):\n%s", l)
 	}
 	if err := root.GrantRole(t.Context(), core.RoleAssignment{Role: "EVENT_CREATOR", Scope: github.Source,
 		Principal: core.PrincipalReference{Type: "SERVICE_ACCOUNT", ID: "gh-reader"}}); err != nil {
@@ -798,4 +803,22 @@ func TestGitHubAppCheckRunsAfterRestart(t *testing.T) {
 			t.Fatalf("still tracked: %v", ev.SourceState.State)
 		}
 	}
+}
+
+// ghLog is a log sink that tests may read while servers write to it.
+type ghLog struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (l *ghLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *ghLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -121,6 +121,12 @@ func (g *Gateway) receive(w http.ResponseWriter, r *http.Request) {
 	}
 	from, ok := g.senderOf(r.Header)
 	if !ok || !verify(r.Header, body, from.secret, g.cfg.AllowSHA1) {
+		why := "its signature does not match the secret"
+		if !ok {
+			why = "no secret is configured for its sender"
+		}
+		g.env.Log.Debug("GitHub delivery refused: "+why, "event", r.Header.Get(hdrEvent),
+			"delivery", r.Header.Get(hdrDelivery), "targetType", r.Header.Get(hdrTargetType), "targetID", r.Header.Get(hdrTargetID))
 		w.WriteHeader(http.StatusForbidden)
 		return
 	}
