@@ -78,6 +78,8 @@ func (f *ghFake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	auth := r.Header.Get("Authorization")
 	switch {
+	case strings.HasPrefix(r.URL.Path, "/repos/octo/gone/"):
+		reply(404, map[string]string{"message": "Not Found"})
 	case r.Method == "POST" && strings.HasPrefix(r.URL.Path, "/app/installations/"):
 		if !strings.HasPrefix(auth, "Bearer ey") {
 			reply(401, map[string]string{"message": "A JSON web token could not be decoded"})
@@ -434,6 +436,11 @@ func TestGitHubGateway(t *testing.T) {
 			ci.SourceState == nil || ci.SourceState.State["tracking"] != "true" {
 			t.Fatalf("events %+v / %+v", orig, ci)
 		}
+		// A check run of a project that does not exist here.
+		nosuch := strings.Replace(body, "proj:build", "nosuch:build", 1)
+		if ids := ghIDs(t, ghPost(t, url, ghDelivery{event: "check_run", body: nosuch, app: true})); len(ids) != 0 {
+			t.Fatalf("ids %v", ids)
+		}
 		// A check run that is not one of ours (no "project:" in its name).
 		other := strings.Replace(body, "proj:build", "lint", 1)
 		if ids := ghIDs(t, ghPost(t, url, ghDelivery{event: "check_run", body: other, app: true})); len(ids) != 0 {
@@ -485,6 +492,15 @@ func TestGitHubGateway(t *testing.T) {
 		body := strings.ReplaceAll(ghPush, "octo/hello", "octo/nobody")
 		if ids := ghIDs(t, ghPost(t, url, ghDelivery{event: "push", body: body})); len(ids) != 0 {
 			t.Fatalf("ids %v", ids)
+		}
+	})
+
+	t.Run("LargerThanTheAPITakesIs413", func(t *testing.T) {
+		// The test server's API takes 64 KiB.
+		body := strings.Replace(ghPush, `"deleted":false`, `"deleted":false,"pad":"`+strings.Repeat("x", 70<<10)+`"`, 1)
+		r := ghPost(t, url, ghDelivery{event: "push", body: body})
+		if r.Status != http.StatusRequestEntityTooLarge || !strings.Contains(string(r.Body), "--max-body-bytes") {
+			t.Fatalf("got %d %s", r.Status, r.Body)
 		}
 	})
 
@@ -682,23 +698,7 @@ func TestGitHubAppCheckRuns(t *testing.T) {
 		}
 	}
 	// Tracking ends once everything is reported.
-	changes, cancel := rs.srv.Store().Subscribe(core.TopicEvent(ids[0]))
-	defer cancel()
-	deadline := time.After(time.Minute)
-	for {
-		ev, err := rs.c.GetEvent(t.Context(), ids[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if ev.SourceState == nil || len(ev.SourceState.State) == 0 {
-			break
-		}
-		select {
-		case <-changes:
-		case <-deadline:
-			t.Fatalf("still tracked: %v", ev.SourceState.State)
-		}
-	}
+	ghWaitUntracked(t, rs.srv, rs.c, ids[0])
 	if n := fake.count("POST /app/installations/99/access_tokens"); n != 1 {
 		t.Fatalf("%d installation tokens asked for; one is kept until it expires", n)
 	}
@@ -793,16 +793,7 @@ func TestGitHubAppCheckRunsAfterRestart(t *testing.T) {
 	if n := fake.count("POST /repos/octo/hello/check-runs"); n != 2 {
 		t.Fatalf("%d check runs created, want 2 (one per job, across the restart): %v", n, fake.callList())
 	}
-	changes, cancel := ts.srv.Store().Subscribe(core.TopicEvent(id))
-	defer cancel()
-	deadline := time.After(time.Minute)
-	for ev := ts.getEvent(id); ev.SourceState != nil && len(ev.SourceState.State) > 0; ev = ts.getEvent(id) {
-		select {
-		case <-changes:
-		case <-deadline:
-			t.Fatalf("still tracked: %v", ev.SourceState.State)
-		}
-	}
+	ghWaitUntracked(t, ts.srv, client.New(ts.url, ts.root), id)
 }
 
 // ghLog is a log sink that tests may read while servers write to it.
@@ -821,4 +812,51 @@ func (l *ghLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// TestGitHubAppGoneRepository: an event whose check runs GitHub will never
+// take (the repository is gone) stops being tracked.
+func TestGitHubAppGoneRepository(t *testing.T) {
+	fake := newGHFake(t)
+	ts := startTestServer(t, t.TempDir(), func(c *server.Config) {
+		c.Gateways.GitHub = github.Config{AppsFile: ghAppsFile(t), APIURL: fake.srv.URL, ReportInterval: 50 * time.Millisecond}
+	})
+	ts.createProject("gone", core.EventSubscription{Source: github.Source, Types: []string{"ci:pipeline_requested"},
+		Qualifiers: ghRepo("octo/gone")})
+	body := `{"action":"requested","check_suite":{"head_sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e","head_branch":"main"},` +
+		`"installation":{"id":99},"repository":{"full_name":"octo/gone","name":"gone","owner":{"login":"octo"}}}`
+	ids := ghIDs(t, ghPost(t, ts.url+"/gateways/github", ghDelivery{event: "check_suite", body: body, app: true}))
+	if len(ids) != 1 {
+		t.Fatalf("ids %v", ids)
+	}
+	id := ids[0]
+	token := ts.startWorker(id)
+	ts.setWorkerPhase(id, core.PhaseRunning)
+	ts.expect(http.StatusCreated, "POST", "/v2/events/"+id+"/worker/jobs", token, jobBody("build", nil))
+	ghWaitUntracked(t, ts.srv, client.New(ts.url, ts.root), id)
+	if fake.count("GET /repos/octo/gone/commits/6dcb09b5b57875f334f61aebed695e2e4193db5e/check-runs") == 0 {
+		t.Fatalf("GitHub was not asked: %v", fake.callList())
+	}
+}
+
+// ghWaitUntracked waits until event id has no source state left.
+func ghWaitUntracked(t *testing.T, srv *server.Server, c *client.Client, id string) {
+	t.Helper()
+	changes, cancel := srv.Store().Subscribe(core.TopicEvent(id))
+	defer cancel()
+	deadline := time.After(time.Minute)
+	for {
+		ev, err := c.GetEvent(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ev.SourceState == nil || len(ev.SourceState.State) == 0 {
+			return
+		}
+		select {
+		case <-changes:
+		case <-deadline:
+			t.Fatalf("event %s is still tracked: %v", id, ev.SourceState.State)
+		}
+	}
 }

@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"errors"
+	"net/http"
 	"strconv"
 	"strings"
 	"time"
@@ -85,7 +87,16 @@ func (r *reporter) pass(ctx context.Context) {
 		for i := range page.Items {
 			ev := &page.Items[i]
 			seen[ev.Metadata.ID] = true
-			if err := r.report(ctx, ev); err != nil && ctx.Err() == nil {
+			err := r.report(ctx, ev)
+			var ge *githubError
+			if errors.As(err, &ge) && (ge.status == http.StatusNotFound || ge.status == http.StatusUnprocessableEntity) {
+				// The App lost the repository or its installation, or
+				// GitHub will never take this report.
+				r.g.env.Log.Warn("GitHub refuses the check runs of an event: no longer tracking it",
+					"eventID", ev.Metadata.ID, "error", err)
+				err = r.g.env.API.UpdateSourceState(ctx, ev.Metadata.ID, core.SourceState{})
+			}
+			if err != nil && ctx.Err() == nil {
 				r.g.env.Log.Warn("reporting an event's jobs to GitHub failed; trying again later",
 					"eventID", ev.Metadata.ID, "error", err)
 			}

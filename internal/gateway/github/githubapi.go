@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -164,7 +165,7 @@ func (g *githubAPI) asInstallation(ctx context.Context, app *App, installation, 
 			return err
 		}
 		err = g.call(ctx, method, path, "Bearer "+tok, in, out, want)
-		if ge, ok := err.(*githubError); ok && ge.status == http.StatusUnauthorized && attempt == 0 {
+		if ge, ok := errors.AsType[*githubError](err); ok && ge.status == http.StatusUnauthorized && attempt == 0 {
 			g.forget(app, installation)
 			continue
 		}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/gateway"
 )
@@ -150,6 +151,14 @@ func (g *Gateway) receive(w http.ResponseWriter, r *http.Request) {
 		g.forwardCheckSuite(d, body)
 	}
 	ids, err := g.create(r.Context(), evs)
+	var apiErr *client.APIError
+	if errors.As(err, &apiErr) && apiErr.StatusCode == http.StatusRequestEntityTooLarge {
+		g.env.Log.Warn("a GitHub delivery is larger than the Brigade API takes as an event payload: raise the API's --max-body-bytes",
+			"event", name, "delivery", r.Header.Get(hdrDelivery), "bytes", len(body))
+		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLargeError",
+			"an event with this delivery as its payload is larger than the Brigade API takes (its --max-body-bytes)")
+		return
+	}
 	if err != nil {
 		g.env.Log.Error("creating events of a GitHub delivery failed", "event", name,
 			"delivery", r.Header.Get(hdrDelivery), "error", err)
@@ -171,6 +180,10 @@ func (g *Gateway) create(ctx context.Context, evs []keyedEvent) ([]string, error
 	ids := []string{}
 	for i := range evs {
 		created, _, err := g.env.API.CreateEventOnce(ctx, &evs[i].ev, evs[i].key)
+		if err != nil && evs[i].ev.ProjectID != "" && core.IsNotFound(err) {
+			// A check run named "x:y" by another App, x not a project here.
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
