@@ -14,6 +14,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/spf13/pflag"
@@ -157,14 +158,20 @@ func (c *Config) Build(env gateway.Env) (gateway.Gateway, error) {
 	if c.WebhookSecret == "" && c.AppsFile == "" {
 		return nil, nil
 	}
+	if c.MaxBodyBytes < 0 || c.ReportInterval < 0 {
+		return nil, errors.New("--github-webhook-max-bytes and --github-report-interval cannot be negative")
+	}
+	if c.APIURL != "" && !strings.HasPrefix(c.APIURL, "https://") && !strings.HasPrefix(c.APIURL, "http://") {
+		return nil, fmt.Errorf("--github-app-api-url %q: give the API's address with its scheme, e.g. https://api.github.com", c.APIURL)
+	}
 	g := &Gateway{cfg: *c, env: env}
-	if g.cfg.MaxBodyBytes <= 0 {
+	if g.cfg.MaxBodyBytes == 0 {
 		g.cfg.MaxBodyBytes = DefaultMaxBodyBytes
 	}
 	if g.cfg.APIURL == "" {
 		g.cfg.APIURL = DefaultAPIURL
 	}
-	if g.cfg.ReportInterval <= 0 {
+	if g.cfg.ReportInterval == 0 {
 		g.cfg.ReportInterval = DefaultReportInterval
 	}
 	if c.AppsFile != "" {

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"github.com/brigadeplatform/brigade/internal/gateway"
 )
 
 func TestVerifyVectors(t *testing.T) {
@@ -164,5 +166,27 @@ func TestValidProjectID(t *testing.T) {
 		if validProjectID(s) != want {
 			t.Errorf("%q: %v", s, !want)
 		}
+	}
+}
+
+func TestBuild(t *testing.T) {
+	if g, err := (&Config{}).Build(gateway.Env{}); g != nil || err != nil {
+		t.Fatalf("off by default: %v %v", g, err)
+	}
+	for _, c := range []Config{
+		{WebhookSecret: "s", MaxBodyBytes: -1},
+		{WebhookSecret: "s", ReportInterval: -time.Second},
+		{WebhookSecret: "s", APIURL: "api.github.com"},
+	} {
+		if _, err := c.Build(gateway.Env{}); err == nil {
+			t.Errorf("%+v: no error", c)
+		}
+	}
+	g, err := (&Config{WebhookSecret: "s"}).Build(gateway.Env{})
+	if err != nil || g.(*Gateway).cfg.MaxBodyBytes != DefaultMaxBodyBytes || g.(*Gateway).gh != nil {
+		t.Fatalf("%v %+v", err, g)
+	}
+	if err := g.Run(t.Context()); err != nil {
+		t.Fatalf("Run without an App key: %v", err)
 	}
 }
