@@ -130,10 +130,14 @@ func (f *ghFake) serve(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// ghAppsFile writes an apps file for App ghAppID with a fresh key.
+// ghKey is the App's private key, made once: making one is slow under
+// the race detector.
+var ghKey = sync.OnceValues(func() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 2048) })
+
+// ghAppsFile writes an apps file for App ghAppID.
 func ghAppsFile(t *testing.T) string {
 	t.Helper()
-	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	key, err := ghKey()
 	if err != nil {
 		t.Fatal(err)
 	}
