@@ -2,6 +2,8 @@ package github
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"net/http"
 	"strconv"
@@ -14,7 +16,7 @@ import (
 )
 
 // Keys of the source state of an event whose jobs are reported as check
-// runs. runPrefix+job holds the ID of that job's check run, so that a
+// runs. runKey(job) holds the ID of that job's check run, so that a
 // restarted gateway updates the check runs it made instead of adding more.
 const (
 	stTracking     = "tracking"
@@ -143,7 +145,7 @@ func (r *reporter) report(ctx context.Context, ev *core.Event) error {
 		if run.Status == "completed" {
 			run.Output = &checkRunOutput{Title: run.Name, Summary: "Job Logs", Text: r.logs(ctx, ev.Metadata.ID, j.Name)}
 		}
-		runID := state[runPrefix+j.Name]
+		runID := state[runKey(j.Name)]
 		if runID == "" {
 			// Not remembered: made by a gateway stopped before it could
 			// remember it, or never made.
@@ -158,7 +160,7 @@ func (r *reporter) report(ctx context.Context, ev *core.Event) error {
 				r.sent[k] = fp
 			}
 			runID = strconv.FormatInt(id, 10)
-			state[runPrefix+j.Name] = runID
+			state[runKey(j.Name)] = runID
 			if err := r.g.env.API.UpdateSourceState(ctx, ev.Metadata.ID, core.SourceState{State: state}); err != nil {
 				return err
 			}
@@ -180,6 +182,18 @@ func (r *reporter) report(ctx context.Context, ev *core.Event) error {
 		}
 	}
 	return r.g.env.API.UpdateSourceState(ctx, ev.Metadata.ID, core.SourceState{})
+}
+
+// runKey is the source state key of a job's check run ID: runPrefix and
+// the job's name, or a digest of a name that cannot be part of a key.
+func runKey(job string) string {
+	for i := 0; i < len(job); i++ {
+		if c := job[i]; !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-') {
+			sum := sha256.Sum256([]byte(job))
+			return runPrefix + hex.EncodeToString(sum[:8])
+		}
+	}
+	return runPrefix + job
 }
 
 // checkRun is what the check run of job j says now.

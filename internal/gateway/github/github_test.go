@@ -190,3 +190,12 @@ func TestBuild(t *testing.T) {
 		t.Fatalf("Run without an App key: %v", err)
 	}
 }
+
+func TestRunKey(t *testing.T) {
+	if runKey("build-2") != "run-build-2" {
+		t.Fatal(runKey("build-2"))
+	}
+	if k := runKey("my_job.1"); k == runKey("my_job.2") || strings.ContainsAny(k, "_.") || len(k) != len("run-")+16 {
+		t.Fatal(k)
+	}
+}
