@@ -199,3 +199,54 @@ func TestRunKey(t *testing.T) {
 		t.Fatal(k)
 	}
 }
+
+func TestMapDelivery(t *testing.T) {
+	const repo = `"repository":{"full_name":"octo/hello","name":"hello","owner":{"login":"octo"}}`
+	app := &App{ID: 42}
+	for _, c := range []struct {
+		name, body string
+		app        *App
+		// want is "type ref commit short|long" per event
+		want []string
+	}{
+		{"create", `{"ref":"feature","ref_type":"branch",` + repo + `}`, nil, []string{"create feature  |"}},
+		{"delete", `{"ref":"feature",` + repo + `}`, nil, []string{"delete   |"}},
+		{"status", `{"sha":"6dcb09b5","commit":{"sha":"6dcb09b5b57875f334f61aebed695e2e4193db5e"},` + repo + `}`, nil,
+			[]string{"status  6dcb09b5b57875f334f61aebed695e2e4193db5e |"}},
+		{"watch", `{"action":"started",` + repo + `}`, nil, []string{"watch:started   |"}},
+		{"pull_request_review", `{"action":"submitted","pull_request":{"number":3,"title":"Fix","head":{"sha":"abcdef0123"}},` + repo + `}`,
+			app, []string{"pull_request_review:submitted refs/pull/3/head abcdef0123 PR #3|PR #3: Fix"}},
+		{"installation_repositories", `{"action":"removed","repositories_added":[],` +
+			`"repositories_removed":[{"full_name":"octo/a"},{"full_name":"octo/b"}]}`, app,
+			[]string{"installation_repositories:removed   |", "installation_repositories:removed   |"}},
+		{"installation", `{"action":"deleted","repositories":[]}`, app, nil},
+		{"release", `{"action":"edited","release":{"tag_name":"v1"},` + repo + `}`, nil, []string{"release:edited v1  |"}},
+		{"push", `{"ref":"refs/heads/main","head_commit":{"id":"not-hex"},` + repo + `}`, nil, []string{"push refs/heads/main  branch: main|branch: main"}},
+		{"star", `not even JSON`, nil, nil},
+	} {
+		evs, err := mapDelivery(delivery{name: c.name, app: c.app, hookID: "7", key: "hook/7/g"}, []byte(c.body))
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		var got []string
+		keys := map[string]bool{}
+		for _, e := range evs {
+			ref, commit := "", ""
+			if e.ev.Git != nil {
+				ref, commit = e.ev.Git.Ref, e.ev.Git.Commit
+			}
+			got = append(got, e.ev.Type+" "+ref+" "+commit+" "+e.ev.ShortTitle+"|"+e.ev.LongTitle)
+			if keys[e.key] || e.ev.Payload != c.body || e.ev.Source != Source {
+				t.Errorf("%s: key %q twice, or payload/source changed", c.name, e.key)
+			}
+			keys[e.key] = true
+			if c.app != nil && e.ev.Labels["appID"] != "42" || c.app == nil && e.ev.Labels["hookID"] != "7" {
+				t.Errorf("%s: labels %v", c.name, e.ev.Labels)
+			}
+		}
+		if strings.Join(got, "\n") != strings.Join(c.want, "\n") {
+			t.Errorf("%s:\n got %q\nwant %q", c.name, got, c.want)
+		}
+	}
+}
