@@ -21,7 +21,7 @@ type Config struct {
 	CloudEvents cloudevents.Config
 	// CronFile is the cron gateway's schedules (YAML); empty: it is off.
 	CronFile string
-	GitHub github.Config
+	GitHub   github.Config
 	// Extra are gateways beyond the built-in ones (tests, embedders).
 	Extra []Builder
 }
