@@ -16,6 +16,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/idp"
+	"github.com/brigadeplatform/brigade/internal/ratelimit"
 	"github.com/brigadeplatform/brigade/internal/seal"
 )
 
@@ -63,6 +64,12 @@ type Config struct {
 	// (default 1m). Every transition to a terminal phase schedules that
 	// removal in the same transaction, so no crash forgets it.
 	CleanupDelay time.Duration
+	// GenericSecretCheckRate and GenericSecretCheckBurst limit failed
+	// checks of a project's generic gateway secret (see
+	// VerifyGenericGatewaySecret): Burst at once per project, then Rate a
+	// minute. 0 takes the defaults.
+	GenericSecretCheckRate  float64
+	GenericSecretCheckBurst int
 	// Now is the service's clock (default time.Now); tests share a fake
 	// one with the runner and the store.
 	Now func() time.Time
@@ -84,6 +91,9 @@ type Service struct {
 	log      *slog.Logger
 	now      func() time.Time
 	redact   redactors // secret values masked in logs (redact.go)
+	// secretChecks limits failed generic gateway secret checks per
+	// project (genericsecret.go).
+	secretChecks *ratelimit.Limiter
 }
 
 // New builds a Service. It keeps state and queue only: the runner
@@ -106,9 +116,11 @@ func New(store core.Store, sealer *seal.Sealer, cfg Config, log *slog.Logger) *S
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
-	return &Service{store: store, sealer: sealer, cfg: cfg, log: log,
+	svc := &Service{store: store, sealer: sealer, cfg: cfg, log: log,
 		sessions: auth.NewSessionCache(0), accounts: auth.NewAccountCache(0),
 		now: func() time.Time { return now().UTC() }}
+	svc.secretChecks = newSecretCheckLimiter(cfg, svc.now)
+	return svc
 }
 
 // Changes returns a channel that receives a value after every commit that

@@ -110,3 +110,22 @@ func (h *handler) unsetSecret(w http.ResponseWriter, r *http.Request) {
 	}
 	writeNull(w, http.StatusOK)
 }
+
+// verifyGenericGatewaySecret is ours (docs/api.md, "Checking the generic
+// gateway secret"): whether a value is the project's generic gateway
+// secret, without ever returning the secret.
+func (h *handler) verifyGenericGatewaySecret(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Value string `json:"value"`
+	}
+	if err := h.decode(r, schema.GenericGatewaySecretVerification, &req); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	res, err := h.svc.VerifyGenericGatewaySecret(r.Context(), r.PathValue("id"), req.Value)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	h.writeKind(w, r, http.StatusOK, "GenericGatewaySecretVerificationResult", core.SecretVerification{Result: res})
+}

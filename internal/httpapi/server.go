@@ -78,6 +78,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 	authed("GET /v2/projects/{id}/secrets", h.listSecrets)
 	authed("PUT /v2/projects/{id}/secrets/{key}", h.setSecret)
 	authed("DELETE /v2/projects/{id}/secrets/{key}", h.unsetSecret)
+	authed("POST /v2/projects/{id}/generic-gateway-secret/verifications", h.verifyGenericGatewaySecret) // our addition (docs/api.md)
 
 	authed("POST /v2/events", h.createEvent)
 	authed("GET /v2/events", h.listEvents)

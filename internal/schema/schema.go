@@ -38,6 +38,9 @@ const (
 	ServiceAccount        = "ServiceAccount"
 	RoleAssignment        = "RoleAssignment"
 	ProjectRoleAssignment = "ProjectRoleAssignment"
+
+	// GenericGatewaySecretVerification is ours (docs/api.md).
+	GenericGatewaySecretVerification = "GenericGatewaySecretVerification"
 )
 
 // Reasons used in BadRequestError bodies.
@@ -76,7 +79,7 @@ func compileAll() (map[string]*node, error) {
 	}
 	out := map[string]*node{}
 	for _, kind := range []string{Project, Event, Job, JobStatus, WorkerStatus, SourceStateRequest, EventSummary, Secret, LogLines,
-		ServiceAccount, RoleAssignment, ProjectRoleAssignment} {
+		ServiceAccount, RoleAssignment, ProjectRoleAssignment, GenericGatewaySecretVerification} {
 		n, err := c.compile(kind+".json", "")
 		if err != nil {
 			return nil, fmt.Errorf("compiling schema %s: %w", kind, err)

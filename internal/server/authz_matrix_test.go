@@ -294,6 +294,11 @@ func matrix() []cell {
 		{name: "set secret", ok: ok, allow: of(root, projAdmin), req: fixed("PUT", "/v2/projects/alpha/secrets/token",
 			map[string]any{"apiVersion": v, "kind": "Secret", "key": "token", "value": "s3cret"})},
 		{name: "unset secret", ok: ok, allow: of(root, projAdmin), req: fixed("DELETE", "/v2/projects/alpha/secrets/token", nil)},
+		// EVENT_CREATOR for brigade.sh/generic (the generic gateway's
+		// token), or ADMIN.
+		{name: "verify generic gateway secret", ok: ok, allow: admins, req: fixed("POST",
+			"/v2/projects/alpha/generic-gateway-secret/verifications",
+			map[string]any{"apiVersion": v, "kind": "GenericGatewaySecretVerification", "value": "guess"})},
 
 		// Events.
 		{name: "create event for the project", ok: created, allow: of(root, projUser, eventCreator),
