@@ -10,10 +10,12 @@ import (
 
 	"github.com/spf13/pflag"
 
+	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/gateway/cloudevents"
 	"github.com/brigadeplatform/brigade/internal/gateway/cron"
 	"github.com/brigadeplatform/brigade/internal/gateway/github"
+	"github.com/brigadeplatform/brigade/internal/gateway/generic"
 )
 
 // Config is the configuration of every built-in gateway.
@@ -22,6 +24,7 @@ type Config struct {
 	// CronFile is the cron gateway's schedules (YAML); empty: it is off.
 	CronFile string
 	GitHub   github.Config
+	Generic generic.Config
 	// Extra are gateways beyond the built-in ones (tests, embedders).
 	Extra []Builder
 }
@@ -39,6 +42,7 @@ func (c *Config) Flags(f *pflag.FlagSet) {
 	c.CloudEvents.Flags(f)
 	f.StringVar(&c.CronFile, "cron-file", "", "YAML file of schedules whose events the cron gateway creates (docs/gateways.md, Cron); without it, cron is off")
 	c.GitHub.Flags(f)
+	c.Generic.Flags(f)
 }
 
 func (c *Config) builders() []Builder {
@@ -50,6 +54,8 @@ func (c *Config) builders() []Builder {
 		return cron.Build(c.CronFile, env)
 	}})
 	all = append(all, Builder{Name: "github", Source: github.Source, Build: c.GitHub.Build})
+	all = append(all, Builder{Name: generic.Name, Source: core.GenericGatewaySource,
+		Build: func(env gateway.Env) (gateway.Gateway, error) { return generic.New(c.Generic, env) }})
 	return append(all, c.Extra...)
 }
 
