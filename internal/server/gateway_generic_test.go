@@ -404,3 +404,35 @@ func TestGenericGatewayAlone(t *testing.T) {
 		refused(t, w.serviceAccount("admin-only", grant{role: "ADMIN"}), "not authorized")
 	})
 }
+
+// TestGenericGatewayRunsScript: a CloudEvents 0.2 event sent to the v1
+// path reaches the subscribed project, whose script runs on the local
+// substrate and reads the event.
+func TestGenericGatewayRunsScript(t *testing.T) {
+	rs := startRunning(t, t.TempDir(), server.Config{})
+	script := `const { events } = require("@brigadecore/brigadier");
+events.on("brigade.sh/generic", "cloudevent", async event => {
+  const ce = JSON.parse(event.payload);
+  console.log("cloudevent " + ce.id + " of type " + event.qualifiers.type + " for " + ce.data.who);
+});
+events.process();`
+	p := &core.Project{Metadata: core.ObjectMeta{ID: "webhooked"}, Spec: core.ProjectSpec{
+		EventSubscriptions: genericSubscriptions(),
+		WorkerTemplate:     core.WorkerSpec{DefaultConfigFiles: map[string]string{"brigade.js": script}},
+	}}
+	if _, err := rs.c.CreateProject(t.Context(), p); err != nil {
+		t.Fatal(err)
+	}
+	if err := rs.c.SetSecret(t.Context(), "webhooked", core.Secret{Key: core.GenericGatewaySecretKey, Value: genericSecret}); err != nil {
+		t.Fatal(err)
+	}
+	r, out := hookPost(t, rs.srv.URL(), "/cloudevents/v02/webhooked/"+genericSecret, cloudEvent02(`,"data":{"who":"the tutorial"}`))
+	if r.Status != http.StatusOK || len(out.EventIDs) != 1 {
+		t.Fatalf("%d %s", r.Status, r.Body)
+	}
+	ev := rs.waitWorker(t, out.EventIDs[0])
+	log := rs.logs(t, ev.Metadata.ID, "")
+	if ev.Worker.Status.Phase != core.PhaseSucceeded || !strings.Contains(log, "cloudevent A234-1234-1234 of type "+ceType+" for the tutorial") {
+		t.Fatalf("worker %s, log:\n%s", ev.Worker.Status.Phase, log)
+	}
+}
