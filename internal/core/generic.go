@@ -7,6 +7,9 @@ package core
 const (
 	GenericGatewaySource    = "brigade.sh/generic"
 	GenericGatewaySecretKey = "genericGatewaySecret"
+	// MaxGenericGatewaySecretLength bounds a value presented for checking
+	// (schema GenericGatewaySecretVerification.json says the same).
+	MaxGenericGatewaySecretLength = 1024
 )
 
 // SecretVerificationResult is what checking a value against a project's

@@ -107,7 +107,8 @@ func TestGenericGateway(t *testing.T) {
 	}
 
 	t.Run("UnknownProject", func(t *testing.T) {
-		for _, p := range []string{"/simpleevents/v1/nobody/x", "/cloudevents/v02/nobody/x"} {
+		for _, p := range []string{"/simpleevents/v1/nobody/x", "/cloudevents/v02/nobody/x",
+			"/simpleevents/v1/Not_An_ID/x", "/simpleevents/v1/hooks%2F..%2F..%2Fv2/x"} {
 			r, out := hookPost(t, ts.url, p, "{}")
 			if r.Status != http.StatusBadRequest || out.Status != "project not found" {
 				t.Fatalf("%s: %d %s", p, r.Status, r.Body)
@@ -123,6 +124,12 @@ func TestGenericGateway(t *testing.T) {
 			r, out = hookPost(t, ts.url, "/"+p+"/no-secret/"+genericSecret, cloudEvent02(""))
 			if r.Status != http.StatusUnauthorized || !strings.Contains(out.Status, "empty") {
 				t.Fatalf("%s, project without a secret: %d %s", p, r.Status, r.Body)
+			}
+		}
+		// Values no one could have set are wrong too (not an API failure).
+		for _, secret := range []string{strings.Repeat("s", 2000), "%FF%FE"} {
+			if r, _ := hookPost(t, ts.url, "/simpleevents/v1/hooks/"+secret, ""); r.Status != http.StatusUnauthorized {
+				t.Fatalf("secret %.20s: %d %s", secret, r.Status, r.Body)
 			}
 		}
 		// Authentication comes before parsing.

@@ -14,6 +14,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/pflag"
 
@@ -164,14 +165,20 @@ func (g *Gateway) handler(ep endpoint) http.Handler {
 			return
 		}
 		projectID := r.PathValue("projectID")
-		if !g.verify(w, r.Context(), projectID, r.PathValue("secret")) {
+		if !projectIDShape(projectID) {
+			// No project has such an ID; and asking the API about it
+			// could put "/" or ".." into the API's path.
+			status(w, http.StatusBadRequest, "project not found")
+			return
+		}
+		if !g.verify(r.Context(), w, projectID, r.PathValue("secret")) {
 			return
 		}
 		key, err := deliveryKey(ep.name, projectID, r.Header.Get("Idempotency-Key"))
 		if err == nil {
 			var ev *core.Event
 			if ev, err = ep.mapEvent(projectID, body); err == nil {
-				g.create(w, r.Context(), ep, ev, key)
+				g.create(r.Context(), w, ep, ev, key)
 				return
 			}
 		}
@@ -185,9 +192,30 @@ func (g *Gateway) handler(ep endpoint) http.Handler {
 	})
 }
 
+// projectIDShape reports whether id can be a project ID: 3 to 63
+// lower-case letters, digits and dashes, starting with a letter and not
+// ending with a dash.
+func projectIDShape(id string) bool {
+	if len(id) < 3 || len(id) > 63 || id[0] < 'a' || id[0] > 'z' || id[len(id)-1] == '-' {
+		return false
+	}
+	for i := 0; i < len(id); i++ {
+		if c := id[i]; (c < 'a' || c > 'z') && (c < '0' || c > '9') && c != '-' {
+			return false
+		}
+	}
+	return true
+}
+
 // verify asks the API whether secret is the project's generic gateway
 // secret, and answers the request unless it is.
-func (g *Gateway) verify(w http.ResponseWriter, ctx context.Context, projectID, secret string) bool {
+func (g *Gateway) verify(ctx context.Context, w http.ResponseWriter, projectID, secret string) bool {
+	// What the API could not take (or would have to alter to send as
+	// JSON) is no secret anyone set.
+	if len(secret) > core.MaxGenericGatewaySecretLength || !utf8.ValidString(secret) {
+		status(w, http.StatusUnauthorized, "secret is wrong")
+		return false
+	}
 	res, err := g.env.API.VerifyGenericGatewaySecret(ctx, projectID, secret)
 	var (
 		notFound *core.NotFoundError
@@ -224,7 +252,7 @@ func (g *Gateway) verify(w http.ResponseWriter, ctx context.Context, projectID, 
 
 // create creates the event (once per delivery key) and answers with the
 // IDs of the events made.
-func (g *Gateway) create(w http.ResponseWriter, ctx context.Context, ep endpoint, ev *core.Event, key string) {
+func (g *Gateway) create(ctx context.Context, w http.ResponseWriter, ep endpoint, ev *core.Event, key string) {
 	evs, replayed, err := g.env.API.CreateEventOnce(ctx, ev, key)
 	var (
 		bad      *core.BadRequestError

@@ -116,14 +116,3 @@ func TestDeliveryKey(t *testing.T) {
 	_, err = deliveryKey("simpleevents", "proj", "a\tb")
 	refusedWith(t, err, http.StatusBadRequest, "control characters")
 }
-
-func TestMatches(t *testing.T) {
-	for path, want := range map[string]bool{
-		"/simpleevents/v1/p/s": true, "/simpleevents/v1/p/s/": false, "/simpleevents/v1/p": false,
-		"/simpleevents/v1//s": false, "/simpleevents/v1/p/s/x": false, "/simpleevents/v2/p/s": false,
-	} {
-		if got := matches(path, "simpleevents", "v1"); got != want {
-			t.Errorf("%s: %v, want %v", path, got, want)
-		}
-	}
-}
