@@ -280,6 +280,10 @@ func matrix() []cell {
 		{name: "unknown path", ok: http.StatusNotFound, open: true, req: fixed("GET", "/v2/nothing-here", nil)},
 		{name: "wrong method", ok: http.StatusMethodNotAllowed, open: true, req: fixed("PATCH", "/v2/projects", nil)},
 		{name: "whoami", ok: ok, allow: identified, req: fixed("GET", "/v2/whoami", nil)},
+		// The generic gateway's v1 webhooks authenticate by the project's
+		// secret in the path, not by token (gateway_generic_test.go).
+		{name: "generic simple event", ok: http.StatusBadRequest, open: true, req: fixed("POST", "/simpleevents/v1/nobody/x", "{}")},
+		{name: "generic CloudEvent 0.2", ok: http.StatusBadRequest, open: true, req: fixed("POST", "/cloudevents/v02/nobody/x", "{}")},
 
 		// Projects and secrets.
 		{name: "list projects", ok: ok, allow: readers, req: fixed("GET", "/v2/projects", nil)},
