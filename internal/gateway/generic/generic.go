@@ -83,8 +83,8 @@ func (g *Gateway) Routes(bool) []gateway.Route {
 type endpoint struct {
 	name    string // the path's first segment, part of delivery keys
 	success string // the status of a success, as Brigade v1 said it
-	// mapEvent makes the event from the body; a non-nil error is a 400
-	// (or, for a *refusal, its status) whose text the sender reads.
+	// mapEvent makes the event from the body; a *refusal says what the
+	// sender must fix (any other error is the gateway's own: 500).
 	mapEvent func(projectID string, body []byte) (*core.Event, error)
 }
 
@@ -295,5 +295,5 @@ func (g *Gateway) create(ctx context.Context, w http.ResponseWriter, ep endpoint
 // fix it, the operator can.
 func (g *Gateway) apiFailed(w http.ResponseWriter, doing string, err error) {
 	g.env.Log.Error("the Brigade API failed the generic gateway", "doing", doing, "error", err)
-	status(w, http.StatusBadGateway, "the gateway could not reach Brigade's API; its log says why")
+	status(w, http.StatusBadGateway, "the gateway's request to Brigade's API failed; the gateway's log says why")
 }
