@@ -51,7 +51,8 @@ func (s *Service) VerifyGenericGatewaySecret(ctx context.Context, projectID, val
 	}
 	ok, wait := s.secretChecks.Take(projectID)
 	if !ok {
-		s.log.Warn("generic gateway secret checks of a project are being refused: too many failed", "project", projectID)
+		// Debug: an attack would flood the log; the audit log has each.
+		s.log.Debug("generic gateway secret check refused: too many failed", "project", projectID)
 		return "", &core.TooManyRequestsError{RetryAfter: wait, Reason: fmt.Sprintf(
 			"Too many failed checks of the generic gateway secret of project %q. Try again in %s.", projectID, wait)}
 	}
