@@ -14,8 +14,8 @@ import (
 	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/gateway/cloudevents"
 	"github.com/brigadeplatform/brigade/internal/gateway/cron"
-	"github.com/brigadeplatform/brigade/internal/gateway/github"
 	"github.com/brigadeplatform/brigade/internal/gateway/generic"
+	"github.com/brigadeplatform/brigade/internal/gateway/github"
 )
 
 // Config is the configuration of every built-in gateway.
@@ -24,7 +24,7 @@ type Config struct {
 	// CronFile is the cron gateway's schedules (YAML); empty: it is off.
 	CronFile string
 	GitHub   github.Config
-	Generic generic.Config
+	Generic  generic.Config
 	// Extra are gateways beyond the built-in ones (tests, embedders).
 	Extra []Builder
 }
