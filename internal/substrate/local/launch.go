@@ -43,6 +43,9 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 	if err := checkName("event id", id); err != nil {
 		return time.Time{}, err
 	}
+	if image := wl.Image(); image != "" {
+		return s.refuseWorkerImage(id, image)
+	}
 	if len(wl.Command) == 0 {
 		return time.Time{}, fmt.Errorf("local substrate: the worker launch of event %s has no command: "+
 			"the server must say how to run the worker (e.g. [brigade worker])", id)
@@ -80,6 +83,18 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 		standby:   true,
 	}
 	return s.launch(core.WorkloadRef{EventID: id}, []procSpec{spec}, "", nil)
+}
+
+// refuseWorkerImage starts a worker that fails at once: its project names
+// a worker image, which host processes cannot run, and the built-in worker
+// must not stand in for it unasked. The log says what to do instead.
+func (s *Substrate) refuseWorkerImage(eventID, image string) (time.Time, error) {
+	spec := procSpec{container: "worker", stream: core.LogStream{EventID: eventID, Container: "worker"}}
+	reason := fmt.Sprintf("this project's worker template names the image %q (workerTemplate.container.image), "+
+		"and the local substrate runs only the built-in JavaScript/TypeScript worker, as a host process: "+
+		"run the server with --substrate docker to run this worker image, "+
+		"or remove workerTemplate.container.image from the project to use the built-in worker", image)
+	return s.launch(core.WorkloadRef{EventID: eventID}, []procSpec{spec}, reason, nil)
 }
 
 // StartJob implements core.Substrate. A job that cannot run at all (no

@@ -2,6 +2,8 @@ package local
 
 import (
 	"context"
+	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -381,5 +383,48 @@ func TestUnhonouredPropertiesAreNotedOnce(t *testing.T) {
 	}
 	if unhonoured(&core.JobSpec{}, &core.JobContainerSpec{}, true) != "" {
 		t.Fatal("a plain job got a note")
+	}
+}
+
+func TestWorkerImageRefused(t *testing.T) {
+	f := newFixture(t, Options{})
+	spec := core.WorkerSpec{Container: &core.ContainerSpec{Image: "example.com/team/python-worker:1", Command: []string{"python3", "/worker.py"}}}
+	w := &core.WorkerLaunch{Event: &core.Event{Metadata: core.ObjectMeta{ID: f.ev}, Worker: &core.Worker{Spec: spec}},
+		EventDocument: []byte(`{"secret":"s3cr3t"}`), Command: []string{"sh", "-c", "echo the built-in worker ran"}}
+	if _, err := f.s.StartWorker(f.ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	st, err := f.s.Wait(f.ctx, core.WorkloadRef{EventID: f.ev})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Phase != core.PhaseFailed || !strings.Contains(st.Reason, "--substrate docker") {
+		t.Errorf("worker ended %s (%q); want FAILED with a reason that points at the docker substrate", st.Phase, st.Reason)
+	}
+	stream := core.LogStream{EventID: f.ev, Container: "worker"}
+	lines := f.sink.Lines(stream)
+	if len(lines) != 1 || !strings.HasPrefix(lines[0], "[brigade] ") ||
+		!strings.Contains(lines[0], `"example.com/team/python-worker:1"`) || !strings.Contains(lines[0], "only the built-in") {
+		t.Errorf("worker log = %q; want one line that names the image and says why it does not run", lines)
+	}
+	if !f.sink.Closed(stream) {
+		t.Error("the worker's log is not closed")
+	}
+	if _, err := os.Stat(f.s.paths(f.ev).eventFile); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("event.json was written for a worker that never runs (stat: %v)", err)
+	}
+
+	// Brigade's own worker image is what the built-in worker stands in for.
+	if err := f.s.Cleanup(f.ctx, f.ev); err != nil {
+		t.Fatal(err)
+	}
+	f.ev = "ev-local-builtin"
+	w.Event = &core.Event{Metadata: core.ObjectMeta{ID: f.ev}, Worker: &core.Worker{Spec: core.WorkerSpec{
+		Container: &core.ContainerSpec{Image: "brigadecore/brigade2-worker:v2.6.0"}}}}
+	if _, err := f.s.StartWorker(f.ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := f.s.Wait(f.ctx, core.WorkloadRef{EventID: f.ev}); err != nil || st.Phase != core.PhaseSucceeded {
+		t.Fatalf("worker naming Brigade's worker image: %+v %v", st, err)
 	}
 }
