@@ -48,9 +48,10 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 }
 
 // workerLaunch builds what a substrate needs to start an event's worker.
-// The project's secrets stay out of its event.json: the worker fetches
-// them (WorkerSecrets, workersecrets.go). A project without secrets saves
-// its workers that request: their event.json says there are none.
+// The project's secrets stay out of the built-in worker's event.json: it
+// fetches them (WorkerSecrets, workersecrets.go). A project without
+// secrets saves its workers that request: their event.json says there are
+// none. A worker image gets them in the file, as Brigade's workers did.
 func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string) (*core.WorkerLaunch, error) {
 	namespace := ""
 	if p, err := s.store.Projects().Get(ctx, ev.ProjectID); err == nil && p.Kubernetes != nil {
@@ -63,9 +64,17 @@ func (s *Service) workerLaunch(ctx context.Context, ev *core.Event, token string
 	if err != nil {
 		return nil, fmt.Errorf("reading the secrets of project %s: %w", ev.ProjectID, err)
 	}
-	if len(keys) > 0 {
+	switch {
+	case len(keys) > 0 && core.WorkerImage(&ev.Worker.Spec) != "":
+		// A worker image follows Brigade's contract, where the secrets are
+		// in the file (docs/worker-contract.md); the substrate puts the file
+		// inside the worker's container only, never in the data dir.
+		if d.Project.Secrets, err = s.projectSecrets(ctx, ev.ProjectID); err != nil {
+			return nil, err
+		}
+	case len(keys) > 0:
 		d.Project.Secrets, d.Worker.SecretsFromAPI = nil, true
-	} else {
+	default:
 		d.Project.Secrets = map[string]string{}
 	}
 	d.Worker.APICertificate = s.cfg.APICertificate

@@ -253,7 +253,10 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 		u += "?" + query.Encode()
 	}
 	var rd io.Reader
-	if body != nil {
+	ctype := "application/json"
+	if raw, ok := body.(rawBody); ok {
+		rd, ctype = raw.r, raw.contentType
+	} else if body != nil {
 		b, err := json.Marshal(body)
 		if err != nil {
 			return nil, err
@@ -265,7 +268,7 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 		return nil, err
 	}
 	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	resp, err := c.send(ctx, req)
 	if err != nil {
@@ -276,6 +279,12 @@ func (c *Client) request(ctx context.Context, method, path string, query url.Val
 		return nil, readError(resp)
 	}
 	return resp, nil
+}
+
+// rawBody is a request body sent as it is, not as JSON.
+type rawBody struct {
+	r           io.Reader
+	contentType string
 }
 
 // send does one round trip; failing to reach the daemon is a

@@ -611,3 +611,26 @@ func TestTLS(t *testing.T) {
 		t.Errorf("a broken client certificate: %v; want an error", err)
 	}
 }
+
+func TestCopyToContainer(t *testing.T) {
+	noEnv(t)
+	d := newFakeDaemon(t)
+	d.handle("PUT /containers/c1/archive", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		d.note(r.URL.RawQuery + " " + r.Header.Get("Content-Type") + " " + string(b))
+		w.WriteHeader(200)
+	})
+	d.handle("PUT /containers/c2/archive", func(w http.ResponseWriter, r *http.Request) {
+		refuse(w, 404, "Could not find the file /nope in container c2")
+	})
+	c := d.client(t)
+	if err := c.CopyToContainer(context.Background(), "c1", "/", strings.NewReader("tar bytes")); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := d.takeNotes(), []string{"path=%2F application/x-tar tar bytes"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("request %q; want %q", got, want)
+	}
+	if err := c.CopyToContainer(context.Background(), "c2", "/nope", strings.NewReader("")); !IsNotFound(err) {
+		t.Errorf("copy to a missing folder: %v; want docker's not found", err)
+	}
+}

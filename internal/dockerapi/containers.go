@@ -141,6 +141,19 @@ func (c *Client) ContainerStart(ctx context.Context, id string) error {
 	return c.post(ctx, "/containers/"+url.PathEscape(id)+"/start", nil)
 }
 
+// CopyToContainer unpacks a tar archive into a container's file system at
+// dir, which must exist there; the container need not run (one that was
+// created and not started gets the files before its command sees them).
+func (c *Client) CopyToContainer(ctx context.Context, id, dir string, tarball io.Reader) error {
+	resp, err := c.request(ctx, http.MethodPut, "/containers/"+url.PathEscape(id)+"/archive",
+		url.Values{"path": {dir}}, rawBody{r: tarball, contentType: "application/x-tar"})
+	if err != nil {
+		return err
+	}
+	drain(resp)
+	return nil
+}
+
 // ContainerStop stops a container: SIGTERM (or its stop signal), then
 // SIGKILL after timeout seconds (nil: the container's own timeout).
 func (c *Client) ContainerStop(ctx context.Context, id string, timeout *int) error {

@@ -3,6 +3,8 @@ package testenv
 import (
 	"context"
 	"os"
+	"os/exec"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -77,4 +79,22 @@ func RemoveDockerContainersAtEnd(t testing.TB, dataDir string) {
 			}
 		}
 	})
+}
+
+// BuildDockerImage builds the image tag from the Dockerfile in dir with the
+// docker CLI, FROM DockerImage (the Dockerfile takes it as the build
+// argument BASE), so that no registry is needed. It needs the daemon
+// NeedDocker checks; a build that fails fails the test.
+func BuildDockerImage(t testing.TB, tag, dir string) {
+	t.Helper()
+	NeedDocker(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "--build-arg", "BASE="+DockerImage(), "-t", tag, dir)
+	// The classic builder needs no buildx plugin and builds FROM an image
+	// that is only on the daemon.
+	cmd.Env = append(os.Environ(), "DOCKER_BUILDKIT=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("building image %s from %s: %v\n%s", tag, dir, err, strings.TrimSpace(string(out)))
+	}
 }

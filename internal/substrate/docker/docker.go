@@ -34,6 +34,10 @@ type Options struct {
 	// daemon's default, or bridge, host, none, or a network's name.
 	// Sidecars always share their primary's network.
 	Network string
+	// WorkerNetwork is the network mode of workers' containers (projects
+	// whose worker template names an image). Default DefaultWorkerNetwork
+	// (host): the worker must reach the API at its address.
+	WorkerNetwork string
 	// DataDir holds the per-event folders (DataDir/events/<eventID>/, as
 	// on the local substrate); jobs bind-mount their workspace/ and
 	// source/ folders.
@@ -52,13 +56,15 @@ type Options struct {
 	// reads it from a core.LogStore). Nil: re-attached logs are read from
 	// their start again, so lines may repeat.
 	Resume func(ctx context.Context, s core.LogStream) (LogPosition, error)
-	// Workers runs the workers (default: a local substrate on DataDir,
-	// Sink, Logger and SidecarGrace): they stay host processes.
+	// Workers runs the built-in worker (default: a local substrate on
+	// DataDir, Sink, Logger and SidecarGrace): it stays a host process. A
+	// worker template that names an image runs as a container of it here.
 	Workers core.Substrate
 }
 
-// Substrate runs jobs as Docker containers and delegates workers to a
-// host-process substrate. It implements core.Substrate.
+// Substrate runs jobs, and workers of an image, as Docker containers, and
+// delegates the built-in worker to a host-process substrate. It implements
+// core.Substrate.
 type Substrate struct {
 	opts      Options
 	log       *slog.Logger
@@ -163,19 +169,29 @@ func (s *Substrate) Close() error {
 	return errors.Join(werr, s.cli.Close())
 }
 
-// StartWorker implements core.Substrate: workers run on the workers'
-// substrate (host processes).
+// StartWorker implements core.Substrate: a worker template that names an
+// image runs as a container of it (worker.go); the built-in worker runs on
+// the workers' substrate (host processes).
 func (s *Substrate) StartWorker(ctx context.Context, w *core.WorkerLaunch) (time.Time, error) {
+	if image := w.Image(); image != "" {
+		return s.startWorkerContainer(ctx, w, image)
+	}
 	return s.workers.StartWorker(ctx, w)
 }
 
-// Wait implements core.Substrate. A job this substrate does not follow but
-// whose containers exist (started before a restart) is re-attached.
+// Wait implements core.Substrate. A job or worker this substrate does not
+// follow but whose containers exist (started before a restart) is
+// re-attached.
 func (s *Substrate) Wait(ctx context.Context, ref core.WorkloadRef) (core.ExitStatus, error) {
+	var j *job
+	var err error
 	if ref.IsWorker() {
-		return s.workers.Wait(ctx, ref)
+		if j, err = s.workerJob(ctx, ref); err == nil && j == nil {
+			return s.workers.Wait(ctx, ref)
+		}
+	} else {
+		j, err = s.job(ctx, ref)
 	}
-	j, err := s.job(ctx, ref)
 	if err != nil {
 		return core.ExitStatus{}, err
 	}
@@ -199,10 +215,15 @@ func (s *Substrate) Wait(ctx context.Context, ref core.WorkloadRef) (core.ExitSt
 // Stop implements core.Substrate. Stopping an unknown or finished workload
 // does nothing.
 func (s *Substrate) Stop(ctx context.Context, ref core.WorkloadRef, grace time.Duration) error {
+	var j *job
+	var err error
 	if ref.IsWorker() {
-		return s.workers.Stop(ctx, ref, grace)
+		if j, err = s.workerJob(ctx, ref); err == nil && j == nil {
+			return s.workers.Stop(ctx, ref, grace)
+		}
+	} else {
+		j, err = s.job(ctx, ref)
 	}
-	j, err := s.job(ctx, ref)
 	if err != nil {
 		return err
 	}
@@ -231,9 +252,10 @@ func (s *Substrate) containers(ctx context.Context, labels ...string) ([]dockera
 	return res, nil
 }
 
-// List implements core.Substrate: workers, the jobs this substrate follows
-// (finished ones too, until Cleanup) and every primary container of this
-// data dir on the daemon, so that after a restart jobs are re-attached.
+// List implements core.Substrate: host-process workers, the workloads this
+// substrate follows (finished ones too, until Cleanup) and every worker or
+// primary container of this data dir on the daemon, so that after a
+// restart they are re-attached.
 func (s *Substrate) List(ctx context.Context) ([]core.WorkloadRef, error) {
 	refs, err := s.workers.List(ctx)
 	if err != nil {
@@ -254,13 +276,13 @@ func (s *Substrate) List(ctx context.Context) ([]core.WorkloadRef, error) {
 		add(r)
 	}
 	s.mu.Unlock()
-	found, err := s.containers(ctx, LabelRole+"="+RolePrimary)
+	found, err := s.containers(ctx)
 	if err != nil {
 		return nil, err
 	}
 	for _, c := range found {
-		if c.Labels[LabelEvent] != "" && c.Labels[LabelJob] != "" {
-			add(core.WorkloadRef{EventID: c.Labels[LabelEvent], Job: c.Labels[LabelJob]})
+		if ref, ok := workloadOf(c.Labels); ok {
+			add(ref)
 		}
 	}
 	slices.SortFunc(refs, func(a, b core.WorkloadRef) int {
@@ -272,8 +294,8 @@ func (s *Substrate) List(ctx context.Context) ([]core.WorkloadRef, error) {
 	return refs, nil
 }
 
-// Running implements core.Substrate: live workers, and jobs this substrate
-// started or re-attached that have not ended.
+// Running implements core.Substrate: live workers, and workers' and jobs'
+// containers this substrate started or re-attached that have not ended.
 func (s *Substrate) Running(ctx context.Context) (workers, jobs int, err error) {
 	if workers, _, err = s.workers.Running(ctx); err != nil {
 		return 0, 0, err
@@ -281,7 +303,11 @@ func (s *Substrate) Running(ctx context.Context) (workers, jobs int, err error) 
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, j := range s.jobs {
-		if !j.isDone() {
+		switch {
+		case j.isDone():
+		case j.ref.IsWorker():
+			workers++
+		default:
 			jobs++
 		}
 	}

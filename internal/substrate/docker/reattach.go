@@ -76,7 +76,7 @@ func (s *Substrate) job(ctx context.Context, ref core.WorkloadRef) (*job, error)
 // adopt builds a job from the containers a previous server started. Its
 // logs resume where the log store's copy ends (Options.Resume).
 func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, error) {
-	found, err := s.containers(ctx, LabelEvent+"="+ref.EventID, LabelJob+"="+ref.Job)
+	found, err := s.containers(ctx, refLabels(ref)...)
 	if err != nil || len(found) == 0 {
 		return nil, err
 	}
@@ -84,7 +84,7 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 	var sidecars []*dockerapi.ContainerSummary
 	for i := range found {
 		switch c := &found[i]; {
-		case c.Labels[LabelRole] == RolePrimary && primary == nil:
+		case (c.Labels[LabelRole] == RolePrimary || c.Labels[LabelRole] == RoleWorker) && primary == nil:
 			primary = c
 		case c.Labels[LabelRole] == RoleSidecar && c.Labels[LabelContainer] != "":
 			sidecars = append(sidecars, c)
@@ -93,7 +93,7 @@ func (s *Substrate) adopt(ctx context.Context, ref core.WorkloadRef) (*job, erro
 	slices.SortFunc(sidecars, func(a, b *dockerapi.ContainerSummary) int {
 		return strings.Compare(a.Labels[LabelContainer], b.Labels[LabelContainer])
 	})
-	names := []string{ref.Job}
+	names := []string{primaryName(ref)}
 	for _, c := range sidecars {
 		names = append(names, c.Labels[LabelContainer])
 	}
@@ -144,20 +144,23 @@ func (s *Substrate) abandonAdoption(j *job, err error) error {
 	return err
 }
 
-// adoptEvent re-attaches every job of an event whose containers exist but
-// that this substrate does not follow.
+// adoptEvent re-attaches every job and worker of an event whose containers
+// exist but that this substrate does not follow.
 func (s *Substrate) adoptEvent(ctx context.Context, eventID string) error {
-	found, err := s.containers(ctx, LabelEvent+"="+eventID, LabelRole+"="+RolePrimary)
+	found, err := s.containers(ctx, LabelEvent+"="+eventID)
 	if err != nil {
 		return err
 	}
 	var errs []error
 	for _, c := range found {
-		ref := core.WorkloadRef{EventID: eventID, Job: c.Labels[LabelJob]}
+		ref, ok := workloadOf(c.Labels)
+		if !ok || ref.EventID != eventID {
+			continue
+		}
 		s.mu.Lock()
 		known := s.jobs[ref] != nil
 		s.mu.Unlock()
-		if known || ref.Job == "" {
+		if known {
 			continue
 		}
 		j, err := s.adopt(ctx, ref)

@@ -34,6 +34,13 @@ func (s *Substrate) StartJob(ctx context.Context, jl *core.JobLaunch) (time.Time
 	}
 	ref := core.WorkloadRef{EventID: jl.EventID, Job: jl.Job.Name}
 	names := append([]string{jl.Job.Name}, slices.Sorted(maps.Keys(jl.Job.Spec.SidecarContainers))...)
+	return s.start(ctx, ref, names, func(j *job) error { return s.launch(ctx, jl, j) })
+}
+
+// start registers the workload's containers (names[0] is the primary),
+// has launch create and start them, and follows them. A launch error is
+// the substrate's trouble: the workload is forgotten again.
+func (s *Substrate) start(ctx context.Context, ref core.WorkloadRef, names []string, launch func(*job) error) (time.Time, error) {
 	j := newJob(s, ref, names)
 	if err := s.register(j); err != nil {
 		j.discard()
@@ -43,7 +50,7 @@ func (s *Substrate) StartJob(ctx context.Context, jl *core.JobLaunch) (time.Time
 		s.unregister(j)
 		return time.Time{}, err
 	}
-	if err := s.launch(ctx, jl, j); err != nil {
+	if err := launch(j); err != nil {
 		s.unregister(j)
 		return time.Time{}, err
 	}
@@ -57,7 +64,7 @@ func (s *Substrate) StartJob(ctx context.Context, jl *core.JobLaunch) (time.Time
 	case stopped:
 		j.signal("TERM")
 	}
-	s.log.Debug("docker substrate: job started", "workload", ref.String(), "failure", j.failure)
+	s.log.Debug("docker substrate: workload started", "workload", ref.String(), "failure", j.failure)
 	s.wg.Add(1)
 	go j.run(s.ctx)
 	return j.started, nil
@@ -105,7 +112,7 @@ func (j *job) discard() {
 // removeStale removes containers an earlier attempt of the same job left
 // (a start that failed half-way); it refuses when they still run.
 func (s *Substrate) removeStale(ctx context.Context, ref core.WorkloadRef) error {
-	found, err := s.containers(ctx, LabelEvent+"="+ref.EventID, LabelJob+"="+ref.Job)
+	found, err := s.containers(ctx, refLabels(ref)...)
 	if err != nil {
 		return err
 	}
@@ -133,13 +140,7 @@ func trouble(ctx context.Context, err error) bool {
 // substrate's trouble (created containers are removed again); a job that
 // cannot run gets j.failure, with the reason in the primary's log.
 func (s *Substrate) launch(ctx context.Context, jl *core.JobLaunch, j *job) error {
-	fail := func(reason string) error {
-		j.mu.Lock()
-		j.failure = reason
-		j.mu.Unlock()
-		j.ctrs[0].logs.Note(notePrefix + reason)
-		return nil
-	}
+	fail := j.fail
 	if note := ignoredNote(jl.Job); note != "" {
 		j.ctrs[0].logs.Note(note)
 	}
@@ -202,6 +203,16 @@ func (s *Substrate) launch(ctx context.Context, jl *core.JobLaunch, j *job) erro
 		}
 		j.mu.Unlock()
 	}
+	return nil
+}
+
+// fail records why the job cannot run, and says so in its primary's log.
+// It returns nil: that is no trouble of the substrate's.
+func (j *job) fail(reason string) error {
+	j.mu.Lock()
+	j.failure = reason
+	j.mu.Unlock()
+	j.ctrs[0].logs.Note(notePrefix + reason)
 	return nil
 }
 
@@ -280,11 +291,7 @@ func (s *Substrate) createAll(ctx context.Context, jl *core.JobLaunch, j *job, p
 			if trouble(ctx, err) {
 				return ids, fmt.Errorf("docker substrate: creating container %s of the %s: %w", p.name, j.ref, err)
 			}
-			j.mu.Lock()
-			j.failure = fmt.Sprintf("cannot create container %s: %v", p.name, err)
-			j.mu.Unlock()
-			j.ctrs[0].logs.Note(notePrefix + j.failure)
-			return ids, nil
+			return ids, j.fail(fmt.Sprintf("cannot create container %s: %v", p.name, err))
 		}
 		for _, w := range res.Warnings {
 			j.ctrs[i].logs.Note(notePrefix + "docker: " + w)

@@ -2,6 +2,18 @@ package core
 
 import "strings"
 
+// Where a worker image finds what the worker contract gives it, on every
+// substrate that runs worker images (docs/worker-contract.md).
+const (
+	// WorkerEventFile is the event document, the worker's event.json.
+	WorkerEventFile = "/var/event/event.json"
+	// WorkerSourceDir holds the project's git checkout, when it has git.
+	WorkerSourceDir = "/var/vcs"
+	// WorkerWorkspaceDir is the event's shared workspace, when the worker
+	// template sets useWorkspace.
+	WorkerWorkspaceDir = "/var/workspace"
+)
+
 // builtinWorkerRepo is the repository of Brigade's own worker image. Our
 // built-in worker runs the same scripts, so a project that names that
 // image (with any registry or tag) gets the built-in worker.
