@@ -15,6 +15,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
+	"github.com/brigadeplatform/brigade/internal/worker"
 )
 
 // newSubstrate builds the substrate cfg.Substrate names; its workloads'
@@ -41,6 +42,9 @@ func newSubstrate(cfg Config, workerCmd []string, store core.Store, svc *api.Ser
 			// After a restart, re-attached containers' logs resume where the
 			// log store's copy ends.
 			Resume: docker.StoreResume(logs),
+			// A worker image's /var/vcs is cloned as the built-in worker
+			// clones its own source.
+			Checkout: worker.Checkout,
 		})
 		if err != nil {
 			_ = workers.Close()

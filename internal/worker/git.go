@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"os"
@@ -21,7 +22,7 @@ import (
 //
 // What git says, the commands run and the error that ends a failed clone go
 // to the vcs log, not to the worker's.
-func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]string, dir string, vcs *vcsLog) (err error) {
+func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]string, dir string, vcs lineLog) (err error) {
 	defer func() {
 		if err != nil {
 			vcs.Line(err.Error())
@@ -63,7 +64,7 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 		vcs.Line("git " + strings.Join(args, " "))
 		cmd := exec.CommandContext(ctx, "git", args...)
 		cmd.Env = env
-		out, flush := vcs.writer()
+		out, flush := lineWriter(vcs)
 		cmd.Stdout, cmd.Stderr = out, out
 		err := cmd.Run()
 		flush()
@@ -106,6 +107,32 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 		}
 	}
 	return nil
+}
+
+// lineLog is where a clone's lines go.
+type lineLog interface{ Line(msg string) }
+
+// lineFunc is a lineLog that calls a function.
+type lineFunc func(msg string)
+
+func (f lineFunc) Line(msg string) { f(msg) }
+
+// Checkout clones the git source an event document names into dir, as the
+// built-in worker does before it runs its script, for a substrate that
+// lays out the source folder of a worker image (docs/worker-contract.md).
+// The credentials come from the document's project secrets. log gets the
+// git commands, what git says and the error that ends a failed clone, one
+// line at a time, from one goroutine at a time. A document without git
+// leaves dir alone.
+func Checkout(ctx context.Context, eventDocument []byte, dir string, log func(line string)) error {
+	var doc core.EventDocument
+	if err := json.Unmarshal(eventDocument, &doc); err != nil {
+		return fmt.Errorf("the event document is not valid JSON: %w", err)
+	}
+	if doc.Worker.Git == nil || doc.Worker.Git.CloneURL == "" {
+		return nil
+	}
+	return checkout(ctx, doc.Worker.Git, doc.Project.Secrets, dir, lineFunc(log))
 }
 
 // addGitConfig adds one git setting through GIT_CONFIG_COUNT and its

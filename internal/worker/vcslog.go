@@ -46,10 +46,10 @@ func (v *vcsLog) Line(msg string) {
 	v.pump.Line(msg)
 }
 
-// writer returns a writer whose lines go to the log, and a func that
-// writes out a last unterminated line and returns once every line is
-// queued. Writes may come from one goroutine at a time.
-func (v *vcsLog) writer() (io.Writer, func()) {
+// lineWriter returns a writer whose lines go to l, and a func that writes
+// out a last unterminated line and returns once every line is handed to
+// l. Writes may come from one goroutine at a time.
+func lineWriter(l lineLog) (io.Writer, func()) {
 	r, w := io.Pipe()
 	var done sync.WaitGroup
 	done.Add(1)
@@ -59,7 +59,7 @@ func (v *vcsLog) writer() (io.Writer, func()) {
 		sc.Buffer(make([]byte, 0, 4096), 2*logpump.MaxLineBytes)
 		sc.Split(logpump.SplitLines())
 		for sc.Scan() {
-			v.Line(sc.Text())
+			l.Line(sc.Text())
 		}
 		// Should the scanner ever stop early, drain the pipe so that git
 		// does not block writing to it.

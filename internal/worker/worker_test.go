@@ -205,3 +205,39 @@ func TestAddGitConfigKeepsTheOperators(t *testing.T) {
 		t.Errorf("without settings: %q", got)
 	}
 }
+
+// TestCheckoutForWorkerImages clones what an event document names, with
+// the lines of the clone going to the given log; a document without git
+// leaves the folder alone.
+func TestCheckoutForWorkerImages(t *testing.T) {
+	repo, commit := gitRepo(t, "// a script")
+	doc, _ := json.Marshal(core.EventDocument{Worker: core.EventDocWorker{Git: &core.EventDocGit{CloneURL: repo, Commit: commit}}})
+	dir := filepath.Join(t.TempDir(), "vcs")
+	var lines []string
+	if err := Checkout(t.Context(), doc, dir, func(l string) { lines = append(lines, l) }); err != nil {
+		t.Fatalf("Checkout: %v\n%s", err, strings.Join(lines, "\n"))
+	}
+	if b, err := os.ReadFile(filepath.Join(dir, ".brigade", "brigade.js")); err != nil || string(b) != "// a script" {
+		t.Errorf("the checkout's script: %q, %v", b, err)
+	}
+	if len(lines) == 0 || lines[0] != "cloning "+repo {
+		t.Errorf("clone log %q; want it to start with the clone", lines)
+	}
+
+	none := filepath.Join(t.TempDir(), "none")
+	if err := Checkout(t.Context(), []byte(`{"worker":{"git":null}}`), none, func(string) { t.Error("a line without git") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(none); !os.IsNotExist(err) {
+		t.Errorf("a document without git made %s (%v)", none, err)
+	}
+	if err := Checkout(t.Context(), []byte(`not json`), none, func(string) {}); err == nil {
+		t.Error("Checkout accepted a document that is not JSON")
+	}
+	bad, _ := json.Marshal(core.EventDocument{Worker: core.EventDocWorker{Git: &core.EventDocGit{CloneURL: filepath.Join(repo, "missing")}}})
+	lines = nil
+	if err := Checkout(t.Context(), bad, filepath.Join(t.TempDir(), "bad"), func(l string) { lines = append(lines, l) }); err == nil ||
+		!strings.Contains(strings.Join(lines, "\n"), "git clone failed") {
+		t.Errorf("a clone that fails: %v; log %q", err, lines)
+	}
+}

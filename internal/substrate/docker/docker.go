@@ -56,6 +56,11 @@ type Options struct {
 	// reads it from a core.LogStore). Nil: re-attached logs are read from
 	// their start again, so lines may repeat.
 	Resume func(ctx context.Context, s core.LogStream) (LogPosition, error)
+	// Checkout clones the git source an event document names into dir (a
+	// worker image's /var/vcs), writing git's lines to log; package worker's
+	// Checkout. Nil: a worker image of a project with git finds /var/vcs
+	// empty, and its log says so.
+	Checkout func(ctx context.Context, eventDocument []byte, dir string, log func(line string)) error
 	// Workers runs the built-in worker (default: a local substrate on
 	// DataDir, Sink, Logger and SidecarGrace): it stays a host process. A
 	// worker template that names an image runs as a container of it here.

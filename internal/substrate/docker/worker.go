@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
 )
 
 // RoleWorker is the LabelRole of a worker's container: a project whose
@@ -100,6 +101,9 @@ func (s *Substrate) launchWorker(ctx context.Context, w *core.WorkerLaunch, imag
 		}
 		return j.fail(reason)
 	}
+	if reason := s.checkoutSource(ctx, w, dirs.source, c.logs); reason != "" {
+		return j.fail(reason)
+	}
 	res, err := s.cli.ContainerCreate(ctx, "brigade_"+id+"_"+workerContainer, p.config, p.host)
 	if err != nil {
 		if trouble(ctx, err) {
@@ -138,6 +142,32 @@ func (s *Substrate) launchWorker(ctx context.Context, w *core.WorkerLaunch, imag
 	j.started = time.Now().UTC()
 	j.mu.Unlock()
 	return nil
+}
+
+// checkoutSource clones a project's git source into the folder the
+// worker's container gets at /var/vcs, as Brigade's vcs init container
+// did: the worker is STARTING meanwhile, and what git says goes to the
+// event's vcs log. It returns why the worker cannot run when the clone
+// failed.
+func (s *Substrate) checkoutSource(ctx context.Context, w *core.WorkerLaunch, dir string, logs *logpump.Pump) string {
+	g := w.Event.Worker.Spec.Git
+	if g == nil || g.CloneURL == "" {
+		return ""
+	}
+	if s.opts.Checkout == nil {
+		logs.Note(fmt.Sprintf("%sdocker substrate: %s is empty: this substrate cannot clone the project's source from %s",
+			notePrefix, core.WorkerSourceDir, g.CloneURL))
+		return ""
+	}
+	id := w.Event.Metadata.ID
+	vcs := newPump(s.opts.Sink, core.LogStream{EventID: id, Container: "vcs"}, s.log)
+	err := s.opts.Checkout(ctx, w.EventDocument, dir, vcs.Line)
+	vcs.End(true)
+	if err != nil {
+		return fmt.Sprintf("cloning the project's source from %s into %s failed; what git said is in the vcs log "+
+			"(brig event logs %s --container vcs)", g.CloneURL, core.WorkerSourceDir, id)
+	}
+	return ""
 }
 
 func (s *Substrate) workerNetwork() string {

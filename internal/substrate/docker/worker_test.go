@@ -1,6 +1,10 @@
 package docker_test
 
 import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -115,6 +119,56 @@ func TestWorkerImageFailures(t *testing.T) {
 		log := strings.Join(f.sink.Lines(workerStream(ev)), "\n")
 		if st.Phase != core.PhaseFailed || !strings.Contains(st.Reason+"\n"+log, c.want) {
 			t.Errorf("%s: worker ended %s (%s); want FAILED, saying %q\n%s", name, st.Phase, st.Reason, c.want, log)
+		}
+	}
+}
+
+// TestWorkerImageSource: a project with git gets its source cloned (by
+// Options.Checkout) into the folder its worker's container sees at
+// /var/vcs, with git's lines in the vcs log; a failed clone fails the
+// worker before its container is created.
+func TestWorkerImageSource(t *testing.T) {
+	f := newFixture(t)
+	if err := f.sub.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := docker.New(docker.Options{DataDir: f.dataDir, Sink: f.sink, SidecarGrace: 500 * time.Millisecond,
+		Checkout: func(_ context.Context, doc []byte, dir string, log func(string)) error {
+			log("cloning for " + string(doc))
+			if strings.Contains(string(doc), "fail") {
+				return errors.New("the clone failed")
+			}
+			return os.WriteFile(filepath.Join(dir, "README"), []byte("from git\n"), 0o644)
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	f.sub = s
+	for _, fail := range []bool{false, true} {
+		ev := f.event()
+		w := workerImage(ev, "cat /var/vcs/README")
+		w.Event.Worker.Spec.Git = &core.GitConfig{CloneURL: "https://git.example.com/repo.git"}
+		if fail {
+			w.EventDocument = []byte(`{"fail": true}`)
+		}
+		if _, err := f.sub.StartWorker(f.ctx, w); err != nil {
+			t.Fatal(err)
+		}
+		st, err := f.sub.Wait(f.ctx, core.WorkloadRef{EventID: ev})
+		if err != nil {
+			t.Fatal(err)
+		}
+		vcs := core.LogStream{EventID: ev, Container: "vcs"}
+		if got := f.sink.Lines(vcs); len(got) != 1 || got[0] != "cloning for "+string(w.EventDocument) || !f.sink.Closed(vcs) {
+			t.Errorf("vcs log %q (closed: %v); want the clone's one line, closed", got, f.sink.Closed(vcs))
+		}
+		log := f.sink.Lines(workerStream(ev))
+		switch {
+		case !fail && (st.Phase != core.PhaseSucceeded || !slices.Contains(log, "from git")):
+			t.Errorf("worker ended %s (%s); want SUCCEEDED, having read /var/vcs/README\n%q", st.Phase, st.Reason, log)
+		case fail && (st.Phase != core.PhaseFailed || !strings.Contains(st.Reason, "what git said is in the vcs log")):
+			t.Errorf("worker of a failed clone ended %s (%s); want FAILED, pointing at the vcs log", st.Phase, st.Reason)
 		}
 	}
 }
