@@ -1,10 +1,21 @@
 // Package docker is the docker substrate: each job is one container per
 // container of its spec, created through the Docker Engine API (package
-// dockerapi), on one machine's daemon. Workers stay host
-// processes: a local substrate (package local) runs them, and the docker
-// substrate delegates StartWorker, and Wait and Stop of workers, to it;
-// Running, List and Cleanup combine both. docs/docker.md is the user's
+// dockerapi), on one machine's daemon. The built-in worker stays a host
+// process: a local substrate (package local) runs it, and the docker
+// substrate delegates StartWorker, and Wait and Stop of such workers, to
+// it; Running, List and Cleanup combine both. docs/docker.md is the user's
 // guide; this comment says how it works.
+//
+// # Worker images
+//
+// A worker template that names an image (core.WorkerImage) runs as one
+// container of it, following docs/worker-contract.md (worker.go): it is
+// planned as a job's primary container would be, with the event's source
+// and workspace folders at /var/vcs and /var/workspace, the event document
+// copied in at /var/event/event.json before it starts, the host's network
+// (Options.WorkerNetwork) and the label sh.brigade.role=worker. From then
+// on it is a job of one container whose ref names the worker: the same
+// following, logs, stop, re-attaching and cleanup.
 //
 // # Starting a job
 //
