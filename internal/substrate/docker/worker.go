@@ -92,9 +92,6 @@ func (s *Substrate) launchWorker(ctx context.Context, w *core.WorkerLaunch, imag
 	if reason != "" {
 		return j.fail(reason)
 	}
-	for _, d := range []string{dirs.source, dirs.workspace} {
-		_ = os.Chmod(d, 0o777) // the image may run as any user; the data dir itself is private
-	}
 	if reason, err := s.ensureImage(ctx, p, c.logs); err != nil || reason != "" {
 		if err != nil {
 			return err
@@ -103,6 +100,9 @@ func (s *Substrate) launchWorker(ctx context.Context, w *core.WorkerLaunch, imag
 	}
 	if reason := s.checkoutSource(ctx, w, dirs.source, c.logs); reason != "" {
 		return j.fail(reason)
+	}
+	for _, d := range []string{dirs.source, dirs.workspace} {
+		_ = os.Chmod(d, 0o777) // the image may run as any user; the data dir itself is private
 	}
 	res, err := s.cli.ContainerCreate(ctx, "brigade_"+id+"_"+workerContainer, p.config, p.host)
 	if err != nil {
@@ -160,6 +160,14 @@ func (s *Substrate) checkoutSource(ctx context.Context, w *core.WorkerLaunch, di
 		return ""
 	}
 	id := w.Event.Metadata.ID
+	// A start that is tried again (after the daemon could not be reached)
+	// clones again, into an empty folder: no job has run yet.
+	if err := os.RemoveAll(dir); err != nil {
+		return fmt.Sprintf("cannot empty the source folder %s before the clone: %v", dir, err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return fmt.Sprintf("cannot create the source folder %s: %v", dir, err)
+	}
 	vcs := newPump(s.opts.Sink, core.LogStream{EventID: id, Container: "vcs"}, s.log)
 	err := s.opts.Checkout(ctx, w.EventDocument, dir, vcs.Line)
 	vcs.End(true)

@@ -3,6 +3,7 @@ package docker_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -138,6 +139,9 @@ func TestWorkerImageSource(t *testing.T) {
 			if strings.Contains(string(doc), "fail") {
 				return errors.New("the clone failed")
 			}
+			if entries, err := os.ReadDir(dir); err != nil || len(entries) != 0 {
+				return fmt.Errorf("cloning into a folder that is not empty: %v, %v", entries, err)
+			}
 			return os.WriteFile(filepath.Join(dir, "README"), []byte("from git\n"), 0o644)
 		}})
 	if err != nil {
@@ -149,6 +153,10 @@ func TestWorkerImageSource(t *testing.T) {
 		ev := f.event()
 		w := workerImage(ev, "cat /var/vcs/README")
 		w.Event.Worker.Spec.Git = &core.GitConfig{CloneURL: "https://git.example.com/repo.git"}
+		// What an earlier attempt to start the worker left.
+		if err := os.MkdirAll(filepath.Join(f.dataDir, "events", ev, "source", ".git"), 0o755); err != nil {
+			t.Fatal(err)
+		}
 		if fail {
 			w.EventDocument = []byte(`{"fail": true}`)
 		}
