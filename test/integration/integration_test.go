@@ -7,6 +7,9 @@
 // and an event no project subscribes to. Each case asserts what Brigade's
 // own suite asserted for it: final phases of the worker and jobs, and a
 // string in the right log.
+//
+// workerimage_test.go adds one case of ours on the docker substrate: a
+// worker image of a project with git finds its checkout at /var/vcs.
 package integration_test
 
 import (
