@@ -3,7 +3,8 @@
 // runs its worker as a container of that image on the docker substrate,
 // which sees its event document, environment and folders where the
 // contract says, and whose exit code decides the worker's phase; cancel
-// and timeout stop the container, and cleanup removes it. The local
+// and timeout stop the container, cleanup removes it, and it outlives a
+// restart of the server, which follows it again. The local
 // substrate refuses such a worker with a reason in its log. The examples
 // custom-worker-shell and custom-worker-steps (package examples) create
 // jobs through the API from worker images.
@@ -11,6 +12,8 @@ package workerimage_test
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -280,5 +283,51 @@ func TestLocalSubstrateRefusesWorkerImage(t *testing.T) {
 	}
 	if strings.Contains(log, "this must not run") || strings.Contains(log, "brigade-worker version") {
 		t.Errorf("something ran in the refused worker's stead:\n%s", log)
+	}
+}
+
+// TestWorkerImageOutlivesARestart: a worker image's container goes on
+// while the server is down; the next server on the same data dir follows
+// it again, stores its log without losing or repeating a line, and reports
+// its outcome.
+func TestWorkerImageOutlivesARestart(t *testing.T) {
+	testenv.NeedDocker(t)
+	dataDir := t.TempDir()
+	testenv.RemoveDockerContainersAtEnd(t, dataDir)
+	cfg := server.Config{DataDir: dataDir, RootPassword: password, CleanupDelay: 200 * time.Millisecond, Substrate: "docker"}
+	first, stop := testenv.Server(t, cfg)
+	c, err := testenv.RootClient(t.Context(), first, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := project("restart", `echo "before the restart"; while ! test -f /var/workspace/go; do sleep 0.1; done; echo "after the restart"`)
+	p.Spec.WorkerTemplate.UseWorkspace = true
+	create(t, c, p)
+	id := send(t, c, "restart", "")
+	awaitLine(t, c, id, "before the restart")
+	stop()
+	if !running(containers(t, id)) {
+		t.Fatal("the worker's container did not outlive the server")
+	}
+	if err := os.WriteFile(filepath.Join(dataDir, "events", id, "workspace", "go"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	second, _ := testenv.Server(t, cfg)
+	c, err = testenv.RootClient(t.Context(), second, password)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ev := finish(t, c, id)
+	log := workerLog(t, c, id)
+	if ev.Worker.Status.Phase != core.PhaseSucceeded {
+		t.Errorf("worker %s after the restart, want SUCCEEDED\n%s", ev.Worker.Status.Phase, log)
+	}
+	for _, line := range []string{"before the restart", "after the restart"} {
+		if n := strings.Count(log, line+"\n"); n != 1 {
+			t.Errorf("%q is %d times in the worker log, want once:\n%s", line, n, log)
+		}
+	}
+	if !strings.Contains(log, "[brigade] the server restarted") {
+		t.Errorf("the worker log does not say that it was followed again:\n%s", log)
 	}
 }
