@@ -8,7 +8,11 @@
 #      log is $BRIGADE_DOCKERD_LOG, default /var/log/brigade-dockerd.log);
 #   3. builds the test image without any registry: a rootfs holding
 #      busybox and a symlink per applet, imported as $BRIGADE_TEST_IMAGE
-#      (default brigade-test/busybox:latest).
+#      (default brigade-test/busybox:latest);
+#   4. builds the worker images of examples/custom-worker-shell and
+#      examples/custom-worker-steps FROM it (brigade-test/custom-worker-shell
+#      and brigade-test/custom-worker-steps), so that those projects run as
+#      they are (their tests build them again, from the files they test).
 set -euo pipefail
 
 IMAGE="${BRIGADE_TEST_IMAGE:-brigade-test/busybox:latest}"
@@ -40,8 +44,25 @@ if ! docker info >/dev/null 2>&1; then
 fi
 say "daemon $(docker version --format '{{.Server.Version}} (API {{.Server.APIVersion}})')"
 
+build_worker_images() {
+  local examples dir name out
+  examples="$(cd "$(dirname "$0")/../../../../examples" && pwd)"
+  for dir in "$examples"/custom-worker-*/; do
+    name="brigade-test/$(basename "$dir"):latest"
+    # The classic builder: no buildx plugin, and FROM an image that is only
+    # on this daemon. Its deprecation notice is shown only with a failure.
+    if ! out="$(DOCKER_BUILDKIT=0 docker build -q --build-arg "BASE=$IMAGE" -t "$name" "$dir" 2>&1)"; then
+      say "building $name from $dir failed:" >&2
+      echo "$out" >&2
+      exit 1
+    fi
+    say "image $name built from $dir"
+  done
+}
+
 if docker image inspect "$IMAGE" >/dev/null 2>&1; then
   say "image $IMAGE is present"
+  build_worker_images
   exit 0
 fi
 
@@ -62,3 +83,4 @@ printf 'root:x:0:\nnogroup:x:65534:\n' >"$root/etc/group"
 tar -C "$root" --numeric-owner -cf - . |
   docker import --change 'ENV PATH=/bin:/usr/bin' --change 'CMD ["sh"]' - "$IMAGE" >/dev/null
 say "image $IMAGE imported"
+build_worker_images
