@@ -44,7 +44,13 @@ var dockerCheck = sync.OnceValue(func() string {
 // test fails instead.
 func NeedDocker(t testing.TB) {
 	t.Helper()
-	why := dockerCheck()
+	lackDocker(t, dockerCheck())
+}
+
+// lackDocker skips (or, with BRIGADE_TEST_DOCKER=1, fails) the test for the
+// reason why, unless it is "".
+func lackDocker(t testing.TB, why string) {
+	t.Helper()
 	if why == "" {
 		return
 	}
@@ -84,10 +90,14 @@ func RemoveDockerContainersAtEnd(t testing.TB, dataDir string) {
 // BuildDockerImage builds the image tag from the Dockerfile in dir with the
 // docker CLI, FROM DockerImage (the Dockerfile takes it as the build
 // argument BASE), so that no registry is needed. It needs the daemon
-// NeedDocker checks; a build that fails fails the test.
+// NeedDocker checks and the docker program (skipping, or failing with
+// BRIGADE_TEST_DOCKER=1, without them); a build that fails fails the test.
 func BuildDockerImage(t testing.TB, tag, dir string) {
 	t.Helper()
 	NeedDocker(t)
+	if _, err := exec.LookPath("docker"); err != nil {
+		lackDocker(t, "the docker program, which builds images, is not installed: "+err.Error())
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "docker", "build", "-q", "--build-arg", "BASE="+DockerImage(), "-t", tag, dir)
