@@ -188,14 +188,9 @@ func (s *Substrate) StartWorker(ctx context.Context, w *core.WorkerLaunch) (time
 // follow but whose containers exist (started before a restart) is
 // re-attached.
 func (s *Substrate) Wait(ctx context.Context, ref core.WorkloadRef) (core.ExitStatus, error) {
-	var j *job
-	var err error
-	if ref.IsWorker() {
-		if j, err = s.workerJob(ctx, ref); err == nil && j == nil {
-			return s.workers.Wait(ctx, ref)
-		}
-	} else {
-		j, err = s.job(ctx, ref)
+	j, host, err := s.workload(ctx, ref)
+	if host {
+		return s.workers.Wait(ctx, ref)
 	}
 	if err != nil {
 		return core.ExitStatus{}, err
@@ -220,14 +215,9 @@ func (s *Substrate) Wait(ctx context.Context, ref core.WorkloadRef) (core.ExitSt
 // Stop implements core.Substrate. Stopping an unknown or finished workload
 // does nothing.
 func (s *Substrate) Stop(ctx context.Context, ref core.WorkloadRef, grace time.Duration) error {
-	var j *job
-	var err error
-	if ref.IsWorker() {
-		if j, err = s.workerJob(ctx, ref); err == nil && j == nil {
-			return s.workers.Stop(ctx, ref, grace)
-		}
-	} else {
-		j, err = s.job(ctx, ref)
+	j, host, err := s.workload(ctx, ref)
+	if host {
+		return s.workers.Stop(ctx, ref, grace)
 	}
 	if err != nil {
 		return err

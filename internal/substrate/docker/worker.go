@@ -242,18 +242,24 @@ func eventArchive(doc []byte) (*bytes.Buffer, error) {
 	return &buf, nil
 }
 
-// workerJob returns the container of a worker this substrate runs or
-// re-attaches to, or nil when the worker is the workers' substrate's (a
-// host process) or unknown.
-func (s *Substrate) workerJob(ctx context.Context, ref core.WorkloadRef) (*job, error) {
+// workload returns the job, or worker container, that a ref names: one
+// this substrate follows or re-attaches to (nil when there is none). host
+// says that the ref names a worker of the workers' substrate instead: a
+// host process it knows, or a worker no container belongs to.
+func (s *Substrate) workload(ctx context.Context, ref core.WorkloadRef) (j *job, host bool, err error) {
+	if !ref.IsWorker() {
+		j, err = s.job(ctx, ref)
+		return j, false, err
+	}
 	s.mu.Lock()
-	j := s.jobs[ref]
+	j = s.jobs[ref]
 	s.mu.Unlock()
 	if j != nil {
-		return j, nil
+		return j, false, nil
 	}
 	if refs, err := s.workers.List(ctx); err == nil && slices.Contains(refs, ref) {
-		return nil, nil
+		return nil, true, nil
 	}
-	return s.job(ctx, ref)
+	j, err = s.job(ctx, ref)
+	return j, err == nil && j == nil, err
 }
