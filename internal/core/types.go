@@ -216,6 +216,12 @@ type JobStatus struct {
 	Ended       *time.Time `json:"ended,omitempty"`
 	Phase       JobPhase   `json:"phase,omitempty"`
 	LogsEventID string     `json:"logsEventID,omitempty"`
+	// ExitCode and Reason are additions to Brigade v2 (docs/api.md): how
+	// the job's primary container ended, once it has. ExitCode is absent
+	// when the container never ran; Reason is in words ("exit code 3",
+	// "cannot pull image ...").
+	ExitCode *int   `json:"exitCode,omitempty"`
+	Reason   string `json:"reason,omitempty"`
 }
 
 // LogEntry is one line a worker or job container wrote.

@@ -201,7 +201,7 @@ func (r *Runner) finish(ctx context.Context, ref core.WorkloadRef, started time.
 		// catch up with the latest commits first.
 		var report error
 		err = r.store.Tx(octx, func(ctx context.Context) error {
-			report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, core.JobStatus{Phase: phase, Started: &s, Ended: &e})
+			report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, jobEnd(phase, s, e, st))
 			return nil
 		})
 		if err == nil {
@@ -219,4 +219,15 @@ func (r *Runner) finish(ctx context.Context, ref core.WorkloadRef, started time.
 	if !ignorable(err) {
 		r.log.Error("reporting the end of a workload", "workload", ref.String(), "phase", phase, "error", err)
 	}
+}
+
+// jobEnd is a finished job's status, with how its primary container ended
+// when the substrate knows (no exit code when it never ran).
+func jobEnd(phase core.WorkerPhase, started, ended time.Time, st core.ExitStatus) core.JobStatus {
+	js := core.JobStatus{Phase: phase, Started: &started, Ended: &ended, Reason: st.Reason}
+	if st.ExitCode >= 0 && !st.Stopped {
+		code := st.ExitCode
+		js.ExitCode = &code
+	}
+	return js
 }
