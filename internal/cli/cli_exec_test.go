@@ -3,6 +3,7 @@ package cli
 import (
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -79,28 +80,34 @@ spec:
 	passing, failing := write("passing.js", passingScript), write("failing.js", failingScript)
 
 	t.Run("PassingScriptExitsZeroWithEveryJobsOutput", func(t *testing.T) {
-		out := brig(t, env, "", "exec", "exec-demo", "-f", passing, "-p", "hi there")
+		out := brig(t, env, "", "exec", "-p", "exec-demo", "-f", passing, "--payload", "hi there")
 		for _, want := range []string{
 			"Created event ", "[worker] payload: hi there", "[hello] hello from the job", "[hello] second line",
-			"[bye] goodbye", " SUCCEEDED.\n", "  job hello SUCCEEDED", "  job bye SUCCEEDED",
+			"[bye] goodbye", " SUCCEEDED after ",
 		} {
 			if !strings.Contains(out, want) {
 				t.Errorf("output lacks %q:\n%s", want, out)
+			}
+		}
+		for _, job := range []string{"hello", "bye"} {
+			if !regexp.MustCompile(`(?m)^  ` + job + ` +SUCCEEDED +\S+ +exit code 0$`).MatchString(out) {
+				t.Errorf("no summary row of job %s:\n%s", job, out)
 			}
 		}
 		if strings.Contains(out, "the project's own script") {
 			t.Errorf("the project's script ran:\n%s", out)
 		}
 		// The project still has its own script.
-		if got := brig(t, env, "", "project", "get", "exec-demo"); !strings.Contains(got, "the project's own script") ||
+		if got := brig(t, env, "", "project", "get", "exec-demo", "-o", "yaml"); !strings.Contains(got, "the project's own script") ||
 			strings.Contains(got, "hello from the job") {
 			t.Errorf("project changed:\n%s", got)
 		}
 	})
 	t.Run("FailingScriptExitsOne", func(t *testing.T) {
 		out, errOut, code := run(t, env, "", "run", "exec-demo", "--file", failing)
-		if code != 1 || !strings.Contains(out, "[broken] about to fail") || !strings.Contains(out, " FAILED.\n") ||
-			!strings.Contains(errOut, "ended FAILED") {
+		if code != 1 || !strings.Contains(out, "[broken] about to fail") || !strings.Contains(out, " FAILED after ") ||
+			!regexp.MustCompile(`(?m)^  broken +FAILED +\S+ +non-zero exit code 3$`).MatchString(out) ||
+			!strings.Contains(errOut, " FAILED: job broken non-zero exit code 3;") {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 		}
 	})

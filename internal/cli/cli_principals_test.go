@@ -137,11 +137,11 @@ func TestRoleAndAccountFlagsAreChecked(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"sa", "lock"}, "give its id as the argument or with -i (--id)"},
-		{[]string{"sa", "lock", "a", "-i", "b"}, "name different ids"},
+		{[]string{"sa", "lock"}, "which service account? give its ID as the argument or with -i (--id); `brig service-account list` shows them"},
+		{[]string{"sa", "lock", "a", "-i", "b"}, "name different service accounts"},
 		{[]string{"sa", "create", "-i", "gateway"}, "--description (-d)"},
 		{[]string{"sa", "create", "-i", "gateway", "-d", "x", "-o", "xml"}, "not a format"},
-		{[]string{"user", "unlock"}, "give its id"},
+		{[]string{"user", "unlock"}, "which user? give its ID"},
 		{[]string{"role", "grant", "WORKER", "-u", "a@b.co"}, `"WORKER" is not a role here`},
 		{[]string{"role", "grant", "READER"}, "--user or --service-account"},
 		{[]string{"role", "grant", "READER", "--source", "x/y", "-s", "gw"}, "--source goes with EVENT_CREATOR only"},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -106,7 +107,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 		!strings.Contains(lines[0], "AGE") || !strings.HasPrefix(lines[1], "demo") || !strings.Contains(lines[1], "Demo project") {
 		t.Fatalf("project list:\n%s", out)
 	}
-	out = brig(t, env, "", "project", "get", "demo")
+	out = brig(t, env, "", "project", "get", "demo", "-o", "yaml")
 	for _, want := range []string{"kind: Project", "apiVersion: brigade.sh/v2", "id: demo", "logLevel: DEBUG", "created:"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("project get lacks %q:\n%s", want, out)
@@ -121,7 +122,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	if out := brig(t, env, "", "project", "get", "demo-two", "-o", "json"); !strings.Contains(out, `"id": "demo-two"`) {
 		t.Fatalf("project get -o json:\n%s", out)
 	}
-	if stderr := brigFails(t, env, "", "project", "get", "nope"); stderr != "brig: Project \"nope\" not found.\n" {
+	if stderr := brigFails(t, env, "", "project", "get", "nope"); stderr != "brig: Project \"nope\" not found. `brig project list` shows what exists.\n" {
 		t.Fatalf("missing project: %q", stderr)
 	}
 	brigFails(t, env, "", "project", "delete", "demo-two") // no answer on stdin
@@ -145,7 +146,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	if !strings.Contains(out, id) || !strings.Contains(out, "PENDING") || !strings.Contains(out, "brigade.sh/cli") {
 		t.Fatalf("event list:\n%s", out)
 	}
-	out = brig(t, env, "", "event", "get", id)
+	out = brig(t, env, "", "event", "get", id, "-o", "yaml")
 	for _, want := range []string{"kind: Event", "payload: hi", "team: blue", "phase: PENDING"} {
 		if !strings.Contains(out, want) {
 			t.Fatalf("event get lacks %q:\n%s", want, out)
@@ -154,7 +155,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 	if out := brig(t, env, "", "event", "cancel", id); out != "Canceled event \""+id+"\".\n" {
 		t.Fatalf("event cancel: %q", out)
 	}
-	if out := brig(t, env, "", "event", "get", id); !strings.Contains(out, "phase: CANCELED") {
+	if out := brig(t, env, "", "event", "get", id); !regexp.MustCompile(`(?m)^Phase: +CANCELED$`).MatchString(out) {
 		t.Fatalf("canceled event:\n%s", out)
 	}
 	brigFails(t, env, "", "event", "cancel", id) // already terminal
@@ -234,7 +235,7 @@ func TestEventCreateFollow(t *testing.T) {
 				!strings.Contains(r.out, "hello from the worker\n") {
 				t.Fatalf("exit %d (want %d)\nstdout: %s\nstderr: %s", r.code, tc.code, r.out, r.errOut)
 			}
-			if tc.code != 0 && !strings.Contains(r.errOut, "ended FAILED") {
+			if tc.code != 0 && !strings.Contains(r.errOut, " FAILED: the worker's script failed") {
 				t.Fatalf("stderr: %s", r.errOut)
 			}
 		})

@@ -48,7 +48,7 @@ func TestExecParallelCountdown(t *testing.T) {
 
 	out := brig(t, env, "", "exec", "v1-parallel-countdown", "-f", scriptFile)
 	for _, want := range []string{"[countdown-7] countdown 7: 1", "[countdown-long] long countdown: 1",
-		"the 20 parallel countdowns are done", "the long countdown is done", " SUCCEEDED.\n"} {
+		"the 20 parallel countdowns are done", "the long countdown is done", " SUCCEEDED after "} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q", want)
 		}

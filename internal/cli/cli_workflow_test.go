@@ -103,7 +103,7 @@ func TestProjectCreateInteractive(t *testing.T) {
 			}
 		}
 		var p core.Project
-		if err := decodeObject([]byte(brig(t, env, "", "project", "get", "asked")), "get", "Project", &p); err != nil {
+		if err := decodeObject([]byte(brig(t, env, "", "project", "get", "asked", "-o", "yaml")), "get", "Project", &p); err != nil {
 			t.Fatal(err)
 		}
 		subs := p.Spec.EventSubscriptions
@@ -120,7 +120,7 @@ func TestProjectCreateInteractive(t *testing.T) {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 		}
 		var p core.Project
-		if err := decodeObject([]byte(brig(t, env, "", "project", "get", "from-git")), "get", "Project", &p); err != nil {
+		if err := decodeObject([]byte(brig(t, env, "", "project", "get", "from-git", "-o", "json")), "get", "Project", &p); err != nil {
 			t.Fatal(err)
 		}
 		g := p.Spec.WorkerTemplate.Git

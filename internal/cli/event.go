@@ -20,12 +20,34 @@ func newEventCommand(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newEventCreateCommand(a),
-		newGetCommand(a, "Show an event with its worker and jobs", "Event",
-			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetEvent(ctx, id) }),
+		newGetCommand(a, "Show an event: its worker and jobs, with phases and durations", "Event",
+			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetEvent(ctx, id) },
+			eventSummary),
 		newEventListCommand(a),
 		newEventLogsCommand(a),
-		newEventCancelCommand(a),
+		newEventActionCommand(a, "cancel", "Cancel a pending event, or abort a running one (it is kept)", "",
+			func(ctx context.Context, c *client.Client, id string) (string, error) {
+				return fmt.Sprintf("Canceled event %q.\n", id), c.CancelEvent(ctx, id)
+			}),
+		newEventActionCommand(a, "delete", "Delete an event with its jobs and logs (a running one is aborted first)",
+			"Delete event %q with its jobs and logs?",
+			func(ctx context.Context, c *client.Client, id string) (string, error) {
+				return fmt.Sprintf("Deleted event %q.\n", id), c.DeleteEvent(ctx, id)
+			}),
+		newEventRecreateCommand(a, "clone", "Create a new event just like an existing one (with a label brigade.sh/cloneOf)",
+			(*client.Client).CloneEvent),
+		newEventRecreateCommand(a, "retry", "Create a new event like a finished one, whose worker skips the jobs that succeeded",
+			(*client.Client).RetryEvent),
+		newEventManyCommand(a, true),
+		newEventManyCommand(a, false),
 	)
+	return cmd
+}
+
+// newEventActionCommand is a command that does one thing to one event.
+func newEventActionCommand(a *app, name, short, confirm string, act func(context.Context, *client.Client, string) (string, error)) *cobra.Command {
+	cmd := newIDCommand(a, "event", name, short, confirm, act)
+	cmd.Example = fmt.Sprintf("  brig event %s 01hx...\n  brig event %s -i 01hx...", name, name)
 	return cmd
 }
 
@@ -57,27 +79,29 @@ func newEventCreateCommand(a *app) *cobra.Command {
 		Use:   "create -p PROJECT",
 		Short: "Create an event for a project",
 		Long: "Create an event for a project. The project must subscribe to the event's source and type\n" +
-			"(by default " + defaultEventSource + " and " + defaultEventType + "). With --follow, stream the worker's logs and exit\n" +
-			"non-zero unless the worker succeeds.",
-		Example: "  brig event create -p demo --payload '{\"branch\":\"main\"}' -f",
-		Args:    cobra.NoArgs,
-		RunE:    runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runEventCreate),
+			"(by default " + defaultEventSource + " and " + defaultEventType + "). With --follow, show the worker's and every job's\n" +
+			"log lines as they come, then how each job ended; exit non-zero unless the worker succeeds.",
+		Example: "  brig event create -p demo --payload '{\"branch\":\"main\"}' --follow\n" +
+			"  brig event create -p demo -s github.com/my/gateway -t push --payload-file push.json",
+		Args: cobra.NoArgs,
+		RunE: runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runEventCreate),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.project, "project", "p", "", "the project to create the event for (required)")
 	f.StringVarP(&o.source, "source", "s", defaultEventSource, "the event's source")
 	f.StringVarP(&o.typ, "type", "t", defaultEventType, "the event's type")
 	f.StringVar(&o.payload, "payload", "", "the event's payload")
-	f.StringVar(&o.payloadFile, "payload-file", "", "a file holding the event's payload")
+	f.StringVar(&o.payloadFile, "payload-file", "", "a file holding the event's payload (- for standard input)")
 	f.StringArrayVarP(&o.labels, "label", "l", nil, "a label key=value (repeatable)")
 	f.StringArrayVarP(&o.qualifiers, "qualifier", "q", nil, "a qualifier key=value (repeatable)")
-	f.BoolVarP(&o.follow, "follow", "f", false, "stream the worker's logs until it ends")
+	f.BoolVarP(&o.follow, "follow", "f", false, "show the worker's and jobs' logs until the worker ends")
+	a.completeFlag(cmd, "project", "project")
 	return cmd
 }
 
 func (o *eventCreateOptions) Validate() error {
 	if o.project == "" {
-		return errors.New("--project is required: brig event create -p PROJECT")
+		return errors.New("--project is required: brig event create -p PROJECT (`brig project list` shows them)")
 	}
 	if o.payload != "" && o.payloadFile != "" {
 		return errors.New("--payload and --payload-file cannot be used together: pick one")
@@ -137,39 +161,110 @@ func runEventCreate(ctx context.Context, o *eventCreateOptions) error {
 	if !o.follow {
 		return nil
 	}
-	id := events[0].Metadata.ID
 	fmt.Fprintln(o.out)
-	if err := printLogs(ctx, c, o.out, id, client.LogOptions{Follow: true}); err != nil {
-		return err
+	return o.app.followToEnd(ctx, c, o.streams, events[0].Metadata.ID, followSettings{})
+}
+
+// eventRecreateOptions serve clone and retry: a new event from an old one.
+type eventRecreateOptions struct {
+	app *app
+	streams
+	target idArg
+	follow bool
+	verb   string
+	make   func(*client.Client, context.Context, string) (*core.Event, error)
+}
+
+func newEventRecreateCommand(a *app, verb, short string, make func(*client.Client, context.Context, string) (*core.Event, error)) *cobra.Command {
+	o := &eventRecreateOptions{app: a, verb: verb, make: make, target: idArg{noun: "event"}}
+	cmd := &cobra.Command{
+		Use:     verb + " ID | " + verb + " -i ID",
+		Short:   short,
+		Example: fmt.Sprintf("  brig event %s 01hx... --follow", verb),
+		Args:    cobra.MaximumNArgs(1),
+		RunE: runE(o, func(cmd *cobra.Command, args []string) {
+			o.streams = streamsOf(cmd)
+			o.target.bind(args)
+		}, runEventRecreate),
 	}
-	phase, err := finalPhase(ctx, c, id)
+	o.target.register(a, cmd)
+	cmd.Flags().BoolVarP(&o.follow, "follow", "f", false, "show the new event's logs until its worker ends")
+	return cmd
+}
+
+func (o *eventRecreateOptions) Validate() error { return o.target.Validate() }
+
+func runEventRecreate(ctx context.Context, o *eventRecreateOptions) error {
+	c, err := o.app.client()
 	if err != nil {
 		return err
 	}
-	if phase != core.PhaseSucceeded {
-		return fmt.Errorf("the worker of event %q ended %s; see `brig event get %s`", id, phase, id)
+	e, err := o.make(c, ctx, o.target.id)
+	if err != nil {
+		return err
 	}
-	return nil
+	fmt.Fprintf(o.out, "Created event %q.\n", e.Metadata.ID)
+	if !o.follow {
+		return nil
+	}
+	fmt.Fprintln(o.out)
+	return o.app.followToEnd(ctx, c, o.streams, e.Metadata.ID, followSettings{})
 }
 
-// finalPhase waits for the worker's terminal phase.
-func finalPhase(ctx context.Context, c *client.Client, eventID string) (core.WorkerPhase, error) {
-	statuses, errs := c.WatchWorkerStatus(ctx, eventID)
-	var last core.WorkerPhase
-	for st := range statuses {
-		last = st.Phase
+// phaseFlags are Brigade's flags that pick events by their worker's phase.
+type phaseFlags struct {
+	set         map[core.WorkerPhase]*bool
+	terminal    bool
+	nonTerminal bool
+	any         bool
+}
+
+func addPhaseFlags(cmd *cobra.Command, verb string, withAny bool) *phaseFlags {
+	p := &phaseFlags{set: map[core.WorkerPhase]*bool{}}
+	f := cmd.Flags()
+	for _, ph := range core.AllPhases {
+		name := strings.ReplaceAll(strings.ToLower(string(ph)), "_", "-")
+		if ph == core.PhaseTimedOut {
+			name = "timedout" // Brigade's spelling
+		}
+		if ph == core.PhaseSchedulingFailed {
+			name = "scheduling-failed"
+		}
+		p.set[ph] = f.Bool(name, false, fmt.Sprintf("%s events whose worker is %s", verb, ph))
 	}
-	if err := <-errs; err != nil {
-		return last, fmt.Errorf("waiting for the worker of event %q to end: %w", eventID, err)
+	f.BoolVar(&p.terminal, "terminal", false, verb+" events whose worker has ended (in any terminal phase)")
+	f.BoolVar(&p.nonTerminal, "non-terminal", false, verb+" events whose worker has not ended")
+	if withAny {
+		f.BoolVar(&p.any, "any-phase", false, verb+" events in any phase")
 	}
-	return last, nil
+	return p
+}
+
+// phases are the phases picked, in core.AllPhases order; none: no flag.
+func (p *phaseFlags) phases() []core.WorkerPhase {
+	var out []core.WorkerPhase
+	for _, ph := range core.AllPhases {
+		pick := *p.set[ph] || p.any
+		if p.terminal && ph.IsTerminal() || p.nonTerminal && !ph.IsTerminal() {
+			pick = true
+		}
+		if pick {
+			out = append(out, ph)
+		}
+	}
+	return out
 }
 
 type eventListOptions struct {
 	app *app
 	streams
 	project string
+	source  string
+	typ     string
 	cont    string
+	limit   int
+	output  string
+	phase   *phaseFlags
 }
 
 func newEventListCommand(a *app) *cobra.Command {
@@ -178,79 +273,169 @@ func newEventListCommand(a *app) *cobra.Command {
 		Use:     "list",
 		Aliases: []string{"ls"},
 		Short:   "List events, newest first",
-		Args:    cobra.NoArgs,
-		RunE:    runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runEventList),
+		Example: "  brig event list -p demo --failed --timedout\n" +
+			"  brig event list --non-terminal -o json",
+		Args: cobra.NoArgs,
+		RunE: runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runEventList),
 	}
-	cmd.Flags().StringVarP(&o.project, "project", "p", "", "only this project's events")
-	cmd.Flags().StringVar(&o.cont, "continue", "", "the cursor printed by the previous page")
+	f := cmd.Flags()
+	f.StringVarP(&o.project, "project", "p", "", "only this project's events")
+	f.StringVarP(&o.source, "source", "s", "", "only events from this source")
+	f.StringVarP(&o.typ, "type", "t", "", "only events of this type")
+	f.StringVar(&o.cont, "continue", "", "the cursor printed by the previous page")
+	f.IntVar(&o.limit, "limit", 100, "events per page (1-100)")
+	o.phase = addPhaseFlags(cmd, "only", false)
+	outputFlag(cmd, &o.output)
+	a.completeFlag(cmd, "project", "project")
 	return cmd
 }
 
-func (o *eventListOptions) Validate() error { return nil }
+func (o *eventListOptions) Validate() error {
+	if o.limit < 1 || o.limit > 100 {
+		return fmt.Errorf("--limit %d: use 1 to 100", o.limit)
+	}
+	return checkFormat(o.output)
+}
 
 func runEventList(ctx context.Context, o *eventListOptions) error {
 	c, err := o.app.client()
 	if err != nil {
 		return err
 	}
-	list, err := c.ListEvents(ctx, &client.EventSelector{ProjectID: o.project},
-		&client.ListOptions{Limit: 100, Continue: o.cont})
+	sel := &client.EventSelector{ProjectID: o.project, Source: o.source, Type: o.typ, WorkerPhases: o.phase.phases()}
+	list, err := c.ListEvents(ctx, sel, &client.ListOptions{Limit: o.limit, Continue: o.cont})
 	if err != nil {
 		return err
 	}
-	if len(list.Items) == 0 && o.cont == "" {
-		fmt.Fprintln(o.out, "No events found.")
+	if o.output != formatTable {
+		if list.Items == nil {
+			list.Items = []core.Event{}
+		}
+		return printObject(o.out, o.output, "EventList", list)
+	}
+	now, st := o.app.env.Now(), o.app.style()
+	rows := make([][]string, len(list.Items))
+	for i, e := range list.Items {
+		took := "-"
+		if e.Worker != nil {
+			took = duration(e.Worker.Status.Started, e.Worker.Status.Ended, now)
+		}
+		rows[i] = []string{e.Metadata.ID, e.ProjectID, e.Source, e.Type, age(e.Metadata.Created, now),
+			st.phase(eventPhase(&e)), took}
+	}
+	return printTable(o.streams, rows, []string{"ID", "PROJECT", "SOURCE", "TYPE", "AGE", "PHASE", "DURATION"},
+		list.Metadata, "No events found.", "brig event list"+o.filterArgs(), o.cont)
+}
+
+// filterArgs repeats the filters for the next-page hint.
+func (o *eventListOptions) filterArgs() string {
+	var b strings.Builder
+	for _, f := range [][2]string{{"-p", o.project}, {"-s", o.source}, {"-t", o.typ}} {
+		if f[1] != "" {
+			fmt.Fprintf(&b, " %s %s", f[0], f[1])
+		}
+	}
+	for _, ph := range o.phase.phases() {
+		if len(o.phase.phases()) < len(core.AllPhases) {
+			fmt.Fprintf(&b, " --%s", phaseFlagName(ph))
+		}
+	}
+	return b.String()
+}
+
+func phaseFlagName(ph core.WorkerPhase) string {
+	if ph == core.PhaseTimedOut {
+		return "timedout"
+	}
+	return strings.ReplaceAll(strings.ToLower(string(ph)), "_", "-")
+}
+
+// eventManyOptions serve cancel-many and delete-many.
+type eventManyOptions struct {
+	app *app
+	streams
+	cancel   bool
+	project  string
+	yes      bool
+	running  bool // cancel-many: also abort RUNNING
+	starting bool // cancel-many: also STARTING
+	phase    *phaseFlags
+	phases   []core.WorkerPhase
+}
+
+func newEventManyCommand(a *app, cancel bool) *cobra.Command {
+	o := &eventManyOptions{app: a, cancel: cancel}
+	cmd := &cobra.Command{Args: cobra.NoArgs,
+		RunE: runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runEventMany)}
+	f := cmd.Flags()
+	f.StringVarP(&o.project, "project", "p", "", "the project whose events to "+map[bool]string{true: "cancel", false: "delete"}[cancel]+" (required)")
+	f.BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
+	if cancel {
+		cmd.Use, cmd.Aliases = "cancel-many -p PROJECT", []string{"cm"}
+		cmd.Short = "Cancel a project's pending events (and with -s, -r its starting and running ones)"
+		cmd.Example = "  brig event cancel-many -p demo --running --starting -y"
+		f.BoolVarP(&o.starting, "starting", "s", false, "also cancel events whose worker is STARTING")
+		f.BoolVarP(&o.running, "running", "r", false, "also abort events whose worker is RUNNING")
+	} else {
+		cmd.Use, cmd.Aliases = "delete-many -p PROJECT --PHASE...", []string{"dm"}
+		cmd.Short = "Delete a project's events in the phases given (aborting running ones)"
+		cmd.Example = "  brig event delete-many -p demo --succeeded --failed -y\n  brig event delete-many -p demo --terminal"
+		o.phase = addPhaseFlags(cmd, "delete", true)
+	}
+	a.completeFlag(cmd, "project", "project")
+	return cmd
+}
+
+func (o *eventManyOptions) Validate() error {
+	if o.project == "" {
+		return errors.New("--project (-p) is required: events are canceled or deleted one project at a time")
+	}
+	if o.cancel {
+		o.phases = []core.WorkerPhase{core.PhasePending}
+		if o.starting {
+			o.phases = append(o.phases, core.PhaseStarting)
+		}
+		if o.running {
+			o.phases = append(o.phases, core.PhaseRunning)
+		}
 		return nil
 	}
-	now := o.app.env.Now()
-	t := newTable(o.out, "ID", "PROJECT", "SOURCE", "TYPE", "AGE", "PHASE")
-	for _, e := range list.Items {
-		phase := ""
-		if e.Worker != nil {
-			phase = string(e.Worker.Status.Phase)
-		}
-		t.row(e.Metadata.ID, e.ProjectID, e.Source, e.Type, age(e.Metadata.Created, now), orDash(phase))
+	if o.phases = o.phase.phases(); len(o.phases) == 0 {
+		return errors.New("which events? pick phases, e.g. --succeeded --failed, or --terminal or --any-phase")
 	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	cmd := "brig event list"
-	if o.project != "" {
-		cmd += " -p " + o.project
-	}
-	morePages(o.errOut, cmd, list.Metadata)
 	return nil
 }
 
-type eventCancelOptions struct {
-	app *app
-	streams
-	id string
-}
-
-func newEventCancelCommand(a *app) *cobra.Command {
-	o := &eventCancelOptions{app: a}
-	return &cobra.Command{
-		Use:   "cancel ID",
-		Short: "Cancel a pending event or abort a running one",
-		Args:  cobra.ExactArgs(1),
-		RunE: runE(o, func(cmd *cobra.Command, args []string) {
-			o.streams = streamsOf(cmd)
-			o.id = args[0]
-		}, runEventCancel),
+func runEventMany(ctx context.Context, o *eventManyOptions) error {
+	verb := map[bool]string{true: "Cancel", false: "Delete"}[o.cancel]
+	names := make([]string, len(o.phases))
+	for i, p := range o.phases {
+		names[i] = string(p)
 	}
-}
-
-func (o *eventCancelOptions) Validate() error { return nil }
-
-func runEventCancel(ctx context.Context, o *eventCancelOptions) error {
+	if !o.yes {
+		ok, err := confirm(o.streams, fmt.Sprintf("%s every %s event of project %q?", verb, strings.Join(names, ", "), o.project))
+		if err != nil {
+			return err
+		}
+		if !ok {
+			fmt.Fprintln(o.out, "Nothing changed.")
+			return nil
+		}
+	}
 	c, err := o.app.client()
 	if err != nil {
 		return err
 	}
-	if err := c.CancelEvent(ctx, o.id); err != nil {
+	sel := client.EventSelector{ProjectID: o.project, WorkerPhases: o.phases}
+	var n int64
+	if o.cancel {
+		n, err = c.CancelManyEvents(ctx, sel)
+	} else {
+		n, err = c.DeleteManyEvents(ctx, sel)
+	}
+	if err != nil {
 		return err
 	}
-	fmt.Fprintf(o.out, "Canceled event %q.\n", o.id)
+	fmt.Fprintf(o.out, "%sed %d event(s) of project %q.\n", strings.TrimSuffix(verb, "e"), n, o.project)
 	return nil
 }

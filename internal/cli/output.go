@@ -10,22 +10,30 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// Output formats of the get commands.
+// Output formats of the get and list commands: a table for people, the
+// API's own objects for programs.
 const (
-	formatYAML = "yaml"
-	formatJSON = "json"
+	formatTable = "table"
+	formatYAML  = "yaml"
+	formatJSON  = "json"
 )
 
 func checkFormat(f string) error {
-	if f != formatYAML && f != formatJSON {
-		return fmt.Errorf("--output %q is not a format: use yaml or json", f)
+	if f != formatTable && f != formatYAML && f != formatJSON {
+		return fmt.Errorf("--output %q is not a format: use table, yaml or json", f)
 	}
 	return nil
+}
+
+// outputFlag adds -o/--output, a table by default.
+func outputFlag(cmd *cobra.Command, to *string) {
+	cmd.Flags().StringVarP(to, "output", "o", formatTable, "table, yaml or json (yaml and json show the objects as the API does)")
 }
 
 // enveloped encodes v as a JSON object with "kind" and "apiVersion" first,
@@ -75,7 +83,9 @@ type table struct {
 
 func newTable(w io.Writer, headers ...string) *table {
 	t := &table{tw: tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)}
-	t.row(headers...)
+	if len(headers) > 0 {
+		t.row(headers...)
+	}
 	return t
 }
 
@@ -108,6 +118,42 @@ func age(t *time.Time, now time.Time) string {
 	default:
 		return fmt.Sprintf("%dd", int(d.Hours()/24))
 	}
+}
+
+// duration says how long from start to end (or to now, while running):
+// 850ms, 12s, 4m05s, 2h03m.
+func duration(start, end *time.Time, now time.Time) string {
+	if start == nil {
+		return "-"
+	}
+	stop := now
+	if end != nil {
+		stop = *end
+	}
+	return shortDuration(stop.Sub(*start))
+}
+
+func shortDuration(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "0s"
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d.Milliseconds())
+	case d < time.Minute:
+		return fmt.Sprintf("%.3gs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%02ds", int(d.Minutes()), int(d.Seconds())%60)
+	default:
+		return fmt.Sprintf("%dh%02dm", int(d.Hours()), int(d.Minutes())%60)
+	}
+}
+
+// ago is age with " ago", or "-".
+func ago(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "-"
+	}
+	return age(t, now) + " ago"
 }
 
 // orDash shows "-" for an empty cell.

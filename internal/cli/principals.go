@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -22,29 +21,29 @@ func newServiceAccountCommand(a *app) *cobra.Command {
 	}
 	cmd.AddCommand(
 		newServiceAccountCreateCommand(a),
-		newListCommand(a, "List service accounts", "brig service-account list", "No service accounts found.",
+		newListCommand(a, "List service accounts", "ServiceAccountList", "brig service-account list", "No service accounts found.",
 			[]string{"ID", "DESCRIPTION", "AGE", "LOCKED?"},
-			func(ctx context.Context, c *client.Client, o *client.ListOptions) ([][]string, core.ListMeta, error) {
+			func(ctx context.Context, c *client.Client, o *client.ListOptions) (page, error) {
 				l, err := c.ListServiceAccounts(ctx, o)
 				if err != nil {
-					return nil, core.ListMeta{}, err
+					return page{}, err
 				}
 				now := a.env.Now()
 				rows := make([][]string, len(l.Items))
 				for i, sa := range l.Items {
 					rows[i] = []string{sa.Metadata.ID, sa.Description, age(sa.Metadata.Created, now), lockedCell(sa.Locked)}
 				}
-				return rows, l.Metadata, nil
+				return page{list: l, rows: rows, meta: l.Metadata}, nil
 			}),
-		withIDFlag(newGetCommand(a, "Show a service account", "ServiceAccount",
+		newGetCommand(a, "Show a service account", "ServiceAccount",
 			func(ctx context.Context, c *client.Client, id string) (any, error) {
 				return c.GetServiceAccount(ctx, id)
-			})),
-		newIDCommand(a, "lock", "Lock a service account out: its token is refused", "",
+			}, nil),
+		newIDCommand(a, "service account", "lock", "Lock a service account out: its token is refused", "",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("Service account %q locked.\n", id), c.LockServiceAccount(ctx, id)
 			}),
-		newIDCommand(a, "unlock", "Let a service account in again, with a new token (the old one stays refused)", "",
+		newIDCommand(a, "service account", "unlock", "Let a service account in again, with a new token (the old one stays refused)", "",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				tok, err := c.UnlockServiceAccount(ctx, id)
 				if err != nil {
@@ -53,7 +52,7 @@ func newServiceAccountCommand(a *app) *cobra.Command {
 				return fmt.Sprintf("\nService account %q unlocked and a new token has been issued:\n\n\t%s\n\n%s\n",
 					id, tok.Value, storeTokenNow), nil
 			}),
-		newIDCommand(a, "delete", "Delete a service account and its roles", "Delete service account %q and its roles?",
+		newIDCommand(a, "service account", "delete", "Delete a service account and its roles", "Delete service account %q and its roles?",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("Service account %q deleted.\n", id), c.DeleteServiceAccount(ctx, id)
 			}),
@@ -126,31 +125,31 @@ func newUserCommand(a *app) *cobra.Command {
 		Short:   "Manage users (people who logged in through a third party)",
 	}
 	cmd.AddCommand(
-		newListCommand(a, "List users", "brig user list", "No users found.",
+		newListCommand(a, "List users", "UserList", "brig user list", "No users found.",
 			[]string{"ID", "NAME", "FIRST SEEN", "LOCKED?"},
-			func(ctx context.Context, c *client.Client, o *client.ListOptions) ([][]string, core.ListMeta, error) {
+			func(ctx context.Context, c *client.Client, o *client.ListOptions) (page, error) {
 				l, err := c.ListUsers(ctx, o)
 				if err != nil {
-					return nil, core.ListMeta{}, err
+					return page{}, err
 				}
 				now := a.env.Now()
 				rows := make([][]string, len(l.Items))
 				for i, u := range l.Items {
 					rows[i] = []string{u.Metadata.ID, orDash(u.Name), age(u.Metadata.Created, now), lockedCell(u.Locked)}
 				}
-				return rows, l.Metadata, nil
+				return page{list: l, rows: rows, meta: l.Metadata}, nil
 			}),
-		withIDFlag(newGetCommand(a, "Show a user", "User",
-			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetUser(ctx, id) })),
-		newIDCommand(a, "lock", "Lock a user out and end its sessions", "",
+		newGetCommand(a, "Show a user", "User",
+			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetUser(ctx, id) }, nil),
+		newIDCommand(a, "user", "lock", "Lock a user out and end its sessions", "",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("User %q locked.\n", id), c.LockUser(ctx, id)
 			}),
-		newIDCommand(a, "unlock", "Let a locked user log in again", "",
+		newIDCommand(a, "user", "unlock", "Let a locked user log in again", "",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("User %q unlocked.\n", id), c.UnlockUser(ctx, id)
 			}),
-		newIDCommand(a, "delete", "Delete a user with its sessions and roles", "Delete user %q with its sessions and roles?",
+		newIDCommand(a, "user", "delete", "Delete a user with its sessions and roles", "Delete user %q with its sessions and roles?",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("User %q deleted.\n", id), c.DeleteUser(ctx, id)
 			}),
@@ -165,73 +164,39 @@ func lockedCell(t *time.Time) string {
 	return "yes"
 }
 
-// withIDFlag lets `get ID` also take the id as -i/--id, as Brigade's brig
-// did.
-func withIDFlag(cmd *cobra.Command) *cobra.Command {
-	var id string
-	cmd.Use = "get ID | get -i ID"
-	cmd.Flags().StringVarP(&id, "id", "i", "", "the id (instead of the argument)")
-	args, run := cmd.Args, cmd.RunE
-	cmd.Args = func(cmd *cobra.Command, a []string) error {
-		if id != "" {
-			return cobra.NoArgs(cmd, a)
-		}
-		return args(cmd, a)
-	}
-	cmd.RunE = func(cmd *cobra.Command, a []string) error {
-		if id != "" {
-			a = []string{id}
-		}
-		return run(cmd, a)
-	}
-	return cmd
-}
-
 // idOptions serve the commands that act on one object by id.
 type idOptions struct {
 	app *app
 	streams
-	id      string
-	twoIDs  bool // the argument and -i name different ids
+	target  idArg
 	yes     bool
 	confirm string // a question to ask first, with the id in it; empty: none
 	act     func(ctx context.Context, c *client.Client, id string) (string, error)
 }
 
-func newIDCommand(a *app, name, short, confirm string, act func(context.Context, *client.Client, string) (string, error)) *cobra.Command {
-	o := &idOptions{app: a, confirm: confirm, act: act}
+func newIDCommand(a *app, noun, name, short, confirm string, act func(context.Context, *client.Client, string) (string, error)) *cobra.Command {
+	o := &idOptions{app: a, confirm: confirm, act: act, target: idArg{noun: noun}}
 	cmd := &cobra.Command{
 		Use:   name + " ID | " + name + " -i ID",
 		Short: short,
 		Args:  cobra.MaximumNArgs(1),
 		RunE: runE(o, func(cmd *cobra.Command, args []string) {
 			o.streams = streamsOf(cmd)
-			if len(args) == 1 {
-				o.twoIDs = o.id != "" && o.id != args[0]
-				o.id = args[0]
-			}
+			o.target.bind(args)
 		}, runID),
 	}
-	cmd.Flags().StringVarP(&o.id, "id", "i", "", "the id (instead of the argument)")
+	o.target.register(a, cmd)
 	if confirm != "" {
 		cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
 	}
 	return cmd
 }
 
-func (o *idOptions) Validate() error {
-	switch {
-	case o.id == "":
-		return errors.New("which one? give its id as the argument or with -i (--id)")
-	case o.twoIDs:
-		return errors.New("the argument and -i (--id) name different ids: give one")
-	}
-	return nil
-}
+func (o *idOptions) Validate() error { return o.target.Validate() }
 
 func runID(ctx context.Context, o *idOptions) error {
 	if o.confirm != "" && !o.yes {
-		ok, err := confirm(o.streams, fmt.Sprintf(o.confirm, o.id))
+		ok, err := confirm(o.streams, fmt.Sprintf(o.confirm, o.target.id))
 		if err != nil {
 			return err
 		}
@@ -244,7 +209,7 @@ func runID(ctx context.Context, o *idOptions) error {
 	if err != nil {
 		return err
 	}
-	msg, err := o.act(ctx, c, o.id)
+	msg, err := o.act(ctx, c, o.target.id)
 	if err != nil {
 		return err
 	}
@@ -252,21 +217,30 @@ func runID(ctx context.Context, o *idOptions) error {
 	return nil
 }
 
-// listOptions serve the list commands: one page as a table, and how to
-// get the next.
+// listOptions serve the list commands: one page as a table (or the list
+// object as YAML or JSON), and how to get the next.
 type listOptions struct {
 	app *app
 	streams
 	cont    string
+	output  string
+	kind    string
 	cmdLine string // for the next-page hint
 	empty   string
 	headers []string
-	fetch   func(ctx context.Context, c *client.Client, o *client.ListOptions) ([][]string, core.ListMeta, error)
+	fetch   func(ctx context.Context, c *client.Client, o *client.ListOptions) (page, error)
 }
 
-func newListCommand(a *app, short, cmdLine, empty string, headers []string,
-	fetch func(context.Context, *client.Client, *client.ListOptions) ([][]string, core.ListMeta, error)) *cobra.Command {
-	o := &listOptions{app: a, cmdLine: cmdLine, empty: empty, headers: headers, fetch: fetch}
+// page is one page of a list: the API's list object and its table rows.
+type page struct {
+	list any
+	rows [][]string
+	meta core.ListMeta
+}
+
+func newListCommand(a *app, short, kind, cmdLine, empty string, headers []string,
+	fetch func(context.Context, *client.Client, *client.ListOptions) (page, error)) *cobra.Command {
+	o := &listOptions{app: a, kind: kind, cmdLine: cmdLine, empty: empty, headers: headers, fetch: fetch}
 	cmd := &cobra.Command{
 		Use:     "list",
 		Aliases: []string{"ls"},
@@ -275,31 +249,41 @@ func newListCommand(a *app, short, cmdLine, empty string, headers []string,
 		RunE:    runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runList),
 	}
 	cmd.Flags().StringVar(&o.cont, "continue", "", "the cursor printed by the previous page")
+	outputFlag(cmd, &o.output)
 	return cmd
 }
 
-func (o *listOptions) Validate() error { return nil }
+func (o *listOptions) Validate() error { return checkFormat(o.output) }
 
 func runList(ctx context.Context, o *listOptions) error {
 	c, err := o.app.client()
 	if err != nil {
 		return err
 	}
-	rows, meta, err := o.fetch(ctx, c, &client.ListOptions{Limit: 100, Continue: o.cont})
+	p, err := o.fetch(ctx, c, &client.ListOptions{Limit: 100, Continue: o.cont})
 	if err != nil {
 		return err
 	}
-	if len(rows) == 0 && o.cont == "" {
-		fmt.Fprintln(o.out, o.empty)
+	if o.output != formatTable {
+		return printObject(o.out, o.output, o.kind, p.list)
+	}
+	return printTable(o.streams, p.rows, o.headers, p.meta, o.empty, o.cmdLine, o.cont)
+}
+
+// printTable writes a page's rows under headers, or the empty message on a
+// first page without rows, then the hint for the next page.
+func printTable(s streams, rows [][]string, headers []string, meta core.ListMeta, empty, cmdLine, cont string) error {
+	if len(rows) == 0 && cont == "" {
+		fmt.Fprintln(s.out, empty)
 		return nil
 	}
-	t := newTable(o.out, o.headers...)
+	t := newTable(s.out, headers...)
 	for _, r := range rows {
 		t.row(r...)
 	}
 	if err := t.flush(); err != nil {
 		return err
 	}
-	morePages(o.errOut, o.cmdLine, meta)
+	morePages(s.errOut, cmdLine, meta)
 	return nil
 }

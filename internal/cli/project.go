@@ -23,9 +23,12 @@ func newProjectCommand(a *app) *cobra.Command {
 	cmd.AddCommand(
 		newProjectCreateCommand(a),
 		newProjectListCommand(a),
-		newGetCommand(a, "Show a project", "Project",
-			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetProject(ctx, id) }),
+		newGetCommand(a, "Show a project: its subscriptions, script and latest events", "Project",
+			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetProject(ctx, id) },
+			projectSummary),
+		newProjectUpdateCommand(a),
 		newProjectDeleteCommand(a),
+		newSecretCommand(a),
 		newProjectRoleCommand(a),
 	)
 	return cmd
@@ -76,16 +79,9 @@ func runProjectCreate(ctx context.Context, o *projectCreateOptions) error {
 			return err
 		}
 	} else {
-		data, err := readInput(o.file, o.in)
-		if err != nil {
+		var err error
+		if p, err = readProject(o.file, o.in); err != nil {
 			return err
-		}
-		p = &core.Project{}
-		if err := decodeObject(data, o.file, "Project", p); err != nil {
-			return err
-		}
-		if p.Metadata.ID == "" {
-			return fmt.Errorf("%s has no metadata.id: give the project an id", o.file)
 		}
 	}
 	c, err := o.app.client()
@@ -125,50 +121,25 @@ func (o *projectCreateOptions) askProject() (*core.Project, bool, error) {
 	return nil, false, nil
 }
 
-type projectListOptions struct {
-	app *app
-	streams
-	cont string
-}
-
 func newProjectListCommand(a *app) *cobra.Command {
-	o := &projectListOptions{app: a}
-	cmd := &cobra.Command{
-		Use:     "list",
-		Aliases: []string{"ls"},
-		Short:   "List projects",
-		Args:    cobra.NoArgs,
-		RunE:    runE(o, func(cmd *cobra.Command, _ []string) { o.streams = streamsOf(cmd) }, runProjectList),
-	}
-	cmd.Flags().StringVar(&o.cont, "continue", "", "the cursor printed by the previous page")
-	return cmd
-}
-
-func (o *projectListOptions) Validate() error { return nil }
-
-func runProjectList(ctx context.Context, o *projectListOptions) error {
-	c, err := o.app.client()
-	if err != nil {
-		return err
-	}
-	list, err := c.ListProjects(ctx, &client.ListOptions{Limit: 100, Continue: o.cont})
-	if err != nil {
-		return err
-	}
-	if len(list.Items) == 0 && o.cont == "" {
-		fmt.Fprintln(o.out, "No projects found.")
-		return nil
-	}
-	now := o.app.env.Now()
-	t := newTable(o.out, "ID", "DESCRIPTION", "AGE")
-	for _, p := range list.Items {
-		t.row(p.Metadata.ID, orDash(p.Description), age(p.Metadata.Created, now))
-	}
-	if err := t.flush(); err != nil {
-		return err
-	}
-	morePages(o.errOut, "brig project list", list.Metadata)
-	return nil
+	return newListCommand(a, "List projects", "ProjectList", "brig project list",
+		"No projects found. Create one with `brig init -i NAME` then `brig project create -f project.yaml`.",
+		[]string{"ID", "DESCRIPTION", "AGE"},
+		func(ctx context.Context, c *client.Client, o *client.ListOptions) (page, error) {
+			l, err := c.ListProjects(ctx, o)
+			if err != nil {
+				return page{}, err
+			}
+			if l.Items == nil {
+				l.Items = []core.Project{}
+			}
+			now := a.env.Now()
+			rows := make([][]string, len(l.Items))
+			for i, p := range l.Items {
+				rows[i] = []string{p.Metadata.ID, orDash(p.Description), age(p.Metadata.Created, now)}
+			}
+			return page{list: l, rows: rows, meta: l.Metadata}, nil
+		})
 }
 
 // morePages tells how to get the next page, on stderr so the table stays
@@ -179,50 +150,12 @@ func morePages(w io.Writer, cmd string, meta core.ListMeta) {
 	}
 }
 
-type projectDeleteOptions struct {
-	app *app
-	streams
-	id  string
-	yes bool
-}
-
 func newProjectDeleteCommand(a *app) *cobra.Command {
-	o := &projectDeleteOptions{app: a}
-	cmd := &cobra.Command{
-		Use:   "delete ID",
-		Short: "Delete a project with all its events, logs and secrets",
-		Args:  cobra.ExactArgs(1),
-		RunE: runE(o, func(cmd *cobra.Command, args []string) {
-			o.streams = streamsOf(cmd)
-			o.id = args[0]
-		}, runProjectDelete),
-	}
-	cmd.Flags().BoolVarP(&o.yes, "yes", "y", false, "do not ask for confirmation")
-	return cmd
-}
-
-func (o *projectDeleteOptions) Validate() error { return nil }
-
-func runProjectDelete(ctx context.Context, o *projectDeleteOptions) error {
-	if !o.yes {
-		ok, err := confirm(o.streams, fmt.Sprintf("Delete project %q with all its events, logs and secrets?", o.id))
-		if err != nil {
-			return err
-		}
-		if !ok {
-			fmt.Fprintln(o.out, "Nothing deleted.")
-			return nil
-		}
-	}
-	c, err := o.app.client()
-	if err != nil {
-		return err
-	}
-	if err := c.DeleteProject(ctx, o.id); err != nil {
-		return err
-	}
-	fmt.Fprintf(o.out, "Deleted project %q.\n", o.id)
-	return nil
+	return newIDCommand(a, "project", "delete", "Delete a project with all its events, logs and secrets",
+		"Delete project %q with all its events, logs and secrets?",
+		func(ctx context.Context, c *client.Client, id string) (string, error) {
+			return fmt.Sprintf("Deleted project %q.\n", id), c.DeleteProject(ctx, id)
+		})
 }
 
 // confirm asks a yes/no question on stderr and reads the answer from stdin.

@@ -178,43 +178,43 @@ func newRoleListCommand(a *app, project bool) *cobra.Command {
 	}
 	var cmd *cobra.Command
 	if project {
-		cmd = newListCommand(a, "List project roles", "brig project role list", "No role assignments found.",
+		cmd = newListCommand(a, "List project roles", "ProjectRoleAssignmentList", "brig project role list", "No role assignments found.",
 			[]string{"PROJECT", "PRINCIPAL TYPE", "PRINCIPAL ID", "ROLE"},
-			func(ctx context.Context, c *client.Client, o *client.ListOptions) ([][]string, core.ListMeta, error) {
+			func(ctx context.Context, c *client.Client, o *client.ListOptions) (page, error) {
 				p, err := filter()
 				if err != nil {
-					return nil, core.ListMeta{}, err
+					return page{}, err
 				}
 				sel := core.ProjectRoleAssignmentSelector{ProjectID: projectID, Principal: p, Role: core.Role(strings.ToUpper(role))}
 				l, err := c.ListProjectRoles(ctx, sel, o)
 				if err != nil {
-					return nil, core.ListMeta{}, err
+					return page{}, err
 				}
 				rows := make([][]string, len(l.Items))
 				for i, r := range l.Items {
 					rows[i] = []string{r.ProjectID, string(r.Principal.Type), r.Principal.ID, string(r.Role)}
 				}
-				return rows, l.Metadata, nil
+				return page{list: l, rows: rows, meta: l.Metadata}, nil
 			})
 		cmd.Flags().StringVarP(&projectID, "project", "p", "", "only this project")
 		cmd.Flags().StringVarP(&projectID, "id", "i", "", "only this project (the same as --project)")
 	} else {
-		cmd = newListCommand(a, "List system roles", "brig role list", "No role assignments found.",
+		cmd = newListCommand(a, "List system roles", "RoleAssignmentList", "brig role list", "No role assignments found.",
 			[]string{"PRINCIPAL TYPE", "PRINCIPAL ID", "ROLE", "SCOPE"},
-			func(ctx context.Context, c *client.Client, o *client.ListOptions) ([][]string, core.ListMeta, error) {
+			func(ctx context.Context, c *client.Client, o *client.ListOptions) (page, error) {
 				p, err := filter()
 				if err != nil {
-					return nil, core.ListMeta{}, err
+					return page{}, err
 				}
 				l, err := c.ListRoles(ctx, core.RoleAssignmentSelector{Principal: p, Role: core.Role(strings.ToUpper(role))}, o)
 				if err != nil {
-					return nil, core.ListMeta{}, err
+					return page{}, err
 				}
 				rows := make([][]string, len(l.Items))
 				for i, r := range l.Items {
 					rows[i] = []string{string(r.Principal.Type), r.Principal.ID, string(r.Role), orDash(r.Scope)}
 				}
-				return rows, l.Metadata, nil
+				return page{list: l, rows: rows, meta: l.Metadata}, nil
 			})
 	}
 	cmd.Flags().StringVarP(&role, "role", "r", "", "only this role")

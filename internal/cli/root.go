@@ -22,7 +22,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 )
 
 // Env is the world a command runs in. Zero fields get the process's own
@@ -35,6 +34,13 @@ type Env struct {
 	// (`brig project create` without -f). When false, it is detected: true
 	// if Stdin is a terminal.
 	Terminal bool
+	// Color colours phases and log labels. When false, it is detected:
+	// true if Stdout is a terminal. NO_COLOR (any value) or TERM=dumb
+	// turn it off either way.
+	Color bool
+	// Progress shows a spinner on Stderr while brig waits for a worker to
+	// start. When false, it is detected: true if Stderr is a terminal.
+	Progress bool
 	Getenv   func(string) string
 	Now      func() time.Time
 	// Version and Commit describe this build of brig.
@@ -52,8 +58,7 @@ func (e *Env) fill() {
 		e.Stdin = os.Stdin
 	}
 	if !e.Terminal {
-		f, ok := e.Stdin.(*os.File)
-		e.Terminal = ok && term.IsTerminal(int(f.Fd()))
+		e.Terminal = isTerminal(e.Stdin)
 	}
 	if e.Stdout == nil {
 		e.Stdout = os.Stdout
@@ -66,6 +71,15 @@ func (e *Env) fill() {
 	}
 	if e.Getenv == nil {
 		e.Getenv = os.Getenv
+	}
+	if !e.Color {
+		e.Color = isTerminal(e.Stdout)
+	}
+	if e.Getenv("NO_COLOR") != "" || e.Getenv("TERM") == "dumb" {
+		e.Color = false
+	}
+	if !e.Progress {
+		e.Progress = isTerminal(e.Stderr) && e.Getenv("TERM") != "dumb"
 	}
 	if e.Now == nil {
 		e.Now = time.Now
@@ -99,17 +113,22 @@ func NewRootCommand(env Env) *cobra.Command {
 	root.SetErr(env.Stderr)
 	root.CompletionOptions.DisableDefaultCmd = true
 	root.AddCommand(
+		newInitCommand(a),
 		newLoginCommand(a),
 		newLogoutCommand(a),
+		newWhoAmICommand(a),
 		newProjectCommand(a),
 		newEventCommand(a),
+		newJobCommand(a),
 		newAuditCommand(a),
 		newExecCommand(a),
 		newVersionCommand(a),
 		newServiceAccountCommand(a),
 		newUserCommand(a),
 		newRoleCommand(a),
+		newCompletionCommand(),
 	)
+	strict(root)
 	return root
 }
 
