@@ -331,7 +331,7 @@ func (l *lineWriter) line(label string, e core.LogEntry) error {
 	defer l.mu.Unlock()
 	l.clearSpinner()
 	turn, ok := l.turns[label]
-	if !ok {
+	if !ok && label != workerLabel { // the worker has its own look
 		turn = len(l.turns)
 		l.turns[label] = turn
 	}

@@ -6,9 +6,10 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
-	"text/tabwriter"
 	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 	"sigs.k8s.io/yaml"
@@ -76,13 +77,15 @@ func printObject(w io.Writer, format, kind string, v any) error {
 	return err
 }
 
-// table writes aligned columns.
+// table writes aligned columns, three spaces apart. Widths count what a
+// terminal shows, so coloured cells line up with plain ones.
 type table struct {
-	tw *tabwriter.Writer
+	w    io.Writer
+	rows [][]string
 }
 
 func newTable(w io.Writer, headers ...string) *table {
-	t := &table{tw: tabwriter.NewWriter(w, 0, 8, 3, ' ', 0)}
+	t := &table{w: w}
 	if len(headers) > 0 {
 		t.row(headers...)
 	}
@@ -94,10 +97,40 @@ func (t *table) row(cells ...string) {
 		// Tabs and newlines would break the columns.
 		cells[i] = strings.NewReplacer("\t", " ", "\n", " ").Replace(c)
 	}
-	fmt.Fprintln(t.tw, strings.Join(cells, "\t"))
+	t.rows = append(t.rows, cells)
 }
 
-func (t *table) flush() error { return t.tw.Flush() }
+func (t *table) flush() error {
+	var widths []int
+	for _, r := range t.rows {
+		for i, c := range r {
+			if i == len(widths) {
+				widths = append(widths, 0)
+			}
+			widths[i] = max(widths[i], visibleLen(c))
+		}
+	}
+	var b strings.Builder
+	for _, r := range t.rows {
+		for i, c := range r {
+			b.WriteString(c)
+			if i < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[i]-visibleLen(c)+3))
+			}
+		}
+		b.WriteByte('\n')
+	}
+	t.rows = nil
+	_, err := io.WriteString(t.w, b.String())
+	return err
+}
+
+var ansiEscape = regexp.MustCompile(`\x1b\[[0-9;]*m`)
+
+// visibleLen is how many characters a terminal shows for s.
+func visibleLen(s string) int {
+	return utf8.RuneCountInString(ansiEscape.ReplaceAllString(s, ""))
+}
 
 // age says how long ago t was, kubectl-style (12s, 5m, 3h, 4d).
 func age(t *time.Time, now time.Time) string {
