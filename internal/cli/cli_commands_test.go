@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -432,5 +433,66 @@ func TestJobResult(t *testing.T) {
 		if got := shortDuration(d); got != want {
 			t.Errorf("shortDuration(%v) = %q, want %q", d, got, want)
 		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for one writer and one reader.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// TestSpinnerWhileTheWorkerStarts shows the progress line on stderr while
+// the event is PENDING, and erases it once the worker runs.
+func TestSpinnerWhileTheWorkerStarts(t *testing.T) {
+	srv, addr := startServer(t)
+	ctx := context.Background()
+	anon := client.New(addr, "")
+	tok, err := anon.CreateRootSession(ctx, testRootPassword)
+	if err != nil {
+		t.Fatal(err)
+	}
+	root := anon.WithToken(tok.Value)
+	if _, err := root.CreateProject(ctx, &core.Project{
+		Metadata: core.ObjectMeta{ID: "spin"},
+		Spec:     core.ProjectSpec{EventSubscriptions: []core.EventSubscription{{Source: "brigade.sh/cli", Types: []string{"exec"}}}},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	env := map[string]string{envConfig: filepath.Join(t.TempDir(), "config"), envServer: addr, envToken: tok.Value}
+	queued, stop := srv.Store().Subscribe(core.TopicQueue)
+	defer stop()
+	var out, errOut syncBuffer
+	done := make(chan int, 1)
+	go func() {
+		done <- Run(ctx, Env{Stdin: strings.NewReader(""), Stdout: &out, Stderr: &errOut, Progress: true,
+			Getenv: func(k string) string { return env[k] }}, []string{"event", "create", "-p", "spin", "--follow"})
+	}()
+	id := waitForPendingEvent(t, root, queued, "spin")
+	deadline := time.Now().Add(time.Minute)
+	for !strings.Contains(errOut.String(), "waiting for the worker to start (") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no progress line; stderr %q", errOut.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a buffer, not synchronising work
+	}
+	drive(t, srv, anon, id, core.PhaseSucceeded, "the worker ran")
+	if code := <-done; code != 0 {
+		t.Fatalf("exit %d\nstdout: %s\nstderr: %q", code, out.String(), errOut.String())
+	}
+	if !strings.HasSuffix(errOut.String(), "\r\x1b[K") || !strings.Contains(out.String(), "[worker] the worker ran") {
+		t.Fatalf("stdout %q\nstderr %q", out.String(), errOut.String())
 	}
 }
