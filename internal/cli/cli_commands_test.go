@@ -180,7 +180,7 @@ spec:
 		out, errOut, code := run(t, env, "", "event", "create", "-p", "cmds", "--payload", "fail", "-f")
 		failed = eventID(t, strings.SplitAfter(out, "\n")[0])
 		if code != 1 || !regexp.MustCompile(`(?m)^  broken +FAILED +\S+ +non-zero exit code 4$`).MatchString(out) ||
-			!strings.Contains(errOut, "job broken non-zero exit code 4") {
+			!strings.Contains(errOut, "job broken: non-zero exit code 4") {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 		}
 	})

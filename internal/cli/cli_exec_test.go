@@ -107,7 +107,7 @@ spec:
 		out, errOut, code := run(t, env, "", "run", "exec-demo", "--file", failing)
 		if code != 1 || !strings.Contains(out, "[broken] about to fail") || !strings.Contains(out, " FAILED after ") ||
 			!regexp.MustCompile(`(?m)^  broken +FAILED +\S+ +non-zero exit code 3$`).MatchString(out) ||
-			!strings.Contains(errOut, " FAILED: job broken non-zero exit code 3;") {
+			!strings.Contains(errOut, " FAILED: job broken: non-zero exit code 3;") {
 			t.Fatalf("exit %d\nstdout: %s\nstderr: %s", code, out, errOut)
 		}
 	})

@@ -129,7 +129,7 @@ func jobResult(eventID string, j core.Job, now time.Time) string {
 func workerResult(ev *core.Event, now time.Time) string {
 	for _, j := range ev.Worker.Jobs {
 		if j.Status != nil && (j.Status.Phase == core.PhaseFailed || j.Status.Phase == core.PhaseTimedOut) && !j.Spec.Fallible {
-			return fmt.Sprintf("job %s %s", j.Name, jobResult(ev.Metadata.ID, j, now))
+			return fmt.Sprintf("job %s: %s", j.Name, jobResult(ev.Metadata.ID, j, now))
 		}
 	}
 	ws := ev.Worker.Status

@@ -16,6 +16,10 @@ import (
 // any command given an unknown flag, fail with the names that come closest.
 func strict(root *cobra.Command) {
 	root.SetFlagErrorFunc(flagError)
+	// Groups run only to refuse typos: their usage shows the subcommands,
+	// not a "brig event [flags]" line of their own.
+	root.SetUsageTemplate(strings.Replace(root.UsageTemplate(),
+		"{{if .Runnable}}", "{{if and .Runnable (not .HasAvailableSubCommands)}}", 1))
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.SuggestionsMinimumDistance = 2
