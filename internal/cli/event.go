@@ -47,7 +47,7 @@ func newEventCommand(a *app) *cobra.Command {
 // newEventActionCommand is a command that does one thing to one event.
 func newEventActionCommand(a *app, name, short, confirm string, act func(context.Context, *client.Client, string) (string, error)) *cobra.Command {
 	cmd := newIDCommand(a, "event", name, short, confirm, act)
-	cmd.Example = fmt.Sprintf("  brig event %s 01hx...\n  brig event %s -i 01hx...", name, name)
+	cmd.Example = fmt.Sprintf("  brig event %s EVENT_ID\n  brig event %s -i EVENT_ID", name, name)
 	return cmd
 }
 
@@ -180,7 +180,7 @@ func newEventRecreateCommand(a *app, verb, short string, make func(*client.Clien
 	cmd := &cobra.Command{
 		Use:     verb + " ID | " + verb + " -i ID",
 		Short:   short,
-		Example: fmt.Sprintf("  brig event %s 01hx... --follow", verb),
+		Example: fmt.Sprintf("  brig event %s EVENT_ID --follow", verb),
 		Args:    cobra.MaximumNArgs(1),
 		RunE: runE(o, func(cmd *cobra.Command, args []string) {
 			o.streams = streamsOf(cmd)

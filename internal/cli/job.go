@@ -124,7 +124,7 @@ func newJobListCommand(a *app) *cobra.Command {
 		Use:     "list EVENT | list -i EVENT",
 		Aliases: []string{"ls"},
 		Short:   "List an event's jobs with their phases, durations and results",
-		Example: "  brig job list 01hx...\n  brig job list -i 01hx... -o json",
+		Example: "  brig job list EVENT_ID\n  brig job list -i EVENT_ID -o json",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: runE(o, func(cmd *cobra.Command, args []string) {
 			o.streams = streamsOf(cmd)

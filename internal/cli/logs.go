@@ -31,7 +31,7 @@ func newEventLogsCommand(a *app) *cobra.Command {
 			"for the source checkout). With -f and no -j, follow the worker and every job as they run, each\n" +
 			"line prefixed with its job's name, then show how each job ended; the exit code is 0 only if\n" +
 			"the worker succeeded. The server waits while a worker or job is still starting.",
-		Example: "  brig event logs 01hx... -f\n  brig event logs 01hx... -j build --timestamps",
+		Example: "  brig event logs EVENT_ID -f\n  brig event logs EVENT_ID -j build --timestamps",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: runE(o, func(cmd *cobra.Command, args []string) {
 			o.streams = streamsOf(cmd)
