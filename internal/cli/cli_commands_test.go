@@ -316,6 +316,9 @@ spec:
 		if !strings.Contains(out, passed+"\tcmds brigade.sh/cli/exec SUCCEEDED") {
 			t.Fatalf("event IDs:\n%s", out)
 		}
+		if out := brig(t, env, "", "__complete", "job", "list", "-i", ""); !strings.Contains(out, passed+"\t") {
+			t.Fatalf("event IDs for -i:\n%s", out)
+		}
 		out = brig(t, env, "", "__complete", "event", "create", "-p", "c")
 		if !strings.Contains(out, "cmds\tsecond") {
 			t.Fatalf("project IDs:\n%s", out)

@@ -30,6 +30,7 @@ func (t *idArg) register(a *app, cmd *cobra.Command) {
 	if cmd.ValidArgsFunction == nil {
 		cmd.ValidArgsFunction = a.completeIDs(t.noun)
 	}
+	a.completeFlag(cmd, "id", t.noun)
 }
 
 func (t *idArg) bind(args []string) {
