@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"strings"
 	"sync"
 	"time"
 
@@ -67,7 +68,14 @@ func jobRow(eventID string, j core.Job, now time.Time, st style) []string {
 	if phase == "" {
 		phase = core.PhaseUnknown
 	}
-	return []string{"  " + j.Name, st.phase(phase), duration(s.Started, s.Ended, now), jobResult(eventID, j, now)}
+	return []string{"  " + j.Name, st.phase(phase), duration(s.Started, s.Ended, now), cell(jobResult(eventID, j, now))}
+}
+
+// cell shortens a result for a table: its first clause, at most 100
+// characters (the job's log has all of it).
+func cell(result string) string {
+	first, _, _ := strings.Cut(result, "; check ")
+	return oneLine(first, 100)
 }
 
 // describeExit is a job's exit code in words.

@@ -74,7 +74,7 @@ func printJobs(w io.Writer, e *core.Event, now time.Time, st style, indent strin
 			phase = core.PhaseUnknown
 		}
 		t.row(indent+j.Name, orDash(j.Spec.PrimaryContainer.Image), st.phase(phase), ago(s.Started, now),
-			duration(s.Started, s.Ended, now), jobResult(e.Metadata.ID, j, now))
+			duration(s.Started, s.Ended, now), cell(jobResult(e.Metadata.ID, j, now)))
 	}
 	return t.flush()
 }
