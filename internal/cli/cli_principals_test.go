@@ -2,6 +2,7 @@ package cli
 
 import (
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -109,8 +110,14 @@ func TestCLIGatewayFlow(t *testing.T) {
 	if out := brig(t, asRoot, "", "user", "lock", "ann@example.com"); out != "User \"ann@example.com\" locked.\n" {
 		t.Fatalf("user lock: %q", out)
 	}
-	if out := brig(t, asRoot, "", "user", "get", "ann@example.com"); !strings.Contains(out, "locked: \"20") {
+	if out := brig(t, asRoot, "", "user", "get", "ann@example.com", "-o", "yaml"); !strings.Contains(out, "locked: \"20") {
 		t.Fatalf("user get:\n%s", out)
+	}
+	if out := brig(t, asRoot, "", "user", "get", "ann@example.com"); !regexp.MustCompile(`(?m)^Locked: +yes, \S+ ago$`).MatchString(out) {
+		t.Fatalf("user get:\n%s", out)
+	}
+	if out := brig(t, asRoot, "", "sa", "get", "gateway"); !regexp.MustCompile(`(?m)^ID: +gateway$`).MatchString(out) {
+		t.Fatalf("sa get:\n%s", out)
 	}
 	brig(t, asRoot, "", "user", "unlock", "ann@example.com")
 	if out := brig(t, asRoot, "y\n", "user", "delete", "ann@example.com"); !strings.Contains(out, "User \"ann@example.com\" deleted.\n") {

@@ -152,7 +152,7 @@ func TestCLIAgainstRealServer(t *testing.T) {
 			t.Fatalf("event get lacks %q:\n%s", want, out)
 		}
 	}
-	if out := brig(t, env, "", "event", "cancel", id); out != "Canceled event \""+id+"\".\n" {
+	if out := brig(t, env, "", "event", "cancel", "-i", id, "-y"); out != "Canceled event \""+id+"\".\n" {
 		t.Fatalf("event cancel: %q", out)
 	}
 	if out := brig(t, env, "", "event", "get", id); !regexp.MustCompile(`(?m)^Phase: +CANCELED$`).MatchString(out) {

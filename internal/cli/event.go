@@ -47,6 +47,11 @@ func newEventCommand(a *app) *cobra.Command {
 // newEventActionCommand is a command that does one thing to one event.
 func newEventActionCommand(a *app, name, short, confirm string, act func(context.Context, *client.Client, string) (string, error)) *cobra.Command {
 	cmd := newIDCommand(a, "event", name, short, confirm, act)
+	if confirm == "" {
+		// Brigade's brig asks before it cancels; ours does not, but takes
+		// the flag that skips the question so scripts written for it work.
+		cmd.Flags().BoolP("yes", "y", false, "accepted for Brigade's brig; brig does not ask first")
+	}
 	cmd.Example = fmt.Sprintf("  brig event %s EVENT_ID\n  brig event %s -i EVENT_ID", name, name)
 	return cmd
 }

@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -38,7 +39,11 @@ func newServiceAccountCommand(a *app) *cobra.Command {
 		newGetCommand(a, "Show a service account", "ServiceAccount",
 			func(ctx context.Context, c *client.Client, id string) (any, error) {
 				return c.GetServiceAccount(ctx, id)
-			}, nil),
+			}, func(w io.Writer, v any, now time.Time, _ style) error {
+				sa := v.(*core.ServiceAccount)
+				return printPairs(w, [][2]string{{"ID:", sa.Metadata.ID}, {"Description:", orDash(sa.Description)},
+					{"Created:", ago(sa.Metadata.Created, now)}, {"Locked:", lockedSince(sa.Locked, now)}})
+			}),
 		newIDCommand(a, "service account", "lock", "Lock a service account out: its token is refused", "",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("Service account %q locked.\n", id), c.LockServiceAccount(ctx, id)
@@ -140,7 +145,12 @@ func newUserCommand(a *app) *cobra.Command {
 				return page{list: l, rows: rows, meta: l.Metadata}, nil
 			}),
 		newGetCommand(a, "Show a user", "User",
-			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetUser(ctx, id) }, nil),
+			func(ctx context.Context, c *client.Client, id string) (any, error) { return c.GetUser(ctx, id) },
+			func(w io.Writer, v any, now time.Time, _ style) error {
+				u := v.(*core.User)
+				return printPairs(w, [][2]string{{"ID:", u.Metadata.ID}, {"Name:", orDash(u.Name)},
+					{"First seen:", ago(u.Metadata.Created, now)}, {"Locked:", lockedSince(u.Locked, now)}})
+			}),
 		newIDCommand(a, "user", "lock", "Lock a user out and end its sessions", "",
 			func(ctx context.Context, c *client.Client, id string) (string, error) {
 				return fmt.Sprintf("User %q locked.\n", id), c.LockUser(ctx, id)
@@ -155,6 +165,23 @@ func newUserCommand(a *app) *cobra.Command {
 			}),
 	)
 	return cmd
+}
+
+// lockedSince is "no", or since when.
+func lockedSince(t *time.Time, now time.Time) string {
+	if t == nil {
+		return "no"
+	}
+	return "yes, " + ago(t, now)
+}
+
+// printPairs writes label and value pairs as aligned lines.
+func printPairs(w io.Writer, pairs [][2]string) error {
+	t := newTable(w)
+	for _, p := range pairs {
+		t.row(p[0], p[1])
+	}
+	return t.flush()
 }
 
 func lockedCell(t *time.Time) string {
