@@ -7,6 +7,11 @@
 // capture it). Nothing here is global: NewRootCommand builds the whole tree
 // from an Env.
 //
+// Every get and list prints a table for people (outputFlag) or, with
+// -o yaml|json, the API's own objects; a command that acts on one object
+// takes its ID as the argument or with -i (idArg). strict makes unknown
+// commands and flags fail with a suggestion, so add commands before it runs.
+//
 // Where the server and token come from, highest first: the BRIGADE_SERVER and
 // BRIGADE_TOKEN environment variables, then the file `brig login` wrote
 // ($BRIGADE_CONFIG, default ~/.brigade/config).
