@@ -20,6 +20,7 @@ func TestTyposFail(t *testing.T) {
 		{[]string{"event", "list", "--projct", "x"}, []string{"unknown flag --projct", "did you mean --project?"}},
 		{[]string{"event", "list", "-Z"}, []string{"unknown flag -Z", "brig event list --help"}},
 		{[]string{"event", "retry"}, []string{"which event?"}},
+		{[]string{"help", "event", "lst"}, []string{`unknown command "lst" for "brig event"`}},
 	} {
 		stderr := brigFails(t, env, "", tc.args...)
 		for _, w := range tc.want {
@@ -28,8 +29,13 @@ func TestTyposFail(t *testing.T) {
 			}
 		}
 	}
-	if out := brig(t, env, "", "event"); !strings.Contains(out, "Available Commands:") {
-		t.Errorf("brig event:\n%s", out)
+	for _, args := range [][]string{{"event"}, {"help", "event"}} {
+		if out := brig(t, env, "", args...); !strings.Contains(out, "Available Commands:") || !strings.Contains(out, "retry") {
+			t.Errorf("brig %s:\n%s", strings.Join(args, " "), out)
+		}
+	}
+	if out := brig(t, env, "", "help", "event", "get"); !strings.Contains(out, "brig event get ID [flags]") {
+		t.Errorf("brig help event get:\n%s", out)
 	}
 }
 
