@@ -37,9 +37,18 @@ func strict(root *cobra.Command) {
 	var walk func(c *cobra.Command)
 	walk = func(c *cobra.Command) {
 		c.SuggestionsMinimumDistance = 2
-		if c.HasSubCommands() && c.Run == nil && c.RunE == nil {
+		switch {
+		case c.HasSubCommands() && c.Run == nil && c.RunE == nil:
 			c.Args = cobra.ArbitraryArgs
 			c.RunE = runGroup
+		case c.Args != nil:
+			check := c.Args
+			c.Args = func(cmd *cobra.Command, args []string) error {
+				if err := check(cmd, args); err != nil {
+					return usageError(cmd, err.Error())
+				}
+				return nil
+			}
 		}
 		for _, sub := range c.Commands() {
 			walk(sub)
