@@ -9,6 +9,7 @@ import (
 	"context"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"path"
 	"runtime/debug"
 	"strings"
@@ -119,14 +120,19 @@ func New(svc *api.Service, opts Options) http.Handler {
 
 // cleanPath normalises "//v2/x" and "/v2/x/" in place instead of
 // redirecting: a redirect would turn a POST into a GET in Go's client.
+// It cleans the path as sent, escapes and all: an escaped slash inside a
+// segment ("a%2F..%2Fb", an id) stays inside that segment, where
+// validation refuses it, instead of becoming a "/.." that climbs into
+// another route.
 func cleanPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		p := r.URL.Path
+		p := r.URL.EscapedPath()
 		if p != "/" && p != "" && !isClean(p) {
 			c := path.Clean("/" + p)
 			if c != p {
-				r.URL.Path = c
-				r.URL.RawPath = ""
+				if u, err := url.PathUnescape(c); err == nil {
+					r.URL.Path, r.URL.RawPath = u, c
+				}
 			}
 		}
 		next.ServeHTTP(w, r)

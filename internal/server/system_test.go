@@ -45,6 +45,12 @@ func TestSystem(t *testing.T) {
 		ts.expect(200, "GET", "//v2/projects", ts.root, nil)
 		ts.expect(200, "GET", "/v2/projects/", ts.root, nil)
 	})
+	t.Run("EscapedSlashesStayInTheirSegment", func(t *testing.T) {
+		// Cleaned as decoded, this would be /v2/projects: an id must not
+		// climb into another route.
+		ts.expectError(404, "NotFoundError", "GET", "/v2/projects/x%2F..%2F..%2Fprojects", ts.root, nil)
+		ts.expectError(404, "NotFoundError", "GET", "/v2/projects/x%2F..%2F..%2Fprojects/", ts.root, nil)
+	})
 	t.Run("CORSPreflight", func(t *testing.T) {
 		req, _ := http.NewRequest("OPTIONS", ts.url+"/v2/projects", nil)
 		req.Header.Set("Origin", "http://dash.example")
