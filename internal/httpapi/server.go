@@ -115,16 +115,18 @@ func New(svc *api.Service, opts Options) http.Handler {
 	h.principalRoutes(authed)
 	authed("GET /v2/audit", h.listAudit)
 
-	return h.audited(h.recover(cors(cleanPath(h.fallback(mux)))))
+	return h.audited(h.recover(cors(CleanPath(h.fallback(mux)))))
 }
 
-// cleanPath normalises "//v2/x" and "/v2/x/" in place instead of
-// redirecting: a redirect would turn a POST into a GET in Go's client.
+// CleanPath normalises "//v2/x" and "/v2/x/" in place instead of
+// redirecting: a redirect would turn a POST into a GET in Go's client (and
+// a browser's EventSource cannot follow a relative one). The server puts
+// it in front of everything it serves, gateways included.
 // It cleans the path as sent, escapes and all: an escaped slash inside a
 // segment ("a%2F..%2Fb", an id) stays inside that segment, where
 // validation refuses it, instead of becoming a "/.." that climbs into
 // another route.
-func cleanPath(next http.Handler) http.Handler {
+func CleanPath(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		p := r.URL.EscapedPath()
 		if p != "/" && p != "" && !isClean(p) {

@@ -346,7 +346,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	return &Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
 		unlock: unlock, gateways: gws,
-		http: &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second,
+		http: &http.Server{Handler: httpapi.CleanPath(mux), ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls),
 			// Failed TLS handshakes and the like: noise unless debugging.
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
