@@ -301,8 +301,16 @@
         .createJob(body)
         .then(function () {
           say("info", name, `job ${name} created`);
+          let ran = false;
           return host.waitJob(name, function (phase) {
             if (phase === last) return;
+            // A status stream may skip a phase a quick job went through:
+            // one that succeeded ran, so its start is said too.
+            if (phase === "SUCCEEDED" && !ran) {
+              const started = phaseLine(name, "RUNNING");
+              say(started[0], name, started[1]);
+            }
+            ran = ran || phase === "RUNNING";
             last = phase;
             const line = phaseLine(name, phase);
             say(line[0], name, line[1]);
