@@ -132,6 +132,7 @@ func NewRootCommand(env Env) *cobra.Command {
 		newUserCommand(a),
 		newRoleCommand(a),
 		newCompletionCommand(),
+		newTermCommand(a),
 	)
 	strict(root)
 	return root
