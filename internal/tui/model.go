@@ -21,8 +21,12 @@ const (
 	logsScreen
 )
 
-// listLimit is how many projects or events a list screen fetches.
-const listLimit = 200
+// listLimit is the page size of the lists (the API's largest). The events
+// screen shows the newest page; the projects screen up to maxProjectPages.
+const (
+	listLimit       = 100
+	maxProjectPages = 10
+)
 
 // maxLogLines is how many log lines the log screen keeps (the oldest go).
 const maxLogLines = 20000
@@ -143,11 +147,19 @@ func (m *model) fetch() tea.Cmd {
 	switch m.screen {
 	case projectsScreen:
 		return func() tea.Msg {
-			l, err := api.ListProjects(ctx, &client.ListOptions{Limit: listLimit})
-			if err != nil {
-				return projectsMsg{gen: gen, err: err}
+			var items []core.Project
+			opts := &client.ListOptions{Limit: listLimit}
+			for range maxProjectPages {
+				l, err := api.ListProjects(ctx, opts)
+				if err != nil {
+					return projectsMsg{gen: gen, err: err}
+				}
+				items = append(items, l.Items...)
+				if opts.Continue = l.Metadata.Continue; opts.Continue == "" {
+					break
+				}
 			}
-			return projectsMsg{gen: gen, items: l.Items}
+			return projectsMsg{gen: gen, items: items}
 		}
 	case eventsScreen:
 		project := m.project

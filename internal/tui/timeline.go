@@ -22,6 +22,9 @@ type Span struct {
 	Phase                   core.JobPhase
 }
 
+// before says the span ended before the scale starts.
+func (s Span) before(sc Scale) bool { return s.Ended != nil && s.Ended.Before(sc.Start) }
+
 // jobSpan is a job's Span.
 func jobSpan(j core.Job) Span {
 	s := Span{Created: j.Created, Phase: core.PhasePending}
@@ -64,7 +67,9 @@ func (sc Scale) Column(t time.Time) int {
 // scale). A job that started always shows at least one running cell, so a
 // short job is not lost between two columns. A job that ended without
 // starting (canceled while pending, or failing to schedule) waits until it
-// ended. A job with no created time waits from the start of the scale.
+// ended. A job with no created time waits from the start of the scale. A
+// job that ended before the scale starts (one a retry kept from the run it
+// retried) is all idle.
 func Bar(s Span, sc Scale) string {
 	if sc.Width <= 0 {
 		return ""
@@ -72,6 +77,9 @@ func Bar(s Span, sc Scale) string {
 	cells := make([]rune, sc.Width)
 	for i := range cells {
 		cells[i] = cellIdle
+	}
+	if s.before(sc) {
+		return string(cells)
 	}
 	// Where the waiting part starts: when the job was created (or the left
 	// edge when that is not known).

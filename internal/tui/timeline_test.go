@@ -53,6 +53,8 @@ func TestBar(t *testing.T) {
 		{"StartedAtTheEnd", Span{Created: at(9.5), Started: at(10), Phase: core.PhaseRunning}, ten, "         █"},
 		{"StartedAfterTheEnd", Span{Created: at(12), Started: at(13), Phase: core.PhaseRunning}, ten, "         █"},
 		{"CreatedBeforeTheStart", Span{Created: at(-5), Started: at(2), Ended: at(4), Phase: core.PhaseSucceeded}, ten, "░░██      "},
+		{"EndedBeforeTheStart", Span{Created: at(-9), Started: at(-8), Ended: at(-1), Phase: core.PhaseSucceeded}, ten, "          "},
+		{"EndedAtTheStart", Span{Created: at(-9), Started: at(-8), Ended: at(0), Phase: core.PhaseSucceeded}, ten, "█         "},
 		{"CanceledWhilePending", Span{Created: at(2), Ended: at(5), Phase: core.PhaseCanceled}, ten, "  ░░░     "},
 		{"FinishedWithNoTimes", Span{Phase: core.PhaseSchedulingFailed}, ten, "          "},
 		{"StartedBeforeCreated", Span{Created: at(5), Started: at(3), Ended: at(4), Phase: core.PhaseSucceeded}, ten, "   █      "},

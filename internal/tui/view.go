@@ -251,7 +251,11 @@ func (m *model) timelineBody() []string {
 		if i == m.rowCur {
 			mark = "▸ "
 		}
-		line := mark + cell(r.name, nameW) + " │" + style.Render(Bar(r.span, sc)) + "│"
+		drawn := style.Render(Bar(r.span, sc))
+		if r.span.before(sc) {
+			drawn = m.st.dim.Render(cell(" ran before this worker started: kept from the retried event", sc.Width))
+		}
+		line := mark + cell(r.name, nameW) + " │" + drawn + "│"
 		if right > 0 {
 			line += " " + cell(style.Render(string(r.span.Phase)), phaseWidth) + " " + cell(ran(r.span.Started, r.span.Ended, now), ranWidth)
 		}
