@@ -11,13 +11,16 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// formatDuration is a short human length: 7s, 3m05s, 2h03m, 4d02h.
+// formatDuration is a short human length: 0.4s, 7.2s, 42s, 3m05s, 2h03m,
+// 4d02h.
 func formatDuration(d time.Duration) string {
 	if d < 0 {
 		d = 0
 	}
 	s := int64(d / time.Second)
 	switch {
+	case d < 10*time.Second:
+		return fmt.Sprintf("%d.%ds", s, int64(d%time.Second/(100*time.Millisecond)))
 	case s < 60:
 		return fmt.Sprintf("%ds", s)
 	case s < 3600:

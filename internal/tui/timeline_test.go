@@ -100,6 +100,7 @@ func TestAxis(t *testing.T) {
 		want  string
 	}{
 		{12 * time.Second, 30, "├0s────┼──────┼──────┼────12s┤"},
+		{1500 * time.Millisecond, 30, "├0s────┼──────┼──────┼───1.5s┤"},
 		{12 * time.Second, 23, "├0s────────────────12s┤"},
 		{90 * time.Second, 12, "├0s───1m30s┤"},
 		{90 * time.Second, 11, "├0s──1m30s┤"},
@@ -121,7 +122,8 @@ func TestAxis(t *testing.T) {
 
 func TestFormatDuration(t *testing.T) {
 	for d, want := range map[time.Duration]string{
-		-time.Second: "0s", 0: "0s", 1500 * time.Millisecond: "1s", 59 * time.Second: "59s", time.Minute: "1m00s",
+		-time.Second: "0.0s", 0: "0.0s", 1560 * time.Millisecond: "1.5s", 9999 * time.Millisecond: "9.9s", 10 * time.Second: "10s",
+		59 * time.Second: "59s", time.Minute: "1m00s",
 		185 * time.Second: "3m05s", 2*time.Hour + 3*time.Minute: "2h03m", 50 * time.Hour: "2d02h",
 	} {
 		if got := formatDuration(d); got != want {
@@ -134,7 +136,7 @@ func TestFormatDuration(t *testing.T) {
 			t.Errorf("ago(t0+%vs) = %q, want %q", s, got, want)
 		}
 	}
-	if ago(nil, now) != "-" || ran(nil, nil, now) != "-" || ran(at(90), nil, now) != "10s" || ran(at(90), at(93), now) != "3s" {
+	if ago(nil, now) != "-" || ran(nil, nil, now) != "-" || ran(at(90), nil, now) != "10s" || ran(at(90), at(93), now) != "3.0s" {
 		t.Error("ago or ran of missing or running times")
 	}
 }
