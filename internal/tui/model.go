@@ -45,17 +45,16 @@ type model struct {
 	// dropped.
 	gen int
 
-	projects    []core.Project
-	projectsOK  bool
-	projectCur  int
-	project     string // the project whose events are shown
-	events      []core.Event
-	eventsOK    bool
-	eventCur    int
-	eventID     string      // the event whose timeline or log is shown
-	event       *core.Event // as last fetched
-	rowCur      int         // 0 is the worker, i+1 the event's job i
-	fromEventID bool        // opened on an event: esc goes to its project
+	projects   []core.Project
+	projectsOK bool
+	projectCur int
+	project    string // the project whose events are shown
+	events     []core.Event
+	eventsOK   bool
+	eventCur   int
+	eventID    string      // the event whose timeline or log is shown
+	event      *core.Event // as last fetched
+	rowCur     int         // 0 is the worker, i+1 the event's job i
 
 	logs logState
 
@@ -92,7 +91,7 @@ func newModel(ctx context.Context, o Options, st styles) *model {
 	}
 	switch {
 	case o.Event != "":
-		m.screen, m.eventID, m.fromEventID = timelineScreen, o.Event, true
+		m.screen, m.eventID = timelineScreen, o.Event
 	case o.Project != "":
 		m.screen, m.project = eventsScreen, o.Project
 	}
@@ -193,13 +192,13 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 		return m, tea.Batch(m.tick(), m.fetch())
 	case projectsMsg:
 		if m.reply(msg.gen, msg.err) {
+			m.projectCur = reselect(m.projects, m.projectCur, msg.items, func(p core.Project) string { return p.Metadata.ID })
 			m.projects, m.projectsOK = msg.items, true
-			m.projectCur = clampCursor(m.projectCur, len(m.projects))
 		}
 	case eventsMsg:
 		if m.reply(msg.gen, msg.err) {
+			m.eventCur = reselect(m.events, m.eventCur, msg.items, func(e core.Event) string { return e.Metadata.ID })
 			m.events, m.eventsOK = msg.items, true
-			m.eventCur = clampCursor(m.eventCur, len(m.events))
 		}
 	case eventMsg:
 		if m.reply(msg.gen, msg.err) {
@@ -242,6 +241,21 @@ func (m *model) jobs() []core.Job {
 		return nil
 	}
 	return m.event.Worker.Jobs
+}
+
+// reselect is where the cursor goes in a refreshed list: on the item it
+// was on, wherever that moved (new events come in on top), else as near
+// its old place as the list allows.
+func reselect[T any](old []T, cur int, items []T, id func(T) string) int {
+	if cur >= 0 && cur < len(old) {
+		want := id(old[cur])
+		for i, it := range items {
+			if id(it) == want {
+				return i
+			}
+		}
+	}
+	return clampCursor(cur, len(items))
 }
 
 func clampCursor(cur, n int) int {
@@ -320,7 +334,8 @@ func (m *model) back() tea.Cmd {
 		return m.navigate(projectsScreen)
 	case timelineScreen:
 		if m.project == "" {
-			return nil // the event is not fetched yet
+			// Opened on an event that could not be fetched.
+			return m.navigate(projectsScreen)
 		}
 		return m.navigate(eventsScreen)
 	case logsScreen:

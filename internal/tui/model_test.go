@@ -334,3 +334,41 @@ func TestLogView(t *testing.T) {
 		t.Fatalf("esc from the log: %v, stream left open %v", m.screen, m.logs.cancel != nil)
 	}
 }
+
+// TestListKeepsTheSelection: when a refresh brings a new event on top, the
+// cursor stays on the event it was on.
+func TestListKeepsTheSelection(t *testing.T) {
+	ev := func(id string) core.Event {
+		return core.Event{Metadata: core.ObjectMeta{ID: id}, ProjectID: "demo", Worker: &core.Worker{}}
+	}
+	api := &fakeAPI{events: []core.Event{ev("b"), ev("a")}}
+	m := testModel(api, Options{Project: "demo"})
+	run(m, m.fetch())
+	press(m, "j")
+	api.events = []core.Event{ev("c"), ev("b"), ev("a")}
+	run(m, m.fetch())
+	if m.eventCur != 2 || m.events[m.eventCur].Metadata.ID != "a" {
+		t.Fatalf("cursor at %d", m.eventCur)
+	}
+	api.events = []core.Event{ev("c")} // a was deleted
+	run(m, m.fetch())
+	if m.eventCur != 0 {
+		t.Fatalf("cursor at %d of 1", m.eventCur)
+	}
+}
+
+// TestUnknownEvent: opened on an event that does not exist, the UI says so
+// and esc goes to the projects.
+func TestUnknownEvent(t *testing.T) {
+	api := &fakeAPI{fail: errors.New(`Event "nope" not found.`)}
+	m := testModel(api, Options{Event: "nope"})
+	run(m, m.fetch())
+	if lines := screenOf(m); !strings.Contains(lines[22], `Event "nope" not found.`) || !strings.Contains(lines[3], "Loading event") {
+		t.Fatalf("screen:\n%s", strings.Join(lines, "\n"))
+	}
+	api.fail = nil
+	press(m, "esc")
+	if m.screen != projectsScreen || m.err != nil {
+		t.Fatalf("esc: screen %v, err %v", m.screen, m.err)
+	}
+}
