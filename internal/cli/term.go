@@ -30,7 +30,7 @@ func newTermCommand(a *app) *cobra.Command {
 			"event (after asking), r retries it, R refreshes, ? shows every key, q quits.\n\n" +
 			"With -p it opens on a project's events; with an event ID (or -i) on that event's timeline.\n" +
 			"Colours follow the phases unless NO_COLOR is set.",
-		Example: "  brig term\n  brig term -p hello-world\n  brig term 2c1f8a4e-…",
+		Example: "  brig term\n  brig term -p hello-world\n  brig term 01a235b8-a1ed-78c3-be55-148f19e2348e",
 		Args:    cobra.MaximumNArgs(1),
 		RunE: runE(o, func(cmd *cobra.Command, args []string) {
 			o.streams = streamsOf(cmd)

@@ -536,15 +536,25 @@ func checkFanOutShape(t *testing.T, lines []string, vt vt10x.View) {
 	}
 }
 
-// TestTermNeedsATerminal: without a terminal brig term says what to do
-// and fails.
-func TestTermNeedsATerminal(t *testing.T) {
+// TestTermRefusals: brig term without a terminal, or with arguments that
+// disagree, says what to do and exits 1.
+func TestTermRefusals(t *testing.T) {
 	_, env := platform(t)
-	cmd := exec.Command(brigBinary(t), "term")
-	cmd.Env = env
-	out, err := cmd.CombinedOutput()
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), "brig term needs a terminal") {
-		t.Fatalf("brig term without a terminal: %v\n%s", err, out)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"term"}, "brig: brig term needs a terminal for its input and output"},
+		{[]string{"term", "ev-1", "-i", "ev-2"}, "brig: give the event ID once"},
+		{[]string{"term", "ev-1", "-p", "demo"}, "brig: give --project or an event ID, not both"},
+		{[]string{"term", "ev-1", "ev-2"}, "brig: "}, // cobra's words, which brig may reword
+	} {
+		cmd := exec.Command(brigBinary(t), tc.args...)
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		var exit *exec.ExitError
+		if !errors.As(err, &exit) || exit.ExitCode() != 1 || !strings.Contains(string(out), tc.want) {
+			t.Errorf("brig %s: %v\n%s", strings.Join(tc.args, " "), err, out)
+		}
 	}
 }
