@@ -5,7 +5,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/charmbracelet/lipgloss"
+	"charm.land/lipgloss/v2"
 	"github.com/charmbracelet/x/ansi"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -77,22 +77,26 @@ func cell(s string, w int) string {
 	return s
 }
 
-// styles colour the screens. Without colour every style renders plain
-// text, so layout never depends on colour.
+// styles colour the screens. Colour never changes the layout: without it
+// the same cells are drawn plain (bold stays).
 type styles struct {
-	title, dim, selected, errText, key lipgloss.Style
-	phases                             map[core.WorkerPhase]lipgloss.Style
+	title, dim, errText, key lipgloss.Style
+	phases                   map[core.WorkerPhase]lipgloss.Style
 }
 
-func newStyles(r *lipgloss.Renderer) styles {
-	fg := func(c string) lipgloss.Style { return r.NewStyle().Foreground(lipgloss.Color(c)) }
+func newStyles(color bool) styles {
+	fg := func(c string) lipgloss.Style {
+		if !color {
+			return lipgloss.NewStyle()
+		}
+		return lipgloss.NewStyle().Foreground(lipgloss.Color(c))
+	}
 	green, red, blue, yellow, grey, magenta := fg("2"), fg("1"), fg("6"), fg("3"), fg("8"), fg("5")
 	return styles{
-		title:    r.NewStyle().Bold(true),
-		dim:      grey,
-		selected: r.NewStyle().Reverse(true),
-		errText:  red.Bold(true),
-		key:      r.NewStyle().Bold(true),
+		title:   lipgloss.NewStyle().Bold(true),
+		dim:     grey,
+		errText: red.Bold(true),
+		key:     lipgloss.NewStyle().Bold(true),
 		phases: map[core.WorkerPhase]lipgloss.Style{
 			core.PhaseSucceeded: green, core.PhaseFailed: red, core.PhaseTimedOut: red,
 			core.PhaseSchedulingFailed: red, core.PhaseRunning: blue, core.PhaseStarting: yellow,

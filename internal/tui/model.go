@@ -4,7 +4,7 @@ import (
 	"context"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
+	tea "charm.land/bubbletea/v2"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -183,7 +183,7 @@ func (m *model) Update(msg tea.Msg) (tea.Model, tea.Cmd) {
 	case tea.WindowSizeMsg:
 		m.width, m.height = msg.Width, msg.Height
 		return m, nil
-	case tea.KeyMsg:
+	case tea.KeyPressMsg:
 		return m, m.key(msg.String())
 	case tickMsg:
 		if m.fetching {
@@ -386,7 +386,7 @@ func (m *model) move(k string) {
 		delta = 1
 	case "pgup", "ctrl+b":
 		delta = -page
-	case "pgdown", "ctrl+f", " ":
+	case "pgdown", "ctrl+f", "space":
 		delta = page
 	case "home", "g":
 		delta = -1 << 30

@@ -8,10 +8,8 @@ import (
 	"testing"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
+	tea "charm.land/bubbletea/v2"
 	"github.com/charmbracelet/x/ansi"
-	"github.com/muesli/termenv"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -85,12 +83,10 @@ func fanOutEvent() *core.Event {
 	}
 }
 
-// testModel is a model over api, 100×24, without colour, at t0+10s.
+// testModel is a model over api, 100×24, at t0+10s.
 func testModel(api API, o Options) *model {
 	o.API, o.Now = api, func() time.Time { return *at(10) }
-	r := lipgloss.NewRenderer(nil)
-	r.SetColorProfile(termenv.Ascii)
-	m := newModel(context.Background(), o, newStyles(r))
+	m := newModel(context.Background(), o, newStyles(true))
 	m.Update(tea.WindowSizeMsg{Width: 100, Height: 24})
 	return m
 }
@@ -117,26 +113,31 @@ func run(m *model, cmd tea.Cmd) {
 
 func press(m *model, keys ...string) {
 	for _, k := range keys {
-		var msg tea.KeyMsg
+		var msg tea.KeyPressMsg
 		switch k {
 		case "enter":
-			msg = tea.KeyMsg{Type: tea.KeyEnter}
+			msg = tea.KeyPressMsg{Code: tea.KeyEnter}
 		case "esc":
-			msg = tea.KeyMsg{Type: tea.KeyEsc}
+			msg = tea.KeyPressMsg{Code: tea.KeyEsc}
 		case "down":
-			msg = tea.KeyMsg{Type: tea.KeyDown}
+			msg = tea.KeyPressMsg{Code: tea.KeyDown}
 		case "up":
-			msg = tea.KeyMsg{Type: tea.KeyUp}
+			msg = tea.KeyPressMsg{Code: tea.KeyUp}
 		default:
-			msg = tea.KeyMsg{Type: tea.KeyRunes, Runes: []rune(k)}
+			msg = tea.KeyPressMsg{Code: []rune(k)[0], Text: k}
 		}
 		_, cmd := m.Update(msg)
 		run(m, cmd)
 	}
 }
 
+// screenOf is what m shows, without its colours.
 func screenOf(m *model) []string {
-	return strings.Split(m.View(), "\n")
+	v := m.View()
+	if !v.AltScreen {
+		panic("not on the alternate screen")
+	}
+	return strings.Split(ansi.Strip(v.Content), "\n")
 }
 
 func TestTimelineView(t *testing.T) {
@@ -296,9 +297,9 @@ func TestLogView(t *testing.T) {
 	}
 	m := testModel(api, Options{Event: "ev-1"})
 	run(m, m.fetch())
-	_, cmd := m.Update(tea.KeyMsg{Type: tea.KeyDown})
+	_, cmd := m.Update(tea.KeyPressMsg{Code: tea.KeyDown})
 	run(m, cmd)
-	_, cmd = m.Update(tea.KeyMsg{Type: tea.KeyEnter})
+	_, cmd = m.Update(tea.KeyPressMsg{Code: tea.KeyEnter})
 	// Run the fetch and the first read, not the next read (it would wait).
 	for _, c := range cmd().(tea.BatchMsg) {
 		msg := c()

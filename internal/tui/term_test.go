@@ -254,12 +254,13 @@ events.on("brigade.sh/cli", "exec", async event => {
 events.process();
 `
 
-// stuckScript runs one job that waits until it is stopped.
+// stuckScript runs one job that writes a line five times a second until it
+// is stopped.
 const stuckScript = `const { events, Job } = require("@brigadecore/brigadier");
 events.on("brigade.sh/cli", "exec", async event => {
   const j = new Job("forever", "debian:12-slim", event);
   j.primaryContainer.command = ["sh"];
-  j.primaryContainer.arguments = ["-c", "echo waiting; while true; do sleep 0.2; done"];
+  j.primaryContainer.arguments = ["-c", "i=0; while true; do i=$((i+1)); echo tick $i; sleep 0.2; done"];
   await j.run();
 });
 events.process();
@@ -427,10 +428,19 @@ func TestTermFanOut(t *testing.T) {
 	term.waitText("Cancel event " + stuckID + "? y cancels it")
 	term.press("n")
 	term.waitText("Not canceled.")
+	// The job's log follows what it writes as it writes it.
+	term.press("j")
+	term.waitText("▸ forever")
+	term.press(keyEnter)
+	lines = term.waitText("log of job forever", "RUNNING", "following", "tick ")
+	seen := lastTick(lines)
+	term.waitFor(fmt.Sprintf("ticks after tick %d", seen), func(lines []string) bool { return lastTick(lines) >= seen+3 })
+	// Canceled from the log: the log ends with the job.
 	term.press("c")
 	term.waitText("Cancel event " + stuckID + "?")
 	term.press("y")
-	term.waitText("Canceled event " + stuckID + ".")
+	term.waitText("Canceled event "+stuckID+".", string(core.PhaseAborted), "· ended")
+	term.press(keyEsc)
 	term.waitFor("the worker ABORTED", func(lines []string) bool {
 		return timeline(lines)["worker"].phase == string(core.PhaseAborted)
 	})
@@ -445,6 +455,18 @@ func TestTermFanOut(t *testing.T) {
 	case <-time.After(waitLimit):
 		t.Fatal("brig term did not quit on q")
 	}
+}
+
+// lastTick is the highest "tick N" line on the screen (0 if none).
+func lastTick(lines []string) int {
+	last := 0
+	for _, l := range lines {
+		var n int
+		if _, err := fmt.Sscanf(strings.TrimSpace(l), "tick %d", &n); err == nil && strings.TrimSpace(l) == fmt.Sprint("tick ", n) {
+			last = max(last, n)
+		}
+	}
+	return last
 }
 
 // touch creates a file.

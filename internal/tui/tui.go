@@ -17,9 +17,8 @@ import (
 	"io"
 	"time"
 
-	tea "github.com/charmbracelet/bubbletea"
-	"github.com/charmbracelet/lipgloss"
-	"github.com/muesli/termenv"
+	tea "charm.land/bubbletea/v2"
+	"github.com/charmbracelet/colorprofile"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -59,12 +58,12 @@ func Run(ctx context.Context, o Options) error {
 	if o.API == nil || o.In == nil || o.Out == nil {
 		return errors.New("tui: Options need API, In and Out")
 	}
-	r := lipgloss.NewRenderer(o.Out)
+	m := newModel(ctx, o, newStyles(o.Color))
+	opts := []tea.ProgramOption{tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out)}
 	if !o.Color {
-		r.SetColorProfile(termenv.Ascii)
+		opts = append(opts, tea.WithColorProfile(colorprofile.Ascii))
 	}
-	m := newModel(ctx, o, newStyles(r))
-	p := tea.NewProgram(m, tea.WithContext(ctx), tea.WithInput(o.In), tea.WithOutput(o.Out), tea.WithAltScreen())
+	p := tea.NewProgram(m, opts...)
 	_, err := p.Run()
 	m.stopLogs()
 	switch {

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"time"
 
+	tea "charm.land/bubbletea/v2"
+
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
@@ -18,7 +20,15 @@ const (
 	gap        = "  "
 )
 
-func (m *model) View() string {
+func (m *model) View() tea.View {
+	v := tea.NewView(m.screenText())
+	v.AltScreen = true
+	v.WindowTitle = "brig term"
+	return v
+}
+
+// screenText is the whole screen, height lines of width cells.
+func (m *model) screenText() string {
 	head := []string{m.st.title.Render("brig term") + "  " + m.st.dim.Render(m.api.Address()), m.crumbs()}
 	var body []string
 	switch {
