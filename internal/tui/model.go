@@ -28,6 +28,10 @@ const (
 	maxProjectPages = 10
 )
 
+// requestTimeout bounds one fetch, so that a server that stops answering
+// shows as an error instead of a screen that silently stops moving.
+const requestTimeout = 30 * time.Second
+
 // maxLogLines is how many log lines the log screen keeps (the oldest go).
 const maxLogLines = 20000
 
@@ -141,11 +145,21 @@ func (m *model) tick() tea.Cmd {
 
 // fetch asks again for what the current screen shows.
 func (m *model) fetch() tea.Cmd {
-	ctx, api, gen := m.ctx, m.api, m.gen
 	m.fetching = true
+	parent, get := m.ctx, m.fetcher()
+	return func() tea.Msg {
+		ctx, cancel := context.WithTimeout(parent, requestTimeout)
+		defer cancel()
+		return get(ctx)
+	}
+}
+
+// fetcher is what fetch runs for the current screen.
+func (m *model) fetcher() func(context.Context) tea.Msg {
+	api, gen := m.api, m.gen
 	switch m.screen {
 	case projectsScreen:
-		return func() tea.Msg {
+		return func(ctx context.Context) tea.Msg {
 			var items []core.Project
 			opts := &client.ListOptions{Limit: listLimit}
 			for range maxProjectPages {
@@ -162,7 +176,7 @@ func (m *model) fetch() tea.Cmd {
 		}
 	case eventsScreen:
 		project := m.project
-		return func() tea.Msg {
+		return func(ctx context.Context) tea.Msg {
 			l, err := api.ListEvents(ctx, &client.EventSelector{ProjectID: project}, &client.ListOptions{Limit: listLimit})
 			if err != nil {
 				return eventsMsg{gen: gen, err: err}
@@ -171,7 +185,7 @@ func (m *model) fetch() tea.Cmd {
 		}
 	default:
 		id := m.eventID
-		return func() tea.Msg {
+		return func(ctx context.Context) tea.Msg {
 			e, err := api.GetEvent(ctx, id)
 			return eventMsg{gen: gen, event: e, err: err}
 		}
