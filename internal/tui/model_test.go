@@ -373,3 +373,24 @@ func TestUnknownEvent(t *testing.T) {
 		t.Fatalf("esc: screen %v, err %v", m.screen, m.err)
 	}
 }
+
+// TestEventsNarrow: on an 80-column terminal the events keep every column,
+// with the IDs cut.
+func TestEventsNarrow(t *testing.T) {
+	api := &fakeAPI{events: []core.Event{{Metadata: core.ObjectMeta{ID: "01a235ca-1ea8-7582-829e-d45815f2dd86", Created: at(-1)},
+		ProjectID: "demo", Source: "brigade.sh/cli", Type: "exec",
+		Worker: &core.Worker{Status: core.WorkerStatus{Started: at(0), Ended: at(4), Phase: core.PhaseFailed}}}}}
+	m := testModel(api, Options{Project: "demo"})
+	m.Update(tea.WindowSizeMsg{Width: 80, Height: 10})
+	run(m, m.fetch())
+	lines := screenOf(m)
+	want := []string{
+		"  ID              SOURCE / TYPE            PHASE              CREATED    RAN",
+		"▸ 01a235ca-1ea8…  brigade.sh/cli exec      FAILED             11s ago    4.0s",
+	}
+	for i, w := range want {
+		if got := strings.TrimRight(lines[3+i], " "); got != w {
+			t.Errorf("line %d:\n got %q\nwant %q", 3+i, got, w)
+		}
+	}
+}

@@ -194,8 +194,13 @@ func (m *model) eventsBody() []string {
 	if len(m.events) == 0 {
 		return []string{"", "No events for this project yet: `brig event create -p " + m.project + "` sends one."}
 	}
-	typeW := m.flex(idWidth, phaseWidth, ageWidth, ranWidth)
-	widths := []int{idWidth, typeW, phaseWidth, ageWidth, ranWidth}
+	// A whole event ID on a wide screen; its start (and "…") on a narrow one.
+	idW := idWidth
+	if m.width < 100 {
+		idW = 14
+	}
+	typeW := m.flex(idW, phaseWidth, ageWidth, ranWidth)
+	widths := []int{idW, typeW, phaseWidth, ageWidth, ranWidth}
 	lines := []string{"", m.st.dim.Render(row(false, widths, "ID", "SOURCE / TYPE", "PHASE", "CREATED", "RAN"))}
 	now := m.now()
 	from, to := window(m.eventCur, len(m.events), m.listRoom(len(lines)))
