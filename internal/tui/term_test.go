@@ -21,8 +21,16 @@ import (
 	"github.com/brigadeplatform/brigade/internal/testenv"
 )
 
-// TestMain lets this test binary run workers for the local substrate.
-func TestMain(m *testing.M) { testenv.Main(m) }
+// TestMain lets this test binary run workers for the local substrate, and
+// removes the brig binary the tests built.
+func TestMain(m *testing.M) {
+	testenv.Hooks()
+	code := m.Run()
+	if brigBin != "" {
+		os.RemoveAll(filepath.Dir(brigBin))
+	}
+	os.Exit(code)
+}
 
 // The size of the virtual terminal.
 const (
