@@ -3,10 +3,8 @@ package cli
 import (
 	"context"
 	"errors"
-	"os"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/term"
 
 	"github.com/brigadeplatform/brigade/internal/tui"
 )
@@ -73,9 +71,4 @@ func runTerm(ctx context.Context, o *termOptions) error {
 		Color:   getenv("NO_COLOR") == "" && getenv("TERM") != "dumb",
 		Project: o.project, Event: o.event, Now: o.app.env.Now,
 	})
-}
-
-func isTerminal(s any) bool {
-	f, ok := s.(*os.File)
-	return ok && term.IsTerminal(int(f.Fd()))
 }
