@@ -2,7 +2,6 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -13,8 +12,14 @@ import (
 )
 
 // TestMain makes this test binary the brig binary when asked, so the tests
-// below run brig as its own process: real arguments, real exit codes.
+// below run brig as its own process: real arguments, real exit codes. Run
+// as xdg-open (or open), it is the browser of fakeBrowser; otherwise it can
+// also run the local substrate's workers (testenv.Main).
 func TestMain(m *testing.M) {
+	if name := filepath.Base(os.Args[0]); (name == "xdg-open" || name == "open") && len(os.Args) == 2 {
+		playBrowser(os.Args[1]) // see fakeBrowser
+		return
+	}
 	if os.Getenv("BRIG_TEST_AS_BRIG") == "1" {
 		main()
 		return
@@ -26,18 +31,7 @@ func TestMain(m *testing.M) {
 // code.
 func brigProcess(t *testing.T, env []string, args ...string) (string, string, int) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], args...)
-	cmd.Env = append([]string{"BRIG_TEST_AS_BRIG=1", "HOME=" + t.TempDir(), "PATH=" + os.Getenv("PATH")}, env...)
-	var out, errOut strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &errOut
-	err := cmd.Run()
-	code := 0
-	if ee, ok := err.(*exec.ExitError); ok {
-		code = ee.ExitCode()
-	} else if err != nil {
-		t.Fatal(err)
-	}
-	return out.String(), errOut.String(), code
+	return brigProcessInput(t, env, "", args...)
 }
 
 func TestBinaryExitCodes(t *testing.T) {
