@@ -13,6 +13,8 @@ import (
 	"time"
 
 	"golang.org/x/sync/errgroup"
+
+	"github.com/brigadeplatform/brigade/internal/httpx"
 )
 
 // Mount registers the routes of gateways on mux, each behind the same
@@ -71,40 +73,21 @@ func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 	return nil
 }
 
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
 func guard(name string, h http.Handler, log *slog.Logger) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpx.NewStatusWriter(w)
 		defer func() {
 			if p := recover(); p != nil {
 				if p == http.ErrAbortHandler {
 					panic(p)
 				}
 				log.Error("panic in gateway", "gateway", name, "route", r.Pattern, "panic", p, "stack", string(debug.Stack()))
-				if sw.status == 0 {
+				if sw.Status() == 0 {
 					http.Error(sw, "internal error", http.StatusInternalServerError)
 				}
 			}
-			log.Debug("gateway request", "gateway", name, "route", r.Pattern, "status", sw.status,
+			log.Debug("gateway request", "gateway", name, "route", r.Pattern, "status", sw.Status(),
 				"duration", time.Since(start), "client", r.RemoteAddr)
 		}()
 		h.ServeHTTP(sw, r)

@@ -10,6 +10,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/audit"
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/httpx"
 )
 
 // auditNote collects, while a state-changing request is served, what its
@@ -72,13 +73,13 @@ func (h *handler) audited(next http.Handler) http.Handler {
 		}
 		note := &auditNote{}
 		r = r.WithContext(context.WithValue(r.Context(), auditKey{}, note))
-		sw := &statusWriter{ResponseWriter: w}
+		sw := httpx.NewStatusWriter(w)
 		next.ServeHTTP(sw, r)
 		e := core.AuditEntry{
 			Principal: audit.PrincipalOf(note.principal),
 			Action:    r.Method + " " + routeOf(r),
 			Client:    clientHost(r),
-			Status:    sw.code(),
+			Status:    statusOf(sw),
 			Error:     note.err,
 		}
 		objects := note.objects
@@ -145,42 +146,12 @@ func truncate(s string, n int) string {
 	return s[:n] + "…"
 }
 
-// statusWriter remembers the status of a reply.
-type statusWriter struct {
-	http.ResponseWriter
-	status int
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if w.status == 0 {
-		w.status = code
+// statusOf is the status of a reply: 200 when nothing was written.
+func statusOf(w *httpx.StatusWriter) int {
+	if s := w.Status(); s != 0 {
+		return s
 	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Write(b []byte) (int, error) {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	return w.ResponseWriter.Write(b)
-}
-
-// Flush lets streamed replies (a job created with watch=true) through.
-func (w *statusWriter) Flush() {
-	if w.status == 0 {
-		w.status = http.StatusOK
-	}
-	http.NewResponseController(w.ResponseWriter).Flush() //nolint:errcheck // as http.Flusher: nothing to report
-}
-
-// Unwrap gives http.ResponseController the writer underneath.
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
-
-func (w *statusWriter) code() int {
-	if w.status == 0 {
-		return http.StatusOK
-	}
-	return w.status
+	return http.StatusOK
 }
 
 // listAudit answers GET /v2/audit, an addition to Brigade's API (see
