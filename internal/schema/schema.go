@@ -108,6 +108,9 @@ func Validate(kind string, body []byte) error {
 	if !json.Valid(body) {
 		return core.NewBadRequest(ReasonMalformed)
 	}
+	if err := checkUTF8(body); err != nil {
+		return err
+	}
 	inst, err := parse(body)
 	if err != nil {
 		return core.NewBadRequest(ReasonMalformed)
