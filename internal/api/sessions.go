@@ -2,7 +2,6 @@ package api
 
 import (
 	"context"
-	"errors"
 	"fmt"
 
 	"github.com/google/uuid"
@@ -89,7 +88,11 @@ func (s *Service) DeleteSession(ctx context.Context) error {
 		return err
 	}
 	if p.SessionID == "" {
-		return errors.New("the caller did not authenticate with a session token, so there is no session to delete")
+		// A worker's, scheduler's, observer's, gateway's or service
+		// account's token is not a session: there is nothing to log out,
+		// and the request, not the server, is wrong.
+		return core.NewBadRequest("DELETE /v2/session logs out a session, and this request's token is not a session token " +
+			"(it is a worker's, scheduler's, observer's, gateway's or service account's token); there is no session to delete")
 	}
 	// Once the deletion has committed (or failed), no cached copy lets the
 	// token in again.

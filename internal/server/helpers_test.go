@@ -38,6 +38,26 @@ type testServer struct {
 	dataDir string
 	root    string // a root session token
 	stop    func()
+	errLogs *errorLog
+}
+
+// errorLog keeps the server's ERROR records: a refused request must not
+// log one.
+type errorLog struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *errorLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *errorLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -49,7 +69,8 @@ func newTestServer(t *testing.T) *testServer {
 func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	errLogs := &errorLog{}
+	log := slog.New(slog.NewTextHandler(errLogs, &slog.HandlerOptions{Level: slog.LevelError}))
 	cfg := server.Config{Substrate: "none",
 		Addr: "127.0.0.1:0", DataDir: dataDir, RootPassword: rootPassword,
 		SchedulerToken: schedulerToken, ObserverToken: observerToken,
@@ -63,7 +84,7 @@ func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config))
 		cancel()
 		t.Fatalf("starting server: %v", err)
 	}
-	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir}
+	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir, errLogs: errLogs}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	var once sync.Once
