@@ -113,7 +113,7 @@ const (
 // NewHTTPServer is the HTTP server gateways are served with, with the
 // timeouts above.
 func NewHTTPServer(h http.Handler, log *slog.Logger) *http.Server {
-	return &http.Server{Handler: h, ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
+	return &http.Server{Handler: httpx.DrainBody(h), ReadHeaderTimeout: ReadHeaderTimeout, ReadTimeout: ReadTimeout,
 		WriteTimeout: WriteTimeout, IdleTimeout: IdleTimeout,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)}
 }

@@ -28,6 +28,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/gateway/gateways"
 	"github.com/brigadeplatform/brigade/internal/httpapi"
+	"github.com/brigadeplatform/brigade/internal/httpx"
 	"github.com/brigadeplatform/brigade/internal/ratelimit"
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/seal"
@@ -346,7 +347,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	return &Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
 		unlock: unlock, gateways: gws,
-		http: &http.Server{Handler: httpapi.CleanPath(mux), ReadHeaderTimeout: 10 * time.Second,
+		http: &http.Server{Handler: httpx.DrainBody(httpapi.CleanPath(mux)), ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls),
 			// Failed TLS handshakes and the like: noise unless debugging.
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
