@@ -20,10 +20,15 @@ func invalidParam(name, value string) error {
 	return core.NewBadRequest(fmt.Sprintf("Invalid value %q for %q query parameter", value, name))
 }
 
-// listOptions reads limit (1–100, default 20) and continue.
+// listOptions reads limit (1–100, default 20) and continue (a cursor a
+// list returned, so at most maxContinue bytes).
 func listOptions(r *http.Request) (core.ListOptions, error) {
 	q := r.URL.Query()
 	opts := core.ListOptions{Limit: 20, Continue: q.Get("continue")}
+	if len(opts.Continue) > maxContinue {
+		return opts, core.NewBadRequest(fmt.Sprintf(
+			"Invalid value for %q query parameter: it is %d bytes long; send back the cursor a list returned", "continue", len(opts.Continue)))
+	}
 	if v := q.Get("limit"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 1 || n > 100 {

@@ -115,7 +115,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 	h.principalRoutes(authed)
 	authed("GET /v2/audit", h.listAudit)
 
-	return h.audited(h.recover(cors(CleanPath(h.fallback(mux)))))
+	return h.audited(h.recover(cors(CleanPath(h.checkURLText(h.fallback(mux))))))
 }
 
 // CleanPath normalises "//v2/x" and "/v2/x/" in place instead of
