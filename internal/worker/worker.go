@@ -46,13 +46,11 @@ func Run(ctx context.Context, opts Options) int {
 		w.log("ERROR", "reading the event document %s: %v", opts.EventFile, err)
 		return 1
 	}
-	var doc core.EventDocument
-	var event map[string]any
-	if err := json.Unmarshal(raw, &doc); err != nil {
-		w.log("ERROR", "the event document %s is not valid JSON: %v", opts.EventFile, err)
+	doc, event, err := decodeEventDocument(raw)
+	if err != nil {
+		w.log("ERROR", "the event document %s %v", opts.EventFile, err)
 		return 1
 	}
-	json.Unmarshal(raw, &event)
 	w.level = strings.ToUpper(doc.Worker.LogLevel)
 	src := opts.SourceDir
 	if src == "" {
@@ -107,6 +105,21 @@ func Run(ctx context.Context, opts Options) int {
 		return 1
 	}
 	return code
+}
+
+// decodeEventDocument decodes event.json twice: into the typed document
+// the worker acts on, and into the event as scripts see it (every field,
+// known or not).
+func decodeEventDocument(raw []byte) (core.EventDocument, map[string]any, error) {
+	var doc core.EventDocument
+	var event map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return doc, nil, fmt.Errorf("is not valid JSON: %w", err)
+	}
+	if err := json.Unmarshal(raw, &event); err != nil {
+		return doc, nil, fmt.Errorf("is not a JSON object: %w", err)
+	}
+	return doc, event, nil
 }
 
 // fetchSecrets reads the project's secrets from the API (the server keeps
