@@ -1,0 +1,48 @@
+package logpump
+
+import (
+	"bufio"
+	"bytes"
+	"testing"
+	"unicode/utf8"
+)
+
+// FuzzSplitLines feeds arbitrary output to the log line framing: no line
+// is longer than MaxLineBytes, a cut never splits a UTF-8 sequence that was
+// whole, and the lines with their newlines restored hold every byte of the
+// output (apart from the "\r" of "\r\n" and the newline after a cut).
+func FuzzSplitLines(f *testing.F) {
+	for _, s := range []string{"a\nb\r\nc", "\n\n\n", "no newline", "\r\r\n", "é\xff\n"} {
+		f.Add([]byte(s), uint16(0))
+	}
+	f.Add(bytes.Repeat([]byte("é"), MaxLineBytes), uint16(3))
+	f.Add(append(bytes.Repeat([]byte("x"), MaxLineBytes), '\n'), uint16(1))
+	f.Fuzz(func(t *testing.T, out []byte, pad uint16) {
+		// pad makes long lines without a long seed: the output is repeated.
+		data := out
+		if pad > 0 && len(out) > 0 {
+			data = bytes.Repeat(out, 1+int(pad)%((2*MaxLineBytes)/len(out)+1))
+		}
+		sc := bufio.NewScanner(bytes.NewReader(data))
+		sc.Buffer(make([]byte, 0, 4096), 2*MaxLineBytes)
+		sc.Split(SplitLines())
+		kept := 0
+		for sc.Scan() {
+			line := sc.Bytes()
+			if len(line) > MaxLineBytes {
+				t.Fatalf("a line of %d bytes, over %d", len(line), MaxLineBytes)
+			}
+			if utf8.Valid(data) && !utf8.Valid(line) {
+				t.Fatalf("a cut split a UTF-8 sequence: %q", line[max(0, len(line)-4):])
+			}
+			kept += len(line)
+		}
+		if err := sc.Err(); err != nil {
+			t.Fatalf("scanning: %v", err)
+		}
+		dropped := bytes.Count(data, []byte{'\n'}) + bytes.Count(data, []byte{'\r'})
+		if kept < len(data)-dropped || kept > len(data) {
+			t.Fatalf("kept %d bytes of %d (%d newlines and returns)", kept, len(data), dropped)
+		}
+	})
+}
