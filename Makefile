@@ -21,8 +21,10 @@ test/jssdk/node_modules: test/jssdk/package.json test/jssdk/package-lock.json
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
 
+# Every fuzz target for a bounded time (FUZZTIME=60s for longer), as CI does.
+FUZZTIME ?= 12s
 fuzz:
-	$(GO) test ./internal/httpapi -run '^$$' -fuzz FuzzDecodeBody -fuzztime 60s
+	FUZZTIME=$(FUZZTIME) bash .ci/fuzz
 
 bench-intake:
 	$(GO) run ./bench/intake -n 5000 -c 32
