@@ -16,6 +16,8 @@ const settingRootPasswordHash = "root_password_hash"
 // EnsureRootPassword makes the stored root password match given. With an
 // empty given password it keeps the stored one, or, on first start,
 // generates one, stores its hash and returns it so it can be shown once.
+// A changed password ends every root session in the transaction that
+// stores it: whoever logged in with the old one must log in again.
 func (s *Service) EnsureRootPassword(ctx context.Context, given string) (generated string, err error) {
 	if given != "" {
 		cur, ok, err := s.store.Settings().Get(ctx, settingRootPasswordHash)
@@ -29,7 +31,16 @@ func (s *Service) EnsureRootPassword(ctx context.Context, given string) (generat
 		if err != nil {
 			return "", fmt.Errorf("hashing root password: %w", err)
 		}
-		return "", s.store.Settings().Set(ctx, settingRootPasswordHash, string(h))
+		ended, err := s.store.Settings().SetEndingRootSessions(ctx, settingRootPasswordHash, string(h))
+		if err != nil {
+			return "", fmt.Errorf("storing root password: %w", err)
+		}
+		// No cached copy of an ended session lets its token in again.
+		s.sessions.ForgetAll()
+		if ok {
+			s.log.Info("the root password changed; root sessions created with the old one were ended", "ended", ended)
+		}
+		return "", nil
 	}
 	pw := auth.NewToken()[:24]
 	h, err := bcrypt.GenerateFromPassword([]byte(pw), bcrypt.DefaultCost)

@@ -324,4 +324,8 @@ type SettingStore interface {
 	// SetIfAbsent stores value unless the key exists; it reports whether it
 	// stored it.
 	SetIfAbsent(ctx context.Context, key, value string) (bool, error)
+	// SetEndingRootSessions stores value like Set and, in the same
+	// transaction, deletes every root session, reporting how many: for a
+	// root credential whose change must log root out everywhere.
+	SetEndingRootSessions(ctx context.Context, key, value string) (int64, error)
 }

@@ -37,6 +37,7 @@ type testServer struct {
 	url     string
 	dataDir string
 	root    string // a root session token
+	rootPW  string // the root password it was started with
 	stop    func()
 	errLogs *errorLog
 }
@@ -85,6 +86,7 @@ func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config))
 		t.Fatalf("starting server: %v", err)
 	}
 	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir, errLogs: errLogs}
+	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir, rootPW: cfg.RootPassword}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	var once sync.Once
@@ -103,7 +105,7 @@ func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config))
 
 func (ts *testServer) login() string {
 	req, _ := http.NewRequest(http.MethodPost, ts.url+"/v2/sessions?root=true", nil)
-	req.SetBasicAuth("root", rootPassword)
+	req.SetBasicAuth("root", ts.rootPW)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		ts.t.Fatalf("login: %v", err)

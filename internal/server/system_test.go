@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/server"
 )
 
 func TestSystem(t *testing.T) {
@@ -142,6 +143,39 @@ func TestSessions(t *testing.T) {
 		ts.expect(200, "DELETE", "/v2/session", tok, nil)
 		ts.expectError(401, "AuthenticationError", "GET", "/v2/whoami", tok, nil)
 	})
+}
+
+// A restart with a different root password ends every root session made
+// with the old one; a restart with the same password ends none.
+func TestRootPasswordChangeEndsRootSessions(t *testing.T) {
+	dir := t.TempDir()
+	ts := startTestServer(t, dir)
+	oldToken := ts.root
+	ts.stop()
+
+	same := startTestServer(t, dir)
+	same.expect(200, "GET", "/v2/whoami", oldToken, nil)
+	sameToken := same.root
+	same.stop()
+
+	changed := startTestServer(t, dir, func(c *server.Config) { c.RootPassword = "a-different-root-password" })
+	for _, tok := range []string{oldToken, sameToken} {
+		m := changed.expectError(401, "AuthenticationError", "GET", "/v2/whoami", tok, nil)
+		if reason, _ := m["reason"].(string); !strings.Contains(reason, "log in again") {
+			t.Fatalf("old root session refused with %q; want it to say to log in again", reason)
+		}
+	}
+	changed.expect(200, "GET", "/v2/whoami", changed.root, nil)
+	req, _ := http.NewRequest(http.MethodPost, changed.url+"/v2/sessions?root=true", nil)
+	req.SetBasicAuth("root", rootPassword)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 401 {
+		t.Fatalf("login with the old root password: %d, want 401", resp.StatusCode)
+	}
 }
 
 func TestRestartKeepsEverything(t *testing.T) {

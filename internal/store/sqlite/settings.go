@@ -23,13 +23,33 @@ func (ss settingStore) Get(ctx context.Context, key string) (string, bool, error
 
 func (ss settingStore) Set(ctx context.Context, key, value string) error {
 	return ss.s.write(ctx, func(ctx context.Context, st *txState) error {
-		if _, err := st.ExecContext(ctx,
-			`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
-			key, value); err != nil {
-			return fmt.Errorf("set setting %q: %w", key, err)
-		}
-		return nil
+		return setSetting(ctx, st, key, value)
 	})
+}
+
+func setSetting(ctx context.Context, st *txState, key, value string) error {
+	if _, err := st.ExecContext(ctx,
+		`INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`,
+		key, value); err != nil {
+		return fmt.Errorf("set setting %q: %w", key, err)
+	}
+	return nil
+}
+
+func (ss settingStore) SetEndingRootSessions(ctx context.Context, key, value string) (int64, error) {
+	var ended int64
+	err := ss.s.write(ctx, func(ctx context.Context, st *txState) error {
+		if err := setSetting(ctx, st, key, value); err != nil {
+			return err
+		}
+		res, err := st.ExecContext(ctx, `DELETE FROM sessions WHERE root <> 0`)
+		if err != nil {
+			return fmt.Errorf("end root sessions: %w", err)
+		}
+		ended, err = affected(res)
+		return err
+	})
+	return ended, err
 }
 
 func (ss settingStore) SetIfAbsent(ctx context.Context, key, value string) (bool, error) {

@@ -184,5 +184,23 @@ func settingCases() []testCase {
 			must(t, err, "get setting")
 			wantEqual(t, v, "hash3", "overwritten setting")
 		}},
+		{"Settings/SetEndingRootSessionsEndsOnlyRootSessions", func(t *testing.T, s core.Store) {
+			ctx := t.Context()
+			must(t, s.Sessions().Create(ctx, &core.Session{ID: "r1", TokenHash: "rh1", Root: true}), "create root session")
+			must(t, s.Sessions().Create(ctx, &core.Session{ID: "r2", TokenHash: "rh2", Root: true}), "create root session")
+			must(t, s.Sessions().Create(ctx, &core.Session{ID: "u1", TokenHash: "uh1", UserID: "ann@x.io"}), "create user session")
+			n, err := s.Settings().SetEndingRootSessions(ctx, "root", "hash2")
+			must(t, err, "set ending root sessions")
+			wantEqual(t, n, int64(2), "root sessions ended")
+			v, _, err := s.Settings().Get(ctx, "root")
+			must(t, err, "get setting")
+			wantEqual(t, v, "hash2", "setting")
+			for _, h := range []string{"rh1", "rh2"} {
+				_, err := s.Sessions().GetByTokenHash(ctx, h)
+				wantNotFound(t, err, "Session")
+			}
+			_, err = s.Sessions().GetByTokenHash(ctx, "uh1")
+			must(t, err, "get user session")
+		}},
 	}
 }
