@@ -25,7 +25,8 @@
 // When a process ends, whatever it left in its process group is killed
 // (as in a container, whose processes die with its first one). Stop
 // (cancel, timeout) sends SIGTERM to every process group of the workload
-// and SIGKILL after the grace period.
+// and SIGKILL after the grace period. A job's processes that left its
+// groups are killed as it ends (see Confinement).
 //
 // The worker runs WorkerLaunch.Command in the event folder with
 // BRIGADE_EVENT_FILE, BRIGADE_WORKSPACE, BRIGADE_SOURCE and
@@ -88,6 +89,30 @@
 // FAILED otherwise (a death by signal n reports exit code 128+n), ABORTED
 // with Stopped set when Stop came before it ended, and FAILED with exit
 // code -1 when it never ran.
+//
+// # Confinement
+//
+// A job's processes can leave its process group (setsid, a daemon's double
+// fork), where neither the group kill at its end nor Stop reaches them. So
+// every process of a job carries BRIGADE_LOCAL_JOB in its environment
+// (inherited by whatever it starts): the substrate that started the job, the
+// job's number there, its event and the data dir's events folder. When a
+// job ends, stopped or not, a sweep reads each process's initial environment
+// from /proc and kills (SIGKILL) every process marked by a job of this
+// substrate that no longer runs, wherever it moved. Sweeps run on a goroutine
+// of their own, at most one every 200 ms however many jobs end, so a job's
+// start and end pay nothing for them; one that killed something looks again,
+// for what was forked meanwhile. A new substrate sweeps once at start, and
+// kills every process marked by a job of an earlier server on the same data
+// dir (those do not outlive their server, see Close), and Close sweeps once
+// more after its jobs ended.
+//
+// What is not confined: a process that replaces its environment (env -i)
+// loses the mark; workers are not marked (a worker may come from a standby
+// started before its event was known), they stay in their process groups;
+// outside Linux there is no /proc to sweep, and only process groups are
+// killed. Control groups would confine without these gaps, but are often not
+// writable by the server (containers, cgroup v1 hosts); the mark needs nothing.
 //
 // # Isolation
 //

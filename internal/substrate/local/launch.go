@@ -33,6 +33,13 @@ type procSpec struct {
 	standby   bool // may start from a standby (a worker)
 }
 
+// jobMark is a job's entry in the confiner: its number and the value of
+// confineVar for its processes.
+type jobMark struct {
+	seq  uint64
+	mark string
+}
+
 // StartWorker implements core.Substrate: it writes event.json and runs the
 // worker command in the event folder.
 func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.Time, error) {
@@ -82,7 +89,7 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 		pidFile:   filepath.Join(p.pids, "worker.pid"),
 		standby:   true,
 	}
-	return s.launch(core.WorkloadRef{EventID: id}, []procSpec{spec}, "", nil)
+	return s.launch(core.WorkloadRef{EventID: id}, []procSpec{spec}, "", nil, jobMark{})
 }
 
 // refuseWorkerImage starts a worker that fails at once: its project names
@@ -94,7 +101,7 @@ func (s *Substrate) refuseWorkerImage(eventID, image string) (time.Time, error) 
 		"and the local substrate runs only the built-in JavaScript/TypeScript worker, as a host process: "+
 		"run the server with --substrate docker to run this worker image, "+
 		"or remove workerTemplate.container.image from the project to use the built-in worker", image)
-	return s.launch(core.WorkloadRef{EventID: eventID}, []procSpec{spec}, reason, nil)
+	return s.launch(core.WorkloadRef{EventID: eventID}, []procSpec{spec}, reason, nil, jobMark{})
 }
 
 // StartJob implements core.Substrate. A job that cannot run at all (no
@@ -114,6 +121,8 @@ func (s *Substrate) StartJob(_ context.Context, jl *core.JobLaunch) (time.Time, 
 	if err != nil {
 		return time.Time{}, err
 	}
+	var jm jobMark
+	jm.seq, jm.mark = s.confine.start(jl.EventID)
 	names := []string{jl.Job.Name}
 	names = append(names, slices.Sorted(maps.Keys(jl.Job.Spec.SidecarContainers))...)
 	var (
@@ -126,7 +135,7 @@ func (s *Substrate) StartJob(_ context.Context, jl *core.JobLaunch) (time.Time, 
 		if i > 0 {
 			c = jl.Job.Spec.SidecarContainers[name]
 		}
-		sp, tops, fail := s.jobProc(jl, p, name, c, i == 0)
+		sp, tops, fail := s.jobProc(jl, p, name, c, i == 0, jm.mark)
 		if fail != "" && failure == "" {
 			failure = fail
 		}
@@ -139,13 +148,13 @@ func (s *Substrate) StartJob(_ context.Context, jl *core.JobLaunch) (time.Time, 
 			failure = err.Error()
 		}
 	}
-	return s.launch(core.WorkloadRef{EventID: jl.EventID, Job: jl.Job.Name}, specs, failure, release)
+	return s.launch(core.WorkloadRef{EventID: jl.EventID, Job: jl.Job.Name}, specs, failure, release, jm)
 }
 
 // jobProc plans one container of a job. It returns the bind-mount targets
 // that must exist on the host, or a failure reason.
 func (s *Substrate) jobProc(jl *core.JobLaunch, p eventPaths, name string, c core.JobContainerSpec,
-	primary bool) (procSpec, []string, string) {
+	primary bool, mark string) (procSpec, []string, string) {
 	sp := procSpec{container: name, stream: core.LogStream{EventID: jl.EventID, Job: jl.Job.Name, Container: name}}
 	if primary {
 		sp.stream.Container = jl.Job.Name
@@ -190,6 +199,7 @@ func (s *Substrate) jobProc(jl *core.JobLaunch, p eventPaths, name string, c cor
 		"BRIGADE_WORKSPACE": p.workspace,
 		"BRIGADE_SOURCE":    p.source,
 		"PWD":               dir,
+		confineVar:          mark,
 	})
 	// A bare name is looked up on the host's PATH dirs (mounts do not change
 	// them); with bind mounts, a path is checked by the helper once mounted.
@@ -226,9 +236,11 @@ func imageNote(argv []string, image string) string {
 	return fmt.Sprintf("%slocal substrate: running %q on the host; image %q is not pulled", notePrefix, cmd, image)
 }
 
-// launch registers a workload, starts its processes and follows it.
-func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure string, release func()) (time.Time, error) {
-	w := &workload{s: s, ref: ref, started: time.Now().UTC(), failure: failure, release: release, done: make(chan struct{})}
+// launch registers a workload, starts its processes and follows it. A job
+// comes with its entry in the confiner (jm.seq 0 for a worker).
+func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure string, release func(), jm jobMark) (time.Time, error) {
+	w := &workload{s: s, ref: ref, started: time.Now().UTC(), failure: failure, release: release, confineSeq: jm.seq,
+		done: make(chan struct{})}
 	for _, sp := range specs {
 		p := newProc(sp.container, newLogPump(s.opts.Sink, sp.stream, s.log))
 		p.pidFile = sp.pidFile
@@ -251,6 +263,7 @@ func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure strin
 		if release != nil {
 			release()
 		}
+		w.endConfinement()
 		return time.Time{}, &core.ConflictError{Type: "Workload", ID: ref.String(), Reason: "local substrate: " + conflict}
 	}
 	for _, p := range w.procs {

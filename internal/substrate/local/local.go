@@ -69,6 +69,7 @@ type Substrate struct {
 	mounts    map[string]*mountPoint
 
 	standbys *pool // nil without Options.StandbyCommand
+	confine  *confiner
 }
 
 var _ core.Substrate = (*Substrate)(nil)
@@ -108,11 +109,13 @@ func New(opts Options) (*Substrate, error) {
 	if err := os.MkdirAll(s.eventsDir, 0o750); err != nil {
 		return nil, notWritable(s.eventsDir, err)
 	}
+	s.confine = newConfiner(s.eventsDir, s.log)
 	if len(opts.StandbyCommand) > 0 && opts.StandbyWorkers > 0 {
 		if !filepath.IsAbs(opts.StandbyCommand[0]) {
 			return nil, fmt.Errorf("local substrate: the standby worker command %q needs an absolute path", opts.StandbyCommand[0])
 		}
 		if s.standbys, err = newPool(s, opts.StandbyCommand, opts.StandbyWorkers, opts.StandbyMaxIdle); err != nil {
+			s.confine.close()
 			return nil, err
 		}
 	}
@@ -319,6 +322,7 @@ func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 // SidecarGrace) and waits until they ended and their logs are stored. Host
 // processes cannot be re-attached after a restart, so they do not outlive
 // the server; the next start finishes their workers and jobs as ABORTED.
+// Processes of its jobs that left their process groups are killed too.
 func (s *Substrate) Close() error {
 	s.standbys.close()
 	s.mu.Lock()
@@ -333,5 +337,7 @@ func (s *Substrate) Close() error {
 	for _, w := range ws {
 		<-w.done
 	}
+	s.confine.close()
+	sweep(s.confine.doomed, s.log) // what the last jobs left
 	return nil
 }

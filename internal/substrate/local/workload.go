@@ -28,6 +28,8 @@ type workload struct {
 	release func()  // gives back mount points; may be nil
 	done    chan struct{}
 
+	confineSeq uint64 // the job's number in the confiner; 0 for a worker
+
 	mu           sync.Mutex
 	stopped      bool // Stop came before the primary ended
 	primaryEnded bool
@@ -127,6 +129,10 @@ func (w *workload) run() {
 	if len(w.procs) > 1 {
 		w.stopSidecars(w.procs[1:])
 	}
+	// Every process group has ended: what the job started elsewhere goes
+	// now, and with it any hold on the log pipes (see Confinement in the
+	// package documentation).
+	w.endConfinement()
 	var wg sync.WaitGroup
 	for _, p := range w.procs {
 		wg.Add(1)
@@ -156,6 +162,12 @@ func (w *workload) run() {
 	w.s.log.Debug("local substrate: workload ended", "workload", w.ref.String(),
 		"phase", w.status.Phase, "reason", w.status.Reason)
 	close(w.done)
+}
+
+func (w *workload) endConfinement() {
+	if w.confineSeq != 0 {
+		w.s.confine.end(w.confineSeq)
+	}
 }
 
 // stopSidecars gives sidecars SidecarGrace after the primary ended, then
