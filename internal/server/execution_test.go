@@ -4,9 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -154,6 +158,49 @@ func TestExecution(t *testing.T) {
 			t.Fatalf("worker %s, want TIMED_OUT", ev.Worker.Status.Phase)
 		}
 		rs.waitJobPhase(t, id, "sleeper", core.PhaseAborted)
+	})
+	t.Run("JobTimeoutKillsProcessesThatLeftItsGroup", func(t *testing.T) {
+		if runtime.GOOS != "linux" {
+			t.Skip("processes that leave their group are only found through /proc")
+		}
+		pidFile := filepath.Join(t.TempDir(), "escaped.pid")
+		rs.project(t, "escaper", fmt.Sprintf(`const { events, Job } = require("@brigadecore/brigadier");
+events.on("brigade.sh/cli", "exec", async event => {
+  const j = new Job("escaper", "x", event);
+  j.timeoutSeconds = 1;
+  j.primaryContainer.command = ["sh"];
+  j.primaryContainer.arguments = ["-c", "setsid sh -c 'sleep 1000 & echo $! > %[1]s.tmp; mv %[1]s.tmp %[1]s; wait' & sleep 120"];
+  await j.run();
+});
+events.process();`, pidFile), nil)
+		id := rs.event(t, "escaper")
+		rs.waitJobPhase(t, id, "escaper", core.PhaseTimedOut)
+		deadline := time.Now().Add(time.Minute)
+		var pid int
+		for pid == 0 {
+			b, err := os.ReadFile(pidFile)
+			if err == nil {
+				if pid, err = strconv.Atoi(strings.TrimSpace(string(b))); err != nil {
+					t.Fatal(err)
+				}
+			} else if time.Now().After(deadline) {
+				t.Fatal("the job's escaped process never wrote its pid")
+			} else {
+				time.Sleep(10 * time.Millisecond)
+			}
+		}
+		// Gone, or a zombie until whoever adopted it reaps it.
+		for {
+			b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+			if err != nil || strings.Contains(string(b), ") Z ") {
+				break
+			}
+			if time.Now().After(deadline) {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+				t.Fatalf("process %d, which left the timed-out job's process group, still runs", pid)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
 	})
 	t.Run("LateJobGets409AndNeverRuns", func(t *testing.T) {
 		rs.project(t, "finished", `console.log("nothing to do");`, nil)
