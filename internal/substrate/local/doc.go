@@ -104,7 +104,8 @@
 // start and end pay nothing for them; one that killed something looks again,
 // for what was forked meanwhile. A new substrate sweeps once at start, and
 // kills every process marked by a job of an earlier server on the same data
-// dir (those do not outlive their server, see Close), and Close sweeps once
+// dir (those do not outlive their server, see Close; a running server holds
+// the data dir's lock, so they are a dead server's), and Close sweeps once
 // more after its jobs ended.
 //
 // What is not confined: a process that replaces its environment (env -i)

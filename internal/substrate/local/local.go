@@ -109,16 +109,15 @@ func New(opts Options) (*Substrate, error) {
 	if err := os.MkdirAll(s.eventsDir, 0o750); err != nil {
 		return nil, notWritable(s.eventsDir, err)
 	}
-	s.confine = newConfiner(s.eventsDir, s.log)
 	if len(opts.StandbyCommand) > 0 && opts.StandbyWorkers > 0 {
 		if !filepath.IsAbs(opts.StandbyCommand[0]) {
 			return nil, fmt.Errorf("local substrate: the standby worker command %q needs an absolute path", opts.StandbyCommand[0])
 		}
 		if s.standbys, err = newPool(s, opts.StandbyCommand, opts.StandbyWorkers, opts.StandbyMaxIdle); err != nil {
-			s.confine.close()
 			return nil, err
 		}
 	}
+	s.confine = newConfiner(s.eventsDir, s.log)
 	s.helper = s.probeMountNamespaces()
 	if s.helper != "" {
 		s.log.Info("local substrate: mount paths are bind mounts in private mount namespaces", "events", s.eventsDir)
