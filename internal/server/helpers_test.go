@@ -85,8 +85,7 @@ func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config))
 		cancel()
 		t.Fatalf("starting server: %v", err)
 	}
-	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir, errLogs: errLogs}
-	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir, rootPW: cfg.RootPassword}
+	ts := &testServer{t: t, srv: srv, url: "http://" + srv.Addr(), dataDir: dataDir, errLogs: errLogs, rootPW: cfg.RootPassword}
 	done := make(chan error, 1)
 	go func() { done <- srv.Run(ctx) }()
 	var once sync.Once
