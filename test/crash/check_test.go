@@ -18,8 +18,11 @@ import (
 // figures are what a run counted; violations are broken promises.
 type figures struct {
 	kills, events, jobs, jobsRunChecked, linesChecked int
+	markedSeen                                        int           // processes found by their mark while the server ran
+	killPhase, settlePhase                            time.Duration // how long the kills, then the settling, took
 	eventPhases, jobPhases                            map[core.WorkerPhase]int
 	refused                                           map[string]int
+	lockedStarts                                      []string // restarts refused: the data dir's lock was still held
 	violations                                        []string
 }
 
@@ -31,6 +34,8 @@ func (f *figures) String() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "kills %d, events accepted %d, jobs %d, job runs checked %d, log lines checked %d, violations %d\n",
 		f.kills, f.events, f.jobs, f.jobsRunChecked, f.linesChecked, len(f.violations))
+	fmt.Fprintf(&b, "kills took %s, settling and checks %s; %d processes carried the run's mark before the final stop\n",
+		f.killPhase.Round(time.Second), f.settlePhase.Round(time.Second), f.markedSeen)
 	fmt.Fprintf(&b, "events by phase: %s\njobs by phase: %s\n", phases(f.eventPhases), phases(f.jobPhases))
 	refused := make([]string, 0, len(f.refused))
 	for why, n := range f.refused {
@@ -38,6 +43,10 @@ func (f *figures) String() string {
 	}
 	sort.Strings(refused)
 	fmt.Fprintf(&b, "creates not answered 201: %s\n", strings.Join(refused, ", "))
+	fmt.Fprintf(&b, "restarts refused because the data dir was still locked: %d\n", len(f.lockedStarts))
+	for _, l := range f.lockedStarts {
+		fmt.Fprintf(&b, "  %s\n", l)
+	}
 	return b.String()
 }
 

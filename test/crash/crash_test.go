@@ -73,8 +73,17 @@ func TestCrash(t *testing.T) {
 	ctx, stopLoad := context.WithCancel(t.Context())
 	var loadDone sync.WaitGroup
 	loadDone.Go(func() { ld.run(ctx) })
+	began := time.Now()
 	rng := mrand.New(mrand.NewSource(cfg.seed))
+	// Leave the checks time before go test's deadline (10 minutes by
+	// default), so that a slow machine gets a report, not a timeout.
+	stopBy, hasDeadline := t.Deadline()
+	stopBy = stopBy.Add(-4 * time.Minute)
 	for f.kills < cfg.kills {
+		if hasDeadline && time.Now().After(stopBy) {
+			t.Errorf("only %d of %d kills fit before the test's deadline: raise go test's -timeout or lower %s", f.kills, cfg.kills, envKills)
+			break
+		}
 		var up time.Duration
 		if rng.Intn(4) == 0 {
 			up = time.Duration(rng.Int63n(int64(100 * time.Millisecond)))
@@ -88,8 +97,11 @@ func TestCrash(t *testing.T) {
 	}
 	stopLoad()
 	loadDone.Wait()
+	f.killPhase = time.Since(began)
+	began = time.Now()
 	events, refused := ld.snapshot()
 	f.events, f.refused = len(events), refused
+	f.lockedStarts = srv.refusedStarts()
 
 	c := srv.current().c
 	final := settle(t.Context(), c, events, f, time.Now().Add(5*time.Minute))
@@ -109,7 +121,9 @@ func TestCrash(t *testing.T) {
 			len(left), cleanupDelay, strings.Join(left[:min(len(left), 10)], ", "))
 	}
 
-	// Nothing the server started outlives it.
+	// Nothing the server started outlives it. That the mark is found on
+	// the server's standby workers shows the search works.
+	f.markedSeen = len(marked(runMark))
 	srv.stop()
 	deadline = time.Now().Add(time.Minute)
 	for len(marked(runMark)) > 0 && time.Now().Before(deadline) {
@@ -123,5 +137,6 @@ func TestCrash(t *testing.T) {
 		slices.Sort(lines)
 		f.violate("%d processes the server started outlive it: %s", len(left), strings.Join(lines, "; "))
 	}
+	f.settlePhase = time.Since(began)
 	report()
 }

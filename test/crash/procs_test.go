@@ -47,3 +47,25 @@ func killAll(pids map[int]string) {
 		syscall.Kill(pid, syscall.SIGKILL)
 	}
 }
+
+// lockHolders describes the live processes that have path open, as
+// "pid (command line)".
+func lockHolders(path string) string {
+	entries, _ := os.ReadDir("/proc")
+	var out []string
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		fds, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+		for _, fd := range fds {
+			if target, _ := os.Readlink(fmt.Sprintf("/proc/%d/fd/%s", pid, fd.Name())); target == path {
+				cmdline, _ := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", pid))
+				out = append(out, fmt.Sprintf("%d (%s)", pid, strings.TrimSpace(strings.ReplaceAll(string(cmdline), "\x00", " "))))
+				break
+			}
+		}
+	}
+	return strings.Join(out, ", ")
+}

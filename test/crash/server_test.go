@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -50,11 +51,12 @@ type server struct {
 	args []string
 	env  []string
 
-	mu   sync.Mutex
-	cur  *generation
-	cmd  *exec.Cmd
-	tail []string // the last lines the server (and what it started) wrote to stderr
-	logs []*os.File
+	mu     sync.Mutex
+	cur    *generation
+	cmd    *exec.Cmd
+	tail   []string // the last lines the server (and what it started) wrote to stderr
+	logs   []*os.File
+	locked []string // starts refused because the data dir was still locked
 }
 
 func newServer(t *testing.T, bin, dir string, env []string, args ...string) *server {
@@ -105,8 +107,33 @@ func (s *server) stderr() string {
 }
 
 // start runs the binary and returns once it logged that it listens and
-// answered a root login.
+// answered a root login. A start refused because the data dir's lock is
+// still held (by a process that inherited it from the killed server) is
+// counted and tried again once no process holds the lock.
 func (s *server) start() {
+	s.t.Helper()
+	for try := 1; ; try++ {
+		holders, ok := s.launch()
+		if ok {
+			return
+		}
+		s.mu.Lock()
+		s.locked = append(s.locked, fmt.Sprintf("start %d (try %d): the lock was held by %s", s.cur.n, try, holders))
+		s.mu.Unlock()
+		if try == 10 {
+			s.t.Fatalf("start %d: refused 10 times because the data dir is locked; its stderr:\n%s", s.cur.n, s.stderr())
+		}
+		lock := filepath.Join(s.dir, "server.lock")
+		deadline := time.Now().Add(time.Minute)
+		for len(lockHolders(lock)) > 0 && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond) // other processes' exits: re-look
+		}
+	}
+}
+
+// launch starts the binary once. A start refused because the data dir is
+// locked returns ok false and who held the lock then.
+func (s *server) launch() (holders string, ok bool) {
 	s.t.Helper()
 	cmd := exec.Command(s.bin, append([]string{"server", "--addr", s.addr, "--data-dir", s.dir,
 		"--root-password", rootPassword, "--log-level", "info"}, s.args...)...)
@@ -126,6 +153,7 @@ func (s *server) start() {
 	gen := s.cur
 	s.mu.Unlock()
 	listening, exited := make(chan struct{}), make(chan struct{})
+	var lockedOut atomic.Bool
 	go func() {
 		defer close(exited)
 		sc := bufio.NewScanner(r)
@@ -133,6 +161,9 @@ func (s *server) start() {
 		announced := false
 		for sc.Scan() {
 			s.keep(fmt.Sprintf("[start %d] %s", gen.n, sc.Text()))
+			if strings.Contains(sc.Text(), "uses the data dir") {
+				lockedOut.Store(true)
+			}
 			if !announced && strings.Contains(sc.Text(), "brigade server listening") {
 				announced = true
 				close(listening)
@@ -142,12 +173,25 @@ func (s *server) start() {
 	select {
 	case <-listening:
 	case <-exited:
+		if lockedOut.Load() {
+			held := lockHolders(filepath.Join(s.dir, "server.lock"))
+			cmd.Wait()
+			return held, false
+		}
 		s.t.Fatalf("start %d: the server exited before it listened; its stderr:\n%s", gen.n, s.stderr())
 	case <-time.After(2 * time.Minute): // generous: it only turns a hang into a failure
 		s.t.Fatalf("start %d: the server did not listen within 2 minutes; its stderr:\n%s", gen.n, s.stderr())
 	}
 	gen.c = client.New("http://"+s.addr, s.login())
 	close(gen.ready)
+	return "", true
+}
+
+// refusedStarts says which starts found the data dir locked.
+func (s *server) refusedStarts() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]string(nil), s.locked...)
 }
 
 func (s *server) login() string {
