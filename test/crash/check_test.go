@@ -22,7 +22,6 @@ type figures struct {
 	killPhase, settlePhase                            time.Duration // how long the kills, then the settling, took
 	eventPhases, jobPhases                            map[core.WorkerPhase]int
 	refused                                           map[string]int
-	lockedStarts                                      []string // restarts refused: the data dir's lock was still held
 	violations                                        []string
 }
 
@@ -43,10 +42,6 @@ func (f *figures) String() string {
 	}
 	sort.Strings(refused)
 	fmt.Fprintf(&b, "creates not answered 201: %s\n", strings.Join(refused, ", "))
-	fmt.Fprintf(&b, "restarts refused because the data dir was still locked: %d\n", len(f.lockedStarts))
-	for _, l := range f.lockedStarts {
-		fmt.Fprintf(&b, "  %s\n", l)
-	}
 	return b.String()
 }
 

@@ -108,8 +108,8 @@ func (s *server) stderr() string {
 
 // start runs the binary and returns once it logged that it listens and
 // answered a root login. A start refused because the data dir's lock is
-// still held (by a process that inherited it from the killed server) is
-// counted and tried again once no process holds the lock.
+// still held (the server waits a few seconds for it) is recorded, with who
+// held it, and tried again once no process holds the lock.
 func (s *server) start() {
 	s.t.Helper()
 	for try := 1; ; try++ {
