@@ -117,6 +117,9 @@ func (s *server) start() {
 		if ok {
 			return
 		}
+		if holders == "" {
+			holders = "a process gone before it could be named"
+		}
 		s.mu.Lock()
 		s.locked = append(s.locked, fmt.Sprintf("start %d (try %d): the lock was held by %s", s.cur.n, try, holders))
 		s.mu.Unlock()
