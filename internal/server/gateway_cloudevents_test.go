@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -386,20 +385,8 @@ func TestCloudEventsGatewayAlone(t *testing.T) {
 	if err != nil || len(gws) != 1 {
 		t.Fatalf("building the gateway: %v", err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- gateway.Serve(ctx, gateway.ServeConfig{Addr: "127.0.0.1:0"}, gws, slog.New(slog.NewTextHandler(io.Discard, nil)),
-			func(a string) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("serving: %v", err)
-		}
-	})
-	alone := &ceWorld{ts: &testServer{t: t, url: "http://" + <-addr}, path: "/events"}
+	base := serveAlone(t, gws, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	alone := &ceWorld{ts: &testServer{t: t, url: base}, path: "/events"}
 	ids := alone.send(t, "POST", w.sender, "", structuredHeader, structured("alone-1", "")).ids(t)
 	if len(ids) != 1 {
 		t.Fatalf("created %v", ids)

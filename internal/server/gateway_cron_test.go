@@ -313,19 +313,7 @@ schedules:
 	if err != nil || len(gws) != 1 {
 		t.Fatalf("Build: %v %v", gws, err)
 	}
-	ctx, cancel := context.WithCancel(t.Context())
-	done := make(chan error, 1)
-	addr := make(chan string, 1)
-	go func() {
-		done <- gateway.Serve(ctx, gateway.ServeConfig{Addr: "127.0.0.1:0"}, gws, log, func(a string) { addr <- a })
-	}()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("Serve: %v", err)
-		}
-	}()
-	resp, err := http.Get("http://" + waitFor(t, addr, "the gateway to listen") + "/healthz")
+	resp, err := http.Get(serveAlone(t, gws, log) + "/healthz")
 	if err != nil {
 		t.Fatal(err)
 	}

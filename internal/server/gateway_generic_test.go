@@ -2,13 +2,11 @@ package server_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/client"
@@ -316,55 +314,17 @@ func TestGenericGateway(t *testing.T) {
 	})
 }
 
-// syncBuffer is a log destination that tests read while the gateway
-// writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serveGenericAlone runs the generic gateway alone (as `brigade gateway
 // generic` does) against ts with token, and returns its base URL and log.
-func serveGenericAlone(t *testing.T, ts *testServer, token string) (string, *syncBuffer) {
+func serveGenericAlone(t *testing.T, ts *testServer, token string) (string, *logBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	g, err := generic.New(generic.Config{}, gateway.Env{API: client.New(ts.url, token), Log: log})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	addr := make(chan string, 1)
-	done := make(chan error, 1)
-	go func() {
-		done <- gateway.Serve(ctx, gateway.ServeConfig{Addr: "127.0.0.1:0"}, []gateway.Gateway{g}, log,
-			func(a string) { addr <- a })
-	}()
-	t.Cleanup(func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("gateway stopped with error: %v", err)
-		}
-	})
-	select {
-	case a := <-addr:
-		return "http://" + a, logs
-	case err := <-done:
-		t.Fatalf("gateway did not start: %v", err)
-	}
-	return "", nil
+	return serveAlone(t, []gateway.Gateway{g}, log), logs
 }
 
 // TestGenericGatewayAlone: run alone with a service account's token, the

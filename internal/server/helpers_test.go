@@ -14,6 +14,7 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/server"
 )
 
@@ -39,26 +40,55 @@ type testServer struct {
 	root    string // a root session token
 	rootPW  string // the root password it was started with
 	stop    func()
-	errLogs *errorLog
+	errLogs *logBuffer
 }
 
-// errorLog keeps the server's ERROR records: a refused request must not
-// log one.
-type errorLog struct {
+// logBuffer is a log destination that tests read while the server or a
+// gateway writes to it (the server's ERROR records: a refused request must
+// not log one; a gateway's log: no secret in it).
+type logBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (l *errorLog) Write(p []byte) (int, error) {
+func (l *logBuffer) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(p)
 }
 
-func (l *errorLog) String() string {
+func (l *logBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
+}
+
+// serveAlone runs gws alone, as `brigade gateway NAME` does, until the
+// test ends, and returns their base URL.
+func serveAlone(t *testing.T, gws []gateway.Gateway, log *slog.Logger) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	addr := make(chan string, 1)
+	finished := make(chan struct{})
+	var served error
+	go func() {
+		defer close(finished)
+		served = gateway.Serve(ctx, gateway.ServeConfig{Addr: "127.0.0.1:0"}, gws, log, func(a string) { addr <- a })
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-finished
+		if served != nil {
+			t.Errorf("gateway stopped with error: %v", served)
+		}
+	})
+	select {
+	case a := <-addr:
+		return "http://" + a
+	case <-finished:
+		t.Fatalf("gateway did not start: %v", served)
+	}
+	return ""
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -70,7 +100,7 @@ func newTestServer(t *testing.T) *testServer {
 func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config)) *testServer {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	errLogs := &errorLog{}
+	errLogs := &logBuffer{}
 	log := slog.New(slog.NewTextHandler(errLogs, &slog.HandlerOptions{Level: slog.LevelError}))
 	cfg := server.Config{Substrate: "none",
 		Addr: "127.0.0.1:0", DataDir: dataDir, RootPassword: rootPassword,
