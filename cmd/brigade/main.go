@@ -124,6 +124,8 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.DurationVar(&cfg.AuditMaxAge, "audit-max-age", 0, "audit log entries older than this are pruned (default 2160h, 90 days; negative: keep all)")
 	f.IntVar(&cfg.AuditMaxEntries, "audit-max-entries", 0, "the audit log keeps at most this many entries, the newest (default 1000000; negative: no limit)")
 	f.DurationVar(&cfg.CleanupDelay, "cleanup-delay", time.Minute, "how long a finished event's folders and leftover processes are kept")
+	f.StringVar(&cfg.MetricsAddr, "metrics-addr", "", "where Prometheus /metrics is served: empty on --addr (no authentication), "+
+		"host:port on a listener of its own instead (e.g. 127.0.0.1:9745), or none (off); see docs/metrics.md")
 	loginFlags(f, &cfg.Login)
 	cfg.Gateways.Flags(f)
 	return cmd

@@ -36,9 +36,11 @@ func (s *Service) CancelEvent(ctx context.Context, id string) error {
 // already terminal.
 func (s *Service) cancel(ctx context.Context, id string) (bool, error) {
 	changed := false
+	var m moves
 	err := retryCAS(func() error {
 		changed = false
 		return s.store.Tx(ctx, func(ctx context.Context) error {
+			m.reset()
 			ev, err := s.store.Events().Head(ctx, id)
 			if err != nil {
 				return err
@@ -56,17 +58,20 @@ func (s *Service) cancel(ctx context.Context, id string) (bool, error) {
 			if err := s.store.Events().UpdateWorkerStatus(ctx, id, from, st); err != nil {
 				return lostRace(err)
 			}
-			changed = true
-			return s.finishEvent(ctx, id, nil)
+			changed, m.worker = true, st.Phase
+			return s.finishEvent(ctx, id, nil, &m)
 		})
 	})
+	if err == nil {
+		s.report(&m)
+	}
 	return changed, err
 }
 
 // stopJobs moves an event's unfinished jobs on: PENDING → CANCELED,
 // STARTING/RUNNING/UNKNOWN → ABORTED. ended, if set, is stamped on the
 // aborted ones.
-func (s *Service) stopJobs(ctx context.Context, eventID string, jobs []core.Job, ended *time.Time) error {
+func (s *Service) stopJobs(ctx context.Context, eventID string, jobs []core.Job, ended *time.Time, m *moves) error {
 	for _, j := range jobs {
 		if j.Status == nil {
 			continue
@@ -87,6 +92,7 @@ func (s *Service) stopJobs(ctx context.Context, eventID string, jobs []core.Job,
 		if err := s.store.Jobs().UpdateStatus(ctx, eventID, j.Name, from, st); err != nil {
 			return lostRace(err)
 		}
+		m.job(st.Phase)
 	}
 	return nil
 }

@@ -222,6 +222,12 @@ func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Even
 	if keyed && *d.replayed {
 		return nil, nil
 	}
+	if len(created) > 0 {
+		s.metrics.EventsAccepted(ev.Source, len(created))
+		for range created {
+			s.metrics.WorkerPhase(core.PhasePending)
+		}
+	}
 	for _, e := range created {
 		s.log.Debug("event created", "event", e.Metadata.ID, "project", e.ProjectID,
 			"source", sanitizeForLog(e.Source), "type", sanitizeForLog(e.Type))

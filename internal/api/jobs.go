@@ -50,13 +50,18 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	// The transaction reads only the worker's status (the whole event only
 	// when the name is taken), and the queue takes the project from the
 	// event.
-	return s.store.Tx(ctx, func(ctx context.Context) error {
+	var m moves
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		m.reset()
 		ws, err := s.store.Events().WorkerStatus(ctx, eventID)
 		if err != nil {
 			return err
 		}
 		if err := s.workerTakesJobs(ctx, eventID, ws); err != nil {
 			return err
+		}
+		if ws.Phase == core.PhaseStarting {
+			m.worker = core.PhaseRunning
 		}
 		err = s.store.Jobs().Create(ctx, eventID, stored)
 		replaced := false
@@ -94,10 +99,15 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 				return err
 			}
 		}
+		m.job(core.PhasePending)
 		return s.store.Queue().Enqueue(ctx, &core.Task{
 			Kind: core.TaskJob, EventID: eventID, JobName: job.Name, Created: s.now(),
 		})
 	})
+	if err == nil {
+		s.report(&m)
+	}
+	return err
 }
 
 // checkJobPolicies refuses containers that ask for what the project's
@@ -288,6 +298,7 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.JobPhase(core.PhaseStarting)
 	return &core.JobLaunch{
 		EventID: eventID, ProjectID: ev.ProjectID, Job: job, Environment: env,
 		UseWorkspace:    ev.Worker.Spec.UseWorkspace,
@@ -331,12 +342,13 @@ func (s *Service) UpdateJobStatus(ctx context.Context, eventID, name string, st 
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	return retryCAS(func() error {
+	var cur core.JobPhase
+	err := retryCAS(func() error {
 		old, err := s.store.Jobs().Status(ctx, eventID, name)
 		if err != nil {
 			return err
 		}
-		cur := old.Phase
+		cur = old.Phase
 		if cur.IsTerminal() {
 			return core.NewConflict("Job", name, fmt.Sprintf(
 				"Event %q job %q has already reached a terminal phase.", eventID, name))
@@ -346,6 +358,10 @@ func (s *Service) UpdateJobStatus(ctx context.Context, eventID, name string, st 
 		}
 		return lostRace(s.store.Jobs().UpdateStatus(ctx, eventID, name, cur, st))
 	})
+	if err == nil && cur != st.Phase { // a repeated report moves nothing
+		s.metrics.JobPhase(st.Phase)
+	}
+	return err
 }
 
 // CleanupJob checks that the job exists. A job's substrate resources are
@@ -365,7 +381,7 @@ func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	return retryCAS(func() error {
+	err := retryCAS(func() error {
 		st, err := s.store.Jobs().Status(ctx, eventID, name)
 		if err != nil {
 			return err
@@ -379,4 +395,8 @@ func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
 		st.Ended = timePtr(s.now())
 		return lostRace(s.store.Jobs().UpdateStatus(ctx, eventID, name, cur, st))
 	})
+	if err == nil {
+		s.metrics.JobPhase(core.PhaseTimedOut)
+	}
+	return err
 }

@@ -73,6 +73,8 @@ type Config struct {
 	// Now is the service's clock (default time.Now); tests share a fake
 	// one with the runner and the store.
 	Now func() time.Time
+	// Metrics is told what changed (nil: nothing; see metrics.go).
+	Metrics Metrics
 }
 
 // GatewayIdentity is a built-in gateway's principal: its name, the event
@@ -94,6 +96,7 @@ type Service struct {
 	// secretChecks limits failed generic gateway secret checks per
 	// project (genericsecret.go).
 	secretChecks *ratelimit.Limiter
+	metrics      Metrics
 }
 
 // New builds a Service. It keeps state and queue only: the runner
@@ -116,7 +119,11 @@ func New(store core.Store, sealer *seal.Sealer, cfg Config, log *slog.Logger) *S
 	if cfg.Now != nil {
 		now = cfg.Now
 	}
-	svc := &Service{store: store, sealer: sealer, cfg: cfg, log: log,
+	var metrics Metrics = noMetrics{}
+	if cfg.Metrics != nil {
+		metrics = cfg.Metrics
+	}
+	svc := &Service{store: store, sealer: sealer, cfg: cfg, log: log, metrics: metrics,
 		sessions: auth.NewSessionCache(0), accounts: auth.NewAccountCache(0),
 		now: func() time.Time { return now().UTC() }}
 	svc.secretChecks = newSecretCheckLimiter(cfg, svc.now)

@@ -44,6 +44,7 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 	if err != nil {
 		return nil, err
 	}
+	s.metrics.WorkerPhase(core.PhaseStarting)
 	return launch, nil
 }
 
@@ -116,8 +117,10 @@ func (s *Service) UpdateWorkerStatus(ctx context.Context, id string, st core.Wor
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	return retryCAS(func() error {
+	var m moves
+	err := retryCAS(func() error {
 		return s.store.Tx(ctx, func(ctx context.Context) error {
+			m.reset()
 			cur, err := s.store.Events().WorkerPhase(ctx, id)
 			if err != nil {
 				return err
@@ -129,22 +132,29 @@ func (s *Service) UpdateWorkerStatus(ctx context.Context, id string, st core.Wor
 			if err := s.store.Events().UpdateWorkerStatus(ctx, id, cur, st); err != nil {
 				return lostRace(err)
 			}
+			if cur != st.Phase { // a repeated report moves nothing
+				m.worker = st.Phase
+			}
 			if !st.Phase.IsTerminal() {
 				return nil
 			}
-			return s.finishEvent(ctx, id, st.Ended)
+			return s.finishEvent(ctx, id, st.Ended, &m)
 		})
 	})
+	if err == nil {
+		s.report(&m)
+	}
+	return err
 }
 
 // finishEvent, inside the transaction that made an event's worker terminal,
 // moves its unfinished jobs on and schedules its cleanup.
-func (s *Service) finishEvent(ctx context.Context, id string, ended *time.Time) error {
+func (s *Service) finishEvent(ctx context.Context, id string, ended *time.Time, m *moves) error {
 	jobs, err := s.store.Jobs().List(ctx, id)
 	if err != nil {
 		return err
 	}
-	if err := s.stopJobs(ctx, id, jobs, ended); err != nil {
+	if err := s.stopJobs(ctx, id, jobs, ended, m); err != nil {
 		return err
 	}
 	return s.scheduleCleanup(ctx, id, false)
@@ -168,8 +178,10 @@ func (s *Service) TimeoutWorker(ctx context.Context, id string) error {
 	if _, err := require(ctx, auth.RoleObserver, ""); err != nil {
 		return err
 	}
-	return retryCAS(func() error {
+	var m moves
+	err := retryCAS(func() error {
 		return s.store.Tx(ctx, func(ctx context.Context) error {
+			m.reset()
 			st, err := s.store.Events().WorkerStatus(ctx, id)
 			if err != nil {
 				return err
@@ -184,9 +196,14 @@ func (s *Service) TimeoutWorker(ctx context.Context, id string) error {
 			if err := s.store.Events().UpdateWorkerStatus(ctx, id, from, st); err != nil {
 				return lostRace(err)
 			}
-			return s.finishEvent(ctx, id, st.Ended)
+			m.worker = st.Phase
+			return s.finishEvent(ctx, id, st.Ended, &m)
 		})
 	})
+	if err == nil {
+		s.report(&m)
+	}
+	return err
 }
 
 // RunningWorkers counts workers that occupy capacity (STARTING, RUNNING or

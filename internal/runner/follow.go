@@ -151,6 +151,9 @@ func (r *Runner) running(ctx context.Context, ref core.WorkloadRef, started time
 	if err == nil {
 		err = ack
 	}
+	if err == nil && report == nil {
+		r.cfg.Metrics.Started(t.Kind, r.clock.Now().Sub(t.Created))
+	}
 	if !ignorable(report) {
 		r.log.Error("reporting RUNNING", "workload", ref.String(), "error", report)
 	}

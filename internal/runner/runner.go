@@ -69,6 +69,9 @@ type Config struct {
 	// server returns memory to the system then.
 	Idle      func()
 	IdleAfter time.Duration
+
+	// Metrics is told of leases and starts (nil: nothing; metrics.go).
+	Metrics Metrics
 }
 
 func (c *Config) defaults() {
@@ -104,6 +107,9 @@ func (c *Config) defaults() {
 	}
 	if c.Clock == nil {
 		c.Clock = clock.Real{}
+	}
+	if c.Metrics == nil {
+		c.Metrics = noMetrics{}
 	}
 }
 

@@ -237,6 +237,7 @@ func (r *Runner) take(ctx context.Context, kind core.TaskKind, project string, n
 	if err != nil {
 		return nil, err
 	}
+	r.cfg.Metrics.Leased(kind, len(starts))
 	return starts, nil
 }
 
@@ -322,6 +323,7 @@ func (r *Runner) ack(ctx context.Context, t *core.Task) {
 // and the task is acknowledged.
 func (r *Runner) putBack(ctx context.Context, t *core.Task, starting bool, cause error) {
 	defer r.waiting() // due after its back-off, or at its lease's end
+	r.cfg.Metrics.StartFailed(t.Kind)
 	giveUp := t.Attempts+1 >= r.cfg.MaxAttempts
 	delay := r.cfg.RetryDelay << t.Attempts
 	if giveUp {

@@ -11,6 +11,7 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/metrics"
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
@@ -20,9 +21,9 @@ import (
 
 // newSubstrate builds the substrate cfg.Substrate names; its workloads'
 // lines go to the store's logs.
-func newSubstrate(cfg Config, workerCmd []string, store core.Store, svc *api.Service, log *slog.Logger) (core.Substrate, error) {
+func newSubstrate(cfg Config, workerCmd []string, store core.Store, svc *api.Service, m *metrics.Metrics, log *slog.Logger) (core.Substrate, error) {
 	logs := store.Logs()
-	sink := relaxedSink{store: store, redact: svc.RedactLogs}
+	sink := relaxedSink{store: store, redact: svc.RedactLogs, stored: m.LogLinesStored}
 	// Workers are host processes on every substrate so far; the server's
 	// own worker command can start from standbys (package standby).
 	hostWorkers := local.Options{DataDir: cfg.DataDir, Sink: sink, Logger: log}
@@ -61,7 +62,7 @@ func newSubstrate(cfg Config, workerCmd []string, store core.Store, svc *api.Ser
 }
 
 // newRunner prepares the substrate and the runner that owns the work on it.
-func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Store, log *slog.Logger) (*runner.Runner, core.Substrate, error) {
+func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Store, m *metrics.Metrics, log *slog.Logger) (*runner.Runner, core.Substrate, error) {
 	cmd := cfg.WorkerCommand
 	if len(cmd) == 0 {
 		exe, err := os.Executable()
@@ -70,7 +71,7 @@ func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Sto
 		}
 		cmd = []string{exe, "worker"}
 	}
-	sub, err := newSubstrate(cfg, cmd, store, svc, log)
+	sub, err := newSubstrate(cfg, cmd, store, svc, m, log)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -80,7 +81,7 @@ func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Sto
 	}
 	r := runner.New(runner.Config{
 		MaxWorkers: cfg.MaxWorkers, MaxJobs: cfg.MaxJobs, MaxWorkersPerProject: cfg.MaxWorkersPerProject,
-		WorkerCommand: cmd,
+		WorkerCommand: cmd, Metrics: m,
 		// A burst of work leaves the heap large and the runtime returns it
 		// to the system only slowly; an idle server gives it back at once,
 		// with what the store caches.
@@ -125,6 +126,7 @@ func closeSubstrate(sub core.Substrate, log *slog.Logger) {
 type relaxedSink struct {
 	store  core.Store
 	redact func(ctx context.Context, eventID string, entries []core.LogEntry) ([]core.LogEntry, error)
+	stored func(lines int) // counts the lines stored (metrics)
 }
 
 var _ logpump.FinalSink = relaxedSink{}
@@ -134,7 +136,11 @@ func (r relaxedSink) Append(ctx context.Context, s core.LogStream, entries []cor
 	if err != nil {
 		return err
 	}
-	return r.store.Logs().Append(core.Relaxed(ctx), s, entries)
+	if err := r.store.Logs().Append(core.Relaxed(ctx), s, entries); err != nil {
+		return err
+	}
+	r.stored(len(entries))
+	return nil
 }
 
 func (r relaxedSink) Close(ctx context.Context, s core.LogStream) error {
@@ -148,10 +154,14 @@ func (r relaxedSink) AppendAndClose(ctx context.Context, s core.LogStream, entri
 	if err != nil {
 		return err
 	}
-	return r.store.Tx(core.Relaxed(ctx), func(ctx context.Context) error {
+	err = r.store.Tx(core.Relaxed(ctx), func(ctx context.Context) error {
 		if err := r.store.Logs().Append(ctx, s, entries); err != nil {
 			return err
 		}
 		return r.store.Logs().Close(ctx, s)
 	})
+	if err == nil {
+		r.stored(len(entries))
+	}
+	return err
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/gateway/gateways"
 	"github.com/brigadeplatform/brigade/internal/httpapi"
 	"github.com/brigadeplatform/brigade/internal/httpx"
+	"github.com/brigadeplatform/brigade/internal/metrics"
 	"github.com/brigadeplatform/brigade/internal/ratelimit"
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/seal"
@@ -94,6 +95,11 @@ type Config struct {
 
 	// Gateways are mounted on the server's listener (docs/gateways.md).
 	Gateways gateways.Config
+
+	// MetricsAddr is where Prometheus /metrics is served (docs/metrics.md):
+	// empty on Addr, without authentication; host:port on a listener of
+	// its own instead; MetricsOff ("none") nowhere.
+	MetricsAddr string
 }
 
 // DefaultStandbyWorkers is how many standby workers a server keeps.
@@ -186,6 +192,9 @@ func (c *Config) Validate() error {
 	if err := c.Login.validate(); err != nil {
 		return err
 	}
+	if err := c.validateMetricsAddr(); err != nil {
+		return err
+	}
 	for name, tok := range map[string]string{"--scheduler-token": c.SchedulerToken, "--observer-token": c.ObserverToken} {
 		if tok != "" && len(tok) < 16 {
 			return fmt.Errorf("%s must be at least 16 characters", name)
@@ -209,6 +218,9 @@ type Server struct {
 	stopReqs context.CancelFunc // ends streams at shutdown
 	unlock   func()             // releases the data dir's lock
 	gateways []gateway.Gateway
+
+	metrics    *metrics.Metrics
+	metricsSrv *metricsServer // nil: /metrics on the API listener, or off
 }
 
 // buildGateways makes the gateways cfg turns on, each with a token of its
@@ -248,7 +260,8 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if dbPath == "" {
 		dbPath = filepath.Join(cfg.DataDir, "brigade.db")
 	}
-	st, err := sqlite.Open(ctx, dbPath, log)
+	m := metrics.New(log)
+	st, err := sqlite.Open(ctx, dbPath, log, sqlite.WithObserver(m))
 	if err != nil {
 		unlock()
 		return nil, fmt.Errorf("opening database %s: %w", dbPath, err)
@@ -274,6 +287,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		closeAll()
 		return nil, fmt.Errorf("listening on %s: %w (is another server running? choose another --addr)", cfg.Addr, err)
 	}
+	msrv, err := listenMetrics(cfg, m, log)
+	if err != nil {
+		ln.Close()
+		closeAll()
+		return nil, err
+	}
+	if msrv != nil {
+		closeStore := closeAll
+		closeAll = func() { msrv.ln.Close(); closeStore() }
+	}
 	scheme := "http://"
 	if stls != nil {
 		scheme = "https://"
@@ -283,7 +306,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		apiAddr = scheme + ln.Addr().String()
 	}
 	acfg := api.Config{RootSessionTTL: cfg.RootSessionTTL, APIAddress: apiAddr, CleanupDelay: cfg.CleanupDelay,
-		ThirdPartyAuth: cfg.ThirdPartyAuth}
+		ThirdPartyAuth: cfg.ThirdPartyAuth, Metrics: m}
 	if stls != nil {
 		acfg.APICertificate = string(stls.certPEM)
 		log.Info("serving TLS", "certificate", stls.certFile, "sha256", stls.fingerprint)
@@ -323,7 +346,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	var run *runner.Runner
 	var sub core.Substrate
 	if cfg.Substrate != "none" {
-		if run, sub, err = newRunner(ctx, cfg, svc, st, log); err != nil {
+		if run, sub, err = newRunner(ctx, cfg, svc, st, m, log); err != nil {
 			ln.Close()
 			closeAll()
 			return nil, err
@@ -341,12 +364,17 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		return nil, err
 	}
 	mux.Handle("/", h)
+	if cfg.MetricsAddr == "" {
+		mux.Handle("GET /metrics", m.Handler())
+	}
+	m.WatchQueue(st.Queue())
+	m.SetLeader(true) // one process runs everything
 	// Requests get a base context that shutdown cancels, so open streams
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
 	return &Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
-		unlock: unlock, gateways: gws,
+		unlock: unlock, gateways: gws, metrics: m, metricsSrv: msrv,
 		http: &http.Server{Handler: httpx.DrainBody(httpapi.CleanPath(mux)), ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls),
 			// Failed TLS handshakes and the like: noise unless debugging.
@@ -446,6 +474,9 @@ func (s *Server) Run(ctx context.Context) error {
 	})
 	if s.runner != nil {
 		g.Go(func() error { return s.runner.Run(gctx) })
+	}
+	if s.metricsSrv != nil {
+		g.Go(func() error { return s.metricsSrv.serve(gctx) })
 	}
 	g.Go(func() error { s.audit.Run(gctx); return nil })
 	g.Go(func() error { s.sweepExpired(gctx); return nil })

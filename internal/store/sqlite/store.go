@@ -98,6 +98,8 @@ type Store struct {
 	projectDocs projectDocs // the documents of all projects (projectStore.All)
 
 	now func() time.Time // the queue's and cleanups' clock
+
+	observer Observer // told commit times (WithObserver)
 }
 
 // Option tunes Open.
@@ -179,6 +181,7 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 	s.audit = auditStore{s}
 	s.now = time.Now
 	s.stmtCacheSize = maxCachedStmts
+	s.observer = noObserver{}
 	for _, o := range opts {
 		o(s)
 	}

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -199,6 +200,7 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if st := s.state(ctx); st != nil {
 		return s.nested(ctx, st, fn)
 	}
+	asked := time.Now()
 	r := &txRequest{ctx: ctx, fn: fn, done: make(chan struct{})}
 	s.waiting.Add(1)
 	select {
@@ -216,6 +218,9 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) erro
 	<-r.done
 	if r.panic != nil {
 		panic(r.panic)
+	}
+	if r.err == nil {
+		s.observer.TxCommitted(time.Since(asked))
 	}
 	return r.err
 }
@@ -273,6 +278,7 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		failAll(batch, err)
 		return nil
 	}
+	began := time.Now()
 	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		s.dropIfBroken(err)
 		failAll(batch, fmt.Errorf("begin write transaction on %s: %w", s.path, err))
@@ -306,6 +312,7 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		}
 		return nil
 	}
+	s.observer.BatchCommitted(time.Since(began), len(batch))
 	s.batches.Add(1)
 	if !s.relaxed {
 		s.fsyncs.Add(1)
