@@ -1,5 +1,5 @@
 # The one command that runs every test: `make test`.
-.PHONY: test build vet fuzz bench-intake
+.PHONY: test build vet fuzz bench-intake soak
 
 GO ?= go
 
@@ -28,3 +28,13 @@ fuzz:
 
 bench-intake:
 	$(GO) run ./bench/intake -n 5000 -c 32
+
+# The soak (docs/reliability.md, "Soak"), not part of `make test`: the real
+# server held at SOAK_RATE events/s for SOAK_DURATION; it prints its figures
+# and writes soak.csv, soak.png and figures.txt into BRIGADE_CI_ARTIFACTS
+# (default /tmp/brigade-artifacts). It fails if an event is lost or an answer
+# is an error, or if memory, goroutines or open files grow.
+SOAK_RATE ?= 20
+SOAK_DURATION ?= 60s
+soak:
+	$(GO) run ./bench/soak -rate $(SOAK_RATE) -duration $(SOAK_DURATION)

@@ -122,7 +122,7 @@ func (p *plot) drawPanel(img *image.RGBA, pn panel, r image.Rectangle, xmax floa
 		if lx+textWidth(p.label, textScale) > r.Max.X {
 			lx = xx - 6 - textWidth(p.label, textScale) // at the right edge: on its left
 		}
-		drawText(img, lx, r.Max.Y-glyphH*textScale-6, p.label, grey, textScale)
+		drawText(img, lx, r.Min.Y+6, p.label, grey, textScale)
 	}
 	// Axes.
 	hline(img, r.Min.X, r.Max.X, r.Max.Y, black)

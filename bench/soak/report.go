@@ -291,7 +291,7 @@ func (r *report) writeCSV(w io.Writer) error {
 
 // plot draws rate, latency, memory and goroutines over time.
 func (r *report) plot() *plot {
-	p := &plot{title: fmt.Sprintf("brigade soak: %.0f events/s for %s, one job each", r.o.rate, r.o.duration),
+	p := &plot{title: fmt.Sprintf("brigade soak: %.0f events/s for %.0f s, one job each", r.o.rate, r.o.duration.Seconds()),
 		marker: r.o.duration.Seconds(), label: "load ends"}
 	col := func(get func(sample) float64) []float64 {
 		vs := make([]float64, len(r.samples))
