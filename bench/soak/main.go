@@ -46,6 +46,7 @@ type options struct {
 	duration   time.Duration
 	clients    int
 	url        string
+	metricsURL string
 	password   string
 	brigade    string
 	maxWorkers int
@@ -59,7 +60,8 @@ func main() {
 	flag.Float64Var(&o.rate, "rate", 20, "events per second to hold")
 	flag.DurationVar(&o.duration, "duration", 60*time.Second, "how long to hold the rate")
 	flag.IntVar(&o.clients, "clients", 8, "concurrent clients sending events")
-	flag.StringVar(&o.url, "url", "", "soak this running server instead of starting one (with -password); its /metrics must be on its address")
+	flag.StringVar(&o.url, "url", "", "soak this running server instead of starting one (with -password)")
+	flag.StringVar(&o.metricsURL, "metrics-url", "", "the -url server's /metrics, when its --metrics-addr serves it elsewhere (default: <url>/metrics)")
 	flag.StringVar(&o.password, "password", "", "root password of the -url server")
 	flag.StringVar(&o.brigade, "brigade", "", "brigade binary to start (default: built from ./cmd/brigade)")
 	flag.IntVar(&o.maxWorkers, "max-workers", 8, "--max-workers of the started server")
@@ -96,6 +98,8 @@ func (o *options) validate() error {
 		return fmt.Errorf("-clients %d: give at least 1", o.clients)
 	case o.url != "" && o.password == "":
 		return errors.New("-url needs -password (the server's root password)")
+	case o.metricsURL != "" && o.url == "":
+		return errors.New("-metrics-url goes with -url: a server the soak starts serves /metrics on its own address")
 	case o.growth < 1:
 		return fmt.Errorf("-growth %v must be at least 1", o.growth)
 	case o.maxWorkers < 1:
@@ -145,7 +149,11 @@ func run(ctx context.Context, o options) error {
 	defer cancelWatches()
 	t := newTally()
 	l := &load{c: c, project: project, source: "soak.example.com", rate: o.rate, duration: o.duration, clients: o.clients, tally: t}
-	smp := &sampler{metricsURL: base + "/metrics", http: hc, tally: t}
+	metricsURL := o.metricsURL
+	if metricsURL == "" {
+		metricsURL = base + "/metrics"
+	}
+	smp := &sampler{metricsURL: metricsURL, http: hc, tally: t}
 	start := time.Now()
 	loadDone := make(chan struct{})
 	go func() { l.run(wctx, start); close(loadDone) }()
