@@ -489,6 +489,9 @@ func (s *Server) Run(ctx context.Context) error {
 		})
 	}
 	s.log.Info("brigade server listening", "addr", s.URL(), "dataDir", s.cfg.DataDir)
+	if s.metricsSrv != nil {
+		s.log.Info("serving /metrics", "addr", "http://"+s.MetricsAddr()+"/metrics")
+	}
 	err := g.Wait()
 	s.stopReqs()
 	s.audit.Close() // the requests are over: store what they left
