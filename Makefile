@@ -8,7 +8,9 @@ test: test/jssdk/node_modules
 	# A race-built binary sleeps 1 s at a clean exit (atexit_sleep_ms) to let
 	# other goroutines report; tests start such binaries as workers and brig
 	# processes by the hundred. A race found is still reported and fails.
-	GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 ./...
+	# internal/server alone runs about 10 minutes under -race on a busy 2-core
+	# machine: go test's default 10-minute limit would fail it there.
+	GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 -timeout 30m ./...
 
 # The official Brigade JS SDK, pinned in test/jssdk/package-lock.json.
 test/jssdk/node_modules: test/jssdk/package.json test/jssdk/package-lock.json
