@@ -142,6 +142,13 @@ func (s *Service) LogChanges(eventID string) (<-chan struct{}, func()) {
 	return s.store.Subscribe(core.TopicLogs(eventID))
 }
 
+// QueueChanges returns a channel that receives a value after every
+// commit that touched the queue: an event or a job was created, or a task
+// taken (the dashboard's lists follow it).
+func (s *Service) QueueChanges() (<-chan struct{}, func()) {
+	return s.store.Subscribe(core.TopicQueue)
+}
+
 // Ready checks that the database answers.
 func (s *Service) Ready(ctx context.Context) error { return s.store.Ping(ctx) }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -57,4 +58,22 @@ func (c *Client) CreateUserSession(ctx context.Context, successURL string) (*cor
 // NotFoundError or an AuthenticationError.
 func (c *Client) DeleteSession(ctx context.Context) error {
 	return c.do(ctx, request{method: http.MethodDelete, path: "/v2/session", want: http.StatusOK}, nil)
+}
+
+// SignInCode is a one-time code that signs a browser in to the dashboard.
+type SignInCode struct {
+	Code    string    `json:"code"`
+	Expires time.Time `json:"expires"`
+}
+
+// CreateSignInCode asks for a one-time, short-lived code that signs a
+// browser in to the dashboard as the Client's session (POST
+// /v2/session/sign-in-codes, an addition to Brigade's API): open
+// <server>/signin?code=<code>.
+func (c *Client) CreateSignInCode(ctx context.Context) (*SignInCode, error) {
+	var out SignInCode
+	if err := c.do(ctx, request{method: http.MethodPost, path: "/v2/session/sign-in-codes", want: http.StatusCreated}, &out); err != nil {
+		return nil, err
+	}
+	return &out, nil
 }

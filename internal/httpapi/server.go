@@ -70,6 +70,7 @@ func New(svc *api.Service, opts Options) http.Handler {
 	open("GET /assets/splash.html", splash)
 	authed("DELETE /v2/session", h.deleteSession)
 	authed("GET /v2/whoami", h.whoami)
+	authed("POST /v2/session/sign-in-codes", h.createSignInCode) // our addition (docs/api.md)
 
 	authed("POST /v2/projects", h.createProject)
 	authed("GET /v2/projects", h.listProjects)
@@ -294,6 +295,18 @@ func (h *handler) deleteSession(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeNull(w, http.StatusOK)
+}
+
+// createSignInCode gives a session a one-time code that signs a browser
+// in to the dashboard (brig dashboard).
+func (h *handler) createSignInCode(w http.ResponseWriter, r *http.Request) {
+	code, err := h.svc.CreateSignInCode(r.Context())
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.writeKind(w, r, http.StatusCreated, "SignInCode", code)
 }
 
 func (h *handler) whoami(w http.ResponseWriter, r *http.Request) {
