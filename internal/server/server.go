@@ -35,6 +35,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/seal"
 	"github.com/brigadeplatform/brigade/internal/secretskey"
 	"github.com/brigadeplatform/brigade/internal/store/sqlite"
+	"github.com/brigadeplatform/brigade/internal/web"
 )
 
 // Config is everything `brigade server` can be told. Defaults are filled by
@@ -353,9 +354,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		}
 	}
 	rec := audit.New(st.Audit(), audit.Options{MaxAge: cfg.AuditMaxAge, MaxEntries: cfg.AuditMaxEntries, Logger: log})
+	limiter := loginLimiter(cfg)
 	h := httpapi.New(svc, httpapi.Options{
 		MaxBodyBytes: cfg.MaxBodyBytes, Version: cfg.Version, Commit: cfg.Commit, Logger: log, Audit: rec,
-		LoginLimiter: loginLimiter(cfg),
+		LoginLimiter: limiter,
 	})
 	mux := http.NewServeMux()
 	if err := gateway.Mount(mux, gws, false, log); err != nil {
@@ -369,6 +371,16 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	}
 	m.WatchQueue(st.Queue())
 	m.SetLeader(true) // one process runs everything
+	// The dashboard takes / and its own pages; the API keeps /v2/... and
+	// answers every other path (docs/dashboard.md).
+	dash, err := web.New(svc, web.Options{Secure: stls != nil, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
+		LoginLimiter: limiter, Audit: rec, Version: cfg.Version})
+	if err != nil {
+		ln.Close()
+		closeAll()
+		return nil, err
+	}
+	dash.Mount(mux)
 	// Requests get a base context that shutdown cancels, so open streams
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
