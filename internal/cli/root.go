@@ -121,6 +121,7 @@ func NewRootCommand(env Env) *cobra.Command {
 		newInitCommand(a),
 		newLoginCommand(a),
 		newLogoutCommand(a),
+		newDashboardCommand(a),
 		newWhoAmICommand(a),
 		newProjectCommand(a),
 		newEventCommand(a),
