@@ -435,6 +435,17 @@ func matrix() []cell {
 			return "DELETE", "/v2/projects/alpha/role-assignments?role=PROJECT_USER&principalType=SERVICE_ACCOUNT&principalID=" + w.victimSA(), nil
 		}},
 
+		// A dashboard sign-in code is for a person's session only (our
+		// addition, docs/api.md): other tokens are refused.
+		{name: "dashboard sign-in code", want: func(k who) int {
+			switch k {
+			case anonymous, lockedUser:
+				return http.StatusUnauthorized
+			case root, reader, projAdmin, projUser, otherDev:
+				return http.StatusCreated
+			}
+			return http.StatusForbidden
+		}, req: fixed("POST", "/v2/session/sign-in-codes", nil)},
 		// Logging out needs a session of one's own; other tokens get a 400
 		// (Brigade answers 500). Whoever logged out logs in again.
 		{name: "log out", want: func(k who) int {
