@@ -116,8 +116,8 @@ func waitJS(t *testing.T, ctx context.Context, what, expr string) {
 	}
 }
 
-// countdownScript is Brigade v1's parallel countdown, shortened: 20 jobs
-// side by side beside one long job, which waits for gate to exist before
+// countdownScript is Brigade v1's parallel countdown, shortened: one long
+// job beside a Group of 20 jobs side by side; the long one waits for gate to exist before
 // its last line, so the test can watch that line arrive live.
 func countdownScript(gate string) string {
 	return `const { events, Job, Group } = require("brigadier");
@@ -134,8 +134,8 @@ events.on("exec", (e, p) => {
     "while [ ! -e '` + gate + `' ]; do sleep 0.1; done",
     "echo 'long countdown: done'",
   ];
-  parallel.runAll();
   long.run();
+  parallel.runAll();
 });
 `
 }
