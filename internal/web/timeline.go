@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"net/url"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -123,7 +124,7 @@ func buildTimeline(ev *core.Event, now time.Time) timeline {
 		}
 		y := tlTop + i*tlRowH
 		tl.Rows = append(tl.Rows, timelineRow{
-			Name: j.Name, Phase: string(phase), Href: "/events/" + ev.Metadata.ID + "/logs?job=" + j.Name,
+			Name: j.Name, Phase: string(phase), Href: "/events/" + ev.Metadata.ID + "/logs?job=" + url.QueryEscape(j.Name),
 			Title: fmt.Sprintf("%s: %s, %s from %s", j.Name, phase, roundDuration(s.end.Sub(s.start)),
 				roundDuration(s.start.Sub(t0))),
 			Y: y + (tlRowH-tlBarH)/2, TextY: y + tlRowH - 5, X: x, W: w,
