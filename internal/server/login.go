@@ -44,6 +44,17 @@ type LoginConfig struct {
 func (c LoginConfig) oidc() bool   { return c.OIDCIssuerURL != "" || c.OIDCClientID != "" }
 func (c LoginConfig) github() bool { return c.GitHubClientID != "" || c.GitHubClientSecret != "" }
 
+// providerName names the third-party login for people ("" for none).
+func (c LoginConfig) providerName() string {
+	switch {
+	case c.oidc():
+		return "OpenID Connect"
+	case c.github():
+		return "GitHub"
+	}
+	return ""
+}
+
 func (c LoginConfig) validate() error {
 	switch {
 	case c.oidc() && c.github():

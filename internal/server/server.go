@@ -374,7 +374,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	// The dashboard takes / and its own pages; the API keeps /v2/... and
 	// answers every other path (docs/dashboard.md).
 	dash, err := web.New(svc, web.Options{Secure: stls != nil, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
-		LoginLimiter: limiter, Audit: rec, Version: cfg.Version})
+		LoginLimiter: limiter, Audit: rec, Version: cfg.Version, ThirdPartyLogin: cfg.Login.providerName()})
 	if err != nil {
 		ln.Close()
 		closeAll()

@@ -126,6 +126,7 @@ func safeNext(next string) string {
 
 type signinView struct {
 	Next, Error, Form string
+	Provider          string // the third-party login offered, if any
 }
 
 // signinPage shows the password form, or redeems a sign-in code from
@@ -136,9 +137,14 @@ func (d *Dashboard) signinPage(w http.ResponseWriter, r *http.Request) {
 		d.redeem(w, r, code, next)
 		return
 	}
-	form := auth.NewToken()[:32]
-	http.SetCookie(w, d.cookie(signinCookie, form, 600))
-	d.render(w, http.StatusOK, "signin", view{Title: "Sign in", Data: signinView{Next: next, Form: form}})
+	if r.URL.Query().Get("done") != "" {
+		// Back from the identity provider: move on from this site's own
+		// page, so that the browser sends the SameSite=Strict cookie.
+		d.render(w, http.StatusOK, "signin", view{Title: "Signed in", Data: signinView{Next: next}})
+		return
+	}
+	d.render(w, http.StatusOK, "signin", view{Title: "Sign in", Data: signinView{Next: next, Form: d.newSigninForm(w),
+		Provider: d.opts.ThirdPartyLogin}})
 }
 
 // redeem trades a one-time code for a session. The answer is a page that
@@ -150,7 +156,7 @@ func (d *Dashboard) redeem(w http.ResponseWriter, r *http.Request, code, next st
 	d.record(r, nil, "GET /signin?code", "sessions", err)
 	if err != nil {
 		d.render(w, http.StatusUnauthorized, "signin", view{Title: "Sign in", Data: signinView{Next: next, Error: err.Error(),
-			Form: d.newSigninForm(w)}})
+			Form: d.newSigninForm(w), Provider: d.opts.ThirdPartyLogin}})
 		return
 	}
 	http.SetCookie(w, d.cookie(sessionCookie, tok.Value, 0))
@@ -170,22 +176,10 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 	ctx := context.WithoutCancel(r.Context())
 	again := func(status int, msg string) {
 		d.render(w, status, "signin", view{Title: "Sign in", Data: signinView{
-			Next: safeNext(r.PostFormValue("next")), Error: msg, Form: d.newSigninForm(w)}})
+			Next: safeNext(r.PostFormValue("next")), Error: msg, Form: d.newSigninForm(w), Provider: d.opts.ThirdPartyLogin}})
 	}
-	if err := r.ParseForm(); err != nil {
-		again(http.StatusBadRequest, "The form could not be read; try again.")
+	if !d.signinFormOK(w, r, again) {
 		return
-	}
-	c, err := r.Cookie(signinCookie)
-	if err != nil || c.Value == "" || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get("form"))) {
-		again(http.StatusForbidden, "The sign-in form was stale or came from another site; try again.")
-		return
-	}
-	if l := d.opts.LoginLimiter; l != nil {
-		if ok, wait := l.Take(clientHost(r)); !ok {
-			again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins from %s. Try again in %s.", clientHost(r), wait))
-			return
-		}
 	}
 	tok, err := d.svc.CreateRootSession(ctx, "root", r.PostForm.Get("password"), true)
 	d.record(r, nil, "POST /signin", "sessions", err)
@@ -200,6 +194,58 @@ func (d *Dashboard) signin(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, d.cookie(signinCookie, "", -1))
 	http.SetCookie(w, d.cookie(sessionCookie, tok.Value, 0))
 	http.Redirect(w, r, safeNext(r.PostForm.Get("next")), http.StatusSeeOther)
+}
+
+// signinFormOK reads the sign-in form, checks that this site made it,
+// and charges the attempt to the client's address; otherwise it shows
+// the form again and reports false.
+func (d *Dashboard) signinFormOK(w http.ResponseWriter, r *http.Request, again func(int, string)) bool {
+	if err := r.ParseForm(); err != nil {
+		again(http.StatusBadRequest, "The form could not be read; try again.")
+		return false
+	}
+	c, err := r.Cookie(signinCookie)
+	if err != nil || c.Value == "" || !hmac.Equal([]byte(c.Value), []byte(r.PostForm.Get("form"))) {
+		again(http.StatusForbidden, "The sign-in form was stale or came from another site; try again.")
+		return false
+	}
+	if l := d.opts.LoginLimiter; l != nil {
+		if ok, wait := l.Take(clientHost(r)); !ok {
+			again(http.StatusTooManyRequests, fmt.Sprintf("Too many failed sign-ins from %s. Try again in %s.", clientHost(r), wait))
+			return false
+		}
+	}
+	return true
+}
+
+// signinWithProvider starts a third-party login, as POST /v2/sessions
+// does: the new session's token goes in the cookie at once and works once
+// the person has logged in at the provider, which sends the browser back
+// through the API's callback to /signin?done=1.
+func (d *Dashboard) signinWithProvider(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
+	again := func(status int, msg string) {
+		d.render(w, status, "signin", view{Title: "Sign in", Data: signinView{
+			Next: safeNext(r.PostFormValue("next")), Error: msg, Form: d.newSigninForm(w), Provider: d.opts.ThirdPartyLogin}})
+	}
+	if !d.signinFormOK(w, r, again) {
+		return
+	}
+	scheme := "http://"
+	if d.opts.Secure {
+		scheme = "https://"
+	}
+	back := scheme + r.Host + "/signin?" + url.Values{"done": {"1"}, "next": {safeNext(r.PostForm.Get("next"))}}.Encode()
+	details, err := d.svc.CreateUserSession(context.WithoutCancel(r.Context()), back)
+	d.record(r, nil, "POST /signin/provider", "sessions", err)
+	if err != nil {
+		status, msg := classify(err)
+		again(status, msg)
+		return
+	}
+	http.SetCookie(w, d.cookie(signinCookie, "", -1))
+	http.SetCookie(w, d.cookie(sessionCookie, details.Token, 0))
+	http.Redirect(w, r, details.AuthURL, http.StatusSeeOther)
 }
 
 // signout ends the session (as DELETE /v2/session) and the cookie.

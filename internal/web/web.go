@@ -43,8 +43,11 @@ type Options struct {
 	// per client address.
 	LoginLimiter *ratelimit.Limiter
 	// Audit, if set, records the dashboard's actions as the API's are.
-	Audit   *audit.Recorder
-	Version string
+	Audit *audit.Recorder
+	// ThirdPartyLogin names the identity provider people may sign in
+	// with ("OpenID Connect", "GitHub"); empty when there is none.
+	ThirdPartyLogin string
+	Version         string
 	// Now is the clock of timelines (default time.Now).
 	Now func() time.Time
 }
@@ -94,6 +97,7 @@ func (d *Dashboard) Mount(mux *http.ServeMux) {
 	})))
 	mux.Handle("GET /signin", d.recover(http.HandlerFunc(d.signinPage)))
 	mux.Handle("POST /signin", d.recover(http.HandlerFunc(d.signin)))
+	mux.Handle("POST /signin/provider", d.recover(http.HandlerFunc(d.signinWithProvider)))
 	mux.Handle("POST /signout", d.authed(d.signout))
 
 	mux.Handle("GET /{$}", d.authed(d.projectsPage))

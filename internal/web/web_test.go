@@ -9,6 +9,7 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/idp/idptest"
 	"github.com/brigadeplatform/brigade/internal/server"
 )
 
@@ -272,4 +273,29 @@ func TestAuthorizationApplies(t *testing.T) {
 		t.Fatalf("a reader's logs: %d", code)
 	}
 	d.waitPhase(t, id, core.PhasePending)
+}
+
+// TestSignInWithTheIdentityProvider: with a third-party login configured,
+// the sign-in page offers it, and the browser comes back signed in as the
+// person, by way of the API's own callback.
+func TestSignInWithTheIdentityProvider(t *testing.T) {
+	prov := idptest.Start(t, idptest.Account{Email: "ada@example.com", Name: "Ada Lovelace"})
+	d := startDash(t, "none", func(c *server.Config) {
+		c.Login = server.LoginConfig{OIDCIssuerURL: prov.URL, OIDCClientID: prov.ClientID, OIDCClientSecret: prov.ClientSecret,
+			GrantReaderOnFirstLogin: true}
+	})
+	b := newBrowser(t, d.url)
+	_, page, _ := b.get("/signin?next=%2F")
+	if !strings.Contains(page, "Sign in with OpenID Connect") {
+		t.Fatalf("the sign-in page offers no provider:\n%s", page)
+	}
+	form := formField.FindStringSubmatch(page)[1]
+	b.hc.CheckRedirect = nil // the browser follows the provider's redirects
+	code, page, _ := b.post("/signin/provider", url.Values{"form": {form}, "next": {"/"}})
+	if code != http.StatusOK || !strings.Contains(page, `content="0;url=/"`) {
+		t.Fatalf("back from the provider: %d\n%s", code, page)
+	}
+	if code, page, _ := b.get("/"); code != http.StatusOK || !strings.Contains(page, "Signed in as <strong>ada@example.com</strong>") {
+		t.Fatalf("after the provider: %d\n%s", code, page)
+	}
 }
