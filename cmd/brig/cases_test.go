@@ -203,6 +203,19 @@ func testAdministration(t *testing.T, runs *brigRuns) {
 		if out := ada.ok(t, "whoami"); out != "USER ada@example.com on "+addr+"\n" {
 			t.Errorf("whoami after the browser login: %q", out)
 		}
+		// brig dashboard opens the browser signed in as ada's session.
+		pathEnv2, done2 := fakeBrowser(t)
+		adaDash := runs.session("BRIGADE_CONFIG="+filepath.Join(dir, "ada-config"), pathEnv2, "BRIG_TEST_BROWSER_DONE="+done2)
+		contains(t, "dashboard", adaDash.ok(t, "dashboard"), "Opening the dashboard of "+addr, addr+"/signin?code=")
+		waitFor(t, "the browser to sign in to the dashboard", func() bool {
+			var err error
+			page, err = os.ReadFile(done2)
+			return err == nil
+		})
+		if !strings.HasPrefix(string(page), "200 OK\n") || !strings.Contains(string(page), "Continue to the dashboard") {
+			t.Fatalf("the dashboard's browser ended on:\n%s", page)
+		}
+		contains(t, "dashboard --print", ada.ok(t, "dashboard", "--print", "-e", "some-event"), addr+"/signin?code=", "next=%2Fevents%2Fsome-event")
 		if out := ada.ok(t, "logout"); out != "Logged out.\n" {
 			t.Errorf("logout: %q", out)
 		}

@@ -78,7 +78,10 @@ func runDashboard(ctx context.Context, o *dashboardOptions) error {
 	if !o.print {
 		err := o.app.env.OpenBrowser(address)
 		if err == nil {
-			fmt.Fprintf(o.out, "Opened the dashboard of %s in your browser.\n", base)
+			// The opener may still find no browser to start (a machine
+			// without a display): the address is there to copy.
+			fmt.Fprintf(o.out, "Opening the dashboard of %s in your browser. If no browser opens, open this address\n"+
+				"within a minute (it works once):\n\n    %s\n\n", base, address)
 			return nil
 		}
 		fmt.Fprintf(o.errOut, "brig: could not open a browser (%v)\n", err)
