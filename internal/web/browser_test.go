@@ -55,7 +55,7 @@ func newChrome(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 5*time.Minute)
+	ctx, cancelTime := context.WithTimeout(ctx, 10*time.Minute)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting %s: %v", path, err)
@@ -240,7 +240,7 @@ func TestBrowser(t *testing.T) {
 		}
 	})
 
-	t.Run("KeyboardReachesTheActions", func(t *testing.T) {
+	t.Run("TheKeyboardFindsTheSkipLinkFirst", func(t *testing.T) {
 		do(t, ctx, "opening the projects", chromedp.Navigate(d.url+"/"), chromedp.WaitVisible(chromedp.CSS("main h1")))
 		// Tab from the top: the skip link comes first and is visible when
 		// focused.
