@@ -5,7 +5,7 @@
 // one value, so bursts coalesce and Publish never blocks on a slow reader: a
 // subscriber learns "something changed since you last looked" and re-reads
 // the store. The SQLite store publishes from its writer; the PostgreSQL store
-// will publish what LISTEN/NOTIFY delivers, so both share this hub.
+// publishes what LISTEN/NOTIFY delivers, so both share this hub.
 package notify
 
 import "sync"
@@ -81,6 +81,17 @@ func (h *Hub) PublishSet(topics map[string]struct{}) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for t := range topics {
+		h.wakeLocked(t)
+	}
+}
+
+// PublishAll wakes every subscriber of every topic: for a store that may
+// have missed notifications (a PostgreSQL listener that reconnected), so
+// that each follower re-reads what it follows.
+func (h *Hub) PublishAll() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for t := range h.subs {
 		h.wakeLocked(t)
 	}
 }

@@ -81,4 +81,19 @@ func TestHub(t *testing.T) {
 		}
 		h.Publish("a")
 	})
+	t.Run("PublishAllWakesEveryTopic", func(t *testing.T) {
+		h := New()
+		a, cancelA := h.Subscribe("a")
+		b, cancelB := h.Subscribe("b")
+		defer cancelA()
+		defer cancelB()
+		h.PublishAll()
+		for _, ch := range []<-chan struct{}{a, b} {
+			select {
+			case <-ch:
+			default:
+				t.Fatal("a subscriber was not woken by PublishAll")
+			}
+		}
+	})
 }

@@ -1,0 +1,58 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+type deliveryStore struct{ s *Store }
+
+func (ds deliveryStore) Lookup(ctx context.Context, source, key string) ([]string, bool, error) {
+	var ids []string
+	err := ds.s.reader(ctx).QueryRow(ctx,
+		`SELECT event_ids FROM deliveries WHERE source = $1 AND key = $2`, source, key).Scan(&ids)
+	if noRows(err) {
+		return nil, false, nil
+	}
+	if err != nil {
+		return nil, false, fmt.Errorf("look up delivery %q of source %q: %w", key, source, err)
+	}
+	if ids == nil {
+		ids = []string{}
+	}
+	return ids, true, nil
+}
+
+func (ds deliveryStore) Record(ctx context.Context, source, key string, eventIDs []string, at time.Time) error {
+	if eventIDs == nil {
+		eventIDs = []string{}
+	}
+	return ds.s.write(ctx, func(ctx context.Context, st *txState) error {
+		tag, err := st.Exec(ctx,
+			`INSERT INTO deliveries (source, key, event_ids, time_ns) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING`,
+			source, key, eventIDs, at.UnixNano())
+		if err != nil {
+			return fmt.Errorf("record delivery %q of source %q: %w", key, source, err)
+		}
+		if tag.RowsAffected() == 0 {
+			return core.NewConflict("Delivery", key, fmt.Sprintf("delivery %q of source %q was already recorded", key, source))
+		}
+		return nil
+	})
+}
+
+func (ds deliveryStore) DeleteBefore(ctx context.Context, t time.Time) (int64, error) {
+	var n int64
+	err := ds.s.write(ctx, func(ctx context.Context, st *txState) error {
+		tag, err := st.Exec(ctx, `DELETE FROM deliveries WHERE time_ns < $1`, t.UnixNano())
+		if err != nil {
+			return fmt.Errorf("delete deliveries recorded before %s: %w", t.UTC().Format(time.RFC3339), err)
+		}
+		n = tag.RowsAffected()
+		return nil
+	})
+	return n, err
+}
