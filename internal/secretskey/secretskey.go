@@ -21,7 +21,9 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/seal"
+	"github.com/brigadeplatform/brigade/internal/store/postgres"
 	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
@@ -39,11 +41,18 @@ const settingKeyID = "secrets.keyId"
 // created on first start. It finishes an interrupted rotation, records the
 // key's id in a store that has none, and refuses a key that is not the
 // one the store's values are sealed with.
-func Resolve(ctx context.Context, st *sqlite.Store, dataDir, flagKey string, log *slog.Logger) ([]byte, error) {
+func Resolve(ctx context.Context, st KeyedStore, dataDir, flagKey string, log *slog.Logger) ([]byte, error) {
 	return current(ctx, st, dataDir, flagKey, true, log)
 }
 
-func current(ctx context.Context, st *sqlite.Store, dataDir, flagKey string, create bool, log *slog.Logger) ([]byte, error) {
+// KeyedStore is what Resolve needs of a store (SQLite or PostgreSQL).
+type KeyedStore interface {
+	Settings() core.SettingStore
+	// SealedCount is how many sealed values the store holds.
+	SealedCount(ctx context.Context) (int, error)
+}
+
+func current(ctx context.Context, st KeyedStore, dataDir, flagKey string, create bool, log *slog.Logger) ([]byte, error) {
 	path := filepath.Join(dataDir, FileName)
 	var key []byte
 	var err error
@@ -143,6 +152,10 @@ func Rotate(ctx context.Context, opts RotateOptions, log *slog.Logger) (string, 
 	db := opts.Database
 	if db == "" {
 		db = filepath.Join(opts.DataDir, "brigade.db")
+	}
+	if postgres.IsURL(db) {
+		return "", 0, errors.New("rotate-key reseals the SQLite store only: with PostgreSQL, stop every replica and " +
+			"reseal with a release that supports it, or keep the current key")
 	}
 	if _, err := os.Stat(db); err != nil {
 		return "", 0, fmt.Errorf("there is no database %s: set --data-dir (or --database) to the server's", db)

@@ -34,7 +34,6 @@ import (
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/seal"
 	"github.com/brigadeplatform/brigade/internal/secretskey"
-	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 	"github.com/brigadeplatform/brigade/internal/web"
 )
 
@@ -43,7 +42,7 @@ import (
 type Config struct {
 	Addr           string        // listen address, default 127.0.0.1:7745
 	DataDir        string        // SQLite file, secrets key, per-event folders
-	Database       string        // empty: <DataDir>/brigade.db; postgres:// is reserved
+	Database       string        // empty: <DataDir>/brigade.db; a file path, or postgres://... (docs/postgres.md)
 	RootPassword   string        // empty: keep the stored one, or generate on first start
 	SecretsKey     string        // 64 hex chars; empty: <DataDir>/secrets.key
 	MaxBodyBytes   int64         // request body limit
@@ -138,9 +137,6 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		c.DataDir = DefaultDataDir()
-	}
-	if strings.HasPrefix(c.Database, "postgres://") || strings.HasPrefix(c.Database, "postgresql://") {
-		return errors.New("--database: PostgreSQL is not supported yet; leave --database empty to use the embedded SQLite store")
 	}
 	if c.MaxBodyBytes == 0 {
 		c.MaxBodyBytes = httpapi.DefaultMaxBodyBytes
@@ -262,10 +258,10 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		dbPath = filepath.Join(cfg.DataDir, "brigade.db")
 	}
 	m := metrics.New(log)
-	st, err := sqlite.Open(ctx, dbPath, log, sqlite.WithObserver(m))
+	st, err := openStore(ctx, dbPath, log, m)
 	if err != nil {
 		unlock()
-		return nil, fmt.Errorf("opening database %s: %w", dbPath, err)
+		return nil, err
 	}
 	closeAll := func() { st.Close(); unlock() }
 	key, err := secretskey.Resolve(ctx, st, cfg.DataDir, cfg.SecretsKey, log)

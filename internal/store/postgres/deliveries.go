@@ -10,7 +10,17 @@ import (
 
 type deliveryStore struct{ s *Store }
 
+// Lookup inside a transaction first takes a transaction-level advisory
+// lock on the delivery: a concurrent transaction that looks up the same
+// delivery (to record it if unknown) waits for this one to end, and then
+// finds what it recorded, as it would behind SQLite's single writer.
 func (ds deliveryStore) Lookup(ctx context.Context, source, key string) ([]string, bool, error) {
+	if st := ds.s.state(ctx); st != nil {
+		if _, err := st.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`,
+			"brigade-delivery:"+source+"\n"+key); err != nil {
+			return nil, false, fmt.Errorf("lock delivery %q of source %q: %w", key, source, err)
+		}
+	}
 	var ids []string
 	err := ds.s.reader(ctx).QueryRow(ctx,
 		`SELECT event_ids FROM deliveries WHERE source = $1 AND key = $2`, source, key).Scan(&ids)

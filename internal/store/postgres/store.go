@@ -74,7 +74,8 @@ type Store struct {
 	roles      roleStore
 	audit      auditStore
 
-	now func() time.Time // the queue's clock
+	now      func() time.Time // the queue's clock
+	observer Observer         // told commit times (WithObserver)
 }
 
 // Option tunes Open.
@@ -83,10 +84,29 @@ type Option func(*options)
 type options struct {
 	now      func() time.Time
 	maxConns int32
+	observer Observer
 }
 
 // WithClock makes the queue read time from now instead of the wall clock.
 func WithClock(now func() time.Time) Option { return func(o *options) { o.now = now } }
+
+// Observer is told how long the store's writes take, for monitoring
+// (package metrics implements it; docs/metrics.md). It has the SQLite
+// store's shape; here every transaction is its own commit.
+type Observer interface {
+	// TxCommitted: a Tx call committed, d after it was made.
+	TxCommitted(d time.Duration)
+	// BatchCommitted: one COMMIT of txs transactions took d.
+	BatchCommitted(d time.Duration, txs int)
+}
+
+// WithObserver reports commit times to o.
+func WithObserver(o Observer) Option { return func(opts *options) { opts.observer = o } }
+
+type noObserver struct{}
+
+func (noObserver) TxCommitted(time.Duration)         {}
+func (noObserver) BatchCommitted(time.Duration, int) {}
 
 // WithMaxConns sizes the connection pool (a pool_max_conns in the URL
 // wins over it).
@@ -108,7 +128,7 @@ func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) 
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	o := options{now: time.Now}
+	o := options{now: time.Now, observer: noObserver{}}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -150,6 +170,8 @@ func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) 
 		channel: "brigade:" + schema,
 		target:  target,
 		now:     o.now,
+
+		observer: o.observer,
 	}
 	s.projects = projectStore{s}
 	s.events = eventStore{s}

@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -159,6 +160,7 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) erro
 	if st := s.state(ctx); st != nil {
 		return s.nested(ctx, st, fn)
 	}
+	asked := time.Now()
 	tx, err := s.pool.Begin(ctx)
 	if err != nil {
 		return fmt.Errorf("begin write transaction on %s: %w", s.target, err)
@@ -190,9 +192,12 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) erro
 		return err
 	}
 	// Once fn is done, wait for the commit's outcome even if ctx ends.
+	committing := time.Now()
 	if err := tx.Commit(end); err != nil {
 		return fmt.Errorf("commit write transaction on %s: %w", s.target, err)
 	}
+	s.observer.BatchCommitted(time.Since(committing), 1)
+	s.observer.TxCommitted(time.Since(asked))
 	// This process's followers learn of the commit before Tx returns; the
 	// listener skips the notifications it sent (see pidSet).
 	s.hub.PublishSet(st.topics)
