@@ -11,6 +11,11 @@ test: test/jssdk/node_modules
 	# internal/server alone runs about 10 minutes under -race on a busy 2-core
 	# machine: go test's default 10-minute limit would fail it there.
 	GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 -timeout 30m ./...
+	# With a PostgreSQL database to test on (CI sets it), the server's
+	# end-to-end API and execution tests run again on PostgreSQL.
+	if [ -n "$$BRIGADE_TEST_POSTGRES_URL" ]; then \
+		BRIGADE_TEST_SERVER_DATABASE=postgres GORACE=atexit_sleep_ms=0 $(GO) test -race -count=1 -timeout 30m ./internal/server/...; \
+	fi
 
 # The official Brigade JS SDK, pinned in test/jssdk/package-lock.json.
 test/jssdk/node_modules: test/jssdk/package.json test/jssdk/package-lock.json

@@ -7,7 +7,6 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -17,38 +16,8 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/server"
-	"github.com/brigadeplatform/brigade/internal/store/postgres/pgtest"
+	"github.com/brigadeplatform/brigade/internal/testenv"
 )
-
-// serverDatabaseEnv set to "postgres" runs the server tests on PostgreSQL
-// (BRIGADE_TEST_POSTGRES_URL, which must then be set) instead of SQLite:
-// `make test` runs them a second time so when the URL is set, as in CI.
-const serverDatabaseEnv = "BRIGADE_TEST_SERVER_DATABASE"
-
-// schemas maps a data dir to the PostgreSQL schema of its server, so that
-// a server restarted on the same data dir finds its database again.
-var schemas sync.Map
-
-// testDatabase is the --database of a test server on dataDir: empty (the
-// data dir's SQLite file), or a fresh PostgreSQL schema per data dir.
-func testDatabase(t *testing.T, dataDir string) string {
-	switch os.Getenv(serverDatabaseEnv) {
-	case "", "sqlite":
-		return ""
-	case "postgres":
-	default:
-		t.Fatalf("%s=%q: want sqlite or postgres", serverDatabaseEnv, os.Getenv(serverDatabaseEnv))
-	}
-	if os.Getenv(pgtest.Env) == "" {
-		t.Fatalf("%s=postgres needs %s", serverDatabaseEnv, pgtest.Env)
-	}
-	if url, ok := schemas.Load(dataDir); ok {
-		return url.(string)
-	}
-	url := pgtest.Schema(t)
-	schemas.Store(dataDir, url)
-	return url
-}
 
 const (
 	rootPassword   = "correct-horse-battery"
@@ -60,7 +29,7 @@ const (
 )
 
 // testServer is a real brigade server on a loopback port with a real
-// SQLite file (or PostgreSQL schema: see testDatabase). It runs no substrate (Substrate "none"): the scheduler's and
+// SQLite file (or PostgreSQL schema: see testenv.Database). It runs no substrate (Substrate "none"): the scheduler's and
 // observer's endpoints only change state, and a test that needs what the
 // runner would get (a worker's token, a job's real environment) starts the
 // work in-process through the service, as the runner does.
@@ -139,7 +108,7 @@ func startTestServer(t *testing.T, dataDir string, tune ...func(*server.Config))
 		SchedulerToken: schedulerToken, ObserverToken: observerToken,
 		MaxBodyBytes: 64 << 10, CleanupDelay: cleanupDelay,
 	}
-	cfg.Database = testDatabase(t, dataDir)
+	cfg.Database = testenv.Database(t, dataDir)
 	for _, f := range tune {
 		f(&cfg)
 	}

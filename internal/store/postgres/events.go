@@ -143,6 +143,9 @@ func mustExist(ctx context.Context, q querier, kind, query, id string) error {
 }
 
 func (es eventStore) Get(ctx context.Context, id string) (*core.Event, error) {
+	if err := es.s.lockEvent(ctx, id); err != nil {
+		return nil, err
+	}
 	var e *core.Event
 	err := es.s.read(ctx, func(q querier) error {
 		var err error
@@ -153,17 +156,16 @@ func (es eventStore) Get(ctx context.Context, id string) (*core.Event, error) {
 }
 
 func (es eventStore) Head(ctx context.Context, id string) (*core.Event, error) {
-	return headEvent(ctx, es.s.reader(ctx), id, false)
+	if err := es.s.lockEvent(ctx, id); err != nil {
+		return nil, err
+	}
+	return headEvent(ctx, es.s.reader(ctx), id)
 }
 
-// headEvent reads an event without its jobs; forUpdate locks its row.
-func headEvent(ctx context.Context, q querier, id string, forUpdate bool) (*core.Event, error) {
-	query := `SELECT doc FROM events WHERE id = $1`
-	if forUpdate {
-		query += ` FOR UPDATE`
-	}
+// headEvent reads an event without its jobs.
+func headEvent(ctx context.Context, q querier, id string) (*core.Event, error) {
 	var doc string
-	err := q.QueryRow(ctx, query, id).Scan(&doc)
+	err := q.QueryRow(ctx, `SELECT doc FROM events WHERE id = $1`, id).Scan(&doc)
 	if noRows(err) {
 		return nil, core.NewNotFound("Event", id)
 	}
@@ -181,7 +183,7 @@ func headEvent(ctx context.Context, q querier, id string, forUpdate bool) (*core
 }
 
 func getEvent(ctx context.Context, q querier, id string) (*core.Event, error) {
-	e, err := headEvent(ctx, q, id, false)
+	e, err := headEvent(ctx, q, id)
 	if err != nil {
 		return nil, err
 	}

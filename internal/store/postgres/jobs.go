@@ -56,9 +56,10 @@ func (js jobStore) Create(ctx context.Context, eventID string, j *core.Job) erro
 		return core.NewBadRequest("a job needs a name")
 	}
 	return js.s.write(ctx, func(ctx context.Context, st *txState) error {
-		// FOR KEY SHARE keeps the event from being deleted before the
-		// insert, whose foreign key would then fail.
-		if err := mustExist(ctx, st, "Event", eventExists+` FOR KEY SHARE`, eventID); err != nil {
+		if err := js.s.lockEvent(ctx, eventID); err != nil {
+			return err
+		}
+		if err := mustExist(ctx, st, "Event", eventExists, eventID); err != nil {
 			return err
 		}
 		if err := insertJob(ctx, st, eventID, j); err != nil {
@@ -79,6 +80,9 @@ func (js jobStore) Replace(ctx context.Context, eventID string, j *core.Job) err
 		return err
 	}
 	return js.s.write(ctx, func(ctx context.Context, st *txState) error {
+		if err := js.s.lockEvent(ctx, eventID); err != nil {
+			return err
+		}
 		tag, err := st.Exec(ctx, `UPDATE jobs SET phase = $1, doc = $2 WHERE event_id = $3 AND name = $4`,
 			jobPhase(j), doc, eventID, j.Name)
 		if err != nil {
@@ -102,6 +106,9 @@ func jobNotFound(ctx context.Context, q querier, eventID, name string) error {
 }
 
 func (js jobStore) Get(ctx context.Context, eventID, name string) (*core.Job, error) {
+	if err := js.s.lockEvent(ctx, eventID); err != nil {
+		return nil, err
+	}
 	return getJob(ctx, js.s.reader(ctx), eventID, name, false)
 }
 
@@ -129,6 +136,9 @@ func getJob(ctx context.Context, q querier, eventID, name string, forUpdate bool
 // List returns the event's jobs in creation order; NotFoundError if the
 // event does not exist.
 func (js jobStore) List(ctx context.Context, eventID string) ([]core.Job, error) {
+	if err := js.s.lockEvent(ctx, eventID); err != nil {
+		return nil, err
+	}
 	var out []core.Job
 	err := js.s.read(ctx, func(q querier) error {
 		events := []core.Event{{Metadata: core.ObjectMeta{ID: eventID}}}
@@ -148,6 +158,9 @@ func (js jobStore) List(ctx context.Context, eventID string) ([]core.Job, error)
 func (js jobStore) UpdateStatus(ctx context.Context, eventID, name string, from core.JobPhase, status core.JobStatus) error {
 	status.Started, status.Ended = utcPtr(status.Started), utcPtr(status.Ended)
 	return js.s.write(ctx, func(ctx context.Context, st *txState) error {
+		if err := js.s.lockEvent(ctx, eventID); err != nil {
+			return err
+		}
 		j, err := getJob(ctx, st, eventID, name, true)
 		if err != nil {
 			return err
@@ -171,6 +184,9 @@ func (js jobStore) UpdateStatus(ctx context.Context, eventID, name string, from 
 
 func (js jobStore) SetEnvironment(ctx context.Context, eventID, name string, sealed []byte) error {
 	return js.s.write(ctx, func(ctx context.Context, st *txState) error {
+		if err := js.s.lockEvent(ctx, eventID); err != nil {
+			return err
+		}
 		tag, err := st.Exec(ctx, `UPDATE jobs SET sealed_env = $1 WHERE event_id = $2 AND name = $3`, sealed, eventID, name)
 		if err != nil {
 			return fmt.Errorf("store environment of job %q of event %q: %w", name, eventID, err)
@@ -183,6 +199,9 @@ func (js jobStore) SetEnvironment(ctx context.Context, eventID, name string, sea
 }
 
 func (js jobStore) Environment(ctx context.Context, eventID, name string) ([]byte, error) {
+	if err := js.s.lockEvent(ctx, eventID); err != nil {
+		return nil, err
+	}
 	q := js.s.reader(ctx)
 	var sealed []byte
 	err := q.QueryRow(ctx, `SELECT sealed_env FROM jobs WHERE event_id = $1 AND name = $2`, eventID, name).Scan(&sealed)

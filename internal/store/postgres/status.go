@@ -11,13 +11,16 @@ import (
 // narrow reads of those that follow a worker or a job. A change reads the
 // event's document with its row locked, changes it and writes it back: a
 // compare-and-set that loses waits for the winner's commit and then sees
-// the phase it wrote.
+// the phase it wrote (see lockEvent).
 
 // changeEvent applies fn to event id's document under its row lock and
 // stores the result; fn's error leaves the event as it was.
 func (es eventStore) changeEvent(ctx context.Context, id, what string, fn func(e *core.Event) error) error {
 	return es.s.write(ctx, func(ctx context.Context, st *txState) error {
-		e, err := headEvent(ctx, st, id, true)
+		if err := es.s.lockEvent(ctx, id); err != nil {
+			return err
+		}
+		e, err := headEvent(ctx, st, id)
 		if err != nil {
 			return err
 		}
@@ -124,7 +127,7 @@ func (es eventStore) Delete(ctx context.Context, id string) error {
 
 // WorkerStatus implements core.EventStore.
 func (es eventStore) WorkerStatus(ctx context.Context, id string) (core.WorkerStatus, error) {
-	e, err := headEvent(ctx, es.s.reader(ctx), id, false)
+	e, err := es.Head(ctx, id)
 	if err != nil {
 		return core.WorkerStatus{}, err
 	}
@@ -136,6 +139,9 @@ func (es eventStore) WorkerStatus(ctx context.Context, id string) (core.WorkerSt
 
 // WorkerPhase implements core.EventStore.
 func (es eventStore) WorkerPhase(ctx context.Context, id string) (core.WorkerPhase, error) {
+	if err := es.s.lockEvent(ctx, id); err != nil {
+		return "", err
+	}
 	var phase string
 	err := es.s.reader(ctx).QueryRow(ctx, `SELECT phase FROM events WHERE id = $1`, id).Scan(&phase)
 	if noRows(err) {
@@ -161,6 +167,9 @@ func (js jobStore) Status(ctx context.Context, eventID, name string) (core.JobSt
 
 // Phase implements core.JobStore.
 func (js jobStore) Phase(ctx context.Context, eventID, name string) (core.JobPhase, error) {
+	if err := js.s.lockEvent(ctx, eventID); err != nil {
+		return "", err
+	}
 	q := js.s.reader(ctx)
 	var phase string
 	err := q.QueryRow(ctx, `SELECT phase FROM jobs WHERE event_id = $1 AND name = $2`, eventID, name).Scan(&phase)

@@ -36,6 +36,38 @@ type txState struct {
 	tx     pgx.Tx
 	mu     *sync.Mutex
 	topics map[string]struct{}
+	parent *txState            // the enclosing level of a savepoint
+	locked map[string]struct{} // events whose row lock this level took
+}
+
+// lockEvent takes event id's row lock (FOR NO KEY UPDATE) until the
+// transaction ends, once per transaction; outside one it does nothing.
+// Every read or write of an event or its jobs inside a transaction takes
+// it first: the transactions that touch one event run one after the other,
+// each seeing what the one before it committed (as behind SQLite's single
+// writer), and always lock the event before its jobs. Foreign key checks
+// (a log append's, a job insert's) take a weaker lock that does not wait
+// for it. A missing event is left for the caller to report.
+func (s *Store) lockEvent(ctx context.Context, id string) error {
+	st := s.state(ctx)
+	if st == nil {
+		return nil
+	}
+	for l := st; l != nil; l = l.parent {
+		if _, ok := l.locked[id]; ok {
+			return nil
+		}
+	}
+	var one int
+	err := st.QueryRow(ctx, `SELECT 1 FROM events WHERE id = $1 FOR NO KEY UPDATE`, id).Scan(&one)
+	if noRows(err) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("lock event %q: %w", id, err)
+	}
+	st.locked[id] = struct{}{}
+	return nil
 }
 
 // touch records topics to notify once the transaction commits.
@@ -166,7 +198,7 @@ func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) erro
 		return fmt.Errorf("begin write transaction on %s: %w", s.target, err)
 	}
 	end := context.WithoutCancel(ctx)
-	st := &txState{store: s, tx: tx, mu: &sync.Mutex{}, topics: make(map[string]struct{})}
+	st := &txState{store: s, tx: tx, mu: &sync.Mutex{}, topics: make(map[string]struct{}), locked: make(map[string]struct{})}
 	if core.IsRelaxed(ctx) {
 		// The commit need not wait for the WAL to reach the disk: a crash
 		// may lose the last moments of relaxed writes, never corrupt.
@@ -224,7 +256,8 @@ func (s *Store) nested(ctx context.Context, parent *txState, fn func(ctx context
 	if err != nil {
 		return fmt.Errorf("open savepoint: %w", err)
 	}
-	child := &txState{store: s, tx: sp, mu: parent.mu, topics: make(map[string]struct{})}
+	child := &txState{store: s, tx: sp, mu: parent.mu, topics: make(map[string]struct{}),
+		parent: parent, locked: make(map[string]struct{})}
 	rollback := func() error {
 		parent.mu.Lock()
 		defer parent.mu.Unlock()
@@ -253,6 +286,9 @@ func (s *Store) nested(ctx context.Context, parent *txState, fn func(ctx context
 	}
 	for t := range child.topics {
 		parent.topics[t] = struct{}{}
+	}
+	for id := range child.locked { // a released savepoint's locks stay
+		parent.locked[id] = struct{}{}
 	}
 	return nil
 }
