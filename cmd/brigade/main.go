@@ -46,7 +46,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newGatewayCmd(), newWorkerCmd(), newQuickstartCmd(), newSecretsCmd(), &cobra.Command{
+	root.AddCommand(newServerCmd(), newGatewayCmd(), newWorkerCmd(), newQuickstartCmd(), newSecretsCmd(), newMigrateCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {
@@ -64,8 +64,9 @@ func newServerCmd() *cobra.Command {
 	)
 	cmd := &cobra.Command{
 		Use:   "server",
-		Short: "Run the API server on the embedded SQLite store",
-		Long: `Run the API server on the embedded SQLite store.
+		Short: "Run the API server (on the embedded SQLite store, or PostgreSQL)",
+		Long: `Run the API server, on the embedded SQLite store unless --database names a
+PostgreSQL database (docs/postgres.md).
 
 Every flag can also be set with an environment variable: BRIGADE_ followed by
 the flag's name in upper case with dashes as underscores (--data-dir is
@@ -95,7 +96,8 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f := cmd.Flags()
 	f.StringVar(&cfg.Addr, "addr", server.DefaultAddr, "address to listen on (host:port)")
 	f.StringVar(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "folder for the database, secrets key and per-event folders (created if missing)")
-	f.StringVar(&cfg.Database, "database", "", "database to use: empty for the SQLite file in the data dir, or a file path (postgres:// is reserved for later)")
+	f.StringVar(&cfg.Database, "database", "", "database to use: empty for the SQLite file in the data dir, a file path, "+
+		"or postgres://user:password@host:5432/db (several replicas on one database; docs/postgres.md)")
 	f.StringVar(&cfg.RootPassword, "root-password", "", "root user's password; if absent on first start one is generated and printed once")
 	f.StringVar(&cfg.SecretsKey, "secrets-key", "", "64 hex characters: the AES-256 key that seals project secrets (default: secrets.key in the data dir, created if missing)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 4<<20, "largest request body accepted; larger ones get 413")

@@ -5,6 +5,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -26,6 +27,8 @@ type listener struct {
 
 	conn *pgx.Conn     // owned by run once it starts
 	done chan struct{} // closed when run returns
+
+	curPID atomic.Uint32 // the connection's backend pid
 }
 
 func newListener(cfg *pgx.ConnConfig, channel string, hub *notify.Hub, own *pidSet, log *slog.Logger) *listener {
@@ -44,6 +47,7 @@ func (l *listener) connect(ctx context.Context) error {
 		return err
 	}
 	l.conn = conn
+	l.curPID.Store(conn.PgConn().PID())
 	return nil
 }
 
@@ -106,6 +110,10 @@ func (l *listener) deliver(payload string) {
 	}
 	l.hub.Publish(topics...)
 }
+
+// pid is the backend pid of the listening connection (0 when there is
+// none), for tests.
+func (l *listener) pid() uint32 { return l.curPID.Load() }
 
 // wait returns once run has returned.
 func (l *listener) wait() { <-l.done }

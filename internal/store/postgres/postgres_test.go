@@ -41,3 +41,6 @@ func TestConformance(t *testing.T) {
 	pgtest.URL(t)
 	storetest.Run(t, func(t *testing.T) core.Store { return openTemp(t) })
 }
+
+// listenerPIDs is the backend pid of the listening connection, as a list.
+func (s *Store) listenerPIDs() []uint32 { return []uint32{s.listener.pid()} }

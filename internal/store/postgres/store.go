@@ -208,12 +208,16 @@ func describe(c *pgx.ConnConfig) string {
 	return fmt.Sprintf("%s:%d database %q as user %q", host, c.Port, c.Database, c.User)
 }
 
-// redact keeps a URL parse error from echoing the password.
+// redact keeps a URL parse error from echoing the URL, and so the
+// password: pgx quotes the connection string, redacted best effort only.
 func redact(err error) string {
 	msg := err.Error()
 	var pe *pgconn.ParseConfigError
 	if errors.As(err, &pe) {
-		return "cannot parse the connection string: " + errors.Unwrap(pe).Error()
+		if _, rest, ok := strings.Cut(msg, "`: "); ok {
+			return rest
+		}
+		return "cannot parse the connection string"
 	}
 	return msg
 }
