@@ -98,6 +98,9 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 	f.StringVar(&cfg.DataDir, "data-dir", server.DefaultDataDir(), "folder for the database, secrets key and per-event folders (created if missing)")
 	f.StringVar(&cfg.Database, "database", "", "database to use: empty for the SQLite file in the data dir, a file path, "+
 		"or postgres://user:password@host:5432/db (several replicas on one database; docs/postgres.md)")
+	f.StringVar(&cfg.Role, "role", server.RoleAll, "what this process does: all (API and scheduler), api (serves the API only) "+
+		"or scheduler (runs the work; with several, one is active and the others stand by); api and scheduler need a "+
+		"PostgreSQL --database (docs/postgres.md)")
 	f.StringVar(&cfg.RootPassword, "root-password", "", "root user's password; if absent on first start one is generated and printed once")
 	f.StringVar(&cfg.SecretsKey, "secrets-key", "", "64 hex characters: the AES-256 key that seals project secrets (default: secrets.key in the data dir, created if missing)")
 	f.Int64Var(&cfg.MaxBodyBytes, "max-body-bytes", 4<<20, "largest request body accepted; larger ones get 413")

@@ -34,6 +34,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/seal"
 	"github.com/brigadeplatform/brigade/internal/secretskey"
+	"github.com/brigadeplatform/brigade/internal/store/postgres"
 	"github.com/brigadeplatform/brigade/internal/web"
 )
 
@@ -76,6 +77,7 @@ type Config struct {
 
 	// Execution. Substrate "none" serves the API only (no work runs).
 	Substrate            string        // "local" (default), "docker" or "none"
+	Role                 string        // "all" (default), "api" or "scheduler" (roles.go)
 	DockerHost           string        // with "docker": the daemon (default $DOCKER_HOST, else the default socket)
 	DockerNetwork        string        // with "docker": network mode of job containers (default: the daemon's)
 	MaxWorkers           int           // running workers at once (default 8)
@@ -161,6 +163,9 @@ func (c *Config) Validate() error {
 			return fmt.Errorf("--secrets-key: %w", err)
 		}
 	}
+	if err := c.validateRole(); err != nil {
+		return err
+	}
 	switch c.Substrate {
 	case "":
 		c.Substrate = "local"
@@ -218,6 +223,9 @@ type Server struct {
 
 	metrics    *metrics.Metrics
 	metricsSrv *metricsServer // nil: /metrics on the API listener, or off
+	// leadership says whether this process holds the scheduler lock
+	// (PostgreSQL; nil with SQLite, where the runner always runs).
+	leadership *postgres.Leadership
 }
 
 // buildGateways makes the gateways cfg turns on, each with a token of its
@@ -366,7 +374,6 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		mux.Handle("GET /metrics", m.Handler())
 	}
 	m.WatchQueue(st.Queue())
-	m.SetLeader(true) // one process runs everything
 	// The dashboard takes / and its own pages; the API keeps /v2/... and
 	// answers every other path (docs/dashboard.md).
 	dash, err := web.New(svc, web.Options{Secure: stls != nil, MaxBodyBytes: cfg.MaxBodyBytes, Logger: log,
@@ -377,17 +384,20 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 		return nil, err
 	}
 	dash.Mount(mux)
+	srv := &Server{}
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { srv.healthz(w, r) })
 	// Requests get a base context that shutdown cancels, so open streams
 	// end; mutations are detached from it and finish (see httpapi).
 	base, stop := context.WithCancel(context.Background())
-	return &Server{
+	*srv = Server{
 		cfg: cfg, log: log, store: st, svc: svc, runner: run, sub: sub, listener: ln, stopReqs: stop, audit: rec, tls: stls != nil,
-		unlock: unlock, gateways: gws, metrics: m, metricsSrv: msrv,
+		unlock: unlock, gateways: gws, metrics: m, metricsSrv: msrv, leadership: leadershipFor(st),
 		http: &http.Server{Handler: httpx.DrainBody(httpapi.CleanPath(mux)), ReadHeaderTimeout: 10 * time.Second,
 			BaseContext: func(net.Listener) context.Context { return base }, TLSConfig: tlsConfig(stls),
 			// Failed TLS handshakes and the like: noise unless debugging.
 			ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelDebug)},
-	}, nil
+	}
+	return srv, nil
 }
 
 // DeliveryRetention is how long a keyed delivery is remembered (see
@@ -481,7 +491,7 @@ func (s *Server) Run(ctx context.Context) error {
 		return nil
 	})
 	if s.runner != nil {
-		g.Go(func() error { return s.runner.Run(gctx) })
+		g.Go(func() error { return s.runWork(gctx) })
 	}
 	if s.metricsSrv != nil {
 		g.Go(func() error { return s.metricsSrv.serve(gctx) })
@@ -496,7 +506,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	s.log.Info("brigade server listening", "addr", s.URL(), "dataDir", s.cfg.DataDir)
+	s.log.Info("brigade server listening", "addr", s.URL(), "dataDir", s.cfg.DataDir, "role", s.cfg.Role)
 	if s.metricsSrv != nil {
 		s.log.Info("serving /metrics", "addr", "http://"+s.MetricsAddr()+"/metrics")
 	}
