@@ -33,9 +33,12 @@ type childServer struct {
 
 // startServer starts bin as a server on a fresh data dir under dir, and
 // returns once it listens.
-func startServer(bin, dir string, maxWorkers int) (*childServer, error) {
+func startServer(bin, dir, database string, maxWorkers int) (*childServer, error) {
 	cmd := exec.Command(bin, "server", "--addr", "127.0.0.1:0", "--data-dir", filepath.Join(dir, "child"),
 		"--root-password", "bench-password", "--max-workers", strconv.Itoa(maxWorkers), "--cleanup-delay", "1s")
+	if database != "" {
+		cmd.Env = append(os.Environ(), "BRIGADE_DATABASE="+database) // not in the arguments: they show in ps
+	}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		return nil, err

@@ -44,14 +44,17 @@ import (
 	"time"
 
 	"github.com/brigadeplatform/brigade/bench/internal/machine"
+	"github.com/brigadeplatform/brigade/bench/internal/pgschema"
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/store/postgres"
 	"github.com/brigadeplatform/brigade/internal/testenv"
 )
 
 type options struct {
 	brigade                         string
+	database                        string // postgres://... or "" for SQLite
 	starts, events, jobs, fanout    int
 	throughput, clients, maxWorkers int
 	settle                          time.Duration
@@ -68,6 +71,7 @@ func main() {
 	flag.IntVar(&o.throughput, "throughput", 1000, "events for the throughput and idle RSS figures (0 skips them)")
 	flag.IntVar(&o.clients, "clients", 16, "concurrent clients creating the throughput events")
 	flag.IntVar(&o.maxWorkers, "max-workers", 8, "--max-workers of the throughput server (and concurrency of its baseline)")
+	flag.StringVar(&o.database, "database", "", "postgres://... to run the servers on PostgreSQL (a fresh schema each, dropped after) instead of SQLite")
 	flag.DurationVar(&o.settle, "settle", 5*time.Second, "how long the idle server is left before its RSS is read again")
 	flag.Parse()
 	if err := run(o); err != nil {
@@ -130,6 +134,18 @@ func run(o options) error {
 	return nil
 }
 
+// benchDatabase is a server's --database: "" (SQLite in its data dir) or a
+// fresh schema of the PostgreSQL database at url, which drop removes.
+func benchDatabase(ctx context.Context, url, prefix string) (string, func(), error) {
+	if url == "" {
+		return "", func() {}, nil
+	}
+	if !postgres.IsURL(url) {
+		return "", nil, fmt.Errorf("-database %q: give a postgres:// URL (without it, the servers use SQLite)", url)
+	}
+	return pgschema.Fresh(ctx, url, prefix)
+}
+
 type bench struct {
 	c   *client.Client
 	ctx context.Context
@@ -140,8 +156,13 @@ type bench struct {
 func inProcess(dir string, o options, section func(string, func() error)) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	db, drop, err := benchDatabase(ctx, o.database, "bench_inprocess")
+	if err != nil {
+		return err
+	}
+	defer drop()
 	srv, stop, err := testenv.Start(server.Config{DataDir: dir + "/in-process", RootPassword: "bench-password",
-		MaxJobs: 64, CleanupDelay: time.Second})
+		MaxJobs: 64, CleanupDelay: time.Second, Database: db})
 	if err != nil {
 		return err
 	}

@@ -28,7 +28,12 @@ events.process();`
 func throughput(bin, dir string, o options) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	srv, err := startServer(bin, dir, o.maxWorkers)
+	db, drop, err := benchDatabase(context.Background(), o.database, "bench_throughput")
+	if err != nil {
+		return err
+	}
+	defer drop()
+	srv, err := startServer(bin, dir, db, o.maxWorkers)
 	if err != nil {
 		return err
 	}

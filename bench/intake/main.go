@@ -29,25 +29,28 @@ import (
 
 	sqlite "modernc.org/sqlite"
 
+	"github.com/brigadeplatform/brigade/bench/internal/pgschema"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/store/postgres"
 )
 
 func main() {
 	n := flag.Int("n", 5000, "events to send")
 	c := flag.Int("c", 32, "concurrent clients")
 	projects := flag.Int("projects", 1, "projects subscribed to the events (each event fans out to all)")
-	raw := flag.Int("raw", 2000, "rows for the raw SQLite insert baseline")
+	raw := flag.Int("raw", 2000, "rows for the raw insert baseline (SQLite, or PostgreSQL with -database)")
+	database := flag.String("database", "", "postgres://... to measure the server on PostgreSQL (a fresh schema, dropped after) instead of SQLite")
 	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile of the POST phase (server and clients: one process) to this file")
 	traceFile := flag.String("trace", "", "write an execution trace of the POST phase to this file (go tool trace)")
 	memprofile := flag.String("memprofile", "", "write an allocation profile of the POST phase to this file")
 	flag.Parse()
-	if err := run(*n, *c, *projects, *raw, *cpuprofile, *traceFile, *memprofile); err != nil {
+	if err := run(*n, *c, *projects, *raw, *database, *cpuprofile, *traceFile, *memprofile); err != nil {
 		fmt.Fprintln(os.Stderr, "intake:", err)
 		os.Exit(1)
 	}
 }
 
-func run(n, c, projects, rawRows int, cpuprofile, traceFile, memprofile string) error {
+func run(n, c, projects, rawRows int, database, cpuprofile, traceFile, memprofile string) error {
 	dir, err := os.MkdirTemp("", "brigade-intake-")
 	if err != nil {
 		return err
@@ -56,9 +59,21 @@ func run(n, c, projects, rawRows int, cpuprofile, traceFile, memprofile string) 
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
+	storeURL := ""
+	if database != "" {
+		if !postgres.IsURL(database) {
+			return fmt.Errorf("-database %q: give a postgres:// URL (without it, the server uses SQLite)", database)
+		}
+		u, drop, err := pgschema.Fresh(ctx, database, "bench_intake")
+		if err != nil {
+			return err
+		}
+		defer drop()
+		storeURL = u
+	}
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New(ctx, server.Config{Substrate: "none", Addr: "127.0.0.1:0", DataDir: filepath.Join(dir, "data"),
-		RootPassword: "bench-password"}, log, io.Discard)
+		Database: storeURL, RootPassword: "bench-password"}, log, io.Discard)
 	if err != nil {
 		return err
 	}
@@ -80,7 +95,18 @@ func run(n, c, projects, rawRows int, cpuprofile, traceFile, memprofile string) 
 	// The baseline runs once the store is open, so that its commits sync
 	// with the same system call as the store's (the switch between fsync
 	// and fdatasync is process-wide).
-	rawRate, err := rawInsertRate(filepath.Join(dir, "raw.db"), rawRows)
+	rawRate, rawWhat := 0.0, ""
+	if storeURL != "" {
+		rawRate, err = pgschema.RawInsertRate(ctx, database, rawRows)
+		rawWhat = "raw PostgreSQL    %8.0f rows/s (one transaction per row, one connection; same database, same run)\n"
+	} else {
+		rawRate, err = rawInsertRate(filepath.Join(dir, "raw.db"), rawRows)
+		sync := "fsync"
+		if sqlite.FdatasyncEnabled() {
+			sync = "fdatasync"
+		}
+		rawWhat = "raw SQLite insert %8.0f rows/s (one transaction per row, each synced with " + sync + " as the store's; same machine, same run)\n"
+	}
 	if err != nil {
 		return fmt.Errorf("raw insert baseline: %w", err)
 	}
@@ -161,16 +187,16 @@ func run(n, c, projects, rawRows int, cpuprofile, traceFile, memprofile string) 
 	sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 	pct := func(p float64) time.Duration { return lat[int(float64(len(lat)-1)*p)] }
 	rate := float64(n) / elapsed.Seconds()
-	fmt.Printf("intake: %d events (%d project(s) each), %d clients, %s\n", n, projects, c, elapsed.Round(time.Millisecond))
+	store := "SQLite"
+	if storeURL != "" {
+		store = "PostgreSQL"
+	}
+	fmt.Printf("intake: %d events (%d project(s) each), %d clients, %s, on %s\n", n, projects, c, elapsed.Round(time.Millisecond), store)
 	fmt.Printf("  POST /v2/events   %8.0f events/s   p50 %6.2f ms   p99 %6.2f ms   max %6.2f ms   failures %d\n",
 		rate, ms(pct(0.50)), ms(pct(0.99)), ms(lat[len(lat)-1]), failures.Load())
 	fmt.Printf("  CPU               %8.0f µs/event (server and clients: one process; %.0f%% of %d cores)\n",
 		float64(cpu.Microseconds())/float64(n), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
-	sync := "fsync"
-	if sqlite.FdatasyncEnabled() {
-		sync = "fdatasync"
-	}
-	fmt.Printf("  raw SQLite insert %8.0f rows/s (one transaction per row, each synced with %s as the store's; same machine, same run)\n", rawRate, sync)
+	fmt.Printf("  "+rawWhat, rawRate)
 	fmt.Printf("  ratio             %8.2fx the raw one-row-per-commit rate\n", rate/rawRate)
 	if f := failures.Load(); f > 0 {
 		return fmt.Errorf("%d requests failed; first: %v", f, firstErr.Load())
