@@ -100,6 +100,9 @@ func Migrate(ctx context.Context, url string, logger *slog.Logger) error {
 		return fmt.Errorf("migrate PostgreSQL database: the URL is not valid (want postgres://user:password@host:5432/database): %s", redact(err))
 	}
 	target := describe(cfg.ConnConfig)
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
 	cfg.MaxConns = 1
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {

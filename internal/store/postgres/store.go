@@ -137,6 +137,11 @@ func Open(ctx context.Context, url string, logger *slog.Logger, opts ...Option) 
 		return nil, fmt.Errorf("open PostgreSQL store: the URL is not valid (want postgres://user:password@host:5432/database): %s", redact(err))
 	}
 	target := describe(cfg.ConnConfig)
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A host that drops packets would otherwise hold the start for
+		// the system's TCP timeout (minutes); connect_timeout overrides.
+		cfg.ConnConfig.ConnectTimeout = 10 * time.Second
+	}
 	if !strings.Contains(url, "pool_max_conns") {
 		cfg.MaxConns = DefaultMaxConns()
 		if o.maxConns > 0 {
