@@ -57,10 +57,27 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, t 
 	timer := r.clock.TimerAt(started.Add(timeout))
 	defer timer.Stop()
 	stopped := false
-	if r.over(ctx, ref) {
-		r.stop(ctx, ref, "")
-		stopped = true
+	// A look at the store that failed is taken again after a back-off: a
+	// cancel must not be missed because the store was busy when it came.
+	var recheck <-chan time.Time
+	failedLooks := 0
+	look := func() {
+		over, err := r.over(ctx, ref)
+		if err != nil {
+			failedLooks++
+			wait := backoff(failedLooks, r.cfg.BackoffMin, r.cfg.BackoffMax)
+			r.log.Warn("reading a followed workload's phase failed; trying again", "workload", ref.String(), "in", wait, "error", err)
+			r.faulted()
+			recheck = time.After(wait)
+			return
+		}
+		failedLooks, recheck = 0, nil
+		if over {
+			r.stop(ctx, ref, "")
+			stopped = true
+		}
 	}
+	look()
 	for {
 		select {
 		case res := <-done:
@@ -80,14 +97,16 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, t 
 			r.timedOut(ctx, ref)
 			stopped = true
 		case <-changes:
-			if !stopped && r.over(ctx, ref) {
-				r.stop(ctx, ref, "")
-				stopped = true
+			if !stopped {
+				look()
 			}
 		case <-deleted:
-			if !stopped && r.over(ctx, ref) {
-				r.stop(ctx, ref, "")
-				stopped = true
+			if !stopped {
+				look()
+			}
+		case <-recheck:
+			if !stopped {
+				look()
 			}
 		case <-ctx.Done():
 			stopWaiting()
@@ -100,8 +119,8 @@ func (r *Runner) await(w *workload, started time.Time, timeout time.Duration, t 
 // over reports whether the store says a workload should not run any more:
 // it is in a terminal phase (canceled, timed out, its event finished), or
 // it, or its event, is gone. It reads the phase alone: followers ask on
-// every change of their event.
-func (r *Runner) over(ctx context.Context, ref core.WorkloadRef) bool {
+// every change of their event. An error means the store could not say.
+func (r *Runner) over(ctx context.Context, ref core.WorkloadRef) (bool, error) {
 	var (
 		phase core.WorkerPhase
 		err   error
@@ -112,21 +131,25 @@ func (r *Runner) over(ctx context.Context, ref core.WorkloadRef) bool {
 		phase, err = r.store.Jobs().Phase(ctx, ref.EventID, ref.Job)
 	}
 	if core.IsNotFound(err) {
-		return true
+		return true, nil
 	}
 	if err != nil {
-		r.log.Warn("reading a followed workload's phase", "workload", ref.String(), "error", err)
-		return false
+		return false, err
 	}
-	return phase.IsTerminal()
+	return phase.IsTerminal(), nil
 }
 
-// stop asks the substrate to end a workload; its Wait then returns.
+// stop asks the substrate to end a workload; its Wait then returns. A
+// substrate that fails to stop it is asked again, with back-off, until it
+// does (stopping a workload that has ended is no error) or the runner
+// stops.
 func (r *Runner) stop(ctx context.Context, ref core.WorkloadRef, why string) {
 	if why != "" {
 		r.note(ctx, ref, why)
 	}
-	if err := r.sub.Stop(ctx, ref, r.cfg.StopGrace); err != nil {
+	if err := r.persist(ctx, "stopping the "+ref.String(), func() error {
+		return r.sub.Stop(ctx, ref, r.cfg.StopGrace)
+	}); err != nil {
 		r.log.Warn("stopping a workload", "workload", ref.String(), "error", err)
 	}
 }
@@ -135,22 +158,24 @@ func (r *Runner) stop(ctx context.Context, ref core.WorkloadRef, why string) {
 // workload's task, in one transaction. A workload canceled in the meantime
 // keeps its terminal phase (a conflict is expected then), and its task is
 // acknowledged all the same. Should the transaction fail, the task's lease
-// expires and the next lease of it finds nothing to start.
+// is tried again with back-off; should the runner stop first, the task's
+// lease expires and the next lease of it finds nothing to start.
 func (r *Runner) running(ctx context.Context, ref core.WorkloadRef, started time.Time, t *core.Task) {
 	st := started.UTC()
-	var report, ack error
-	err := r.store.Tx(asObserver(ctx), func(ctx context.Context) error {
-		if ref.IsWorker() {
-			report = r.svc.UpdateWorkerStatus(ctx, ref.EventID, core.WorkerStatus{Phase: core.PhaseRunning, Started: &st})
-		} else {
-			report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, core.JobStatus{Phase: core.PhaseRunning, Started: &st})
-		}
-		ack = ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
-		return nil
+	var report error
+	err := r.persist(ctx, "reporting the "+ref.String()+" RUNNING", func() error {
+		return r.store.Tx(asObserver(ctx), func(ctx context.Context) error {
+			if ref.IsWorker() {
+				report = r.svc.UpdateWorkerStatus(ctx, ref.EventID, core.WorkerStatus{Phase: core.PhaseRunning, Started: &st})
+			} else {
+				report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, core.JobStatus{Phase: core.PhaseRunning, Started: &st})
+			}
+			if !final(report) {
+				return report // the store failed under the service: roll back, retry
+			}
+			return ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
+		})
 	})
-	if err == nil {
-		err = ack
-	}
 	if err == nil && report == nil {
 		r.cfg.Metrics.Started(t.Kind, r.clock.Now().Sub(t.Created))
 	}
@@ -167,12 +192,12 @@ func (r *Runner) running(ctx context.Context, ref core.WorkloadRef, started time
 // it.
 func (r *Runner) timedOut(ctx context.Context, ref core.WorkloadRef) {
 	octx := asObserver(ctx)
-	var err error
-	if ref.IsWorker() {
-		err = r.svc.TimeoutWorker(octx, ref.EventID)
-	} else {
-		err = r.svc.TimeoutJob(octx, ref.EventID, ref.Job)
-	}
+	err := r.persist(ctx, "timing out the "+ref.String(), func() error {
+		if ref.IsWorker() {
+			return r.svc.TimeoutWorker(octx, ref.EventID)
+		}
+		return r.svc.TimeoutJob(octx, ref.EventID, ref.Job)
+	})
 	if !ignorable(err) {
 		r.log.Error("timing out a workload", "workload", ref.String(), "error", err)
 	}
@@ -195,22 +220,26 @@ func (r *Runner) finish(ctx context.Context, ref core.WorkloadRef, started time.
 	if st.Ended.IsZero() {
 		e = r.clock.Now().UTC()
 	}
-	var err error
-	if ref.IsWorker() {
-		err = r.svc.UpdateWorkerStatus(octx, ref.EventID, core.WorkerStatus{Phase: phase, Started: &s, Ended: &e})
-	} else {
+	// A report the store refuses is tried again until it is stored: the
+	// end of a workload is known only now, and an event whose worker's
+	// end is lost would stay RUNNING until the next restart.
+	err := r.persist(ctx, "reporting the end of the "+ref.String(), func() error {
+		if ref.IsWorker() {
+			return r.svc.UpdateWorkerStatus(octx, ref.EventID, core.WorkerStatus{Phase: phase, Started: &s, Ended: &e})
+		}
 		// In a transaction, so that the service reads the job's status on
 		// the writer (current already) rather than a reader that must
 		// catch up with the latest commits first.
 		var report error
-		err = r.store.Tx(octx, func(ctx context.Context) error {
+		err := r.store.Tx(octx, func(ctx context.Context) error {
 			report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, jobEnd(phase, s, e, st))
 			return nil
 		})
 		if err == nil {
 			err = report
 		}
-	}
+		return err
+	})
 	if core.IsNotFound(err) && ref.IsWorker() {
 		// Deleted while it ran: its cleanup was scheduled with the delete,
 		// but the workload may have made folders since. Once more, now.

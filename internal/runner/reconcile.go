@@ -41,7 +41,9 @@ func (r *Runner) reconcile(ctx context.Context) error {
 		}
 		worker := core.WorkloadRef{EventID: id}
 		if !alive[worker] {
-			r.lost(ctx, worker, ev.Worker.Status.Started)
+			if err := r.lost(ctx, worker, ev.Worker.Status.Started); err != nil {
+				return err
+			}
 			// Its jobs were aborted with it; whatever of it the substrate
 			// still has (job containers, orphaned processes) goes now.
 			if err := r.sub.Cleanup(ctx, id); err != nil {
@@ -55,7 +57,9 @@ func (r *Runner) reconcile(ctx context.Context) error {
 			}
 			ref := core.WorkloadRef{EventID: id, Job: j.Name}
 			if !alive[ref] {
-				r.lost(ctx, ref, j.Status.Started)
+				if err := r.lost(ctx, ref, j.Status.Started); err != nil {
+					return err
+				}
 				continue
 			}
 			r.reattach(ref, ev.ProjectID, j.Status.Started, lifetime(j.Spec.TimeoutDuration, r.cfg.MaxJobLifetime))
@@ -71,9 +75,13 @@ func (r *Runner) reconcile(ctx context.Context) error {
 		if followed[ref] || ctx.Err() != nil {
 			continue
 		}
-		if r.over(ctx, ref) {
+		over, err := r.over(ctx, ref)
+		if err != nil {
+			return fmt.Errorf("reading the phase of the %s: %w", ref, err)
+		}
+		if over {
 			if err := r.sub.Stop(ctx, ref, r.cfg.StopGrace); err != nil {
-				r.log.Warn("stopping a workload whose work is over", "workload", ref.String(), "error", err)
+				return fmt.Errorf("stopping the %s, whose work is over: %w", ref, err)
 			}
 		}
 	}
@@ -94,25 +102,31 @@ func (r *Runner) reattach(ref core.WorkloadRef, project string, started *time.Ti
 }
 
 // lost finishes a workload the substrate no longer has as ABORTED, with the
-// reason in its log.
-func (r *Runner) lost(ctx context.Context, ref core.WorkloadRef, started *time.Time) {
+// reason in its log, in one transaction (so that a retry after a failed
+// one writes the reason once).
+func (r *Runner) lost(ctx context.Context, ref core.WorkloadRef, started *time.Time) error {
 	what := "job"
 	if ref.IsWorker() {
 		what = "worker"
 	}
-	r.note(ctx, ref, fmt.Sprintf("[brigade] the server restarted while this %s ran and the %s substrate no longer has it; it was aborted", what, r.sub.Name()))
-	r.closeLog(ctx, ref)
-	now := r.clock.Now().UTC()
-	octx := asObserver(ctx)
-	var err error
-	if ref.IsWorker() {
-		err = r.svc.UpdateWorkerStatus(octx, ref.EventID, core.WorkerStatus{Phase: core.PhaseAborted, Started: started, Ended: &now})
-	} else {
-		err = r.svc.UpdateJobStatus(octx, ref.EventID, ref.Job, core.JobStatus{Phase: core.PhaseAborted, Started: started, Ended: &now})
-	}
-	if !ignorable(err) {
-		r.log.Warn("finishing lost work", "workload", ref.String(), "error", err)
-		return
+	var report error
+	err := r.store.Tx(asObserver(ctx), func(ctx context.Context) error {
+		r.note(ctx, ref, fmt.Sprintf("[brigade] the server restarted while this %s ran and the %s substrate no longer has it; it was aborted", what, r.sub.Name()))
+		r.closeLog(ctx, ref)
+		now := r.clock.Now().UTC()
+		if ref.IsWorker() {
+			report = r.svc.UpdateWorkerStatus(ctx, ref.EventID, core.WorkerStatus{Phase: core.PhaseAborted, Started: started, Ended: &now})
+		} else {
+			report = r.svc.UpdateJobStatus(ctx, ref.EventID, ref.Job, core.JobStatus{Phase: core.PhaseAborted, Started: started, Ended: &now})
+		}
+		if !ignorable(report) {
+			return report
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("finishing the %s, lost in a restart: %w", ref, err)
 	}
 	r.log.Info("finished work lost in a restart", "workload", ref.String())
+	return nil
 }

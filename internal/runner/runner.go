@@ -47,6 +47,19 @@ type Config struct {
 	LeaseTTL             time.Duration // how long a task stays leased while it starts (default 1m)
 	MaxAttempts          int           // failed starts before SCHEDULING_FAILED (default 3)
 	RetryDelay           time.Duration // first back-off after a failed start, doubled each time (default 1s)
+	MaxRetryDelay        time.Duration // the longest back-off after a failed start (default 1m)
+	// Jitter spreads a failed start's back-off (default: a random point in
+	// its upper half), so that tasks that failed together are not retried
+	// together.
+	Jitter func(time.Duration) time.Duration
+
+	// BackoffMin and BackoffMax bound the waits between attempts of the
+	// runner's own reads and reports when the store or the substrate fails
+	// (disk full, database locked, daemon unreachable): the wait doubles
+	// from BackoffMin up to BackoffMax, jittered (defaults 100ms and 15s,
+	// wall-clock time).
+	BackoffMin time.Duration
+	BackoffMax time.Duration
 
 	// WorkerCommand runs a worker (e.g. [/usr/bin/brigade, worker]).
 	WorkerCommand []string
@@ -93,6 +106,18 @@ func (c *Config) defaults() {
 	if c.RetryDelay <= 0 {
 		c.RetryDelay = time.Second
 	}
+	if c.MaxRetryDelay <= 0 {
+		c.MaxRetryDelay = time.Minute
+	}
+	if c.Jitter == nil {
+		c.Jitter = jitter
+	}
+	if c.BackoffMin <= 0 {
+		c.BackoffMin = 100 * time.Millisecond
+	}
+	if c.BackoffMax < c.BackoffMin {
+		c.BackoffMax = max(15*time.Second, c.BackoffMin)
+	}
 	if c.MaxWorkerLifetime <= 0 {
 		c.MaxWorkerLifetime = 24 * time.Hour
 	}
@@ -128,6 +153,7 @@ type Runner struct {
 	// it is set (see waiting).
 	dueStale   atomic.Bool
 	dueChanged chan struct{}
+	faults     atomic.Int64 // failures met and retried (see Faults)
 
 	mu     sync.Mutex
 	ctx    context.Context // Run's, for followers
@@ -165,7 +191,12 @@ func (r *Runner) Run(ctx context.Context) error {
 	r.mu.Lock()
 	r.ctx = ctx
 	r.mu.Unlock()
-	if err := r.reconcile(ctx); err != nil {
+	// Nothing new starts before what the previous run left is known: a
+	// store or substrate that fails now is asked again, with back-off, for
+	// as long as it takes (each pass is idempotent).
+	if err := r.persist(ctx, "reconciling work left by a previous run", func() error {
+		return r.reconcile(ctx)
+	}); err != nil {
 		if ctx.Err() != nil {
 			return nil
 		}

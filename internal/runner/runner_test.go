@@ -39,6 +39,8 @@ type harness struct {
 	sub   *fakeSubstrate
 	cfg   Config
 	stop  func()
+	// runner is the one start made last.
+	runner *Runner
 }
 
 func newHarness(t *testing.T, cfg Config, projects ...string) *harness {
@@ -71,7 +73,16 @@ func (h *harness) start() {
 	cfg := h.cfg
 	cfg.Clock = h.clock
 	cfg.RetryDelay = max(cfg.RetryDelay, time.Second)
+	if cfg.Jitter == nil {
+		// Put-back tasks fall due at exact times, which the tests wait for.
+		cfg.Jitter = func(d time.Duration) time.Duration { return d }
+	}
+	if cfg.BackoffMin == 0 {
+		// Retries after a fault come fast: tests wait on their outcome.
+		cfg.BackoffMin, cfg.BackoffMax = time.Millisecond, 20*time.Millisecond
+	}
 	r := New(cfg, h.svc, h.store, h.sub, slog.New(slog.DiscardHandler))
+	h.runner = r
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- r.Run(ctx) }()
@@ -330,8 +341,11 @@ func TestRetries(t *testing.T) {
 			t.Fatalf("%d attempts, want 3", n)
 		}
 		lines, err := h.store.Logs().Read(h.ctx, stream(ref), 0, 10)
-		if err != nil || len(lines) == 0 || !strings.Contains(lines[0].Message, "could not start this worker after 3 attempts: ") {
-			t.Fatalf("worker log %v (%v), want the reason it could not start", lines, err)
+		if err != nil || len(lines) != 3 ||
+			!strings.Contains(lines[0].Message, "could not start this worker (attempt 1 of 3), trying again in 1s: ") ||
+			!strings.Contains(lines[1].Message, "could not start this worker (attempt 2 of 3), trying again in 2s: ") ||
+			!strings.Contains(lines[2].Message, "could not start this worker after 3 attempts: ") {
+			t.Fatalf("worker log %v (%v), want each failed attempt and the reason it could not start", lines, err)
 		}
 		due, err := h.store.Cleanups().Due(h.ctx, h.clock.Now().Add(cleanupDelay), 10)
 		if err != nil || len(due) != 1 || due[0].EventID != ref.EventID {

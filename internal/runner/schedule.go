@@ -18,39 +18,51 @@ func (r *Runner) schedule(ctx context.Context) error {
 	sctx := asScheduler(ctx)
 	r.dueStale.Store(true) // a previous run may have left tasks waiting
 	var due time.Time      // when the next waiting task is due, as last asked
+	failures := 0          // passes in a row that failed (the store did)
 	for {
 		began := r.clock.Now()
 		blocked, err := r.pass(sctx)
 		if ctx.Err() != nil {
 			return nil
 		}
-		switch {
-		case err != nil:
-			r.log.Warn("scheduling pass failed; trying again", "error", err, "in", r.cfg.RetryDelay)
-			due = r.clock.Now().Add(r.cfg.RetryDelay)
-			r.dueStale.Store(true)
-		case r.dueStale.Swap(false) || (!due.IsZero() && !r.clock.Now().Before(due)):
+		if err == nil && (r.dueStale.Swap(false) || (!due.IsZero() && !r.clock.Now().Before(due))) {
 			// Asked again only when a task may have come to wait for a
 			// time, or the one it knew of is due: most passes (a task
 			// queued, started, acknowledged) change no due time.
 			if due, err = r.nextDue(ctx, began); err != nil {
-				r.log.Warn("finding when put-back tasks are due; trying again", "error", err, "in", r.cfg.RetryDelay)
-				due = r.clock.Now().Add(r.cfg.RetryDelay)
+				err = fmt.Errorf("finding when put-back tasks are due: %w", err)
 				r.dueStale.Store(true)
 			}
 		}
-		if !r.waitForChange(ctx, due, queue, blocked || err != nil) {
+		var retry <-chan time.Time
+		if err != nil {
+			failures++
+			wait := backoff(failures, r.cfg.BackoffMin, r.cfg.BackoffMax)
+			r.log.Warn("scheduling pass failed; trying again", "error", err, "attempt", failures, "in", wait)
+			r.faulted()
+			t := time.NewTimer(wait)
+			retry = t.C
+			ok := r.waitForChange(ctx, due, queue, false, retry)
+			t.Stop()
+			if !ok {
+				return nil
+			}
+			continue
+		}
+		failures = 0
+		if !r.waitForChange(ctx, due, queue, blocked, nil) {
 			return nil
 		}
 	}
 }
 
 // waitForChange blocks until the queue changes, capacity is freed while
-// work may wait for it (blocked), or the time due has come (never, when due
-// is zero). It reports false when ctx ended.
-func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan struct{}, blocked bool) bool {
+// work may wait for it (blocked), the time due has come (never, when due
+// is zero) or retry fires (after a failed pass; a failed pass waits for
+// nothing else but the queue). It reports false when ctx ended.
+func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan struct{}, blocked bool, retry <-chan time.Time) bool {
 	var timerC <-chan time.Time
-	if !due.IsZero() {
+	if !due.IsZero() && retry == nil {
 		t := r.clock.TimerAt(due)
 		defer t.Stop()
 		timerC = t.C()
@@ -60,6 +72,12 @@ func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan 
 		case <-ctx.Done():
 			return false
 		case <-queue:
+			if retry == nil {
+				return true
+			}
+			// After a failure, the retry's wait stands: a busy queue
+			// must not turn the back-off into a tight loop.
+		case <-retry:
 			return true
 		case <-r.wake:
 			if blocked {
@@ -69,7 +87,9 @@ func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan 
 		case <-timerC:
 			return true
 		case <-r.dueChanged:
-			return true
+			if retry == nil {
+				return true
+			}
 		}
 	}
 }
@@ -319,54 +339,75 @@ func (r *Runner) ack(ctx context.Context, t *core.Task) {
 // putBack deals with a failed start, in one transaction: the worker or job
 // goes back to PENDING (when it was moved to STARTING; a cancel that came
 // meanwhile stands) and its task back on the queue after a back-off, or,
-// after MaxAttempts, it ends SCHEDULING_FAILED with the reason in its log
-// and the task is acknowledged.
+// after MaxAttempts, it ends SCHEDULING_FAILED and the task is
+// acknowledged. Either way its log says why (what the user sees while it
+// waits, and after). Should the store fail, the transaction is tried again
+// with back-off: a worker left STARTING with nobody starting it would
+// never run.
 func (r *Runner) putBack(ctx context.Context, t *core.Task, starting bool, cause error) {
 	defer r.waiting() // due after its back-off, or at its lease's end
 	r.cfg.Metrics.StartFailed(t.Kind)
 	giveUp := t.Attempts+1 >= r.cfg.MaxAttempts
-	delay := r.cfg.RetryDelay << t.Attempts
+	delay := r.retryDelay(t.Attempts)
 	if giveUp {
 		r.log.Error("giving up on a task", "task", describe(t), "attempts", t.Attempts+1, "error", cause)
 	} else {
 		r.log.Warn("start failed; will retry", "task", describe(t), "attempt", t.Attempts+1, "in", delay, "error", cause)
 	}
 	ref := core.WorkloadRef{EventID: t.EventID, Job: t.JobName}
-	var report, queue error
-	err := r.store.Tx(ctx, func(ctx context.Context) error {
-		obs := asObserver(ctx)
-		switch {
-		case giveUp:
-			r.note(ctx, ref, fmt.Sprintf("[brigade] could not start this %s after %d attempts: %v", t.Kind, t.Attempts+1, cause))
-			r.closeLog(ctx, ref)
-			now := r.clock.Now().UTC()
-			if t.Kind == core.TaskWorker {
-				report = r.svc.UpdateWorkerStatus(obs, t.EventID, core.WorkerStatus{Phase: core.PhaseSchedulingFailed, Ended: &now})
-			} else {
-				report = r.svc.UpdateJobStatus(obs, t.EventID, t.JobName, core.JobStatus{Phase: core.PhaseSchedulingFailed, Ended: &now})
-			}
-			queue = ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
-		default:
-			if starting {
+	var report error
+	err := r.persist(r.runCtx(), "putting back "+describe(t)+" after a failed start", func() error {
+		var queue error
+		err := r.store.Tx(ctx, func(ctx context.Context) error {
+			obs := asObserver(ctx)
+			switch {
+			case giveUp:
+				r.note(ctx, ref, fmt.Sprintf("[brigade] could not start this %s after %d attempts: %v", t.Kind, t.Attempts+1, cause))
+				r.closeLog(ctx, ref)
+				now := r.clock.Now().UTC()
 				if t.Kind == core.TaskWorker {
-					report = r.svc.UpdateWorkerStatus(obs, t.EventID, core.WorkerStatus{Phase: core.PhasePending})
+					report = r.svc.UpdateWorkerStatus(obs, t.EventID, core.WorkerStatus{Phase: core.PhaseSchedulingFailed, Ended: &now})
 				} else {
-					report = r.svc.UpdateJobStatus(obs, t.EventID, t.JobName, core.JobStatus{Phase: core.PhasePending})
+					report = r.svc.UpdateJobStatus(obs, t.EventID, t.JobName, core.JobStatus{Phase: core.PhaseSchedulingFailed, Ended: &now,
+						Reason: fmt.Sprintf("could not start after %d attempts: %v", t.Attempts+1, cause)})
 				}
+				queue = ignoreNotFound(r.store.Queue().Ack(ctx, t.ID))
+			default:
+				r.note(ctx, ref, fmt.Sprintf("[brigade] could not start this %s (attempt %d of %d), trying again in %s: %v",
+					t.Kind, t.Attempts+1, r.cfg.MaxAttempts, delay.Round(time.Millisecond), cause))
+				if starting {
+					if t.Kind == core.TaskWorker {
+						report = r.svc.UpdateWorkerStatus(obs, t.EventID, core.WorkerStatus{Phase: core.PhasePending})
+					} else {
+						report = r.svc.UpdateJobStatus(obs, t.EventID, t.JobName, core.JobStatus{Phase: core.PhasePending})
+					}
+				}
+				queue = ignoreNotFound(r.store.Queue().Nack(ctx, t.ID, delay))
 			}
-			queue = ignoreNotFound(r.store.Queue().Nack(ctx, t.ID, delay))
-		}
-		return nil
+			if !final(report) {
+				return report // the store failed under the service: roll back, retry
+			}
+			return queue
+		})
+		return err
 	})
-	if err == nil {
-		err = queue
-	}
 	if !ignorable(report) {
 		r.log.Error("reporting a failed start", "task", describe(t), "error", report)
 	}
 	if err != nil {
 		r.log.Error("could not put a task back; its lease will expire instead", "task", describe(t), "error", err)
 	}
+}
+
+// retryDelay is the back-off before a task that failed to start `attempts`
+// times before this failure is tried again: RetryDelay doubled for each,
+// capped at MaxRetryDelay, then jittered.
+func (r *Runner) retryDelay(attempts int) time.Duration {
+	d := r.cfg.RetryDelay
+	for i := 0; i < attempts && d < r.cfg.MaxRetryDelay; i++ {
+		d *= 2
+	}
+	return r.cfg.Jitter(min(d, r.cfg.MaxRetryDelay))
 }
 
 // lifetime is a workload's timeout: its spec's duration, capped at max.
