@@ -21,6 +21,9 @@ type fakeSubstrate struct {
 	live       map[core.WorkloadRef]*fakeWorkload
 	attempts   map[core.WorkloadRef]int
 	failFirst  map[string]int // project → starts of each of its workers that fail
+	failJobs   map[string]int // job name → starts of each job of that name that fail
+	failStops  int            // calls of Stop still to fail
+	stopFails  int            // calls of Stop that failed
 	started    []core.WorkloadRef
 	projects   map[string]string // event id → project
 	maxWorkers int
@@ -37,7 +40,7 @@ type fakeWorkload struct {
 
 func newFakeSubstrate(clk interface{ Now() time.Time }) *fakeSubstrate {
 	return &fakeSubstrate{clock: clk, changed: make(chan struct{}), live: map[core.WorkloadRef]*fakeWorkload{},
-		attempts: map[core.WorkloadRef]int{}, failFirst: map[string]int{}, projects: map[string]string{},
+		attempts: map[core.WorkloadRef]int{}, failFirst: map[string]int{}, failJobs: map[string]int{}, projects: map[string]string{},
 		maxPerProj: map[string]int{}, docs: map[string][]byte{}}
 }
 
@@ -73,6 +76,9 @@ func (f *fakeSubstrate) start(ref core.WorkloadRef, project string) (time.Time, 
 	f.attempts[ref]++
 	if ref.IsWorker() && f.attempts[ref] <= f.failFirst[project] {
 		return time.Time{}, errors.New("substrate exploded")
+	}
+	if !ref.IsWorker() && f.attempts[ref] <= f.failJobs[ref.Job] {
+		return time.Time{}, errors.New("no space left on device")
 	}
 	if _, ok := f.live[ref]; ok {
 		return time.Time{}, fmt.Errorf("%s started twice", ref)
@@ -153,6 +159,15 @@ func (f *fakeSubstrate) end(ref core.WorkloadRef, phase core.WorkerPhase, stoppe
 }
 
 func (f *fakeSubstrate) Stop(_ context.Context, ref core.WorkloadRef, _ time.Duration) error {
+	f.mu.Lock()
+	if f.failStops > 0 {
+		f.failStops--
+		f.stopFails++
+		f.signal()
+		f.mu.Unlock()
+		return errors.New("cannot connect to the daemon")
+	}
+	f.mu.Unlock()
 	f.end(ref, core.PhaseAborted, true)
 	return nil
 }

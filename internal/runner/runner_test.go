@@ -20,6 +20,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/clock"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/seal"
+	"github.com/brigadeplatform/brigade/internal/store/faultstore"
 	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
@@ -34,11 +35,17 @@ type harness struct {
 	t     *testing.T
 	ctx   context.Context // bounded by waitTimeout
 	clock *clock.Fake
-	store *sqlite.Store
-	svc   *api.Service
-	sub   *fakeSubstrate
-	cfg   Config
-	stop  func()
+	store *sqlite.Store // the real store, for the test's own reads
+	// faults wraps store: the service and the runner use it, so faults
+	// switched on there meet them and not the test.
+	faults *faultstore.Store
+	svc    *api.Service
+	// rawSvc is a service on the real store, for what the test does
+	// through the API while the runner meets faults (as another replica).
+	rawSvc *api.Service
+	sub    *fakeSubstrate
+	cfg    Config
+	stop   func()
 	// runner is the one start made last.
 	runner *Runner
 }
@@ -54,8 +61,10 @@ func newHarness(t *testing.T, cfg Config, projects ...string) *harness {
 	}
 	t.Cleanup(func() { st.Close() })
 	sealer, _ := seal.New(make([]byte, seal.KeySize))
-	svc := api.New(st, sealer, api.Config{CleanupDelay: cleanupDelay, Now: clk.Now}, nil)
-	h := &harness{t: t, ctx: ctx, clock: clk, store: st, svc: svc, sub: newFakeSubstrate(clk), cfg: cfg}
+	faults := faultstore.New(st)
+	svc := api.New(faults, sealer, api.Config{CleanupDelay: cleanupDelay, Now: clk.Now}, nil)
+	rawSvc := api.New(st, sealer, api.Config{CleanupDelay: cleanupDelay, Now: clk.Now}, nil)
+	h := &harness{t: t, ctx: ctx, clock: clk, store: st, faults: faults, svc: svc, rawSvc: rawSvc, sub: newFakeSubstrate(clk), cfg: cfg}
 	for _, p := range projects {
 		if _, err := svc.CreateProject(h.root(), &core.Project{Metadata: core.ObjectMeta{ID: p}, Spec: core.ProjectSpec{
 			EventSubscriptions: []core.EventSubscription{{Source: "src.example", Types: []string{"*"}}}}}); err != nil {
@@ -81,7 +90,7 @@ func (h *harness) start() {
 		// Retries after a fault come fast: tests wait on their outcome.
 		cfg.BackoffMin, cfg.BackoffMax = time.Millisecond, 20*time.Millisecond
 	}
-	r := New(cfg, h.svc, h.store, h.sub, slog.New(slog.DiscardHandler))
+	r := New(cfg, h.svc, h.faults, h.sub, slog.New(slog.DiscardHandler))
 	h.runner = r
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -17,6 +17,8 @@ import (
 type host struct {
 	api     *client.Client
 	eventID string
+	// rc rides out a lost API connection (nil: calls are made once).
+	rc *reconnect
 
 	mu sync.Mutex
 	// watches are the status streams of created jobs that WaitJob has not
@@ -36,18 +38,50 @@ var _ js.Host = (*host)(nil)
 // answer carries, for WaitJob (one request per job instead of two). Errors
 // are worded the way Brigade's JS SDK worded them, since scripts (and
 // people) read them in the worker log.
+//
+// A post that fails for want of the server is made again (see reconnect).
+// Its answer may have been lost after the job was created: a later try
+// that finds the job exists (409) then looks it up, and follows it as
+// created, rather than fail the script over its own job.
 func (h *host) CreateJob(ctx context.Context, job core.Job) error {
-	vals, errs, err := h.api.CreateJobAndWatch(ctx, h.eventID, &job)
-	if err != nil {
-		return sdkError(err)
+	o := &outage{rc: h.reconnect(), what: "creating job " + job.Name}
+	lost := false // a try failed after its request may have reached the server
+	for {
+		vals, errs, err := h.api.CreateJobAndWatch(ctx, h.eventID, &job)
+		if err == nil {
+			o.ok()
+			h.keepWatch(job.Name, jobWatch{vals: vals, errs: errs})
+			return nil
+		}
+		if lost && core.IsConflict(err) {
+			if _, gerr := h.api.GetJobStatus(ctx, h.eventID, job.Name); gerr == nil {
+				o.ok()
+				return nil // created by the try whose answer was lost; WaitJob watches it
+			}
+		}
+		if err := o.failed(ctx, err); err != nil {
+			return sdkError(err)
+		}
+		lost = true
 	}
+}
+
+func (h *host) keepWatch(name string, w jobWatch) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.watches == nil {
 		h.watches = map[string]jobWatch{}
 	}
-	h.watches[job.Name] = jobWatch{vals: vals, errs: errs}
-	return nil
+	h.watches[name] = w
+}
+
+// reconnect is the host's policy for lost connections; a host without one
+// makes each call once.
+func (h *host) reconnect() *reconnect {
+	if h.rc != nil {
+		return h.rc
+	}
+	return &reconnect{}
 }
 
 func sdkError(err error) error {
@@ -77,7 +111,10 @@ func sdkError(err error) error {
 }
 
 // WaitJob follows the job's status stream until a terminal phase. The
-// stream sends changes as they are committed: no 2-second ticks.
+// stream sends changes as they are committed: no 2-second ticks. A stream
+// cut short (the server restarted, the connection dropped) is watched
+// again, after a back-off while the server cannot be reached; a new watch
+// starts with the job's current status, so no ending is missed.
 func (h *host) WaitJob(ctx context.Context, name string, phase func(core.JobPhase)) (core.JobPhase, error) {
 	h.mu.Lock()
 	w, ok := h.watches[name]
@@ -87,47 +124,67 @@ func (h *host) WaitJob(ctx context.Context, name string, phase func(core.JobPhas
 	if !ok {
 		vals, errs = h.api.WatchJobStatus(ctx, h.eventID, name)
 	}
+	o := &outage{rc: h.reconnect(), what: "following job " + name}
 	var last core.JobPhase
-	for st := range vals {
-		last = st.Phase
-		if phase != nil {
-			phase(st.Phase)
+	for {
+		for st := range vals {
+			o.ok()
+			if st.Phase != last && phase != nil {
+				phase(st.Phase)
+			}
+			last = st.Phase
+			if st.Phase.IsTerminal() {
+				break
+			}
 		}
-		if st.Phase.IsTerminal() {
-			break
+		if last.IsTerminal() {
+			// Drain: the stream ends by itself after a terminal phase.
+			for range vals {
+			}
+			return last, nil
 		}
+		err := <-errs
+		if err == nil {
+			return last, nil
+		}
+		if err := o.failed(ctx, err); err != nil {
+			return last, sdkError(err)
+		}
+		vals, errs = h.api.WatchJobStatus(ctx, h.eventID, name)
 	}
-	if last.IsTerminal() {
-		return last, nil
-	}
-	if err := <-errs; err != nil {
-		return last, sdkError(err)
-	}
-	return last, nil
 }
 
 // JobLogs reads the primary container's log as "<time>: <message>" lines:
 // what the job wrote, without the lines the substrate adds about it
 // ("[brigade] ..."), which were never part of a container's own log.
+// A read that fails for want of the server is read again from the start.
 func (h *host) JobLogs(ctx context.Context, name string) (string, error) {
-	vals, errs := h.api.Logs(ctx, h.eventID, client.LogOptions{Job: name})
 	var lines []string
-	for e := range vals {
-		if strings.HasPrefix(e.Message, "[brigade] ") {
-			continue
+	err := h.reconnect().do(ctx, "reading the logs of job "+name, func() error {
+		lines = lines[:0]
+		vals, errs := h.api.Logs(ctx, h.eventID, client.LogOptions{Job: name})
+		for e := range vals {
+			if strings.HasPrefix(e.Message, "[brigade] ") {
+				continue
+			}
+			if e.Time != nil {
+				lines = append(lines, e.Time.UTC().Format(time.RFC3339Nano)+": "+e.Message)
+			} else {
+				lines = append(lines, e.Message)
+			}
 		}
-		if e.Time != nil {
-			lines = append(lines, e.Time.UTC().Format(time.RFC3339Nano)+": "+e.Message)
-		} else {
-			lines = append(lines, e.Message)
-		}
-	}
-	if err := <-errs; err != nil {
+		return <-errs
+	})
+	if err != nil {
 		return "", err
 	}
 	return strings.Join(lines, "\n"), nil
 }
 
+// SetSummary replaces the summary, again if the server could not be
+// reached (a PUT: the same twice is once).
 func (h *host) SetSummary(ctx context.Context, text string) error {
-	return h.api.UpdateSummary(ctx, h.eventID, text)
+	return h.reconnect().do(ctx, "setting the event's summary", func() error {
+		return h.api.UpdateSummary(ctx, h.eventID, text)
+	})
 }

@@ -97,7 +97,7 @@ func Run(ctx context.Context, opts Options) int {
 		return 1
 	}
 	code, err := js.Run(ctx, js.Options{
-		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID},
+		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID, rc: defaultReconnect(w)},
 		Stdout: opts.Stdout, LogLevel: doc.Worker.LogLevel, Env: doc.Worker.Environment,
 	})
 	if err != nil {
