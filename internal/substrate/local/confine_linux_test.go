@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -119,4 +120,34 @@ func TestEscapedProcessesOfAPreviousServerAreKilled(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = next.Close() })
 	waitGone(t, pid, "after a restart")
+}
+
+// A worker is confined as a job is: what it starts and leaves its process
+// group dies when the worker ends, whether it ran as a process of its own
+// or on a standby started before its event.
+func TestEscapedProcessesDieWithTheWorker(t *testing.T) {
+	t.Run("Process", func(t *testing.T) {
+		f := newFixture(t, Options{})
+		pidFile := filepath.Join(t.TempDir(), "escaped.pid")
+		script := escapeScript(pidFile, "exit 0")
+		cmd := append(slices.Clone(script.Command), script.Arguments...)
+		st, lines := f.startWorker(cmd, nil)
+		if st.Phase != core.PhaseSucceeded {
+			t.Fatalf("worker ended %+v: %q", st, lines)
+		}
+		waitGone(t, waitForPid(t, pidFile), "after the worker ended")
+	})
+	t.Run("Standby", func(t *testing.T) {
+		f := newStandbyFixture(t)
+		pid := idleStandby(t, f.s)
+		pidFile := filepath.Join(t.TempDir(), "escaped.pid")
+		st, lines := f.startWorker(standbyCommand(t), map[string]string{"ESCAPE_PIDFILE": pidFile})
+		if got := f.workerPid(); got != pid {
+			t.Fatalf("the worker ran as process %d, not as the standby %d", got, pid)
+		}
+		if st.Phase != core.PhaseSucceeded {
+			t.Fatalf("worker ended %+v: %q", st, lines)
+		}
+		waitGone(t, waitForPid(t, pidFile), "after the standby's run ended")
+	})
 }

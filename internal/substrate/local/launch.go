@@ -79,6 +79,12 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 	if err != nil {
 		return time.Time{}, fmt.Errorf("local substrate: cannot run the worker of event %s: %q: %w", id, wl.Command[0], err)
 	}
+	// A worker is confined as a job is: what it starts (git, npm, or a
+	// standby's children, which get this environment when it takes the
+	// event) carries the mark, and dies with it wherever it moved.
+	var jm jobMark
+	jm.seq, jm.mark = s.confine.start(id)
+	env = mergeEnv(env, nil, map[string]string{confineVar: jm.mark})
 	spec := procSpec{
 		container: "worker",
 		stream:    core.LogStream{EventID: id, Container: "worker"},
@@ -89,7 +95,7 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 		pidFile:   filepath.Join(p.pids, "worker.pid"),
 		standby:   true,
 	}
-	return s.launch(core.WorkloadRef{EventID: id}, []procSpec{spec}, "", nil, jobMark{})
+	return s.launch(core.WorkloadRef{EventID: id}, []procSpec{spec}, "", nil, jm)
 }
 
 // refuseWorkerImage starts a worker that fails at once: its project names
@@ -237,7 +243,8 @@ func imageNote(argv []string, image string) string {
 }
 
 // launch registers a workload, starts its processes and follows it. A job
-// comes with its entry in the confiner (jm.seq 0 for a worker).
+// comes with its entry in the confiner (jm.seq 0 for a worker that runs
+// nothing: its image was refused).
 func (s *Substrate) launch(ref core.WorkloadRef, specs []procSpec, failure string, release func(), jm jobMark) (time.Time, error) {
 	w := &workload{s: s, ref: ref, started: time.Now().UTC(), failure: failure, release: release, confineSeq: jm.seq,
 		done: make(chan struct{})}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"syscall"
@@ -53,6 +54,15 @@ func runTestWorker() {
 // reportLaunch prints what the test worker's run sees and returns the
 // exit code it should end with.
 func reportLaunch() int {
+	if f := os.Getenv("ESCAPE_PIDFILE"); f != "" {
+		// A child that leaves the worker's process group and session.
+		script := fmt.Sprintf(`setsid sh -c 'sleep 1000 & echo $! > %[1]s.tmp; mv %[1]s.tmp %[1]s; wait' &
+while [ ! -s %[1]s ]; do sleep 0.01; done`, f)
+		if err := exec.Command("sh", "-c", script).Run(); err != nil {
+			fmt.Println("escape:", err)
+			return 1
+		}
+	}
 	wd, _ := os.Getwd()
 	fmt.Println("dir=" + wd)
 	fmt.Println("event=" + os.Getenv("BRIGADE_EVENT_FILE"))

@@ -28,7 +28,7 @@ type workload struct {
 	release func()  // gives back mount points; may be nil
 	done    chan struct{}
 
-	confineSeq uint64 // the job's number in the confiner; 0 for a worker
+	confineSeq uint64 // the workload's number in the confiner; 0 when it runs nothing
 
 	mu           sync.Mutex
 	stopped      bool // Stop came before the primary ended
