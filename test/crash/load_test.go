@@ -17,10 +17,13 @@ import (
 
 // jobShell is every job's program: it appends "<job> <start time>" to its
 // event's marker file (outside the data dir, so that a second run of the
-// same job shows), then writes $N numbered lines, pausing after line
-// $PAUSE so that kills also land while a job is half-written, and exits
-// with $CODE.
+// same job shows), with $ESCAPE set starts a process that leaves the job's
+// process group and session (setsid) and would sleep for 1,000 s (the
+// suite's last check finds it if it outlives the run), then writes $N
+// numbered lines, pausing after line $PAUSE so that kills also land while
+// a job is half-written, and exits with $CODE.
 const jobShell = `printf '%s %s\n' "$JOB" "$(date +%s.%N)" >> "$CRASH_MARKS/$EV"
+if [ "$ESCAPE" = 1 ]; then setsid sh -c 'exec sleep 1000' </dev/null >/dev/null 2>&1 & fi
 for i in $(seq 1 "$N"); do
   echo "line $i"
   if [ "$i" = "$PAUSE" ]; then sleep 0.3; fi
@@ -30,6 +33,7 @@ exit "$CODE"`
 // jobPlan is what a job of a project does.
 type jobPlan struct {
 	lines, pause, code int
+	escape             bool // leaves a process behind in a session of its own
 }
 
 // projectPlan is one project: its jobs and the script that runs them. The
@@ -44,20 +48,20 @@ type projectPlan struct {
 
 var plans = []projectPlan{{
 	id:    "sequential",
-	jobs:  map[string]jobPlan{"first": {40, 0, 0}, "second": {60, 30, 0}, "third": {20, 0, 0}},
+	jobs:  map[string]jobPlan{"first": {40, 0, 0, false}, "second": {60, 30, 0, true}, "third": {20, 0, 0, false}},
 	steps: 3,
 	body: `console.log("step 1"); await job("first");
   console.log("step 2"); await job("second");
   await job("third"); console.log("step 3");`,
 }, {
 	id:    "fan-out",
-	jobs:  map[string]jobPlan{"f1": {30, 0, 0}, "f2": {30, 15, 0}, "f3": {30, 0, 0}, "f4": {30, 0, 0}, "join": {50, 25, 0}},
+	jobs:  map[string]jobPlan{"f1": {30, 0, 0, false}, "f2": {30, 15, 0, false}, "f3": {30, 0, 0, true}, "f4": {30, 0, 0, false}, "join": {50, 25, 0, false}},
 	steps: 2,
 	body: `console.log("step 1"); await Promise.all([job("f1"), job("f2"), job("f3"), job("f4")]);
   await job("join"); console.log("step 2");`,
 }, {
 	id:    "failing",
-	jobs:  map[string]jobPlan{"ok": {20, 0, 0}, "bad": {30, 0, 3}},
+	jobs:  map[string]jobPlan{"ok": {20, 0, 0, false}, "bad": {30, 0, 3, false}},
 	steps: 1,
 	fails: true,
 	body:  `console.log("step 1"); await job("ok"); await job("bad"); console.log("never");`,
@@ -83,7 +87,7 @@ events.on("brigade.sh/cli", "exec", async event => {
     j.primaryContainer.command = ["sh"];
     j.primaryContainer.arguments = ["-c", %s];
     const p = plans[name];
-    j.primaryContainer.environment = { EV: event.id, JOB: name, N: String(p.Lines), PAUSE: String(p.Pause), CODE: String(p.Code) };
+    j.primaryContainer.environment = { EV: event.id, JOB: name, N: String(p.Lines), PAUSE: String(p.Pause), CODE: String(p.Code), ESCAPE: p.Escape ? "1" : "" };
     return j.run();
   };
   %s
@@ -94,7 +98,10 @@ events.process();
 
 // MarshalJSON gives the script the plan under names it reads.
 func (j jobPlan) MarshalJSON() ([]byte, error) {
-	return json.Marshal(struct{ Lines, Pause, Code int }{j.lines, j.pause, j.code})
+	return json.Marshal(struct {
+		Lines, Pause, Code int
+		Escape             bool
+	}{j.lines, j.pause, j.code, j.escape})
 }
 
 func createProjects(t *testing.T, c *client.Client) {
