@@ -35,7 +35,7 @@ func TestConfigFolderStaysInside(t *testing.T) {
 		b, _ := json.Marshal(doc)
 		os.WriteFile(filepath.Join(event, "event.json"), b, 0o600)
 		var out bytes.Buffer
-		code := Run(t.Context(), Options{EventFile: filepath.Join(event, "event.json"), Stdout: &out, Version: "test"})
+		code := Run(t.Context(), Options{EventFile: filepath.Join(event, "event.json"), Stdout: &out, Version: "test", APIOutage: testOutage})
 		if code == 0 || !strings.Contains(out.String(), "configFilesDirectory") || strings.Contains(out.String(), "escaped\n") {
 			t.Fatalf("exit %d:\n%s", code, out.String())
 		}
@@ -130,7 +130,7 @@ func TestCheckoutLinksOutAreRemoved(t *testing.T) {
 	b, _ := json.Marshal(doc)
 	os.WriteFile(filepath.Join(dir, "event.json"), b, 0o600)
 	var out bytes.Buffer
-	code := Run(t.Context(), Options{EventFile: filepath.Join(dir, "event.json"), Stdout: &out, Version: "test"})
+	code := Run(t.Context(), Options{EventFile: filepath.Join(dir, "event.json"), Stdout: &out, Version: "test", APIOutage: testOutage})
 	if code != 0 || !strings.Contains(out.String(), "from git") ||
 		strings.Count(out.String(), "leads out of the source folder") != 2 {
 		t.Fatalf("exit %d:\n%s", code, out.String())

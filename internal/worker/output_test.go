@@ -117,7 +117,7 @@ func runScriptWorker(t *testing.T, ctx context.Context, script string, out io.Wr
 	if err := os.WriteFile(file, b, 0o600); err != nil {
 		t.Fatal(err)
 	}
-	return Run(ctx, Options{EventFile: file, Stdout: out, Version: "test"})
+	return Run(ctx, Options{EventFile: file, Stdout: out, Version: "test", APIOutage: testOutage})
 }
 
 // wantLines checks that log has the script's lines 0..n-1, in order.
@@ -198,7 +198,7 @@ events.process();
 			t.Fatal(err)
 		}
 		var out lockedBuffer
-		if code := Run(ctx, Options{EventFile: file, Stdout: &out, Version: "test"}); code == 0 {
+		if code := Run(ctx, Options{EventFile: file, Stdout: &out, Version: "test", APIOutage: testOutage}); code == 0 {
 			t.Fatalf("a stopped run exited 0:\n%s", out.String())
 		}
 		if ctx.Err() == nil {

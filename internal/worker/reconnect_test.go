@@ -192,3 +192,8 @@ func TestLostAPIConnection(t *testing.T) {
 		}
 	})
 }
+
+// testOutage is how long the worker runs of these tests wait for an API
+// server that does not answer (most have none): not the 5 minutes of a
+// real run.
+const testOutage = 200 * time.Millisecond

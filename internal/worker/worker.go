@@ -30,6 +30,10 @@ type Options struct {
 	// NpmCache is the project's package cache folder (the substrate sets
 	// BRIGADE_NPM_CACHE); "" downloads every package anew.
 	NpmCache string
+	// APIOutage is how long a call may go on failing for want of the API
+	// server (refused, dropped, a 5xx) before the worker gives up on it
+	// (default 5 minutes).
+	APIOutage time.Duration
 }
 
 // Run runs the worker and returns its exit code: 0 for success.
@@ -60,8 +64,12 @@ func Run(ctx context.Context, opts Options) int {
 	// verified as usual: nothing skips verification.
 	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithServerCert([]byte(doc.Worker.APICertificate)))
 	defer api.CloseIdleConnections() // a standby runs the next event with a client of its own
+	rc := defaultReconnect(w)
+	if opts.APIOutage > 0 {
+		rc.budget = opts.APIOutage
+	}
 	if doc.Worker.SecretsFromAPI {
-		if err := fetchSecrets(ctx, api, &doc, event); err != nil {
+		if err := fetchSecrets(ctx, api, rc, &doc, event); err != nil {
 			w.log("ERROR", "%v", err)
 			return 1
 		}
@@ -97,7 +105,7 @@ func Run(ctx context.Context, opts Options) int {
 		return 1
 	}
 	code, err := js.Run(ctx, js.Options{
-		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID, rc: defaultReconnect(w)},
+		Dir: dir, Event: event, Host: &host{api: api, eventID: doc.ID, rc: rc},
 		Stdout: opts.Stdout, LogLevel: doc.Worker.LogLevel, Env: doc.Worker.Environment,
 	})
 	if err != nil {
@@ -124,9 +132,15 @@ func decodeEventDocument(raw []byte) (core.EventDocument, map[string]any, error)
 
 // fetchSecrets reads the project's secrets from the API (the server keeps
 // them out of event.json) into doc and into the event scripts see, where
-// event.project.secrets is what it would have been in the file.
-func fetchSecrets(ctx context.Context, api *client.Client, doc *core.EventDocument, event map[string]any) error {
-	secrets, err := api.WorkerSecrets(ctx, doc.ID)
+// event.project.secrets is what it would have been in the file. A server
+// that cannot be reached yet (restarting) is asked again (see reconnect).
+func fetchSecrets(ctx context.Context, api *client.Client, rc *reconnect, doc *core.EventDocument, event map[string]any) error {
+	var secrets map[string]string
+	err := rc.do(ctx, "fetching the project's secrets", func() error {
+		var err error
+		secrets, err = api.WorkerSecrets(ctx, doc.ID)
+		return err
+	})
 	if err != nil {
 		return fmt.Errorf("fetching the project's secrets from the API: %w", err)
 	}

@@ -53,7 +53,7 @@ func runWorker(t *testing.T, doc *core.EventDocument) (int, string) {
 	file := filepath.Join(dir, "event.json")
 	os.WriteFile(file, b, 0o600)
 	var out bytes.Buffer
-	code := Run(t.Context(), Options{EventFile: file, Stdout: &out, Version: "test"})
+	code := Run(t.Context(), Options{EventFile: file, Stdout: &out, Version: "test", APIOutage: testOutage})
 	return code, out.String()
 }
 

@@ -108,10 +108,14 @@
 // the data dir's lock, so they are a dead server's), and Close sweeps once
 // more after its jobs ended.
 //
+// Workers are confined the same way, with a mark of their own: a worker
+// started for its event has it from the start; a standby, started before
+// its event was known, takes it with the rest of the launch's environment
+// and hands it to whatever it starts for that event (git, npm), so those
+// die with the worker wherever they moved.
+//
 // What is not confined: a process that replaces its environment (env -i)
-// loses the mark; workers are not marked (a worker may come from a standby
-// started before its event was known), they stay in their process groups;
-// outside Linux there is no /proc to sweep, and only process groups are
+// loses the mark; outside Linux there is no /proc to sweep, and only process groups are
 // killed. Control groups would confine without these gaps, but are often not
 // writable by the server (containers, cgroup v1 hosts); the mark needs nothing.
 //
