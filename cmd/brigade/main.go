@@ -3,12 +3,10 @@
 package main
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"strings"
 	"syscall"
 	"time"
@@ -16,11 +14,11 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/brigadeplatform/brigade/internal/profiling"
 	"github.com/brigadeplatform/brigade/internal/quickstart"
 	"github.com/brigadeplatform/brigade/internal/server"
-	"github.com/brigadeplatform/brigade/internal/standby"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
-	"github.com/brigadeplatform/brigade/internal/worker"
+	"github.com/brigadeplatform/brigade/internal/workermain"
 )
 
 // Set at build time with -ldflags "-X main.version=... -X main.commit=...".
@@ -83,7 +81,7 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 			if cfg.StandbyWorkers = standbys; standbys <= 0 {
 				cfg.StandbyWorkers = -1
 			}
-			defer startProfile("server")()
+			defer profiling.Start("server")()
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
 			srv, err := server.New(ctx, cfg, log, cmd.OutOrStdout())
@@ -137,7 +135,7 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 }
 
 func newQuickstartCmd() *cobra.Command {
-	opts := quickstart.Options{Version: version}
+	opts := quickstart.Options{Version: version, Commit: commit}
 	cmd := &cobra.Command{
 		Use:   "quickstart",
 		Short: "Start the platform, run the example project's event and stream its logs",
@@ -164,31 +162,7 @@ func newWorkerCmd() *cobra.Command {
 		Hidden: true,
 		Args:   cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			tuneWorkerGC()
-			stopProfile := startProfile("worker")
-			if standby.Is() {
-				code := worker.Standby(func(ctx context.Context) int {
-					return worker.Run(ctx, worker.Options{
-						EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),
-						NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
-						Stdout:   os.Stdout, Version: version,
-					})
-				})
-				stopProfile()
-				os.Exit(code)
-			}
-			file := os.Getenv("BRIGADE_EVENT_FILE")
-			if file == "" {
-				return fmt.Errorf("BRIGADE_EVENT_FILE is not set: the worker is started by brigade server, which points it at the event's event.json")
-			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			code := worker.Run(ctx, worker.Options{
-				EventFile: file, SourceDir: os.Getenv("BRIGADE_SOURCE"), NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
-				Stdout: cmd.OutOrStdout(), Version: version,
-			})
-			stopProfile()
-			os.Exit(code)
+			os.Exit(workermain.Main(cmd.OutOrStdout(), cmd.ErrOrStderr(), version))
 			return nil
 		},
 	}
@@ -210,21 +184,6 @@ func loginFlags(f *pflag.FlagSet, c *server.LoginConfig) {
 	f.BoolVar(&c.GrantReaderOnFirstLogin, "grant-reader-on-first-login", false, "give every new user the READER role")
 	f.StringSliceVar(&c.AdminUserIDs, "admin-user-ids", nil, "users (e-mail addresses or GitHub logins, comma-separated) "+
 		"who get ADMIN, PROJECT_CREATOR and READER on their first login")
-}
-
-// tuneWorkerGC trades memory for CPU in a worker, unless GOGC or
-// GOMEMLIMIT say otherwise: a script's heap is small and short-lived, and
-// with Go's default, collecting it took about 15% of a worker's CPU
-// (profiles of 1,000 one-job events). The heap may grow to five times what
-// is live, but a soft limit makes the collector work harder as it nears
-// 256 MiB, so that a script that holds much does not take five times that.
-func tuneWorkerGC() {
-	if _, set := os.LookupEnv("GOGC"); !set {
-		debug.SetGCPercent(400)
-	}
-	if _, set := os.LookupEnv("GOMEMLIMIT"); !set {
-		debug.SetMemoryLimit(256 << 20)
-	}
 }
 
 // applyEnv sets every flag the command line left alone from BRIGADE_<NAME>.

@@ -30,6 +30,7 @@ type Options struct {
 	DataDir string // empty: a temporary folder, removed afterwards
 	Example string // example project folder (default "quickstart")
 	Version string
+	Commit  string
 	Log     *slog.Logger
 }
 
@@ -57,7 +58,7 @@ func Run(ctx context.Context, out io.Writer, opts Options) error {
 	defer cancel()
 	srv, err := server.New(ctx, server.Config{
 		Addr: "127.0.0.1:0", DataDir: opts.DataDir, RootPassword: password,
-		CleanupDelay: time.Second, Version: opts.Version,
+		CleanupDelay: time.Second, Version: opts.Version, Commit: opts.Commit,
 	}, opts.Log, io.Discard)
 	if err != nil {
 		return err

@@ -1,4 +1,6 @@
-package main
+// Package profiling writes CPU and heap profiles of a brigade process when
+// BRIGADE_CPUPROFILE asks for them (the server and every worker alike).
+package profiling
 
 import (
 	"fmt"
@@ -8,13 +10,13 @@ import (
 	"runtime/pprof"
 )
 
-// startProfile writes a CPU profile of this process when
+// Start writes a CPU profile of this process when
 // BRIGADE_CPUPROFILE names a file prefix: the profile goes to
 // <prefix>.<command>.<pid>, so that a server and every worker it starts
 // each leave their own (go tool pprof reads several at once), and a heap
 // profile as it ends (<prefix>.<command>.heap.<pid>). It returns
 // the function that finishes the profile; call it before exiting.
-func startProfile(command string) func() {
+func Start(command string) func() {
 	prefix := os.Getenv("BRIGADE_CPUPROFILE")
 	if prefix == "" {
 		return func() {}
