@@ -73,4 +73,3 @@ func lack(t testing.TB, why string) {
 
 // tool is the path of one binary.
 func tool(name string) string { return filepath.Join(ToolsDir(), name) }
-
