@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"maps"
 	"reflect"
+	"slices"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -301,8 +302,9 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 	s.metrics.JobPhase(core.PhaseStarting)
 	return &core.JobLaunch{
 		EventID: eventID, ProjectID: ev.ProjectID, Job: job, Environment: env,
-		UseWorkspace:    ev.Worker.Spec.UseWorkspace,
-		AllowPrivileged: ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged,
+		UseWorkspace:     ev.Worker.Spec.UseWorkspace,
+		AllowPrivileged:  ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged,
+		ImagePullSecrets: imagePullSecrets(&ev.Worker.Spec),
 	}, nil
 }
 
@@ -399,4 +401,12 @@ func (s *Service) TimeoutJob(ctx context.Context, eventID, name string) error {
 		s.metrics.JobPhase(core.PhaseTimedOut)
 	}
 	return err
+}
+
+// imagePullSecrets are a worker spec's kubernetes.imagePullSecrets.
+func imagePullSecrets(spec *core.WorkerSpec) []string {
+	if spec.Kubernetes == nil {
+		return nil
+	}
+	return slices.Clone(spec.Kubernetes.ImagePullSecrets)
 }

@@ -98,6 +98,10 @@ type JobLaunch struct {
 	// AllowPrivileged is the project's job policy: a substrate that can
 	// run privileged containers refuses them when this is false.
 	AllowPrivileged bool
+	// ImagePullSecrets are the worker template's
+	// kubernetes.imagePullSecrets: the kubernetes substrate gives them to
+	// job pods; others ignore them.
+	ImagePullSecrets []string
 }
 
 // ExitStatus is how a workload ended.

@@ -19,10 +19,20 @@ const kwokNodeAnnotation = "kwok.x-k8s.io/node"
 // as Virtual Kubelet's nodes carry it.
 var VirtualKubeletTaint = corev1.Taint{Key: "virtual-kubelet.io/provider", Value: "kwok", Effect: corev1.TaintEffectNoSchedule}
 
+// Nodes with these names (AddNode creates them like any other) make
+// kwok's pods end otherwise: on HoldNode a pod runs until it is deleted,
+// on FailNode it fails with FailExitCode after PodCompleteDelay.
+const (
+	HoldNode     = "hold"
+	FailNode     = "fail"
+	FailExitCode = 3
+)
+
 // kwokConfiguration is kwok's configuration: manage only the nodes we
-// annotate, and three pod stages of our own: a scheduled pod runs after
-// PodReadyDelay, a running pod that does not restart succeeds after
-// PodCompleteDelay, and a pod being deleted goes at once.
+// annotate, and pod stages of our own: a scheduled pod runs after
+// PodReadyDelay; a running pod that does not restart succeeds after
+// PodCompleteDelay (fails on FailNode, runs on HoldNode); a pod being
+// deleted goes at once.
 func kwokConfiguration(o Options, port int) string {
 	ready, complete := o.PodReadyDelay, o.PodCompleteDelay
 	if ready <= 0 {
@@ -36,6 +46,9 @@ func kwokConfiguration(o Options, port int) string {
 		"@READY_MS@", strconv.FormatInt(ready.Milliseconds(), 10),
 		"@COMPLETE_MS@", strconv.FormatInt(complete.Milliseconds(), 10),
 		"@ANNOTATION@", kwokNodeAnnotation,
+		"@HOLD@", HoldNode,
+		"@FAIL@", FailNode,
+		"@FAIL_CODE@", strconv.Itoa(FailExitCode),
 	)
 	return r.Replace(kwokConfigTemplate)
 }
@@ -109,6 +122,7 @@ spec:
     - {key: .metadata.deletionTimestamp, operator: DoesNotExist}
     - {key: .status.phase, operator: In, values: [Running]}
     - {key: .spec.restartPolicy, operator: In, values: [Never, OnFailure]}
+    - {key: .spec.nodeName, operator: NotIn, values: [@HOLD@, @FAIL@]}
   delay: {durationMilliseconds: @COMPLETE_MS@}
   next:
     statusTemplate: |
@@ -122,6 +136,32 @@ spec:
         started: false
         restartCount: 0
         state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
+      {{ end }}
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: brigade-pod-failed
+spec:
+  resourceRef: {apiGroup: v1, kind: Pod}
+  selector:
+    matchExpressions:
+    - {key: .metadata.deletionTimestamp, operator: DoesNotExist}
+    - {key: .status.phase, operator: In, values: [Running]}
+    - {key: .spec.nodeName, operator: In, values: [@FAIL@]}
+  delay: {durationMilliseconds: @COMPLETE_MS@}
+  next:
+    statusTemplate: |
+      {{ $now := Now }}
+      phase: Failed
+      containerStatuses:
+      {{ range .spec.containers }}
+      - name: {{ .name | Quote }}
+        image: {{ .image | Quote }}
+        ready: false
+        started: false
+        restartCount: 0
+        state: {terminated: {exitCode: @FAIL_CODE@, reason: Error, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
       {{ end }}
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1

@@ -1,0 +1,181 @@
+package kubernetes
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"maps"
+	"slices"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// ensureProject creates the project's namespace (labelled as ours) once,
+// and stores its secrets as a Secret in it.
+func (s *Substrate) ensureProject(ctx context.Context, projectID string, secrets map[string]string) error {
+	ns := s.opts.Pods.Namespace(projectID)
+	s.mu.Lock()
+	known := s.nsReady[ns]
+	s.mu.Unlock()
+	if !known {
+		_, err := s.cs.CoreV1().Namespaces().Create(ctx, NamespaceObject(s.opts.Pods, projectID), metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("kubernetes substrate: creating namespace %s for project %s: %w "+
+				"(the server's account needs create on namespaces)", ns, projectID, err)
+		}
+		s.mu.Lock()
+		s.nsReady[ns] = true
+		s.mu.Unlock()
+	}
+	if secrets == nil {
+		return nil
+	}
+	want := ProjectSecretsObject(s.opts.Pods, projectID, secrets)
+	return s.apply(ctx, want)
+}
+
+// apply creates a Secret, or replaces the one of that name.
+func (s *Substrate) apply(ctx context.Context, sec *corev1.Secret) error {
+	api := s.cs.CoreV1().Secrets(sec.Namespace)
+	_, err := api.Create(ctx, sec, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		_, err = api.Update(ctx, sec, metav1.UpdateOptions{})
+	}
+	if err != nil {
+		return fmt.Errorf("kubernetes substrate: writing secret %s/%s: %w", sec.Namespace, sec.Name, err)
+	}
+	return nil
+}
+
+// StartWorker prepares the event on the cluster (namespace, project
+// secrets, the event's Secret for git-init, the workspace claim) and
+// starts the worker: as a host process when Options.Workers is set, else
+// as a pod.
+func (s *Substrate) StartWorker(ctx context.Context, wl *core.WorkerLaunch) (time.Time, error) {
+	ev := wl.Event
+	if ev == nil {
+		return time.Time{}, fmt.Errorf("kubernetes substrate: the worker launch has no event")
+	}
+	if ev.Worker == nil {
+		c := *ev
+		c.Worker = &core.Worker{}
+		ev = &c
+		w := *wl
+		w.Event = ev
+		wl = &w
+	}
+	var doc core.EventDocument
+	if err := json.Unmarshal(wl.EventDocument, &doc); err != nil {
+		return time.Time{}, fmt.Errorf("kubernetes substrate: reading the event document of %s: %w", ev.Metadata.ID, err)
+	}
+	var secrets map[string]string
+	if !doc.Worker.SecretsFromAPI {
+		secrets = doc.Project.Secrets
+		if secrets == nil {
+			secrets = map[string]string{}
+		}
+	}
+	if err := s.ensureProject(ctx, ev.ProjectID, secrets); err != nil {
+		return time.Time{}, err
+	}
+	if err := s.apply(ctx, EventSecretObject(s.opts.Pods, ev.ProjectID, ev.Metadata.ID, wl.EventDocument)); err != nil {
+		return time.Time{}, err
+	}
+	if ev.Worker.Spec.UseWorkspace {
+		pvc, err := WorkspaceClaimObject(s.opts.Pods, ev.ProjectID, ev.Metadata.ID, ev.Worker.Spec.WorkspaceSize)
+		if err != nil {
+			return time.Time{}, &core.BadRequestError{Reason: err.Error()}
+		}
+		_, err = s.cs.CoreV1().PersistentVolumeClaims(pvc.Namespace).Create(ctx, pvc, metav1.CreateOptions{})
+		if err != nil && !apierrors.IsAlreadyExists(err) {
+			return time.Time{}, fmt.Errorf("kubernetes substrate: creating the workspace claim of event %s: %w", ev.Metadata.ID, err)
+		}
+	}
+	if s.workers != nil {
+		return s.workers.StartWorker(ctx, wl)
+	}
+	pod := WorkerPod(s.opts.Pods, wl)
+	ref := core.WorkloadRef{EventID: ev.Metadata.ID}
+	return s.startPod(ctx, ref, pod, []string{WorkerContainer}, nil, "")
+}
+
+// StartJob starts a job's pod. A job that cannot run as specified starts
+// and fails at once, with the reason in its log.
+func (s *Substrate) StartJob(ctx context.Context, jl *core.JobLaunch) (time.Time, error) {
+	if jl.Job == nil {
+		return time.Time{}, fmt.Errorf("kubernetes substrate: the job launch has no job")
+	}
+	ref := core.WorkloadRef{EventID: jl.EventID, Job: jl.Job.Name}
+	containers := append([]string{jl.Job.Name}, slices.Sorted(maps.Keys(jl.Job.Spec.SidecarContainers))...)
+	if err := s.ensureProject(ctx, jl.ProjectID, nil); err != nil {
+		return time.Time{}, err
+	}
+	plan, reason := JobPod(s.opts.Pods, jl, jl.ImagePullSecrets)
+	if reason != "" {
+		return s.startPod(ctx, ref, nil, containers, nil, reason)
+	}
+	return s.startPod(ctx, ref, plan.Pod, containers, plan.Env, "")
+}
+
+// startPod registers the workload, creates its Secret and pod, and waits
+// until the pod runs. With a reason instead of a pod, the workload fails
+// at once.
+func (s *Substrate) startPod(ctx context.Context, ref core.WorkloadRef, pod *corev1.Pod, containers []string,
+	env *corev1.Secret, reason string) (time.Time, error) {
+	ns, name := "", ""
+	if pod != nil {
+		ns, name = pod.Namespace, pod.Name
+	}
+	if err := s.waitSynced(ctx); err != nil {
+		return time.Time{}, err
+	}
+	w := newWorkload(s, ref, ns, name, containers)
+	s.mu.Lock()
+	if old := s.loads[ref]; old != nil {
+		s.mu.Unlock()
+		w.finish(core.ExitStatus{})
+		return time.Time{}, fmt.Errorf("kubernetes substrate: %s was started already", ref)
+	}
+	s.loads[ref] = w
+	s.mu.Unlock()
+	started := now()
+	if reason != "" {
+		w.failNow(reason)
+		return started, nil
+	}
+	undo := func(err error) (time.Time, error) {
+		s.mu.Lock()
+		delete(s.loads, ref)
+		s.mu.Unlock()
+		w.finish(core.ExitStatus{})
+		return time.Time{}, err
+	}
+	if env != nil {
+		if err := s.apply(ctx, env); err != nil {
+			return undo(err)
+		}
+	}
+	if _, err := s.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
+			// The cluster refuses this pod as specified (admission, quota,
+			// validation): the workload fails with the reason in its log.
+			w.failNow(fmt.Sprintf("the cluster refused the pod of %s: %v", ref, err))
+			return started, nil
+		}
+		return undo(fmt.Errorf("kubernetes substrate: creating the pod of %s: %w", ref, err))
+	}
+	w.primary().Note(fmt.Sprintf("%skubernetes substrate: pod %s/%s", notePrefix, ns, name))
+	s.wg.Add(1)
+	go s.run(w)
+	select {
+	case <-w.running:
+	case <-ctx.Done():
+		return time.Time{}, fmt.Errorf("kubernetes substrate: waiting for the pod of %s to run: %w", ref, ctx.Err())
+	}
+	return now(), nil
+}

@@ -1,0 +1,197 @@
+package kubernetes
+
+import (
+	"fmt"
+	"sync"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
+)
+
+// workload is one worker or job pod the substrate follows: one goroutine
+// (run) waits on the informer's news of the pod, follows each container's
+// log once it has started, and records the outcome once the pod has ended
+// and every log is stored.
+type workload struct {
+	ref        core.WorkloadRef
+	ns, pod    string
+	containers []string // the primary's name first, then the sidecars'
+	pumps      map[string]*logpump.Pump
+
+	changed chan struct{} // a value after each change of the pod
+	running chan struct{} // closed once the pod has left Pending, or ended
+	done    chan struct{} // closed once status is final
+
+	mu      sync.Mutex
+	stopped bool
+	status  core.ExitStatus
+}
+
+func newWorkload(s *Substrate, ref core.WorkloadRef, ns, pod string, containers []string) *workload {
+	w := &workload{
+		ref: ref, ns: ns, pod: pod, containers: containers,
+		pumps:   map[string]*logpump.Pump{},
+		changed: make(chan struct{}, 1),
+		running: make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	for _, c := range containers {
+		stream := core.LogStream{EventID: ref.EventID, Job: ref.Job, Container: c}
+		w.pumps[c] = logpump.New(s.opts.Sink, stream, s.log, ref.String())
+		w.pumps[c].Start()
+	}
+	return w
+}
+
+func (w *workload) wake() {
+	select {
+	case w.changed <- struct{}{}:
+	default:
+	}
+}
+
+func (w *workload) markRunning() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	select {
+	case <-w.running:
+	default:
+		close(w.running)
+	}
+}
+
+func (w *workload) primary() *logpump.Pump { return w.pumps[w.containers[0]] }
+
+// finish records the outcome once every log is in the sink.
+func (w *workload) finish(st core.ExitStatus) {
+	for _, c := range w.containers {
+		w.pumps[c].End(true)
+	}
+	w.mu.Lock()
+	w.status = st
+	w.mu.Unlock()
+	w.markRunning()
+	close(w.done)
+}
+
+// failNow ends a workload that cannot run as specified: the reason goes to
+// its log and Wait returns FAILED with exit code -1.
+func (w *workload) failNow(reason string) {
+	w.primary().Note(notePrefix + reason)
+	w.finish(core.ExitStatus{Phase: core.PhaseFailed, ExitCode: -1, Ended: now(), Reason: reason})
+}
+
+// run follows the pod until it has ended (or is gone) and its logs are in.
+func (s *Substrate) run(w *workload) {
+	defer s.wg.Done()
+	var followers sync.WaitGroup
+	following := map[string]bool{}
+	for {
+		pod, err := s.pods.Pods(w.ns).Get(w.pod)
+		gone := apierrors.IsNotFound(err)
+		if err != nil && !gone {
+			s.log.Warn("kubernetes substrate: reading a pod from the watch", "pod", w.pod, "err", err)
+		}
+		if pod != nil && pod.Status.Phase != corev1.PodPending {
+			w.markRunning()
+		}
+		if pod != nil {
+			for _, c := range w.containers {
+				if !following[c] && containerStarted(pod, c) {
+					following[c] = true
+					followers.Add(1)
+					go func() {
+						defer followers.Done()
+						s.followLog(w, c)
+					}()
+				}
+			}
+		}
+		if st, ended := outcome(pod, gone, w); ended {
+			followers.Wait()
+			w.finish(st)
+			return
+		}
+		select {
+		case <-w.changed:
+		case <-s.ctx.Done():
+			followers.Wait()
+			return
+		}
+	}
+}
+
+// containerStarted reports whether a container has run (so its log can
+// be read).
+func containerStarted(pod *corev1.Pod, name string) bool {
+	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses} {
+		for _, cs := range list {
+			if cs.Name == name {
+				return cs.State.Running != nil || cs.State.Terminated != nil
+			}
+		}
+	}
+	return false
+}
+
+// outcome says whether the workload has ended, and how: from the primary
+// container's end when the pod has ended, ABORTED when Stop removed it.
+func outcome(pod *corev1.Pod, gone bool, w *workload) (core.ExitStatus, bool) {
+	w.mu.Lock()
+	stopped := w.stopped
+	w.mu.Unlock()
+	st := core.ExitStatus{Ended: now(), ExitCode: -1}
+	if gone || pod == nil || pod.DeletionTimestamp != nil {
+		if !gone && pod != nil && pod.DeletionTimestamp != nil && !stopped {
+			return st, false // being deleted by someone else: wait until it is gone
+		}
+		if stopped {
+			st.Phase, st.Stopped, st.Reason = core.PhaseAborted, true, "stopped"
+			if t := primaryTerminated(pod, w.containers[0]); t != nil {
+				st.ExitCode = int(t.ExitCode)
+			}
+			return st, gone || pod == nil
+		}
+		st.Phase, st.Reason = core.PhaseFailed, "the pod was deleted before it ended"
+		return st, true
+	}
+	switch pod.Status.Phase {
+	case corev1.PodSucceeded, corev1.PodFailed:
+	default:
+		return st, false
+	}
+	t := primaryTerminated(pod, w.containers[0])
+	switch {
+	case t == nil:
+		st.Phase = core.PhaseFailed
+		st.Reason = fmt.Sprintf("the pod ended %s without its container %s ending (%s)",
+			pod.Status.Phase, w.containers[0], pod.Status.Message)
+	case t.ExitCode == 0:
+		st.Phase, st.ExitCode, st.Reason = core.PhaseSucceeded, 0, "exit code 0"
+	default:
+		st.Phase, st.ExitCode = core.PhaseFailed, int(t.ExitCode)
+		st.Reason = fmt.Sprintf("exit code %d", t.ExitCode)
+		if t.Reason != "" && t.Reason != "Error" {
+			st.Reason += " (" + t.Reason + ")"
+		}
+	}
+	if t != nil && !t.FinishedAt.IsZero() {
+		st.Ended = t.FinishedAt.UTC()
+	}
+	return st, true
+}
+
+func primaryTerminated(pod *corev1.Pod, name string) *corev1.ContainerStateTerminated {
+	if pod == nil {
+		return nil
+	}
+	for _, cs := range pod.Status.ContainerStatuses {
+		if cs.Name == name {
+			return cs.State.Terminated
+		}
+	}
+	return nil
+}
