@@ -57,6 +57,7 @@ type Substrate struct {
 	mu      sync.Mutex
 	loads   map[core.WorkloadRef]*workload
 	nsReady map[string]bool // namespaces known to exist
+	news    chan struct{}   // closed (and replaced) at each change of a pod
 }
 
 var _ core.Substrate = (*Substrate)(nil)
@@ -83,6 +84,7 @@ func New(opts Options) (*Substrate, error) {
 		opts: opts, log: opts.Logger, cs: cs, workers: opts.Workers,
 		ctx: ctx, cancel: cancel, ownSel: own,
 		loads: map[core.WorkloadRef]*workload{}, nsReady: map[string]bool{},
+		news: make(chan struct{}),
 	}
 	// One informer on our pods in every namespace: the status of every
 	// workload comes from it, never from polling.
@@ -148,15 +150,24 @@ func (s *Substrate) podChanged(obj any) {
 		}
 	}
 	ref, ok := refOf(pod.Labels)
+	s.mu.Lock()
+	close(s.news)
+	s.news = make(chan struct{})
+	w := s.loads[ref]
+	s.mu.Unlock()
 	if !ok {
 		return
 	}
-	s.mu.Lock()
-	w := s.loads[ref]
-	s.mu.Unlock()
 	if w != nil {
 		w.wake()
 	}
+}
+
+// podNews returns a channel that is closed at the next change of a pod.
+func (s *Substrate) podNews() <-chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.news
 }
 
 // refOf is the workload a pod's labels name.

@@ -264,6 +264,22 @@ func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 		}
 	}
 	s.mu.Unlock()
+	// Then until the watch has seen the pods go, so that List and Running
+	// no longer count them.
+	evSel := labels.SelectorFromSet(labels.Set{LabelEvent: labelValue(eventID)})
+	for ctx.Err() == nil && s.ctx.Err() == nil {
+		news := s.podNews()
+		left, err := s.pods.List(evSel)
+		if err != nil || len(left) == 0 {
+			break
+		}
+		select {
+		case <-news:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("%d pods of the event are still being deleted: %w", len(left), ctx.Err()))
+		case <-s.ctx.Done():
+		}
+	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("kubernetes substrate: cleaning up event %s: %w", eventID, err)
 	}
