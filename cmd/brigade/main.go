@@ -112,7 +112,16 @@ BRIGADE_DATA_DIR). Flags win over the environment.`,
 		"made on first start and kept in the data dir (tls.crt, tls.key); its fingerprint is printed (for development)")
 	f.StringVar(&logLevel, "log-level", "info", "debug, info, warn or error")
 	f.StringVar(&cfg.Substrate, "substrate", "local", "where workers and jobs run: local (host processes), docker (jobs in containers "+
-		"through the Docker Engine API, workers as host processes; see docs/docker.md) or none (serve the API only)")
+		"through the Docker Engine API, workers as host processes; see docs/docker.md), kubernetes (jobs as pods) or none (serve the API only)")
+	f.StringVar(&cfg.Kube.Kubeconfig, "kubeconfig", "", "with --substrate kubernetes: the cluster's kubeconfig file "+
+		"(default: the in-cluster configuration, else $KUBECONFIG or ~/.kube/config)")
+	f.StringVar(&cfg.Kube.Workers, "kube-workers", server.KubeWorkersHost, "with --substrate kubernetes: where workers run: "+
+		"host (processes of this server, bursting only jobs onto the cluster) or pod (pods of --kube-image)")
+	f.StringVar(&cfg.Kube.Image, "kube-image", "", "with --substrate kubernetes: our own image, for git-init containers and worker pods")
+	f.StringVar(&cfg.Kube.NamespacePrefix, "kube-namespace-prefix", "", "with --substrate kubernetes: what comes before the project id "+
+		"in namespace names (default brigade-)")
+	f.StringVar(&cfg.Kube.StorageClass, "kube-storage-class", "", "with --substrate kubernetes: storage class of workspace claims "+
+		"(default: the cluster's default class)")
 	f.StringVar(&cfg.DockerHost, "docker-host", "", "with --substrate docker: the Docker daemon's address, e.g. unix:///var/run/docker.sock "+
 		"or tcp://127.0.0.1:2375 (default: $DOCKER_HOST, else unix:///var/run/docker.sock)")
 	f.StringVar(&cfg.DockerNetwork, "docker-network", "", "with --substrate docker: network mode of job containers: bridge, host, none "+

@@ -55,6 +55,8 @@ func newSubstrate(cfg Config, workerCmd []string, store core.Store, svc *api.Ser
 			return nil, fmt.Errorf("preparing the docker substrate: %w", err)
 		}
 		return sub, nil
+	case "kubernetes":
+		return newKubeSubstrate(cfg, hostWorkers, sink, log)
 	default:
 		sub, err := local.New(hostWorkers)
 		if err != nil {

@@ -76,10 +76,11 @@ type Config struct {
 	LoginBurst int
 
 	// Execution. Substrate "none" serves the API only (no work runs).
-	Substrate            string        // "local" (default), "docker" or "none"
+	Substrate            string        // "local" (default), "docker", "kubernetes" or "none"
 	Role                 string        // "all" (default), "api" or "scheduler" (roles.go)
 	DockerHost           string        // with "docker": the daemon (default $DOCKER_HOST, else the default socket)
 	DockerNetwork        string        // with "docker": network mode of job containers (default: the daemon's)
+	Kube                 KubeConfig    // with "kubernetes"
 	MaxWorkers           int           // running workers at once (default 8)
 	MaxJobs              int           // running jobs at once (default 32)
 	MaxWorkersPerProject int           // 0: no per-project limit
@@ -169,9 +170,17 @@ func (c *Config) Validate() error {
 	switch c.Substrate {
 	case "":
 		c.Substrate = "local"
-	case "local", "docker", "none":
+	case "local", "docker", "kubernetes", "none":
 	default:
-		return fmt.Errorf("--substrate %q is not known: use local (host processes), docker (jobs in containers) or none (API only)", c.Substrate)
+		return fmt.Errorf("--substrate %q is not known: use local (host processes), docker (jobs in containers), "+
+			"kubernetes (jobs as pods) or none (API only)", c.Substrate)
+	}
+	switch c.Kube.Workers {
+	case "":
+		c.Kube.Workers = KubeWorkersHost
+	case KubeWorkersHost, KubeWorkersPod:
+	default:
+		return fmt.Errorf("--kube-workers %q is not known: use host (workers are processes of this server) or pod", c.Kube.Workers)
 	}
 	if c.DockerHost != "" && !strings.Contains(c.DockerHost, "://") {
 		return fmt.Errorf("--docker-host %q is not an address such as unix:///var/run/docker.sock or tcp://127.0.0.1:2375", c.DockerHost)

@@ -186,11 +186,12 @@ func refOf(l map[string]string) (core.WorkloadRef, bool) {
 	return ref, ref.EventID != ""
 }
 
-// Close stops following workloads without stopping them.
+// Close stops following workloads without stopping them (a restarted
+// server re-attaches to their pods), and closes Options.Workers.
 func (s *Substrate) Close() error {
 	s.cancel()
 	s.wg.Wait()
-	return nil
+	return closeWorkers(s.workers)
 }
 
 // now is the time the substrate stamps on starts and ends.
