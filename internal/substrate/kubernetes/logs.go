@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"bufio"
+	"io"
 	"strings"
 	"time"
 
@@ -25,43 +26,25 @@ const maxLine = 64 << 10
 // is lost or repeated across a pod's end or a dropped connection.
 func (s *Substrate) followLog(w *workload, container string) {
 	pump := w.pumps[container]
-	var last time.Time // timestamp of the last line emitted
-	var atLast int     // lines emitted with exactly that timestamp
+	var cur logCursor
 	var lastErr error
 	for {
 		ended := s.containerEnded(w, container)
 		opts := &corev1.PodLogOptions{Container: container, Follow: !ended, Timestamps: true}
-		if !last.IsZero() {
-			since := metav1.NewTime(last)
+		if !cur.last.IsZero() {
+			since := metav1.NewTime(cur.last)
 			opts.SinceTime = &since
 		}
 		rc, err := s.cs.CoreV1().Pods(w.ns).GetLogs(w.pod, opts).Stream(s.ctx)
 		if err == nil {
 			lastErr = nil
-			sc := bufio.NewScanner(rc)
-			sc.Buffer(make([]byte, 0, 64<<10), 4<<20)
-			seen := 0
-			for sc.Scan() {
-				ts, msg := splitTimestamp(sc.Text())
-				switch {
-				case ts.Before(last):
-					continue
-				case ts.Equal(last):
-					if seen < atLast {
-						seen++
-						continue
-					}
-					atLast++
-					seen++
-				default:
-					last, atLast, seen = ts, 1, 1
+			cur.reread()
+			err = readLines(rc, func(line string) {
+				ts, msg := splitTimestamp(line)
+				if cur.take(ts) {
+					pump.Emit(logpump.Entry(ts, msg))
 				}
-				if len(msg) > maxLine {
-					msg = msg[:maxLine]
-				}
-				pump.Emit(logpump.Entry(ts, msg))
-			}
-			err = sc.Err()
+			})
 			rc.Close()
 		}
 		if err != nil {
@@ -106,4 +89,65 @@ func splitTimestamp(line string) (time.Time, string) {
 		}
 	}
 	return now(), line
+}
+
+// logCursor remembers how far a log was read: the last line's timestamp
+// and how many lines carried exactly it. A log read again from that
+// timestamp's second skips what came before it and the lines already had
+// at it.
+type logCursor struct {
+	last   time.Time
+	atLast int // lines taken with timestamp last
+	seen   int // lines with timestamp last met in the current reading
+}
+
+// reread starts a new reading of the log.
+func (c *logCursor) reread() { c.seen = 0 }
+
+// take reports whether a line stamped ts is new, and records it.
+func (c *logCursor) take(ts time.Time) bool {
+	switch {
+	case ts.Before(c.last):
+		return false
+	case ts.Equal(c.last):
+		c.seen++
+		if c.seen <= c.atLast {
+			return false
+		}
+		c.atLast++
+		return true
+	default:
+		c.last, c.atLast, c.seen = ts, 1, 1
+		return true
+	}
+}
+
+// readLines calls fn with each line of r, without its newline; a line
+// longer than maxLine (plus room for its timestamp) is cut there and the
+// rest of it dropped. A last line without a newline counts too. It
+// returns nil at the end of r.
+func readLines(r io.Reader, fn func(string)) error {
+	br := bufio.NewReaderSize(r, 64<<10)
+	const limit = maxLine + 64
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line) < limit {
+			line = append(line, chunk[:min(len(chunk), limit-len(line))]...)
+		}
+		switch {
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == nil:
+			fn(strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"))
+			line = line[:0]
+		case err == io.EOF:
+			if len(line) > 0 {
+				fn(string(line))
+			}
+			return nil
+		default:
+			return err
+		}
+	}
 }

@@ -50,7 +50,7 @@ func (s *Substrate) workload(ctx context.Context, ref core.WorkloadRef) (*worklo
 	s.mu.Lock()
 	if old := s.loads[ref]; old != nil {
 		s.mu.Unlock()
-		w.finish(core.ExitStatus{})
+		w.discard()
 		return old, nil
 	}
 	s.loads[ref] = w

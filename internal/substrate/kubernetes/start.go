@@ -138,7 +138,7 @@ func (s *Substrate) startPod(ctx context.Context, ref core.WorkloadRef, pod *cor
 	s.mu.Lock()
 	if old := s.loads[ref]; old != nil {
 		s.mu.Unlock()
-		w.finish(core.ExitStatus{})
+		w.discard()
 		return time.Time{}, fmt.Errorf("kubernetes substrate: %s was started already", ref)
 	}
 	s.loads[ref] = w
@@ -152,7 +152,7 @@ func (s *Substrate) startPod(ctx context.Context, ref core.WorkloadRef, pod *cor
 		s.mu.Lock()
 		delete(s.loads, ref)
 		s.mu.Unlock()
-		w.finish(core.ExitStatus{})
+		w.discard()
 		return time.Time{}, err
 	}
 	if env != nil {

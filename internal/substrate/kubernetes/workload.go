@@ -77,6 +77,16 @@ func (w *workload) finish(st core.ExitStatus) {
 	close(w.done)
 }
 
+// discard drops a workload that never started (or lost a race to be
+// registered), leaving its log streams open: they may belong to another.
+func (w *workload) discard() {
+	for _, c := range w.containers {
+		w.pumps[c].End(false)
+	}
+	w.markRunning()
+	close(w.done)
+}
+
 // failNow ends a workload that cannot run as specified: the reason goes to
 // its log and Wait returns FAILED with exit code -1.
 func (w *workload) failNow(reason string) {
@@ -118,7 +128,12 @@ func (s *Substrate) run(w *workload) {
 		select {
 		case <-w.changed:
 		case <-s.ctx.Done():
+			// Closed: stop following, leave the streams open for the
+			// next server, which re-attaches.
 			followers.Wait()
+			for _, c := range w.containers {
+				w.pumps[c].End(false)
+			}
 			return
 		}
 	}

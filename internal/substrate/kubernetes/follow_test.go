@@ -1,0 +1,115 @@
+package kubernetes
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// A log read again from its last second yields each line once.
+func TestLogCursorRereadSkipsWhatItHad(t *testing.T) {
+	at := func(ns int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, ns, time.UTC) }
+	var c logCursor
+	var got []int
+	read := func(stamps ...int) {
+		c.reread()
+		for _, s := range stamps {
+			if c.take(at(s)) {
+				got = append(got, s)
+			}
+		}
+	}
+	read(1, 2, 2)          // the stream breaks after two lines at 2
+	read(1, 2, 2, 2, 3)    // read again from the second: one new line at 2, then 3
+	read(2, 2, 2, 3, 3, 4) // and again
+	want := []int{1, 2, 2, 2, 3, 3, 4}
+	if len(got) != len(want) {
+		t.Fatalf("took %v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Fatalf("took %v, want %v", got, want)
+		}
+	}
+}
+
+func TestReadLines(t *testing.T) {
+	long := strings.Repeat("x", maxLine+1000)
+	in := "a\r\nb\n" + long + "\nlast without newline"
+	var got []string
+	if err := readLines(strings.NewReader(in), func(l string) { got = append(got, l) }); err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != 4 || got[0] != "a" || got[1] != "b" || got[3] != "last without newline" {
+		t.Fatalf("lines %q", got)
+	}
+	if len(got[2]) != maxLine+64 {
+		t.Errorf("a long line came out %d bytes long, want it cut at %d", len(got[2]), maxLine+64)
+	}
+}
+
+func TestSplitTimestamp(t *testing.T) {
+	ts, msg := splitTimestamp("2026-01-02T03:04:05.123456789Z hello world")
+	if msg != "hello world" || ts.Nanosecond() != 123456789 || ts.Day() != 2 {
+		t.Errorf("got %v %q", ts, msg)
+	}
+	if _, msg := splitTimestamp("no stamp here"); msg != "no stamp here" {
+		t.Errorf("a line without a stamp became %q", msg)
+	}
+}
+
+func TestOutcome(t *testing.T) {
+	w := &workload{containers: []string{"main", "side"}}
+	pod := func(phase corev1.PodPhase, code int32, reason string) *corev1.Pod {
+		p := &corev1.Pod{Status: corev1.PodStatus{Phase: phase}}
+		if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
+			p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", State: corev1.ContainerState{
+				Terminated: &corev1.ContainerStateTerminated{ExitCode: code, Reason: reason},
+			}}}
+		}
+		return p
+	}
+	cases := []struct {
+		name  string
+		pod   *corev1.Pod
+		gone  bool
+		stop  bool
+		ended bool
+		phase core.WorkerPhase
+		code  int
+	}{
+		{"running", pod(corev1.PodRunning, 0, ""), false, false, false, "", 0},
+		{"succeeded", pod(corev1.PodSucceeded, 0, "Completed"), false, false, true, core.PhaseSucceeded, 0},
+		{"failed", pod(corev1.PodFailed, 3, "Error"), false, false, true, core.PhaseFailed, 3},
+		{"oom", pod(corev1.PodFailed, 137, "OOMKilled"), false, false, true, core.PhaseFailed, 137},
+		{"deleted by someone", nil, true, false, true, core.PhaseFailed, -1},
+		{"stopped and gone", nil, true, true, true, core.PhaseAborted, -1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			w.stopped = tc.stop
+			st, ended := outcome(tc.pod, tc.gone, w)
+			if ended != tc.ended || (ended && (st.Phase != tc.phase || st.ExitCode != tc.code)) {
+				t.Errorf("got ended=%v %+v; want ended=%v %s exit code %d", ended, st, tc.ended, tc.phase, tc.code)
+			}
+			if ended && st.Reason == "" {
+				t.Error("no reason")
+			}
+		})
+	}
+	// Being deleted, not by Stop: wait until it is gone.
+	p := pod(corev1.PodRunning, 0, "")
+	p.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	w.stopped = false
+	if _, ended := outcome(p, false, w); ended {
+		t.Error("a pod still being deleted counts as ended")
+	}
+	if st, _ := outcome(pod(corev1.PodFailed, 137, "OOMKilled"), false, w); !strings.Contains(st.Reason, "OOMKilled") {
+		t.Errorf("reason %q does not say OOMKilled", st.Reason)
+	}
+}
