@@ -33,6 +33,10 @@ type Options struct {
 	// marks a scheduled pod running, and a running pod (restartPolicy
 	// Never or OnFailure) succeeded. Defaults: 500ms and 2s.
 	PodReadyDelay, PodCompleteDelay time.Duration
+	// GatedNodes hold their running pods until the test releases them
+	// (Cluster.Release), so that it can see pods run at the same time
+	// without assuming anything about timing.
+	GatedNodes []string
 }
 
 // Cluster is a running control plane.

@@ -10,6 +10,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 )
 
 // kwokNodeAnnotation marks the nodes kwok manages.
@@ -49,8 +50,33 @@ func kwokConfiguration(o Options, port int) string {
 		"@HOLD@", HoldNode,
 		"@FAIL@", FailNode,
 		"@FAIL_CODE@", strconv.Itoa(FailExitCode),
+		"@GATE@", gate(o.GatedNodes),
 	)
 	return r.Replace(kwokConfigTemplate)
+}
+
+// ReleaseLabel releases a pod on a gated node (Options.GatedNodes): kwok
+// lets it succeed once the pod has this label with the value "true".
+const ReleaseLabel = "release"
+
+// gate is the selector lines that hold pods on gated nodes until released.
+func gate(nodes []string) string {
+	if len(nodes) == 0 {
+		return ""
+	}
+	// Either the pod is not on a gated node, or it is released: kwok's
+	// expressions are ANDed, so the two are one expression on a value
+	// that is "true" only for released pods or other nodes' pods.
+	return "    - {key: '.metadata.labels.\"" + ReleaseLabel + "\" // (.spec.nodeName | IN(" +
+		quoteList(nodes) + ") | not | tostring)', operator: In, values: ['true']}\n"
+}
+
+func quoteList(ss []string) string {
+	var q []string
+	for _, s := range ss {
+		q = append(q, strconv.Quote(s))
+	}
+	return strings.Join(q, ", ")
 }
 
 const kwokConfigTemplate = `apiVersion: config.kwok.x-k8s.io/v1alpha1
@@ -123,7 +149,7 @@ spec:
     - {key: .status.phase, operator: In, values: [Running]}
     - {key: .spec.restartPolicy, operator: In, values: [Never, OnFailure]}
     - {key: .spec.nodeName, operator: NotIn, values: [@HOLD@, @FAIL@]}
-  delay: {durationMilliseconds: @COMPLETE_MS@}
+@GATE@  delay: {durationMilliseconds: @COMPLETE_MS@}
   next:
     statusTemplate: |
       {{ $now := Now }}
@@ -241,4 +267,14 @@ func (c *Cluster) AddVirtualKubelet(ctx context.Context) (*corev1.Node, error) {
 		Labels: map[string]string{"type": "virtual-kubelet", "kubernetes.io/role": "agent"},
 		Taints: []corev1.Taint{VirtualKubeletTaint},
 	})
+}
+
+// Release lets a pod held on a gated node (Options.GatedNodes) succeed.
+func (c *Cluster) Release(ctx context.Context, namespace, pod string) error {
+	patch := []byte(`{"metadata":{"labels":{"` + ReleaseLabel + `":"true"}}}`)
+	_, err := c.Client.CoreV1().Pods(namespace).Patch(ctx, pod, types.MergePatchType, patch, metav1.PatchOptions{})
+	if err != nil {
+		return fmt.Errorf("releasing pod %s/%s: %w", namespace, pod, err)
+	}
+	return nil
 }
