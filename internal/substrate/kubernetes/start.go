@@ -137,9 +137,16 @@ func (s *Substrate) startPod(ctx context.Context, ref core.WorkloadRef, pod *cor
 	w := newWorkload(s, ref, ns, name, containers)
 	s.mu.Lock()
 	if old := s.loads[ref]; old != nil {
+		// Started already (a retry after a start that timed out): the
+		// same workload, once it runs.
 		s.mu.Unlock()
 		w.discard()
-		return time.Time{}, fmt.Errorf("kubernetes substrate: %s was started already", ref)
+		select {
+		case <-old.running:
+			return now(), nil
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("kubernetes substrate: waiting for the pod of %s to run: %w", ref, ctx.Err())
+		}
 	}
 	s.loads[ref] = w
 	s.mu.Unlock()
@@ -160,7 +167,9 @@ func (s *Substrate) startPod(ctx context.Context, ref core.WorkloadRef, pod *cor
 			return undo(err)
 		}
 	}
-	if _, err := s.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+	if _, err := s.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+		// (AlreadyExists: the pod of an earlier attempt, which this
+		// workload follows.)
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {
 			// The cluster refuses this pod as specified (admission, quota,
 			// validation): the workload fails with the reason in its log.
