@@ -100,6 +100,17 @@ func TestAgainstKwok(t *testing.T) {
 		if !sink.Closed(s) {
 			t.Error("Wait returned before the job's log stream was closed")
 		}
+		// kwok serves its canned log through the API as a kubelet would:
+		// every line once, in order, however often the follower read it.
+		var lines []string
+		for _, l := range sink.Lines(s) {
+			if !strings.HasPrefix(l, notePrefix) {
+				lines = append(lines, l)
+			}
+		}
+		if !slices.Equal(lines, kube.DefaultContainerLog) {
+			t.Errorf("the job's log is %q, want %q (all lines: %q)", lines, kube.DefaultContainerLog, sink.Lines(s))
+		}
 	})
 
 	t.Run("FailingJobFails", func(t *testing.T) {

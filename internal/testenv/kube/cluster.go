@@ -37,6 +37,9 @@ type Options struct {
 	// (Cluster.Release), so that it can see pods run at the same time
 	// without assuming anything about timing.
 	GatedNodes []string
+	// ContainerLog is the log every container has, served through the API
+	// (default DefaultContainerLog).
+	ContainerLog []string
 }
 
 // Cluster is a running control plane.
@@ -189,8 +192,19 @@ func (c *Cluster) start(o Options) error {
 		return err
 	}
 	c.procs = append(c.procs, kcm)
+	certFile, keyFile, err := writeServingCert(dir)
+	if err != nil {
+		return err
+	}
+	logFile := filepath.Join(dir, "container.log")
+	if o.ContainerLog == nil {
+		o.ContainerLog = DefaultContainerLog
+	}
+	if err := writeContainerLog(logFile, o.ContainerLog); err != nil {
+		return err
+	}
 	kwokConfig := filepath.Join(dir, "kwok.yaml")
-	if err := os.WriteFile(kwokConfig, []byte(kwokConfiguration(o, kwokPort)), 0o600); err != nil {
+	if err := os.WriteFile(kwokConfig, []byte(kwokConfiguration(o, kwokPort, certFile, keyFile, logFile)), 0o600); err != nil {
 		return fmt.Errorf("writing kwok's configuration: %w", err)
 	}
 	kwok, err := startProcess(dir, "kwok", "--kubeconfig="+c.Kubeconfig, "--config="+kwokConfig)

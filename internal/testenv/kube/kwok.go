@@ -33,8 +33,9 @@ const (
 // annotate, and pod stages of our own: a scheduled pod runs after
 // PodReadyDelay; a running pod that does not restart succeeds after
 // PodCompleteDelay (fails on FailNode, runs on HoldNode); a pod being
-// deleted goes at once.
-func kwokConfiguration(o Options, port int) string {
+// deleted goes at once. Every container's log is the canned one in
+// logFile, served over TLS with certFile and keyFile.
+func kwokConfiguration(o Options, port int, certFile, keyFile, logFile string) string {
 	ready, complete := o.PodReadyDelay, o.PodCompleteDelay
 	if ready <= 0 {
 		ready = 500 * time.Millisecond
@@ -51,6 +52,9 @@ func kwokConfiguration(o Options, port int) string {
 		"@FAIL@", FailNode,
 		"@FAIL_CODE@", strconv.Itoa(FailExitCode),
 		"@GATE@", gate(o.GatedNodes),
+		"@CERT@", strconv.Quote(certFile),
+		"@KEY@", strconv.Quote(keyFile),
+		"@LOG@", strconv.Quote(logFile),
 	)
 	return r.Replace(kwokConfigTemplate)
 }
@@ -87,7 +91,18 @@ options:
   nodeIP: 127.0.0.1
   nodePort: @PORT@
   serverAddress: 127.0.0.1:@PORT@
+  tlsCertFile: @CERT@
+  tlsPrivateKeyFile: @KEY@
   cidr: 10.244.0.0/16
+---
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: ClusterLogs
+metadata:
+  name: brigade-canned-log
+spec:
+  logs:
+  - logsFile: @LOG@
+    follow: false
 ---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
