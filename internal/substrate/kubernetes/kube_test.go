@@ -22,7 +22,7 @@ import (
 // tier; these cases check what a pod's lifecycle alone shows.)
 func TestAgainstKwok(t *testing.T) {
 	c := kube.Start(t, kube.Options{})
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	for _, n := range []string{"node-1", kube.HoldNode, kube.FailNode} {
 		if _, err := c.AddNode(ctx, kube.NodeOptions{Name: n}); err != nil {
@@ -32,6 +32,19 @@ func TestAgainstKwok(t *testing.T) {
 	if _, err := c.AddVirtualKubelet(ctx); err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		pods, err := c.Client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Logf("listing pods: %v", err)
+			return
+		}
+		for _, p := range pods.Items {
+			t.Logf("pod %s/%s on %q: %s %v", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Conditions)
+		}
+	})
 	sink := substratetest.NewMemSink()
 	s, err := New(Options{Config: c.Config, Sink: sink, Pods: PodOptions{Owner: "kwok-test"}})
 	if err != nil {
@@ -59,7 +72,9 @@ func TestAgainstKwok(t *testing.T) {
 	}
 	cleanup := func(t *testing.T, ev string) {
 		t.Cleanup(func() {
-			if err := s.Cleanup(context.Background(), ev); err != nil {
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			if err := s.Cleanup(ctx, ev); err != nil {
 				t.Errorf("Cleanup(%s): %v", ev, err)
 			}
 		})

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"strings"
 	"time"
@@ -24,7 +25,7 @@ const maxLine = 64 << 10
 // the end. A broken stream is read again from the last line's second,
 // skipping the lines already had (by their exact timestamps), so nothing
 // is lost or repeated across a pod's end or a dropped connection.
-func (s *Substrate) followLog(w *workload, container string) {
+func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{}) {
 	pump := w.pumps[container]
 	var cur logCursor
 	var lastErr error
@@ -35,7 +36,20 @@ func (s *Substrate) followLog(w *workload, container string) {
 			since := metav1.NewTime(cur.last)
 			opts.SinceTime = &since
 		}
-		rc, err := s.cs.CoreV1().Pods(w.ns).GetLogs(w.pod, opts).Stream(s.ctx)
+		// A followed stream is cut once the container has ended (stop):
+		// not every server ends it then. The read after it, unfollowed,
+		// gets the rest.
+		ctx, cancel := context.WithCancel(s.ctx)
+		if !ended {
+			go func() {
+				select {
+				case <-stop:
+					cancel()
+				case <-ctx.Done():
+				}
+			}()
+		}
+		rc, err := s.cs.CoreV1().Pods(w.ns).GetLogs(w.pod, opts).Stream(ctx)
 		if err == nil {
 			lastErr = nil
 			cur.reread()
@@ -47,14 +61,20 @@ func (s *Substrate) followLog(w *workload, container string) {
 			})
 			rc.Close()
 		}
-		if err != nil {
+		stopped := ctx.Err() != nil
+		cancel()
+		if err != nil && !stopped {
 			lastErr = err
 		}
 		if ended || s.ctx.Err() != nil || apierrors.IsNotFound(err) {
 			break
 		}
+		if stopped {
+			continue // the final, unfollowed read
+		}
 		select {
 		case <-s.ctx.Done():
+		case <-stop:
 		case <-time.After(logRetry):
 		}
 	}
@@ -64,11 +84,19 @@ func (s *Substrate) followLog(w *workload, container string) {
 	}
 }
 
-// containerEnded reports whether a container has ended or its pod is gone.
+// containerEnded reports whether a container has ended, or its pod has
+// (sidecars may still show as running then), or is gone.
 func (s *Substrate) containerEnded(w *workload, container string) bool {
 	pod, err := s.pods.Pods(w.ns).Get(w.pod)
 	if err != nil {
 		return apierrors.IsNotFound(err)
+	}
+	return podContainerEnded(pod, container)
+}
+
+func podContainerEnded(pod *corev1.Pod, container string) bool {
+	if pod.DeletionTimestamp != nil || pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
+		return true
 	}
 	for _, list := range [][]corev1.ContainerStatus{pod.Status.ContainerStatuses, pod.Status.InitContainerStatuses} {
 		for _, cs := range list {
@@ -77,7 +105,7 @@ func (s *Substrate) containerEnded(w *workload, container string) bool {
 			}
 		}
 	}
-	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+	return false
 }
 
 // splitTimestamp splits a line the API prefixed with its RFC 3339 time.

@@ -6,6 +6,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
@@ -98,29 +99,56 @@ func (w *workload) failNow(reason string) {
 func (s *Substrate) run(w *workload) {
 	defer s.wg.Done()
 	var followers sync.WaitGroup
-	following := map[string]bool{}
+	following := map[string]chan struct{}{} // closed once the container has ended
+	endFollow := func(all bool, pod *corev1.Pod) {
+		for c, stop := range following {
+			select {
+			case <-stop:
+			default:
+				if all || podContainerEnded(pod, c) {
+					close(stop)
+				}
+			}
+		}
+	}
+	seen := false // whether the watch has shown the pod yet
 	for {
 		pod, err := s.pods.Pods(w.ns).Get(w.pod)
 		gone := apierrors.IsNotFound(err)
 		if err != nil && !gone {
 			s.log.Warn("kubernetes substrate: reading a pod from the watch", "pod", w.pod, "err", err)
 		}
+		if gone && !seen {
+			// Just created, and the watch has not brought it yet; or gone
+			// before it came. Only the API can tell.
+			live, err := s.cs.CoreV1().Pods(w.ns).Get(s.ctx, w.pod, metav1.GetOptions{})
+			switch {
+			case err == nil:
+				pod, gone = live, false
+			case !apierrors.IsNotFound(err):
+				gone = false // cannot tell: wait for the watch
+			}
+		}
+		seen = seen || pod != nil
 		if pod != nil && pod.Status.Phase != corev1.PodPending {
 			w.markRunning()
 		}
 		if pod != nil {
 			for _, c := range w.containers {
-				if !following[c] && containerStarted(pod, c) {
-					following[c] = true
+				if following[c] == nil && containerStarted(pod, c) {
+					stop := make(chan struct{})
+					following[c] = stop
 					followers.Add(1)
 					go func() {
 						defer followers.Done()
-						s.followLog(w, c)
+						s.followLog(w, c, stop)
 					}()
 				}
 			}
+			endFollow(false, pod)
 		}
 		if st, ended := outcome(pod, gone, w); ended {
+			endFollow(true, pod)
 			followers.Wait()
 			w.finish(st)
 			return
