@@ -74,7 +74,14 @@ func New(opts Options) (*Substrate, error) {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	cs, err := kubernetes.NewForConfig(opts.Config)
+	rc := rest.CopyConfig(opts.Config)
+	if rc.QPS == 0 {
+		// client-go's default (5 a second) throttles a burst of jobs'
+		// log followers; the apiserver's own priority and fairness is the
+		// limit that counts.
+		rc.QPS, rc.Burst = 50, 100
+	}
+	cs, err := kubernetes.NewForConfig(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes substrate: building a client for %s: %w", opts.Config.Host, err)
 	}
