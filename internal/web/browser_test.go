@@ -20,8 +20,8 @@ import (
 // there is no Chromium, unless BRIGADE_TEST_BROWSER=1 (CI), where they
 // fail instead. Screenshots of the main pages go to BRIGADE_TEST_ARTIFACTS
 // (default: a folder under the test's temporary directory, printed).
-// BRIGADE_DASHBOARD_SCREENSHOT=FILE also saves the event page's timeline
-// there (docs/dashboard-event.png is made so).
+// BRIGADE_DASHBOARD_SCREENSHOT=FILE also saves the whole event page, its
+// timeline included, there (docs/dashboard-event.png is made so).
 
 // waitLimit bounds every wait on the page: generous, for a busy machine.
 const waitLimit = 90 * time.Second
@@ -217,7 +217,7 @@ func TestBrowser(t *testing.T) {
 			`location.href === `+fmt.Sprintf("%q", eventURL)+` && document.querySelector("#event-live .status .badge").textContent === "SUCCEEDED"`)
 		screenshot(t, ctx, dir, "event")
 		if out := os.Getenv("BRIGADE_DASHBOARD_SCREENSHOT"); out != "" {
-			png, err := chromedp.Run(ctx, chromedp.Screenshot(chromedp.CSS(`section[aria-labelledby="timeline-h"]`)))
+			png, err := chromedp.Run(ctx, chromedp.FullScreenshot(100))
 			if err != nil {
 				t.Fatal(err)
 			}
