@@ -239,10 +239,16 @@ func withExtras(d delivery, p payload, ev core.Event, extra []string, track stri
 	return out
 }
 
-// perRepository is one event for each repository (installation events).
+// perRepository is one event for each repository (installation events);
+// a repository listed twice is one event, as its key is one key.
 func perRepository(d delivery, ev core.Event, repos []repository) ([]keyedEvent, error) {
 	var out []keyedEvent
+	seen := make(map[string]bool, len(repos))
 	for _, r := range repos {
+		if seen[r.FullName] {
+			continue
+		}
+		seen[r.FullName] = true
 		cp := ev
 		cp.Qualifiers = nil
 		if err := qualify(&cp, r.FullName); err != nil {
