@@ -71,10 +71,7 @@ the flag's name in upper case with dashes as underscores (--data-dir is
 BRIGADE_DATA_DIR). Flags win over the environment.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags()); err != nil {
-				return err
-			}
-			log, err := newLogger(logLevel)
+			log, err := commandLogger(cmd, &logLevel)
 			if err != nil {
 				return err
 			}
@@ -193,6 +190,16 @@ func loginFlags(f *pflag.FlagSet, c *server.LoginConfig) {
 	f.BoolVar(&c.GrantReaderOnFirstLogin, "grant-reader-on-first-login", false, "give every new user the READER role")
 	f.StringSliceVar(&c.AdminUserIDs, "admin-user-ids", nil, "users (e-mail addresses or GitHub logins, comma-separated) "+
 		"who get ADMIN, PROJECT_CREATOR and READER on their first login")
+}
+
+// commandLogger applies the environment to cmd's flags, then makes the
+// logger *level (its --log-level, which the environment may set) asks
+// for: what every command that logs does first.
+func commandLogger(cmd *cobra.Command, level *string) (*slog.Logger, error) {
+	if err := applyEnv(cmd.Flags()); err != nil {
+		return nil, err
+	}
+	return newLogger(*level)
 }
 
 // applyEnv sets every flag the command line left alone from BRIGADE_<NAME>.

@@ -37,10 +37,7 @@ Every flag can also be set with an environment variable: BRIGADE_ followed by
 the flag's name in upper case with dashes as underscores.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := applyEnv(cmd.Flags()); err != nil {
-				return err
-			}
-			log, err := newLogger(logLevel)
+			log, err := commandLogger(cmd, &logLevel)
 			if err != nil {
 				return err
 			}
