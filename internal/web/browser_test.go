@@ -55,7 +55,7 @@ func newChrome(t *testing.T) context.Context {
 	}
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	ctx, cancelTab := chromedp.NewContext(actx)
-	ctx, cancelTime := context.WithTimeout(ctx, 10*time.Minute)
+	ctx, cancelTime := context.WithTimeout(ctx, 20*time.Minute)
 	t.Cleanup(func() { cancelTime(); cancelTab(); cancelAlloc() })
 	if err := chromedp.Do(ctx); err != nil { // starts the browser
 		t.Fatalf("starting %s: %v", path, err)
@@ -88,11 +88,33 @@ func screenshot(t *testing.T, ctx context.Context, dir, name string) {
 	}
 }
 
-// do runs steps, failing the test with what was being done.
+// do runs steps, failing the test with what was being done. Each call has
+// its own deadline, so one stuck step fails alone and the next subtests
+// still have the browser.
 func do(t *testing.T, ctx context.Context, what string, steps ...chromedp.Action[chromedp.Void]) {
 	t.Helper()
-	if err := chromedp.Do(ctx, steps...); err != nil {
+	sctx, cancel := context.WithTimeout(ctx, waitLimit)
+	defer cancel()
+	if err := chromedp.Do(sctx, steps...); err != nil {
 		t.Fatalf("%s: %v", what, err)
+	}
+}
+
+// click waits until the page has an element matching selector and clicks
+// it inside the page, in one step. The live sections replace their HTML
+// whenever the server pushes an update; a click from outside the page
+// (find the node, then press the mouse on it) can land on a node that
+// was just replaced, and then nothing happens. A user's click is one
+// step in the page, as this is.
+func click(t *testing.T, ctx context.Context, what, selector string) {
+	t.Helper()
+	q := fmt.Sprintf("document.querySelector(%q)", selector)
+	waitJS(t, ctx, what+": it is on the page", q+" !== null")
+	sctx, cancel := context.WithTimeout(ctx, waitLimit)
+	defer cancel()
+	ok, err := chromedp.Run(sctx, chromedp.Evaluate[bool](`(() => { const el = `+q+`; if (!el) return false; el.click(); return true })()`))
+	if err != nil || !ok {
+		t.Fatalf("%s: clicking %s: %v (found: %v)", what, selector, err, ok)
 	}
 }
 
@@ -169,8 +191,8 @@ func TestBrowser(t *testing.T) {
 
 	var eventURL string
 	t.Run("SendAnEventAndWatchTheTimeline", func(t *testing.T) {
-		do(t, ctx, "opening the project", chromedp.Click(chromedp.CSS(`a[href="/projects/countdown"]`)),
-			chromedp.WaitVisible(chromedp.ID("payload")))
+		click(t, ctx, "opening the project", `a[href="/projects/countdown"]`)
+		waitJS(t, ctx, "the project page shows", `document.querySelector("#payload") !== null`)
 		waitJS(t, ctx, "every field has a label", `[...document.querySelectorAll("input:not([type=hidden]), textarea")].every(e => e.labels.length > 0)`)
 		screenshot(t, ctx, dir, "project")
 		do(t, ctx, "sending an event", chromedp.SendKeys(chromedp.ID("payload"), `{"from":"the browser test"}`),
@@ -194,8 +216,8 @@ func TestBrowser(t *testing.T) {
 		if eventURL == "" {
 			t.Skip("no event")
 		}
-		do(t, ctx, "opening the long job's logs", chromedp.Click(chromedp.CSS(`#jobs a[href$="job=countdown-long"]`)),
-			chromedp.WaitVisible(chromedp.ID("log")))
+		click(t, ctx, "opening the long job's logs", `#jobs a[href$="job=countdown-long"]`)
+		waitJS(t, ctx, "the log page shows", `document.querySelector("#log") !== null`)
 		waitJS(t, ctx, "the page follows the log", `document.querySelector("#log").dataset.live !== ""`)
 		waitJS(t, ctx, "the countdown's lines are shown", `document.querySelector("#log").textContent.includes("long countdown: 1\n")`)
 		if err := os.WriteFile(gate, nil, 0o644); err != nil {
@@ -231,7 +253,7 @@ func TestBrowser(t *testing.T) {
 		id := d.event(t, "sleeper", "")
 		do(t, ctx, "opening the event", chromedp.Navigate(d.url+"/events/"+id))
 		waitJS(t, ctx, "its job runs", `(() => { const g = document.querySelector('#timeline g.row[data-job="sleeper"]'); return g && g.dataset.phase === "RUNNING" })()`)
-		do(t, ctx, "cancelling", chromedp.Click(chromedp.ID("cancel")))
+		click(t, ctx, "cancelling", "#cancel")
 		waitJS(t, ctx, "the event is aborted", `document.querySelector("#event-live .status .badge").textContent === "ABORTED"`)
 		screenshot(t, ctx, dir, "event-cancelled")
 		ev := d.waitPhase(t, id, core.PhaseAborted)
