@@ -44,11 +44,23 @@ func (sb *standbyProc) isDead() bool {
 	return false
 }
 
-// discard ends a standby that will not run another event.
+// standbyExitGrace is how long a standby let go may take to exit by
+// itself (finishing what it writes as it ends, a profile for one) before
+// it is killed.
+const standbyExitGrace = 2 * time.Second
+
+// discard ends a standby that will not run another event: a waiting
+// standby exits on a closed pipe; one that does not is killed.
 func (sb *standbyProc) discard() {
-	sb.ctl.Close() // a waiting standby exits on a closed pipe
-	_ = syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL)
-	<-sb.dead
+	sb.ctl.Close()
+	t := time.NewTimer(standbyExitGrace)
+	select {
+	case <-sb.dead: // reaped: its pid may be another's now, so no kill
+	case <-t.C:
+		_ = syscall.Kill(-sb.cmd.Process.Pid, syscall.SIGKILL) // its children too
+		<-sb.dead
+	}
+	t.Stop()
 	sb.pipe.Close()
 }
 
@@ -237,7 +249,11 @@ func (p *pool) close() {
 	}
 	p.mu.Unlock()
 	for _, sb := range idle {
-		sb.discard()
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			sb.discard()
+		}()
 	}
 	p.wg.Wait()
 }

@@ -249,3 +249,17 @@ func TestCloseEndsIdleStandbys(t *testing.T) {
 		t.Errorf("standby %d is still a child after Close: %v", pid, err)
 	}
 }
+
+// A standby let go at Close ends by itself (exit 0, so a worker's deferred
+// work such as writing its CPU profile is done), rather than being killed.
+func TestClosedStandbyExitsByItself(t *testing.T) {
+	s := newTestSubstrate(t, Options{StandbyCommand: standbyCommand(t), StandbyWorkers: 1})
+	idleStandby(t, s)
+	sb := idleStandbyProc(s)
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if sb.state == nil || !sb.state.Exited() || sb.state.ExitCode() != 0 {
+		t.Errorf("the standby ended with %v; want exit status 0", sb.state)
+	}
+}
