@@ -72,11 +72,27 @@ func TestMetrics(t *testing.T) {
 				t.Fatalf("event %s ended %s", id, ev.Worker.Status.Phase)
 			}
 		}
-		// Phases and log lines are counted as they are stored; the last
-		// event's may follow its worker's end by a moment.
-		s := scrapeUntil(t, url, "every job SUCCEEDED and log lines stored", func(s metrics.Scrape) bool {
-			return value(s, "brigade_phases_reached_total", "kind", "job", "phase", "SUCCEEDED") >= n &&
-				value(s, "brigade_log_lines_stored_total") >= 2*n
+		// Phases and log lines are counted once their commit returns to
+		// whoever made it, which a reader of the API may see a moment
+		// before: wait until every counter has reached its figure, then
+		// check that none went past it.
+		s := scrapeUntil(t, url, "every phase counted and log lines stored", func(s metrics.Scrape) bool {
+			for _, kind := range []string{"worker", "job"} {
+				for _, phase := range []string{"PENDING", "STARTING", "RUNNING", "SUCCEEDED"} {
+					if value(s, "brigade_phases_reached_total", "kind", kind, "phase", phase) < n {
+						return false
+					}
+				}
+				if value(s, "brigade_queue_leases_total", "kind", kind) < n {
+					return false
+				}
+			}
+			for _, h := range []string{"brigade_worker_start_seconds", "brigade_job_start_seconds"} {
+				if count, _, _ := s.Histogram(h); count < n {
+					return false
+				}
+			}
+			return value(s, "brigade_log_lines_stored_total") >= 2*n
 		})
 		checks := []struct {
 			what string
