@@ -73,6 +73,10 @@ func TestConformance(t *testing.T) {
 		},
 		Image:          testImage(),
 		SeparateStderr: true,
+		// dockerd itself reads back and sends the 200,000 lines of
+		// Job/FastWriterLosesNothing: ~10 s on a quiet machine, but past
+		// the default 2 minutes under -race with the cores shared (CI).
+		Timeout: 6 * time.Minute,
 	})
 }
 
