@@ -11,8 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/watch"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/cache"
@@ -44,7 +44,7 @@ type Options struct {
 type Substrate struct {
 	opts    Options
 	log     *slog.Logger
-	cs      kubernetes.Interface
+	cs      *coreClient
 	workers core.Substrate
 
 	ctx    context.Context // ends at Close
@@ -81,7 +81,7 @@ func New(opts Options) (*Substrate, error) {
 		// limit that counts.
 		rc.QPS, rc.Burst = 50, 100
 	}
-	cs, err := kubernetes.NewForConfig(rc)
+	cs, err := newCoreClient(rc)
 	if err != nil {
 		return nil, fmt.Errorf("kubernetes substrate: building a client for %s: %w", opts.Config.Host, err)
 	}
@@ -95,10 +95,24 @@ func New(opts Options) (*Substrate, error) {
 	}
 	// One informer on our pods in every namespace: the status of every
 	// workload comes from it, never from polling.
-	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = own.String() }))
-	inf := factory.Core().V1().Pods()
-	if _, err := inf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	sel := own.String()
+	lw := &cache.ListWatch{
+		ListWithContextFunc: func(ctx context.Context, o metav1.ListOptions) (runtime.Object, error) {
+			o.LabelSelector = sel
+			list := &corev1.PodList{}
+			if err := cs.list(ctx, "", resPods, o, list); err != nil {
+				return nil, err
+			}
+			return list, nil
+		},
+		WatchFuncWithContext: func(ctx context.Context, o metav1.ListOptions) (watch.Interface, error) {
+			o.LabelSelector = sel
+			return cs.watch(ctx, "", resPods, o)
+		},
+	}
+	inf := cache.NewSharedIndexInformerWithOptions(cache.ToListWatcherWithWatchListSemantics(lw, cs), &corev1.Pod{},
+		cache.SharedIndexInformerOptions{Indexers: cache.Indexers{cache.NamespaceIndex: cache.MetaNamespaceIndexFunc}})
+	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    s.podChanged,
 		UpdateFunc: func(_, obj any) { s.podChanged(obj) },
 		DeleteFunc: s.podChanged,
@@ -106,9 +120,9 @@ func New(opts Options) (*Substrate, error) {
 		cancel()
 		return nil, fmt.Errorf("kubernetes substrate: watching pods: %w", err)
 	}
-	s.pods = inf.Lister()
-	s.synced = inf.Informer().HasSynced
-	factory.Start(ctx.Done())
+	s.pods = corelisters.NewPodLister(inf.GetIndexer())
+	s.synced = inf.HasSynced
+	go inf.RunWithContext(ctx)
 	return s, nil
 }
 
@@ -118,7 +132,7 @@ func (s *Substrate) Name() string { return "kubernetes" }
 // Check reports whether the cluster answers and the substrate's pods are
 // being watched.
 func (s *Substrate) Check(ctx context.Context) error {
-	if _, err := s.cs.Discovery().ServerVersion(); err != nil {
+	if _, err := s.cs.serverVersion(ctx); err != nil {
 		return fmt.Errorf("kubernetes substrate: the API server at %s does not answer: %w "+
 			"(check --kubeconfig, or that the server runs in the cluster with its service account)", s.opts.Config.Host, err)
 	}

@@ -49,7 +49,7 @@ func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{
 				}
 			}()
 		}
-		rc, err := s.cs.CoreV1().Pods(w.ns).GetLogs(w.pod, opts).Stream(ctx)
+		rc, err := s.cs.logs(ctx, w.ns, w.pod, opts)
 		if err == nil {
 			lastErr = nil
 			cur.reread()

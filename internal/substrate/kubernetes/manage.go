@@ -119,7 +119,7 @@ func (s *Substrate) Stop(ctx context.Context, ref core.WorkloadRef, grace time.D
 	w.stopped = true
 	w.mu.Unlock()
 	secs := int64(grace.Round(time.Second) / time.Second)
-	err = s.cs.CoreV1().Pods(w.ns).Delete(ctx, w.pod, metav1.DeleteOptions{GracePeriodSeconds: &secs})
+	err = s.cs.delete(ctx, w.ns, resPods, w.pod, metav1.DeleteOptions{GracePeriodSeconds: &secs})
 	if err != nil && !apierrors.IsNotFound(err) {
 		return fmt.Errorf("kubernetes substrate: deleting the pod of %s: %w", ref, err)
 	}
@@ -226,26 +226,28 @@ func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 		LabelManagedBy: ManagedBy, LabelOwner: s.opts.Pods.owner(), LabelEvent: labelValue(eventID),
 	}).String()
 	list := metav1.ListOptions{LabelSelector: sel}
-	core1 := s.cs.CoreV1()
-	pods, err := core1.Pods("").List(ctx, list)
+	var pods corev1.PodList
+	err := s.cs.list(ctx, "", resPods, list, &pods)
 	errs = append(errs, err)
 	if err == nil {
 		for _, p := range pods.Items {
-			errs = append(errs, ignoreNotFound(core1.Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})))
+			errs = append(errs, ignoreNotFound(s.cs.delete(ctx, p.Namespace, resPods, p.Name, metav1.DeleteOptions{GracePeriodSeconds: ptr(int64(0))})))
 		}
 	}
-	secrets, err := core1.Secrets("").List(ctx, list)
+	var secrets corev1.SecretList
+	err = s.cs.list(ctx, "", resSecrets, list, &secrets)
 	errs = append(errs, err)
 	if err == nil {
 		for _, x := range secrets.Items {
-			errs = append(errs, ignoreNotFound(core1.Secrets(x.Namespace).Delete(ctx, x.Name, metav1.DeleteOptions{})))
+			errs = append(errs, ignoreNotFound(s.cs.delete(ctx, x.Namespace, resSecrets, x.Name, metav1.DeleteOptions{})))
 		}
 	}
-	claims, err := core1.PersistentVolumeClaims("").List(ctx, list)
+	var claims corev1.PersistentVolumeClaimList
+	err = s.cs.list(ctx, "", resClaims, list, &claims)
 	errs = append(errs, err)
 	if err == nil {
 		for _, x := range claims.Items {
-			errs = append(errs, ignoreNotFound(core1.PersistentVolumeClaims(x.Namespace).Delete(ctx, x.Name, metav1.DeleteOptions{})))
+			errs = append(errs, ignoreNotFound(s.cs.delete(ctx, x.Namespace, resClaims, x.Name, metav1.DeleteOptions{})))
 		}
 	}
 	// Wait for the stopped workloads to end, so that their logs are in.

@@ -10,7 +10,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -23,7 +22,7 @@ func (s *Substrate) ensureProject(ctx context.Context, projectID string, secrets
 	known := s.nsReady[ns]
 	s.mu.Unlock()
 	if !known {
-		_, err := s.cs.CoreV1().Namespaces().Create(ctx, NamespaceObject(s.opts.Pods, projectID), metav1.CreateOptions{})
+		err := s.cs.create(ctx, "", resNamespaces, NamespaceObject(s.opts.Pods, projectID))
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return fmt.Errorf("kubernetes substrate: creating namespace %s for project %s: %w "+
 				"(the server's account needs create on namespaces)", ns, projectID, err)
@@ -41,10 +40,9 @@ func (s *Substrate) ensureProject(ctx context.Context, projectID string, secrets
 
 // apply creates a Secret, or replaces the one of that name.
 func (s *Substrate) apply(ctx context.Context, sec *corev1.Secret) error {
-	api := s.cs.CoreV1().Secrets(sec.Namespace)
-	_, err := api.Create(ctx, sec, metav1.CreateOptions{})
+	err := s.cs.create(ctx, sec.Namespace, resSecrets, sec)
 	if apierrors.IsAlreadyExists(err) {
-		_, err = api.Update(ctx, sec, metav1.UpdateOptions{})
+		err = s.cs.update(ctx, sec.Namespace, resSecrets, sec.Name, sec)
 	}
 	if err != nil {
 		return fmt.Errorf("kubernetes substrate: writing secret %s/%s: %w", sec.Namespace, sec.Name, err)
@@ -91,7 +89,7 @@ func (s *Substrate) StartWorker(ctx context.Context, wl *core.WorkerLaunch) (tim
 		if err != nil {
 			return time.Time{}, &core.BadRequestError{Reason: err.Error()}
 		}
-		_, err = s.cs.CoreV1().PersistentVolumeClaims(pvc.Namespace).Create(ctx, pvc, metav1.CreateOptions{})
+		err = s.cs.create(ctx, pvc.Namespace, resClaims, pvc)
 		if err != nil && !apierrors.IsAlreadyExists(err) {
 			return time.Time{}, fmt.Errorf("kubernetes substrate: creating the workspace claim of event %s: %w", ev.Metadata.ID, err)
 		}
@@ -167,7 +165,7 @@ func (s *Substrate) startPod(ctx context.Context, ref core.WorkloadRef, pod *cor
 			return undo(err)
 		}
 	}
-	if _, err := s.cs.CoreV1().Pods(ns).Create(ctx, pod, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+	if err := s.cs.create(ctx, ns, resPods, pod); err != nil && !apierrors.IsAlreadyExists(err) {
 		// (AlreadyExists: the pod of an earlier attempt, which this
 		// workload follows.)
 		if apierrors.IsInvalid(err) || apierrors.IsForbidden(err) {

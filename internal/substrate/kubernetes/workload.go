@@ -6,7 +6,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
@@ -121,7 +120,8 @@ func (s *Substrate) run(w *workload) {
 		if gone && !seen {
 			// Just created, and the watch has not brought it yet; or gone
 			// before it came. Only the API can tell.
-			live, err := s.cs.CoreV1().Pods(w.ns).Get(s.ctx, w.pod, metav1.GetOptions{})
+			live := &corev1.Pod{}
+			err := s.cs.get(s.ctx, w.ns, resPods, w.pod, live)
 			switch {
 			case err == nil:
 				pod, gone = live, false
