@@ -187,10 +187,23 @@ func (s *childServer) rssParts() (anon, file int64, err error) {
 	return v[0], v[1], err
 }
 
+// pssParts is rssParts with each page divided by the number of processes
+// mapping it (kB): the binary's pages are shared with the workers that run
+// the same binary, and are in the page cache whether or not it maps them.
+func (s *childServer) pssParts() (anon, file int64, err error) {
+	v, err := s.procFields("smaps_rollup", "Pss_Anon:", "Pss_File:")
+	return v[0], v[1], err
+}
+
 // status reads the named kB fields of the server's /proc status file.
 func (s *childServer) status(names ...string) ([]int64, error) {
+	return s.procFields("status", names...)
+}
+
+// procFields reads the named kB fields of one of the server's /proc files.
+func (s *childServer) procFields(file string, names ...string) ([]int64, error) {
 	out := make([]int64, len(names))
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.cmd.Process.Pid))
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/%s", s.cmd.Process.Pid, file))
 	if err != nil {
 		return out, err
 	}
@@ -206,4 +219,43 @@ func (s *childServer) status(names ...string) ([]int64, error) {
 		}
 	}
 	return out, nil
+}
+
+// goMemory reads, from the server's /metrics, the bytes of its Go heap in
+// use, of heap it holds idle but has not returned to the system, and of
+// goroutine stacks: what of its anonymous memory the Go runtime accounts
+// for (the rest is SQLite's and the runtime's own).
+func (s *childServer) goMemory(ctx context.Context) (heap, idle, stacks int64, err error) {
+	addr := s.addr
+	if !strings.Contains(addr, "://") {
+		addr = "http://" + addr
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, addr+"/metrics", nil)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return 0, 0, 0, fmt.Errorf("GET /metrics: %s", resp.Status)
+	}
+	v := map[string]float64{}
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		f := strings.Fields(sc.Text())
+		if len(f) == 2 && strings.HasPrefix(f[0], "go_memstats_") {
+			if x, err := strconv.ParseFloat(f[1], 64); err == nil {
+				v[f[0]] = x
+			}
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, 0, 0, err
+	}
+	heap = int64(v["go_memstats_heap_inuse_bytes"])
+	idle = int64(v["go_memstats_heap_idle_bytes"] - v["go_memstats_heap_released_bytes"])
+	return heap, idle, int64(v["go_memstats_stack_inuse_bytes"]), nil
 }

@@ -112,6 +112,14 @@ func throughput(bin, dir string, o options) error {
 		fmt.Printf("  of which %.1f MiB anonymous (heap, stacks, SQLite's cache) and %.1f MiB file pages (the binary's code)\n",
 			mib(anon), mib(file))
 	}
+	if anon, file, err := srv.pssParts(); err == nil {
+		fmt.Printf("  proportional (Pss): %.1f MiB anonymous and %.1f MiB file pages (shared with the workers that run the same binary)\n",
+			mib(anon), mib(file))
+	}
+	if heap, idle, stacks, err := srv.goMemory(ctx); err == nil {
+		fmt.Printf("  Go runtime: heap in use %.1f MiB, heap idle not yet returned %.1f MiB, stacks %.1f MiB\n",
+			float64(heap)/(1<<20), float64(idle)/(1<<20), float64(stacks)/(1<<20))
+	}
 	if nw, notes := srv.warnings(); nw > 0 {
 		fmt.Printf("  the server logged %d warnings or errors, first: %s\n", nw, strings.Join(notes, "\n    "))
 	}
