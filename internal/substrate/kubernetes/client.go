@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -93,6 +94,7 @@ func (c *coreClient) get(ctx context.Context, ns, resource, name string, into ru
 func (c *coreClient) list(ctx context.Context, ns, resource string, opts metav1.ListOptions, into runtime.Object) error {
 	return c.on(c.rest.Get(), ns, resource).
 		VersionedParams(&opts, c.params).
+		Timeout(timeoutOf(opts)).
 		Do(ctx).Into(into)
 }
 
@@ -101,7 +103,17 @@ func (c *coreClient) watch(ctx context.Context, ns, resource string, opts metav1
 	opts.Watch = true
 	return c.on(c.rest.Get(), ns, resource).
 		VersionedParams(&opts, c.params).
+		Timeout(timeoutOf(opts)).
 		Watch(ctx)
+}
+
+// timeoutOf is the client-side timeout of a list or watch: its
+// TimeoutSeconds (the informer's watches end every few minutes), or none.
+func timeoutOf(opts metav1.ListOptions) time.Duration {
+	if opts.TimeoutSeconds == nil {
+		return 0
+	}
+	return time.Duration(*opts.TimeoutSeconds) * time.Second
 }
 
 // delete deletes the object called name.
