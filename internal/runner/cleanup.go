@@ -60,6 +60,11 @@ func (r *Runner) cleanupRound(ctx context.Context) (time.Time, error) {
 			}
 			r.cleanup(bctx, c)
 		}
+		if len(due) > 0 {
+			r.mu.Lock()
+			r.armIdle()
+			r.mu.Unlock()
+		}
 		if len(due) < cleanupBatch {
 			break
 		}

@@ -271,17 +271,26 @@ func (r *Runner) release(w *workload) {
 	if r.live[w.ref] == w {
 		delete(r.live, w.ref)
 	}
-	if len(r.live) == 0 && r.cfg.Idle != nil && !r.ended {
-		if r.idle == nil {
-			r.idle = time.AfterFunc(r.cfg.IdleAfter, r.onIdle)
-		} else {
-			r.idle.Reset(r.cfg.IdleAfter)
-		}
-	}
+	r.armIdle()
 	r.mu.Unlock()
 	select {
 	case r.wake <- struct{}{}:
 	default:
+	}
+}
+
+// armIdle (r.mu held) schedules Config.Idle for IdleAfter from now when
+// nothing runs, putting off one already scheduled: after the last
+// workload ends, and after each round of cleanups, whose garbage and
+// store caches the idle trim is also for.
+func (r *Runner) armIdle() {
+	if len(r.live) != 0 || r.cfg.Idle == nil || r.ended {
+		return
+	}
+	if r.idle == nil {
+		r.idle = time.AfterFunc(r.cfg.IdleAfter, r.onIdle)
+	} else {
+		r.idle.Reset(r.cfg.IdleAfter)
 	}
 }
 
