@@ -1,5 +1,7 @@
 // Package kubernetes is the kubernetes substrate: each job is one pod, in
-// a namespace per project, created through client-go. Workers run as pods
+// a namespace per project, created through client-go's REST client for
+// core/v1 alone (client.go: not the typed clientset, whose ~56 API groups
+// every brigade process would otherwise initialise). Workers run as pods
 // of our own image (or of the worker image a project names), or, with
 // Options.Workers, as host processes of the scheduler while their jobs go
 // to the cluster: a laptop or CI server bursting onto a cluster, and the
