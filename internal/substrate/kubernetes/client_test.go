@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os/exec"
 	"strings"
 	"sync"
 	"testing"
@@ -103,5 +104,26 @@ func TestCoreClientRequests(t *testing.T) {
 	defer mu.Unlock()
 	if strings.Join(seen, "\n") != strings.Join(want, "\n") {
 		t.Errorf("requests:\n%s\nwant:\n%s", strings.Join(seen, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// The brigade binary links no typed clientset or informer factory: their
+// package initialisation registers every built-in API group in every
+// brigade process (tens of MB of binary and resident memory, milliseconds
+// of start). Tests may use them; the substrate must not.
+func TestBinaryLinksNoClientset(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list the binary's packages")
+	}
+	out, err := exec.Command(gobin, "list", "-deps", "github.com/brigadeplatform/brigade/cmd/brigade").Output()
+	if err != nil {
+		t.Fatalf("go list -deps ./cmd/brigade: %v", err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if pkg == "k8s.io/client-go/kubernetes" || pkg == "k8s.io/client-go/informers" ||
+			strings.HasPrefix(pkg, "k8s.io/client-go/kubernetes/typed/") {
+			t.Errorf("cmd/brigade links %s: use the core/v1 client of client.go instead", pkg)
+		}
 	}
 }
