@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes control plane that the kubernetes substrate's tests
-# run against (etcd, kube-apiserver, kube-scheduler, kube-controller-manager
-# and kwok) from the Go module proxy, into a cache directory kept between
-# runs. It does nothing for a binary that is already there.
+# run against (etcd, kube-apiserver, kube-scheduler, kube-controller-manager,
+# kwok, and the kubelet of the real-container tier) from the Go module proxy,
+# into a cache directory kept between runs. It does nothing for a binary that is already there.
 #
 #   BRIGADE_K8S_TOOLS    where the binaries go; the tests read the same
 #                        variable (default below, named for the versions).
@@ -68,4 +68,7 @@ build kwok kwok_build
 build kube-scheduler k8s_build kube-scheduler
 build kube-controller-manager k8s_build kube-controller-manager
 build kube-apiserver k8s_build kube-apiserver
+# kubelet only for the slower tier (real containers through containerd and
+# runc; see README.md): the kwok tier does not need it.
+build kubelet k8s_build kubelet
 echo "k8s tools: ready in $out"
