@@ -40,6 +40,13 @@ type Options struct {
 	// ContainerLog is the log every container has, served through the API
 	// (default DefaultContainerLog).
 	ContainerLog []string
+	// Kubelet also starts containerd and a real kubelet, registered as
+	// the node Cluster.Node, whose pods run real containers (runc) and
+	// write real logs; the images BusyboxImage and PauseImage are
+	// imported, and every volume claim gets a hostPath volume. The test
+	// is skipped (or fails, with BRIGADE_TEST_KUBE=1) unless the machine
+	// has what NeedKubelet checks.
+	Kubelet bool
 }
 
 // Cluster is a running control plane.
@@ -52,8 +59,11 @@ type Cluster struct {
 	Kubeconfig string
 	// Dir holds the cluster's files and each binary's log (<name>.log).
 	Dir string
+	// Node is the name of the kubelet's node (Options.Kubelet).
+	Node string
 
-	procs []*process
+	procs   []*process
+	kubelet *kubeletNode
 }
 
 // Start starts a control plane in a fresh temporary directory, on free
@@ -62,17 +72,33 @@ type Cluster struct {
 func Start(t testing.TB, o Options) *Cluster {
 	t.Helper()
 	NeedTools(t)
+	if o.Kubelet {
+		NeedKubelet(t)
+	}
 	c := &Cluster{Dir: t.TempDir()}
 	t.Cleanup(func() {
 		if t.Failed() {
 			for _, p := range c.procs {
 				t.Logf("the end of %s's log:\n%s", p.name, p.tail(20))
 			}
+			if c.kubelet != nil {
+				for _, p := range c.kubelet.procs {
+					t.Logf("the end of %s's log:\n%s", p.name, p.tail(40))
+				}
+			}
+		}
+		for _, err := range c.stopKubelet() {
+			t.Errorf("tearing down the kubelet's node: %v", err)
 		}
 		c.stop()
 	})
 	if err := c.start(o); err != nil {
 		t.Fatalf("starting the Kubernetes test control plane: %v", err)
+	}
+	if o.Kubelet {
+		if err := c.startKubelet(); err != nil {
+			t.Fatalf("starting the test kubelet: %v", err)
+		}
 	}
 	return c
 }
@@ -133,6 +159,9 @@ func (c *Cluster) start(o Options) error {
 		"--service-account-signing-key-file="+filepath.Join(dir, "sa.key"),
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--allow-privileged=true",
+		// The kubelet's node (Options.Kubelet) is reached at its
+		// loopback address, not its made-up host name.
+		"--kubelet-preferred-address-types=InternalIP",
 		"--profiling=false")
 	if err != nil {
 		return err
@@ -185,9 +214,13 @@ func (c *Cluster) start(o Options) error {
 		"--use-service-account-credentials=false",
 		// Only what pods need here: each namespace's default service
 		// account and its token, namespace deletion, node taints and the
-		// garbage collector (owner references).
+		// garbage collector (owner references); for a real kubelet's
+		// pods also the root CA config map of service account volumes,
+		// and binding and releasing volume claims.
 		"--controllers=serviceaccount-controller,serviceaccount-token-controller,namespace-controller,"+
-			"node-lifecycle-controller,garbage-collector-controller,taint-eviction-controller")
+			"node-lifecycle-controller,garbage-collector-controller,taint-eviction-controller,"+
+			"root-ca-certificate-publisher-controller,persistentvolume-binder-controller,"+
+			"persistentvolumeclaim-protection-controller,persistentvolume-protection-controller")
 	if err != nil {
 		return err
 	}

@@ -26,13 +26,18 @@ type process struct {
 // startProcess runs tool name with args, in its own process group, killed
 // if the test binary dies first.
 func startProcess(dir, name string, args ...string) (*process, error) {
+	return startBinary(dir, name, tool(name), args...)
+}
+
+// startBinary is startProcess for the binary at path, logged as name.
+func startBinary(dir, name, path string, args ...string) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
 		return nil, fmt.Errorf("creating the log of %s: %w", name, err)
 	}
 	defer f.Close()
-	cmd := exec.Command(tool(name), args...)
+	cmd := exec.Command(path, args...)
 	cmd.Dir = dir
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
