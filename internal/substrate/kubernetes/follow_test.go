@@ -39,17 +39,31 @@ func TestLogCursorRereadSkipsWhatItHad(t *testing.T) {
 }
 
 func TestReadLines(t *testing.T) {
-	long := strings.Repeat("x", maxLine+1000)
-	in := "a\r\nb\n" + long + "\nlast without newline"
-	var got []string
-	if err := readLines(strings.NewReader(in), func(l string) { got = append(got, l) }); err != nil {
+	// A line of 2.5 times maxLine (as the kubelet joins the pieces
+	// containerd wrote) comes whole, in pieces; so does one that ends
+	// exactly at a piece's end, without an empty line after it.
+	long := strings.Repeat("x", maxLine*5/2)
+	exact := strings.Repeat("y", maxLine*2)
+	in := "a\r\nb\n" + long + "\n" + exact + "\nlast without newline"
+	type piece struct {
+		s    string
+		cont bool
+	}
+	var got []piece
+	if err := readLines(strings.NewReader(in), func(l string, cont bool) { got = append(got, piece{l, cont}) }); err != nil {
 		t.Fatal(err)
 	}
-	if len(got) != 4 || got[0] != "a" || got[1] != "b" || got[3] != "last without newline" {
-		t.Fatalf("lines %q", got)
+	want := []piece{{"a", false}, {"b", false},
+		{long[:maxLine], false}, {long[maxLine : 2*maxLine], true}, {long[2*maxLine:], true},
+		{exact[:maxLine], false}, {exact[maxLine:], true},
+		{"last without newline", false}}
+	if len(got) != len(want) {
+		t.Fatalf("got %d pieces, want %d", len(got), len(want))
 	}
-	if len(got[2]) != maxLine+64 {
-		t.Errorf("a long line came out %d bytes long, want it cut at %d", len(got[2]), maxLine+64)
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("piece %d is %d bytes (cont %v), want %d bytes (cont %v)", i, len(got[i].s), got[i].cont, len(want[i].s), want[i].cont)
+		}
 	}
 }
 

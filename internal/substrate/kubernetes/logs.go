@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -17,7 +18,7 @@ import (
 // logRetry is how long a follower waits before reading a broken log again.
 const logRetry = time.Second
 
-// maxLine cuts lines longer than this (as on the other substrates).
+// maxLine splits lines longer than this (as on the other substrates).
 const maxLine = 64 << 10
 
 // followLog reads one container's log through the API, with timestamps,
@@ -53,8 +54,13 @@ func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{
 		if err == nil {
 			lastErr = nil
 			cur.reread()
-			err = readLines(rc, func(line string) {
-				ts, msg := splitTimestamp(line)
+			var lineTime time.Time
+			err = readLines(rc, func(piece string, cont bool) {
+				ts, msg := lineTime, piece
+				if !cont {
+					ts, msg = splitTimestamp(piece)
+					lineTime = ts
+				}
 				if cur.take(ts) {
 					pump.Emit(logpump.Entry(ts, msg))
 				}
@@ -150,28 +156,39 @@ func (c *logCursor) take(ts time.Time) bool {
 	}
 }
 
-// readLines calls fn with each line of r, without its newline; a line
-// longer than maxLine (plus room for its timestamp) is cut there and the
-// rest of it dropped. A last line without a newline counts too. It
-// returns nil at the end of r.
-func readLines(r io.Reader, fn func(string)) error {
+// readLines calls fn with each line of r, without its newline; a last
+// line without a newline counts too. A line longer than maxLine comes in
+// pieces of at most maxLine bytes, cut at UTF-8 boundaries, each after the
+// first with cont set (it has no timestamp of its own): nothing is
+// dropped. It returns nil at the end of r.
+func readLines(r io.Reader, fn func(piece string, cont bool)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
-	const limit = maxLine + 64
 	var line []byte
+	cont := false
 	for {
 		chunk, err := br.ReadSlice('\n')
-		if len(line) < limit {
-			line = append(line, chunk[:min(len(chunk), limit-len(line))]...)
+		line = append(line, chunk...)
+		for len(line) > maxLine {
+			n := maxLine
+			for k := 0; k < utf8.UTFMax-1 && n > 0 && !utf8.RuneStart(line[n]); k++ {
+				n--
+			}
+			fn(string(line[:n]), cont)
+			cont = true
+			line = append(line[:0], line[n:]...)
 		}
 		switch {
 		case err == bufio.ErrBufferFull:
 			continue
 		case err == nil:
-			fn(strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r"))
-			line = line[:0]
+			piece := strings.TrimSuffix(strings.TrimSuffix(string(line), "\n"), "\r")
+			if piece != "" || !cont { // the newline ending a cut line is no line of its own
+				fn(piece, cont)
+			}
+			line, cont = line[:0], false
 		case err == io.EOF:
 			if len(line) > 0 {
-				fn(string(line))
+				fn(string(line), cont)
 			}
 			return nil
 		default:
