@@ -126,4 +126,11 @@ func TestOutcome(t *testing.T) {
 	if st, _ := outcome(pod(corev1.PodFailed, 137, "OOMKilled"), false, w); !strings.Contains(st.Reason, "OOMKilled") {
 		t.Errorf("reason %q does not say OOMKilled", st.Reason)
 	}
+	// A command the runtime could not start: the kubelet's message says
+	// which (as containerd and runc put it), and so must the reason.
+	p = pod(corev1.PodFailed, 128, "StartError")
+	p.Status.ContainerStatuses[0].State.Terminated.Message = `failed to create containerd task: exec: "no-such-cmd": executable file not found in $PATH: unknown`
+	if st, _ := outcome(p, false, w); !strings.Contains(st.Reason, "StartError") || !strings.Contains(st.Reason, `"no-such-cmd": executable file not found`) {
+		t.Errorf("reason %q does not say the command was not found", st.Reason)
+	}
 }

@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"strings"
 	"sync"
 
 	corev1 "k8s.io/api/core/v1"
@@ -219,6 +220,10 @@ func outcome(pod *corev1.Pod, gone bool, w *workload) (core.ExitStatus, bool) {
 		st.Reason = fmt.Sprintf("exit code %d", t.ExitCode)
 		if t.Reason != "" && t.Reason != "Error" {
 			st.Reason += " (" + t.Reason + ")"
+		}
+		if m := strings.TrimSpace(t.Message); m != "" {
+			// e.g. why the runtime could not start the command at all
+			st.Reason += ": " + m
 		}
 	}
 	if t != nil && !t.FinishedAt.IsZero() {
