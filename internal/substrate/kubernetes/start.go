@@ -85,13 +85,8 @@ func (s *Substrate) StartWorker(ctx context.Context, wl *core.WorkerLaunch) (tim
 		return time.Time{}, err
 	}
 	if ev.Worker.Spec.UseWorkspace {
-		pvc, err := WorkspaceClaimObject(s.opts.Pods, ev.ProjectID, ev.Metadata.ID, ev.Worker.Spec.WorkspaceSize)
-		if err != nil {
-			return time.Time{}, &core.BadRequestError{Reason: err.Error()}
-		}
-		err = s.cs.create(ctx, pvc.Namespace, resClaims, pvc)
-		if err != nil && !apierrors.IsAlreadyExists(err) {
-			return time.Time{}, fmt.Errorf("kubernetes substrate: creating the workspace claim of event %s: %w", ev.Metadata.ID, err)
+		if err := s.ensureWorkspace(ctx, ev.ProjectID, ev.Metadata.ID, ev.Worker.Spec.WorkspaceSize); err != nil {
+			return time.Time{}, err
 		}
 	}
 	if s.workers != nil {
@@ -100,6 +95,19 @@ func (s *Substrate) StartWorker(ctx context.Context, wl *core.WorkerLaunch) (tim
 	pod := WorkerPod(s.opts.Pods, wl)
 	ref := core.WorkloadRef{EventID: ev.Metadata.ID}
 	return s.startPod(ctx, ref, pod, []string{WorkerContainer}, nil, "")
+}
+
+// ensureWorkspace creates the event's workspace claim unless it exists.
+func (s *Substrate) ensureWorkspace(ctx context.Context, projectID, eventID, size string) error {
+	pvc, err := WorkspaceClaimObject(s.opts.Pods, projectID, eventID, size)
+	if err != nil {
+		return &core.BadRequestError{Reason: err.Error()}
+	}
+	err = s.cs.create(ctx, pvc.Namespace, resClaims, pvc)
+	if err != nil && !apierrors.IsAlreadyExists(err) {
+		return fmt.Errorf("kubernetes substrate: creating the workspace claim of event %s: %w", eventID, err)
+	}
+	return nil
 }
 
 // StartJob starts a job's pod. A job that cannot run as specified starts
@@ -116,6 +124,14 @@ func (s *Substrate) StartJob(ctx context.Context, jl *core.JobLaunch) (time.Time
 	plan, reason := JobPod(s.opts.Pods, jl, jl.ImagePullSecrets)
 	if reason != "" {
 		return s.startPod(ctx, ref, nil, containers, nil, reason)
+	}
+	if mountsWorkspace(plan.Pod) {
+		// The worker's start created the claim; a job started without it
+		// (a worker of another substrate, a claim deleted meanwhile)
+		// would otherwise wait forever for a claim that never comes.
+		if err := s.ensureWorkspace(ctx, jl.ProjectID, jl.EventID, ""); err != nil {
+			return time.Time{}, err
+		}
 	}
 	return s.startPod(ctx, ref, plan.Pod, containers, plan.Env, "")
 }
@@ -185,4 +201,14 @@ func (s *Substrate) startPod(ctx context.Context, ref core.WorkloadRef, pod *cor
 		return time.Time{}, fmt.Errorf("kubernetes substrate: waiting for the pod of %s to run: %w", ref, ctx.Err())
 	}
 	return now(), nil
+}
+
+// mountsWorkspace reports whether a pod mounts its event's workspace claim.
+func mountsWorkspace(pod *corev1.Pod) bool {
+	for _, v := range pod.Spec.Volumes {
+		if v.PersistentVolumeClaim != nil {
+			return true
+		}
+	}
+	return false
 }
