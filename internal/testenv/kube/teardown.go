@@ -42,10 +42,11 @@ func (c *Cluster) stopKubelet() []error {
 	if len(k.procs) > 0 {
 		if out, err := k.ctr("tasks", "ls", "-q"); err == nil {
 			for _, id := range strings.Fields(out) {
-				if _, err := k.ctr("tasks", "kill", "--signal", "SIGKILL", id); err != nil {
+				if _, err := k.ctr("tasks", "kill", "--signal", "SIGKILL", id); err != nil && !strings.Contains(err.Error(), "not found") {
 					errs = append(errs, err)
 				}
-				if _, err := k.ctr("tasks", "delete", "--force", id); err != nil {
+				// (The CRI may have deleted the killed task already.)
+				if _, err := k.ctr("tasks", "delete", "--force", id); err != nil && !strings.Contains(err.Error(), "not found") {
 					errs = append(errs, err)
 				}
 			}
