@@ -33,6 +33,9 @@ func jobCases() []testCase {
 			st, lines := e.runJob(jl)
 			e.expectPhase("job", st, core.PhaseSucceeded, 0)
 			want := []string{"out-1", "err-1", "out-2", "err-2", "out-3 no newline"}
+			if e.h.JoinsUnterminatedLine {
+				lines = unjoin(lines, "out-3 no newline")
+			}
 			if e.h.SeparateStderr {
 				pick := func(ls []string, prefix string) []string {
 					var out []string
@@ -141,4 +144,18 @@ func jobCases() []testCase {
 			}
 		}},
 	}
+}
+
+// unjoin splits a line that starts with the unterminated line last from
+// what was joined to it (see Harness.JoinsUnterminatedLine).
+func unjoin(lines []string, last string) []string {
+	var out []string
+	for _, l := range lines {
+		if rest, ok := strings.CutPrefix(l, last); ok && rest != "" {
+			out = append(out, last, rest)
+			continue
+		}
+		out = append(out, l)
+	}
+	return out
 }

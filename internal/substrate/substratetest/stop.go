@@ -66,7 +66,7 @@ func stopCases() []testCase {
 			if !st.Stopped || st.Phase != core.PhaseAborted {
 				e.t.Errorf("a stopped worker ended %s (Stopped=%v); want ABORTED with Stopped set", st.Phase, st.Stopped)
 			}
-			e.expectGone(pid, "the worker's background grandchild")
+			e.expectWorkerGone(pid, "the worker's background grandchild")
 		}},
 	}
 }
