@@ -3,6 +3,7 @@ package kube
 import (
 	"bufio"
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"os/exec"
@@ -36,25 +37,44 @@ func (c *Cluster) stopKubelet() []error {
 	if err := c.drainNode(); err != nil {
 		errs = append(errs, err)
 	}
+	netns := k.sandboxNetns()
+	if len(k.procs) > 1 {
+		// The kubelet stops the sandboxes of deleted pods a moment after
+		// they are gone from the API; the CRI frees their networks then.
+		_ = waitFor("the kubelet to stop its pods' sandboxes", time.Minute, k.procs, func() error {
+			out, err := k.ctr("tasks", "ls", "-q")
+			if err != nil {
+				return err
+			}
+			if ids := strings.Fields(out); len(ids) > 0 {
+				return fmt.Errorf("%d tasks run", len(ids))
+			}
+			return nil
+		})
+	}
 	for i := len(k.procs) - 1; i >= 1; i-- { // the kubelet; containerd is procs[0]
 		k.procs[i].stop(30 * time.Second)
 	}
 	if len(k.procs) > 0 {
+		// Best effort: whatever is left dies with its shim below.
 		if out, err := k.ctr("tasks", "ls", "-q"); err == nil {
 			for _, id := range strings.Fields(out) {
-				if _, err := k.ctr("tasks", "kill", "--signal", "SIGKILL", id); err != nil && !strings.Contains(err.Error(), "not found") {
-					errs = append(errs, err)
-				}
-				// (The CRI may have deleted the killed task already.)
-				if _, err := k.ctr("tasks", "delete", "--force", id); err != nil && !strings.Contains(err.Error(), "not found") {
-					errs = append(errs, err)
-				}
+				_, _ = k.ctr("tasks", "kill", "--signal", "SIGKILL", id)
+				_, _ = k.ctr("tasks", "delete", "--force", id)
 			}
 		}
 		k.procs[0].stop(30 * time.Second)
 	}
 	killShims(k.sock)
 	removeLogLinks(k.dir)
+	for _, ns := range netns {
+		if _, err := os.Stat(ns); err == nil {
+			_ = syscall.Unmount(ns, syscall.MNT_DETACH)
+			if err := os.Remove(ns); err != nil {
+				errs = append(errs, fmt.Errorf("removing the network namespace %s of a sandbox: %w", ns, err))
+			}
+		}
+	}
 	errs = append(errs, unmountUnder(k.dir)...)
 	if _, err := os.Stat("/sys/class/net/" + k.bridge); err == nil {
 		if out, err := exec.Command(k.host.ip, "link", "delete", k.bridge).CombinedOutput(); err != nil {
@@ -91,6 +111,40 @@ func (c *Cluster) drainNode() error {
 		}
 		return nil
 	})
+}
+
+// sandboxNetns lists the network namespaces (bind-mounted files under
+// /var/run/netns) of the node's containers, to remove any that the CRI
+// did not free.
+func (k *kubeletNode) sandboxNetns() []string {
+	if len(k.procs) == 0 {
+		return nil
+	}
+	out, err := k.ctr("containers", "ls", "-q")
+	if err != nil {
+		return nil
+	}
+	var paths []string
+	for _, id := range strings.Fields(out) {
+		info, err := k.ctr("containers", "info", "--spec", id)
+		if err != nil {
+			continue
+		}
+		var spec struct {
+			Linux struct {
+				Namespaces []struct{ Type, Path string }
+			}
+		}
+		if json.Unmarshal([]byte(info), &spec) != nil {
+			continue
+		}
+		for _, ns := range spec.Linux.Namespaces {
+			if ns.Type == "network" && strings.HasPrefix(ns.Path, "/var/run/netns/") && !slices.Contains(paths, ns.Path) {
+				paths = append(paths, ns.Path)
+			}
+		}
+	}
+	return paths
 }
 
 // kubelet0 is the processes drainNode depends on (none once stopped).
