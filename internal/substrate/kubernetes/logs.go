@@ -30,7 +30,6 @@ func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{
 	pump := w.pumps[container]
 	var cur logCursor
 	var lastErr error
-	taken := 0 // lines the last reading added
 	for {
 		ended := s.containerEnded(w, container)
 		opts := &corev1.PodLogOptions{Container: container, Follow: !ended, Timestamps: true}
@@ -55,7 +54,6 @@ func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{
 		if err == nil {
 			lastErr = nil
 			cur.reread()
-			taken = 0
 			var lineTime time.Time
 			err = readLines(rc, func(piece string, cont bool) {
 				ts, msg := lineTime, piece
@@ -65,7 +63,6 @@ func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{
 				}
 				if cur.take(ts) {
 					pump.Emit(logpump.Entry(ts, msg))
-					taken++
 				}
 			})
 			rc.Close()
@@ -74,13 +71,6 @@ func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{
 		cancel()
 		if err != nil && !stopped {
 			lastErr = err
-		}
-		if ended && err == nil && taken > 0 && s.ctx.Err() == nil {
-			// The kubelet may report a container ended while containerd
-			// still writes the end of its log (a fast writer on a busy
-			// machine lost its last 12,000 lines so): read again until a
-			// reading brings nothing new.
-			continue
 		}
 		if ended || s.ctx.Err() != nil || apierrors.IsNotFound(err) {
 			break
