@@ -296,6 +296,21 @@ type eventRun struct {
 }
 
 // workerPhase waits for the worker's terminal phase and checks it.
+// finalPhase follows the event's worker until its status stream ends and
+// returns the last phase it showed.
+func finalPhase(ctx context.Context, t *testing.T, c *client.Client, id string) core.WorkerPhase {
+	t.Helper()
+	statuses, errs := c.WatchWorkerStatus(ctx, id)
+	var phase core.WorkerPhase
+	for st := range statuses {
+		phase = st.Phase
+	}
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	return phase
+}
+
 func (e *eventRun) workerPhase(want core.WorkerPhase) {
 	e.t.Helper()
 	ctx, cancel := context.WithTimeout(e.t.Context(), deadline)

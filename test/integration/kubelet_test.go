@@ -88,14 +88,7 @@ func TestKubernetesJobsOnRealKubelet(t *testing.T) {
 	if got, want := logOf(client.LogOptions{Job: "writer"}), "from a real container: sh\n1\n2\n3\n"; got != want {
 		t.Errorf("the writer's log is %q, want %q", got, want)
 	}
-	statuses, errs := c.WatchWorkerStatus(ctx, id)
-	var phase core.WorkerPhase
-	for st := range statuses {
-		phase = st.Phase
-	}
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
+	phase := finalPhase(ctx, t, c, id)
 	if phase != core.PhaseSucceeded {
 		t.Errorf("the event ended %s, want SUCCEEDED; the worker's log:\n%s", phase, logOf(client.LogOptions{}))
 	}

@@ -120,14 +120,7 @@ func TestKubernetesFanOutBurstsOntoVirtualKubelet(t *testing.T) {
 		}
 	}
 
-	statuses, errs := c.WatchWorkerStatus(ctx, id)
-	var phase core.WorkerPhase
-	for st := range statuses {
-		phase = st.Phase
-	}
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
+	phase := finalPhase(ctx, t, c, id)
 	if phase != core.PhaseSucceeded {
 		t.Errorf("the event ended %s, want SUCCEEDED", phase)
 	}

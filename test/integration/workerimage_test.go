@@ -51,14 +51,7 @@ func TestWorkerImageGetsItsSource(t *testing.T) {
 	id := evs[0].Metadata.ID
 	ctx, cancel := context.WithTimeout(t.Context(), deadline)
 	defer cancel()
-	statuses, errs := c.WatchWorkerStatus(ctx, id)
-	var phase core.WorkerPhase
-	for st := range statuses {
-		phase = st.Phase
-	}
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
+	phase := finalPhase(ctx, t, c, id)
 	read := func(container string) string {
 		lines, errs := c.Logs(t.Context(), id, client.LogOptions{Container: container})
 		var sb strings.Builder

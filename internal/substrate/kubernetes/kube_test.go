@@ -32,19 +32,7 @@ func TestAgainstKwok(t *testing.T) {
 	if _, err := c.AddVirtualKubelet(ctx); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		pods, err := c.Client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Logf("listing pods: %v", err)
-			return
-		}
-		for _, p := range pods.Items {
-			t.Logf("pod %s/%s on %q: %s %v", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.Conditions)
-		}
-	})
+	logPodsOnFailure(t, c, func(p *corev1.Pod) any { return p.Status.Conditions })
 	sink := substratetest.NewMemSink()
 	s, err := New(Options{Config: c.Config, Sink: sink, Pods: PodOptions{Owner: "kwok-test"}})
 	if err != nil {
@@ -234,4 +222,23 @@ func (s *Substrate) listed(t *testing.T, ctx context.Context, ref core.WorkloadR
 		t.Fatal(err)
 	}
 	return slices.Contains(refs, ref)
+}
+
+// logPodsOnFailure lists every pod of the cluster, with detail(pod), in
+// the test's log if the test failed.
+func logPodsOnFailure(t *testing.T, c *kube.Cluster, detail func(p *corev1.Pod) any) {
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		pods, err := c.Client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
+		if err != nil {
+			t.Logf("listing pods: %v", err)
+			return
+		}
+		for i := range pods.Items {
+			p := &pods.Items[i]
+			t.Logf("pod %s/%s on %q: %s %v", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase, detail(p))
+		}
+	})
 }

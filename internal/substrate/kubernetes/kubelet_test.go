@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	corev1 "k8s.io/api/core/v1"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/substrate/local"
@@ -19,19 +19,7 @@ import (
 // bursts its jobs onto a cluster.
 func TestConformanceOnKubelet(t *testing.T) {
 	c := kube.Start(t, kube.Options{Kubelet: true})
-	t.Cleanup(func() {
-		if !t.Failed() {
-			return
-		}
-		pods, err := c.Client.CoreV1().Pods("").List(context.Background(), metav1.ListOptions{})
-		if err != nil {
-			t.Logf("listing pods: %v", err)
-			return
-		}
-		for _, p := range pods.Items {
-			t.Logf("pod %s/%s on %q: %s %v", p.Namespace, p.Name, p.Spec.NodeName, p.Status.Phase, p.Status.ContainerStatuses)
-		}
-	})
+	logPodsOnFailure(t, c, func(p *corev1.Pod) any { return p.Status.ContainerStatuses })
 	substratetest.Run(t, substratetest.Harness{
 		New: func(t *testing.T, sink core.LogSink) core.Substrate {
 			workers, err := local.New(local.Options{DataDir: t.TempDir(), Sink: sink})
