@@ -44,7 +44,7 @@ func newRoot() *cobra.Command {
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.AddCommand(newServerCmd(), newGatewayCmd(), newWorkerCmd(), newQuickstartCmd(), newSecretsCmd(), newMigrateCmd(), &cobra.Command{
+	root.AddCommand(newServerCmd(), newGatewayCmd(), newWorkerCmd(), newQuickstartCmd(), newSecretsCmd(), newMigrateCmd(), newGitInitCmd(), &cobra.Command{
 		Use:   "version",
 		Short: "Print the version",
 		Run: func(cmd *cobra.Command, _ []string) {

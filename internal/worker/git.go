@@ -37,6 +37,11 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 	}
 	defer os.RemoveAll(home)
 	env := append(os.Environ(), "HOME="+home, "GIT_TERMINAL_PROMPT=0", "GIT_CONFIG_NOSYSTEM=1")
+	// git refuses a repository in a folder another user owns ("dubious
+	// ownership"): a pod's source volume is made by the kubelet as root and
+	// git-init runs as our image's non-root user. Every repository git sees
+	// here is the one this clone makes.
+	env = addGitConfig(env, "safe.directory", "*")
 	if key := secrets["gitSSHKey"]; key != "" {
 		keyFile := filepath.Join(home, "id_key")
 		if err := os.WriteFile(keyFile, []byte(strings.TrimRight(key, "\n")+"\n"), 0o600); err != nil {
