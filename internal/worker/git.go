@@ -40,8 +40,12 @@ func checkout(ctx context.Context, g *core.EventDocGit, secrets map[string]strin
 	// git refuses a repository in a folder another user owns ("dubious
 	// ownership"): a pod's source volume is made by the kubelet as root and
 	// git-init runs as our image's non-root user. Every repository git sees
-	// here is the one this clone makes.
-	env = addGitConfig(env, "safe.directory", "*")
+	// here is the one this clone makes or the one it clones from. In the
+	// global file (HOME is ours), since git clears the environment's
+	// settings for the upload-pack of a local clone.
+	if err := os.WriteFile(filepath.Join(home, ".gitconfig"), []byte("[safe]\n\tdirectory = *\n"), 0o600); err != nil {
+		return fmt.Errorf("writing git's settings: %w", err)
+	}
 	if key := secrets["gitSSHKey"]; key != "" {
 		keyFile := filepath.Join(home, "id_key")
 		if err := os.WriteFile(keyFile, []byte(strings.TrimRight(key, "\n")+"\n"), 0o600); err != nil {
