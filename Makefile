@@ -1,5 +1,5 @@
 # The one command that runs every test: `make test`.
-.PHONY: test build vet fuzz bench-intake soak
+.PHONY: test build vet fuzz bench-intake soak image
 
 GO ?= go
 
@@ -27,6 +27,12 @@ test/jssdk/node_modules: test/jssdk/package.json test/jssdk/package-lock.json
 # the dynamic loader and libc on every start (about 2 ms on a 2-core machine).
 build:
 	CGO_ENABLED=0 $(GO) build -o bin/ ./cmd/...
+
+# The image (Dockerfile) from binaries built here, without any registry:
+# the Dockerfile's prebuilt target on a base made from this machine's git
+# and busybox (build/image.sh). IMAGE=name:tag to choose the tag.
+image:
+	bash build/image.sh
 
 # Every fuzz target for a bounded time (FUZZTIME=60s for longer), as CI does.
 FUZZTIME ?= 12s
