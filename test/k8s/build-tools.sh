@@ -71,4 +71,14 @@ build kube-apiserver k8s_build kube-apiserver
 # kubelet only for the slower tier (real containers through containerd and
 # runc; see README.md): the kwok tier does not need it.
 build kubelet k8s_build kubelet
+
+# Helm, for the chart's test (charts/brigade): helm's own go.mod pins its
+# dependencies, so like kwok it is built outside any module, into the same
+# directory as the control plane. The chart test finds it there.
+HELM_VERSION=v4.3.2
+helm_build() {
+  (cd "$tmp" && GOFLAGS= GOBIN="$tmp" go install -trimpath -ldflags "-s -w" "helm.sh/helm/v4/cmd/helm@${HELM_VERSION}")
+}
+build helm helm_build
+
 echo "k8s tools: ready in $out"
