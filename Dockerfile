@@ -3,11 +3,14 @@
 # small base that has git (git-init and the built-in worker clone sources
 # with the git program, the checkout the local and docker substrates use).
 #
-#   docker build -t brigadeplatform/brigade .          # from source (needs a registry)
+#   docker build -t brigadeplatform/brigade .          # from source (needs a registry, BuildKit)
 #   make image                                          # from binaries built here (no registry)
 #
-# Targets, in this order because the classic builder (no BuildKit) runs
-# every stage before the one it builds:
+# Targets, in this order because the classic builder (no BuildKit), the
+# only one on machines without buildx, runs every stage before the one it
+# builds: `make image` uses it for prebuilt, the first. A build from source
+# needs BuildKit (docker build's default since Docker 23, or buildx), which
+# skips the prebuilt stage it does not need.
 #   prebuilt  the binaries from the build context's bin/ on PREBUILT_BASE, a
 #             base that build/image.sh assembles from this machine's git and
 #             busybox and imports without any registry;
