@@ -23,10 +23,14 @@ import (
 
 // Options configure a worker run.
 type Options struct {
-	EventFile string    // path of event.json
-	SourceDir string    // where the git checkout goes (default: source/ beside event.json)
-	Stdout    io.Writer // the worker log, written through a buffer that Run flushes every few milliseconds and before it returns
-	Version   string
+	EventFile string // path of event.json
+	SourceDir string // where the git checkout goes (default: source/ beside event.json)
+	// SourceReady says SourceDir already holds the event's checkout (a
+	// worker pod's git-init init container made it): the worker does not
+	// clone again. The substrate sets BRIGADE_SOURCE_READY=1.
+	SourceReady bool
+	Stdout      io.Writer // the worker log, written through a buffer that Run flushes every few milliseconds and before it returns
+	Version     string
 	// NpmCache is the project's package cache folder (the substrate sets
 	// BRIGADE_NPM_CACHE); "" downloads every package anew.
 	NpmCache string
@@ -74,7 +78,13 @@ func Run(ctx context.Context, opts Options) int {
 			return 1
 		}
 	}
-	if doc.Worker.Git != nil {
+	if doc.Worker.Git != nil && opts.SourceReady {
+		w.log("DEBUG", "the source in %s was checked out before the worker started", src)
+		if err := dropEscapingLinks(src, w); err != nil { // layout.go
+			w.log("ERROR", "%v", err)
+			return 1
+		}
+	} else if doc.Worker.Git != nil {
 		vcs := newVCSLog(api, doc.ID, opts.Stdout)
 		err := checkout(ctx, doc.Worker.Git, doc.Project.Secrets, src, vcs)
 		vcs.Close()

@@ -176,6 +176,30 @@ func TestWorker(t *testing.T) {
 			t.Fatalf("exit %d; a vcs log the API refused should be reported in the worker log:\n%s", code, out)
 		}
 	})
+	t.Run("SourceReadyIsNotClonedAgain", func(t *testing.T) {
+		// A worker pod: git-init filled the source folder; the clone URL
+		// would fail if the worker tried it again.
+		doc := baseDoc()
+		doc.Worker.Git = &core.EventDocGit{CloneURL: filepath.Join(t.TempDir(), "no-such-repository")}
+		src := t.TempDir()
+		if err := os.MkdirAll(filepath.Join(src, ".brigade"), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(src, ".brigade", "brigade.js"), []byte(`console.log("from git-init's checkout")`), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		dir := t.TempDir()
+		b, _ := json.Marshal(doc)
+		file := filepath.Join(dir, "event.json")
+		if err := os.WriteFile(file, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		var out bytes.Buffer
+		code := Run(t.Context(), Options{EventFile: file, SourceDir: src, SourceReady: true, Stdout: &out, Version: "test", APIOutage: testOutage})
+		if code != 0 || !strings.Contains(out.String(), "from git-init's checkout") || strings.Contains(out.String(), "clon") {
+			t.Fatalf("exit %d:\n%s", code, out.String())
+		}
+	})
 	t.Run("NothingToRunFails", func(t *testing.T) {
 		code, out := runWorker(t, baseDoc())
 		if code == 0 {

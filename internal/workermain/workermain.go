@@ -29,8 +29,8 @@ func Main(stdout, stderr io.Writer, version string) int {
 		return worker.Standby(func(ctx context.Context) int {
 			return worker.Run(ctx, worker.Options{
 				EventFile: os.Getenv("BRIGADE_EVENT_FILE"), SourceDir: os.Getenv("BRIGADE_SOURCE"),
-				NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
-				Stdout:   stdout, Version: version,
+				SourceReady: sourceReady(), NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
+				Stdout: stdout, Version: version,
 			})
 		})
 	}
@@ -42,10 +42,16 @@ func Main(stdout, stderr io.Writer, version string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	return worker.Run(ctx, worker.Options{
-		EventFile: file, SourceDir: os.Getenv("BRIGADE_SOURCE"), NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
-		Stdout: stdout, Version: version,
+		EventFile: file, SourceDir: os.Getenv("BRIGADE_SOURCE"), SourceReady: sourceReady(),
+		NpmCache: os.Getenv("BRIGADE_NPM_CACHE"),
+		Stdout:   stdout, Version: version,
 	})
 }
+
+// sourceReady reports BRIGADE_SOURCE_READY=1: the substrate checked the
+// source out into BRIGADE_SOURCE before the worker started (a worker pod's
+// git-init init container).
+func sourceReady() bool { return os.Getenv("BRIGADE_SOURCE_READY") == "1" }
 
 // tuneGC trades memory for CPU in a worker, unless GOGC or
 // GOMEMLIMIT say otherwise: a script's heap is small and short-lived, and

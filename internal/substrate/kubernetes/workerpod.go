@@ -53,6 +53,14 @@ func WorkerPod(o PodOptions, w *core.WorkerLaunch) *corev1.Pod {
 	}
 	maps.Copy(env, w.Env)
 	delete(env, "BRIGADE_EVENT_FILE")
+	// The source folder is always a writable volume: the built-in worker
+	// writes the project's script files there even without git. With git,
+	// git-init has filled it before the worker starts.
+	env["BRIGADE_SOURCE"] = core.WorkerSourceDir
+	hasGit := spec.Git != nil && spec.Git.CloneURL != ""
+	if hasGit {
+		env["BRIGADE_SOURCE_READY"] = "1"
+	}
 	if spec.UseWorkspace {
 		env["BRIGADE_WORKSPACE"] = core.WorkerWorkspaceDir
 	}
@@ -70,11 +78,11 @@ func WorkerPod(o PodOptions, w *core.WorkerLaunch) *corev1.Pod {
 	if spec.Kubernetes != nil {
 		pod.ImagePullSecrets = pullSecrets(spec.Kubernetes.ImagePullSecrets)
 	}
-	if spec.Git != nil && spec.Git.CloneURL != "" {
+	pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volumeSource,
+		VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
+	ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: volumeSource, MountPath: core.WorkerSourceDir})
+	if hasGit {
 		pod.InitContainers = []corev1.Container{gitInitContainer(o)}
-		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volumeSource,
-			VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}})
-		ctr.VolumeMounts = append(ctr.VolumeMounts, corev1.VolumeMount{Name: volumeSource, MountPath: core.WorkerSourceDir})
 	}
 	if spec.UseWorkspace {
 		pod.Volumes = append(pod.Volumes, corev1.Volume{Name: volumeWorkspace, VolumeSource: corev1.VolumeSource{
