@@ -2,13 +2,19 @@ package integration_test
 
 import (
 	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
+	"github.com/brigadeplatform/brigade/internal/substrate/kubernetes"
 	"github.com/brigadeplatform/brigade/internal/testenv"
 	"github.com/brigadeplatform/brigade/internal/testenv/kube"
 )
@@ -33,21 +39,60 @@ events.on("brigade.sh/cli", "exec", async event => {
 events.process()
 `
 
-// TestKubernetesJobsOnRealKubelet runs a v2 script through the real server
-// on the kubernetes substrate, the worker a host process and the jobs pods
-// on a real kubelet: the jobs' logs stream back through the API as the
+// TestKubernetesOnRealKubelet runs a v2 script through the real server on
+// the kubernetes substrate with its jobs as pods on a real kubelet, twice
+// on one cluster: with the worker a host process of the server, and with
+// the worker a pod of our own image (a static brigade binary on busybox,
+// imported without a registry) that reaches the API across the pod
+// network. Either way the jobs' logs stream back through the API as the
 // containers wrote them, and the event succeeds.
-func TestKubernetesJobsOnRealKubelet(t *testing.T) {
+func TestKubernetesOnRealKubelet(t *testing.T) {
 	cluster := kube.Start(t, kube.Options{Kubelet: true})
+	t.Run("WorkerOnHost", func(t *testing.T) {
+		runOnKubelet(t, server.KubeConfig{Kubeconfig: cluster.Kubeconfig, Owner: "kubelet-host"}, "", nil)
+	})
+	t.Run("WorkerAsPod", func(t *testing.T) {
+		image := "brigade-test/brigade:e2e"
+		bin := filepath.Join(t.TempDir(), "brigade")
+		build := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-o", bin, "github.com/brigadeplatform/brigade/cmd/brigade")
+		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := build.CombinedOutput(); err != nil {
+			t.Fatalf("building a static brigade for the image: %v\n%s", err, out)
+		}
+		if err := cluster.ImportImage(image, []string{"brigade"}, map[string]string{"usr/local/bin/brigade": bin}); err != nil {
+			t.Fatal(err)
+		}
+		// Listening on the node's address, the one pods reach.
+		runOnKubelet(t, server.KubeConfig{Kubeconfig: cluster.Kubeconfig, Owner: "kubelet-pod",
+			Workers: server.KubeWorkersPod, Image: image}, cluster.HostIP+":0", func(ns, event string) {
+			// The worker was that image's pod, and it ended well.
+			pod, err := cluster.Client.CoreV1().Pods(ns).Get(t.Context(), kubernetes.WorkerPodName(event), metav1.GetOptions{})
+			if err != nil {
+				t.Fatalf("the worker's pod: %v", err)
+			}
+			if len(pod.Status.ContainerStatuses) != 1 || pod.Spec.Containers[0].Image != image {
+				t.Fatalf("the worker's pod runs %+v with statuses %+v, want our image's one container", pod.Spec.Containers, pod.Status.ContainerStatuses)
+			}
+			if st := pod.Status.ContainerStatuses[0].State.Terminated; st == nil || st.ExitCode != 0 {
+				t.Errorf("the worker's container ended %+v, want exit code 0", pod.Status.ContainerStatuses[0].State)
+			}
+		})
+	})
+}
+
+// runOnKubelet runs kubeletScript through a server on the kubernetes
+// substrate kc, listening on addr (default: loopback), in a project named
+// for kc.Owner; check, if any, then looks at the event's namespace.
+func runOnKubelet(t *testing.T, kc server.KubeConfig, addr string, check func(namespace, event string)) {
 	ctx, cancel := context.WithTimeout(t.Context(), 2*deadline)
 	defer cancel()
 	srv, _ := testenv.Server(t, server.Config{RootPassword: "integration-password", CleanupDelay: time.Hour,
-		Substrate: "kubernetes", Kube: server.KubeConfig{Kubeconfig: cluster.Kubeconfig, Owner: "kubelet-e2e"}})
+		Addr: addr, Substrate: "kubernetes", Kube: kc})
 	c, err := testenv.RootClient(ctx, srv, "integration-password")
 	if err != nil {
 		t.Fatal(err)
 	}
-	p := &core.Project{Metadata: core.ObjectMeta{ID: "on-kubelet"}, Spec: core.ProjectSpec{
+	p := &core.Project{Metadata: core.ObjectMeta{ID: kc.Owner}, Spec: core.ProjectSpec{
 		EventSubscriptions: []core.EventSubscription{{Source: "brigade.sh/cli", Types: []string{"exec"}}},
 		WorkerTemplate: core.WorkerSpec{UseWorkspace: true, DefaultConfigFiles: map[string]string{
 			"brigade.js": kubeletScript,
@@ -94,5 +139,8 @@ func TestKubernetesJobsOnRealKubelet(t *testing.T) {
 	}
 	if got := logOf(client.LogOptions{Job: "reader"}); got != "shared\n" {
 		t.Errorf("the reader's log is %q, want the note the writer left in the workspace", got)
+	}
+	if check != nil {
+		check("brigade-"+p.Metadata.ID, id)
 	}
 }

@@ -61,6 +61,9 @@ type Cluster struct {
 	Dir string
 	// Node is the name of the kubelet's node (Options.Kubelet).
 	Node string
+	// HostIP is this machine's address on the kubelet's pod network
+	// (Options.Kubelet): pods reach a server under test listening there.
+	HostIP string
 
 	procs   []*process
 	kubelet *kubeletNode

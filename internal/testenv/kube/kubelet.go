@@ -122,9 +122,11 @@ type kubeletNode struct {
 	sock   string
 	bridge string
 	nodeIP string // on the bridge: the kubelet refuses a loopback address
-	procs  []*process
-	cancel context.CancelFunc // ends the volume provisioner
-	done   chan struct{}
+	// podSubnet is the bridge's /24, nodeIP its first address.
+	podSubnet string
+	procs     []*process
+	cancel    context.CancelFunc // ends the volume provisioner
+	done      chan struct{}
 }
 
 // startKubelet starts containerd and a kubelet registered as the node
@@ -149,6 +151,7 @@ func (c *Cluster) startKubelet() error {
 	if err := k.makeBridge(suffix); err != nil {
 		return err
 	}
+	c.HostIP = k.nodeIP
 	for _, d := range []string{"ctd/root", "ctd/state", "ctd/runc", "ctd/opt", "cni/net.d", "cni/ipam", "kubelet/root", "kubelet/logs", "kubelet/plugins", "volumes"} {
 		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
 			return fmt.Errorf("creating the kubelet's directories: %w", err)
@@ -227,20 +230,35 @@ func (c *Cluster) startKubelet() error {
 	})
 }
 
-// makeBridge creates the pods' bridge before the CNI plugin would, to give
-// it the node's address: one of its own (/32, so no route changes), since
-// the kubelet refuses a loopback one and should not listen on the
-// machine's real network. (The bridge plugin leaves a bridge's addresses
-// alone when it is not the pods' gateway.)
+// makeBridge creates the pods' bridge before the CNI plugin would, with
+// the node's address as the first of a /24 of its own in 10.223.0.0/16:
+// the kubelet refuses a loopback address and should not listen on the
+// machine's real network, and pods reach this machine there, on-link,
+// without a gateway (a server under test listens on Cluster.HostIP). The
+// bridge plugin leaves a bridge's addresses alone when it is not the pods'
+// gateway, and host-local never hands out the range's first address.
 func (k *kubeletNode) makeBridge(suffix string) error {
 	b, err := hex.DecodeString(suffix)
 	if err != nil || len(b) < 2 {
 		return fmt.Errorf("a node address from %q: %v", suffix, err)
 	}
-	k.nodeIP = fmt.Sprintf("10.223.%d.%d", b[0], 1+int(b[1])%254)
+	// A /24 that no interface here has yet (another test's node, say).
+	taken, err := exec.Command(k.host.ip, "-4", "-o", "addr", "show").Output()
+	if err != nil {
+		return fmt.Errorf("listing this machine's addresses: %w", err)
+	}
+	third := int(b[0])
+	for i := 0; i < 256; i++ {
+		if !strings.Contains(string(taken), fmt.Sprintf(" 10.223.%d.", (third+i)%256)) {
+			third = (third + i) % 256
+			break
+		}
+	}
+	k.nodeIP = fmt.Sprintf("10.223.%d.1", third)
+	k.podSubnet = fmt.Sprintf("10.223.%d.0/24", third)
 	for _, args := range [][]string{
 		{"link", "add", k.bridge, "type", "bridge"},
-		{"addr", "add", k.nodeIP + "/32", "dev", k.bridge},
+		{"addr", "add", k.nodeIP + "/24", "dev", k.bridge},
 		{"link", "set", k.bridge, "up"},
 	} {
 		if out, err := exec.Command(k.host.ip, args...).CombinedOutput(); err != nil {
@@ -264,8 +282,9 @@ func (k *kubeletNode) ctr(args ...string) (string, error) {
 }
 
 // cniConfig is a bridge without a gateway, masquerade or iptables: pods
-// get an address and talk to nothing but themselves, which is all the
-// tests' jobs need (and dockerd here runs without bridges or iptables).
+// get an address in the node's /24 and talk to each other and to this
+// machine at the node's address, nothing else (dockerd here runs without
+// bridges or iptables too).
 func (k *kubeletNode) cniConfig() string {
 	conf := map[string]any{
 		"cniVersion": "0.4.0",
@@ -274,7 +293,7 @@ func (k *kubeletNode) cniConfig() string {
 			"type": "bridge", "bridge": k.bridge, "isGateway": false, "ipMasq": false,
 			"ipam": map[string]any{
 				"type":    "host-local",
-				"ranges":  [][]map[string]string{{{"subnet": "10.244.0.0/16"}}},
+				"ranges":  [][]map[string]string{{{"subnet": k.podSubnet}}},
 				"dataDir": filepath.Join(k.dir, "cni/ipam"),
 			},
 		}},
