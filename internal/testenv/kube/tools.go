@@ -23,6 +23,7 @@ const (
 	KubernetesVersion = "v1.34.4"
 	EtcdVersion       = "v3.6.4"
 	KwokVersion       = "v0.7.0"
+	HelmVersion       = "v4.0.5"
 )
 
 // Tools are the binaries a control plane needs.
@@ -35,7 +36,7 @@ func ToolsDir() string {
 		return d
 	}
 	return filepath.Join("/var/cache/brigade-k8s",
-		"k8s-"+KubernetesVersion+"_etcd-"+EtcdVersion+"_kwok-"+KwokVersion)
+		"k8s-"+KubernetesVersion+"_etcd-"+EtcdVersion+"_kwok-"+KwokVersion+"_helm-"+HelmVersion)
 }
 
 // missingTools says which binaries are not in dir ("" when none is).
