@@ -186,14 +186,28 @@ func TestStoreFaults(t *testing.T) {
 	t.Run("LockedStoreDoesNotHideACancel", func(t *testing.T) {
 		// Before the fix, a follower whose look at the store failed when
 		// the cancel came never looked again: the job ran on, canceled.
-		h, id := runningWithJobs(t, "build")
+		h := newHarness(t, Config{MaxJobs: 1}, "p")
+		h.start()
+		id := h.send("p", 1)[0]
+		h.waitPhase(id, "", core.PhaseRunning)
+		// The faults come before the job exists, so that every look of its
+		// follower meets them: a look already under way when they came
+		// could read the cancel below, and stop the job without the fault.
 		h.faults.Fail("Jobs.Phase", faultstore.ErrLocked)
 		h.faults.Fail("Events.WorkerPhase", faultstore.ErrLocked)
+		if err := h.createJob(id, "build"); err != nil {
+			t.Fatal(err)
+		}
+		h.waitPhase(id, "build", core.PhaseRunning)
+		h.waitHits("Jobs.Phase", 1)
 		if err := h.rawSvc.CancelEvent(h.root(), id); err != nil {
 			t.Fatal(err)
 		}
-		h.waitHits("Jobs.Phase", 2)
+		h.waitHits("Jobs.Phase", h.faults.Hits("Jobs.Phase")+1)
 		h.waitHits("Events.WorkerPhase", 2)
+		if n := len(h.sub.running()); n != 2 {
+			t.Fatalf("%d workloads run while the store cannot say they were canceled, want the worker and its job", n)
+		}
 		h.faults.Heal()
 		h.wait("the canceled worker and job stopped", func() bool { return len(h.sub.running()) == 0 })
 		h.waitPhase(id, "", core.PhaseAborted)
