@@ -2,6 +2,8 @@ package integration_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -42,9 +44,9 @@ events.process()
 // TestKubernetesOnRealKubelet runs a v2 script through the real server on
 // the kubernetes substrate with its jobs as pods on a real kubelet, twice
 // on one cluster: with the worker a host process of the server, and with
-// the worker a pod of our own image (a static brigade binary on busybox,
-// imported without a registry) that reaches the API across the pod
-// network. Either way the jobs' logs stream back through the API as the
+// the worker a pod of our own image (build/image.sh, moved from dockerd
+// into the kubelet's containerd without a registry) that reaches the API
+// across the pod network. Either way the jobs' logs stream back through the API as the
 // containers wrote them, and the event succeeds.
 func TestKubernetesOnRealKubelet(t *testing.T) {
 	cluster := kube.Start(t, kube.Options{Kubelet: true})
@@ -52,14 +54,23 @@ func TestKubernetesOnRealKubelet(t *testing.T) {
 		runOnKubelet(t, server.KubeConfig{Kubeconfig: cluster.Kubeconfig, Owner: "kubelet-host"}, "", nil)
 	})
 	t.Run("WorkerAsPod", func(t *testing.T) {
-		image := "brigade-test/brigade:e2e"
-		bin := filepath.Join(t.TempDir(), "brigade")
-		build := exec.CommandContext(t.Context(), "go", "build", "-trimpath", "-o", bin, "github.com/brigadeplatform/brigade/cmd/brigade")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
+		// Our image, as `make image` builds it (the Dockerfile's prebuilt
+		// target, with dockerd), moved into the kubelet's containerd.
+		testenv.NeedDocker(t)
+		b := make([]byte, 4)
+		rand.Read(b)
+		image := "brigade-test/brigade:e2e-" + hex.EncodeToString(b)
+		build := exec.CommandContext(t.Context(), "bash", "../../build/image.sh")
+		build.Env = append(os.Environ(), "IMAGE="+image)
 		if out, err := build.CombinedOutput(); err != nil {
-			t.Fatalf("building a static brigade for the image: %v\n%s", err, out)
+			t.Fatalf("build/image.sh: %v\n%s", err, out)
 		}
-		if err := cluster.ImportImage(image, []string{"brigade"}, map[string]string{"usr/local/bin/brigade": bin}); err != nil {
+		t.Cleanup(func() { exec.Command("docker", "rmi", "-f", image).Run() })
+		archive := filepath.Join(t.TempDir(), "image.tar")
+		if out, err := exec.CommandContext(t.Context(), "docker", "save", "-o", archive, image).CombinedOutput(); err != nil {
+			t.Fatalf("docker save: %v\n%s", err, out)
+		}
+		if err := cluster.ImportArchive(archive); err != nil {
 			t.Fatal(err)
 		}
 		// Listening on the node's address, the one pods reach.

@@ -69,6 +69,20 @@ func (c *Cluster) ImportImage(ref string, cmd []string, files map[string]string)
 	return nil
 }
 
+// ImportArchive imports an image archive (`docker save` output, or an
+// OCI archive) into the kubelet's containerd, with the references it
+// carries.
+func (c *Cluster) ImportArchive(path string) error {
+	k := c.kubelet
+	if k == nil {
+		return errors.New("ImportArchive: the cluster has no kubelet (start it with Options.Kubelet)")
+	}
+	if _, err := k.ctr("images", "import", "--snapshotter", "native", path); err != nil {
+		return fmt.Errorf("importing %s into the kubelet's containerd: %w", path, err)
+	}
+	return nil
+}
+
 // writeLayer writes the image's only layer and returns its sha256.
 func writeLayer(path string, files map[string]string) (string, error) {
 	out, err := os.Create(path)
