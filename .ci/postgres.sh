@@ -15,6 +15,11 @@ if ! ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 fi
 bin="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)"
 
+# A cluster an earlier run left in the folder still holds the port: stop
+# it first (it would only notice its folder gone a minute later).
+if [ -f "$dir/data/postmaster.pid" ]; then
+  su postgres -s /bin/sh -c "'$bin/pg_ctl' -D '$dir/data' -m immediate -w stop" >&2 || true
+fi
 rm -rf "$dir"
 mkdir -p "$dir"
 chown postgres:postgres "$dir"
