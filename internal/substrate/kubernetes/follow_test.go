@@ -11,30 +11,50 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// A log read again from its last second yields each line once.
+// A log read again from the second of the latest line had yields each
+// line once, though lines of stdout and stderr come in the file out of
+// their timestamps' order.
 func TestLogCursorRereadSkipsWhatItHad(t *testing.T) {
-	at := func(ns int) time.Time { return time.Date(2026, 1, 1, 0, 0, 0, ns, time.UTC) }
-	var c logCursor
-	var got []int
-	read := func(stamps ...int) {
+	type line struct {
+		ms   int // timestamp, in milliseconds
+		name string
+	}
+	// The log file, in its order: err-1 was stamped before out-2 but
+	// written after it.
+	file := []line{{100, "out-1"}, {1200, "out-2"}, {1100, "err-1"}, {1300, "err-2"},
+		{2100, "out-3"}, {2100, "out-4"}, {2050, "err-3"}, {3000, "out-5"}}
+	at := func(ms int) time.Time {
+		return time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC).Add(time.Duration(ms) * time.Millisecond)
+	}
+	c := newLogCursor()
+	var got []string
+	// read reads the file as the API does from the cursor's since, up to
+	// (not including) its line cut, if any.
+	read := func(cut int) {
 		c.reread()
-		for _, s := range stamps {
-			if c.take(at(s)) {
-				got = append(got, s)
+		since, ok := c.since()
+		for i, l := range file {
+			if i == cut {
+				return
+			}
+			if ok && at(l.ms).Before(since) {
+				continue
+			}
+			if c.take(at(l.ms)) {
+				got = append(got, l.name)
 			}
 		}
 	}
-	read(1, 2, 2)          // the stream breaks after two lines at 2
-	read(1, 2, 2, 2, 3)    // read again from the second: one new line at 2, then 3
-	read(2, 2, 2, 3, 3, 4) // and again
-	want := []int{1, 2, 2, 2, 3, 3, 4}
-	if len(got) != len(want) {
+	read(3)  // the stream breaks after err-1, the latest had stamped 1.2 s
+	read(6)  // again from second 1, which out-2 and err-1 begin: breaks after out-4
+	read(-1) // again from second 2, to the end
+	want := []string{"out-1", "out-2", "err-1", "err-2", "out-3", "out-4", "err-3", "out-5"}
+	if strings.Join(got, " ") != strings.Join(want, " ") {
 		t.Fatalf("took %v, want %v", got, want)
 	}
-	for i := range want {
-		if got[i] != want[i] {
-			t.Fatalf("took %v, want %v", got, want)
-		}
+	// Before any line, a reading starts at the beginning.
+	if _, ok := newLogCursor().since(); ok {
+		t.Error("a fresh cursor has a since")
 	}
 }
 
@@ -50,7 +70,7 @@ func TestReadLines(t *testing.T) {
 		cont bool
 	}
 	var got []piece
-	if err := readLines(strings.NewReader(in), func(l string, cont bool) { got = append(got, piece{l, cont}) }); err != nil {
+	if err := readLines(strings.NewReader(in), true, func(l string, cont bool) { got = append(got, piece{l, cont}) }); err != nil {
 		t.Fatal(err)
 	}
 	want := []piece{{"a", false}, {"b", false},
@@ -64,6 +84,18 @@ func TestReadLines(t *testing.T) {
 		if got[i] != want[i] {
 			t.Errorf("piece %d is %d bytes (cont %v), want %d bytes (cont %v)", i, len(got[i].s), got[i].cont, len(want[i].s), want[i].cont)
 		}
+	}
+}
+
+// A followed reading leaves a last line without a newline to the next
+// reading, which brings it whole.
+func TestReadLinesLeavesAnUnfinishedLine(t *testing.T) {
+	var got []string
+	if err := readLines(strings.NewReader("one\ntwo\nthr"), false, func(l string, _ bool) { got = append(got, l) }); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(got, "|") != "one|two" {
+		t.Errorf("got %q, want one and two only", got)
 	}
 }
 

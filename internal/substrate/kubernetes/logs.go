@@ -23,19 +23,20 @@ const maxLine = 64 << 10
 
 // followLog reads one container's log through the API, with timestamps,
 // into its pump, until the container has ended and its log is read to
-// the end. A broken stream is read again from the last line's second,
-// skipping the lines already had (by their exact timestamps), so nothing
-// is lost or repeated across a pod's end or a dropped connection.
+// the end. A broken stream is read again from the second of the latest
+// line had, skipping as many lines as were had from that second on (see
+// logCursor), so nothing is lost or repeated across a pod's end or a
+// dropped connection.
 func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{}) {
 	pump := w.pumps[container]
-	var cur logCursor
+	cur := newLogCursor()
 	var lastErr error
 	for {
 		ended := s.containerEnded(w, container)
 		opts := &corev1.PodLogOptions{Container: container, Follow: !ended, Timestamps: true}
-		if !cur.last.IsZero() {
-			since := metav1.NewTime(cur.last)
-			opts.SinceTime = &since
+		if since, ok := cur.since(); ok {
+			t := metav1.NewTime(since)
+			opts.SinceTime = &t
 		}
 		// A followed stream is cut once the container has ended (stop):
 		// not every server ends it then. The read after it, unfollowed,
@@ -54,15 +55,17 @@ func (s *Substrate) followLog(w *workload, container string, stop <-chan struct{
 		if err == nil {
 			lastErr = nil
 			cur.reread()
-			var lineTime time.Time
-			err = readLines(rc, func(piece string, cont bool) {
-				ts, msg := lineTime, piece
+			taking, lineTime := false, time.Time{}
+			// Only a read of an ended container's log keeps a last line
+			// without a newline: in a followed one it may be a line still
+			// being written, which the next read brings whole.
+			err = readLines(rc, ended, func(piece string, cont bool) {
 				if !cont {
-					ts, msg = splitTimestamp(piece)
-					lineTime = ts
+					lineTime, piece = splitTimestamp(piece)
+					taking = cur.take(lineTime)
 				}
-				if cur.take(ts) {
-					pump.Emit(logpump.Entry(ts, msg))
+				if taking {
+					pump.Emit(logpump.Entry(lineTime, piece))
 				}
 			})
 			rc.Close()
@@ -125,43 +128,69 @@ func splitTimestamp(line string) (time.Time, string) {
 	return now(), line
 }
 
-// logCursor remembers how far a log was read: the last line's timestamp
-// and how many lines carried exactly it. A log read again from that
-// timestamp's second skips what came before it and the lines already had
-// at it.
+// logCursor remembers how far a log was read, so that a reading from a
+// second on (the API's sinceTime has no finer grain) skips what was had.
+// It counts the lines had in each second of their timestamps: the API
+// returns the records stamped at or after that second in the order of the
+// log file, where the lines had are a prefix, so they are the first ones
+// of the new reading however their timestamps are ordered (containerd
+// stamps stdout and stderr as it reads each, and a line of one can be
+// written after a later-stamped line of the other).
 type logCursor struct {
-	last   time.Time
-	atLast int // lines taken with timestamp last
-	seen   int // lines with timestamp last met in the current reading
+	perSecond map[int64]int // lines had, by the Unix second of their timestamp
+	latest    time.Time     // the latest timestamp had
+	skip      int           // lines of the current reading still to skip
 }
 
-// reread starts a new reading of the log.
-func (c *logCursor) reread() { c.seen = 0 }
+func newLogCursor() *logCursor { return &logCursor{perSecond: map[int64]int{}} }
 
-// take reports whether a line stamped ts is new, and records it.
-func (c *logCursor) take(ts time.Time) bool {
-	switch {
-	case ts.Before(c.last):
-		return false
-	case ts.Equal(c.last):
-		c.seen++
-		if c.seen <= c.atLast {
-			return false
+// since is where the next reading starts: the second of the latest line
+// had; false before any.
+func (c *logCursor) since() (time.Time, bool) {
+	if c.latest.IsZero() {
+		return time.Time{}, false
+	}
+	return c.latest.Truncate(time.Second), true
+}
+
+// reread starts a new reading from since: the lines had from that second
+// on come first again, and are skipped. Counts of earlier seconds are no
+// longer needed.
+func (c *logCursor) reread() {
+	c.skip = 0
+	from, ok := c.since()
+	if !ok {
+		return
+	}
+	for sec, n := range c.perSecond {
+		if sec >= from.Unix() {
+			c.skip += n
+		} else {
+			delete(c.perSecond, sec)
 		}
-		c.atLast++
-		return true
-	default:
-		c.last, c.atLast, c.seen = ts, 1, 1
-		return true
 	}
 }
 
+// take reports whether the next line of the reading, stamped ts, is new,
+// and records it.
+func (c *logCursor) take(ts time.Time) bool {
+	if c.skip > 0 {
+		c.skip--
+		return false
+	}
+	c.perSecond[ts.Unix()]++
+	if ts.After(c.latest) {
+		c.latest = ts
+	}
+	return true
+}
+
 // readLines calls fn with each line of r, without its newline; a last
-// line without a newline counts too. A line longer than maxLine comes in
-// pieces of at most maxLine bytes, cut at UTF-8 boundaries, each after the
-// first with cont set (it has no timestamp of its own): nothing is
-// dropped. It returns nil at the end of r.
-func readLines(r io.Reader, fn func(piece string, cont bool)) error {
+// line without a newline counts too when unterminated is set. A line
+// longer than maxLine comes in pieces of at most maxLine bytes, cut at
+// UTF-8 boundaries, each after the first with cont set (it has no
+// timestamp of its own). It returns nil at the end of r.
+func readLines(r io.Reader, unterminated bool, fn func(piece string, cont bool)) error {
 	br := bufio.NewReaderSize(r, 64<<10)
 	var line []byte
 	cont := false
@@ -187,7 +216,7 @@ func readLines(r io.Reader, fn func(piece string, cont bool)) error {
 			}
 			line, cont = line[:0], false
 		case err == io.EOF:
-			if len(line) > 0 {
+			if len(line) > 0 && unterminated {
 				fn(string(line), cont)
 			}
 			return nil
