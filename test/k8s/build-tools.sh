@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the Kubernetes control plane that the kubernetes substrate's tests
 # run against (etcd, kube-apiserver, kube-scheduler, kube-controller-manager,
-# kwok, and the kubelet of the real-container tier), and helm for the
-# chart's test, from the Go module proxy, into a cache directory kept
+# kwok, and the kubelet and containerd of the real-container tier), and
+# helm for the chart's test, from the Go module proxy, into a cache directory kept
 # between runs. It does nothing for a binary that is already there.
 #
 #   BRIGADE_K8S_TOOLS    where the binaries go; the tests read the same
@@ -12,7 +12,8 @@
 #
 # Versions are pinned in test/k8s/tools/go.mod (Kubernetes, etcd, helm,
 # built together so that they share one build of the Kubernetes libraries)
-# and below (kwok, whose own go.mod needs other Kubernetes libraries). Each
+# and below (kwok, whose own go.mod needs other Kubernetes libraries, and
+# containerd, built by its own go.mod into a directory named for it). Each
 # step prints its duration: cold, on a quiet 2-core machine, about 6
 # minutes for the module's binaries and 1 for kwok (plus the modules'
 # download).
@@ -22,6 +23,7 @@ K8S_VERSION=v1.34.4
 ETCD_VERSION=v3.6.4
 KWOK_VERSION=v0.7.0
 HELM_VERSION=v4.0.5
+CONTAINERD_VERSION=v2.4.2
 
 here="$(cd "$(dirname "$0")" && pwd)"
 tools_mod="$here/tools"
@@ -97,6 +99,27 @@ else
   (cd "$tmp" && GOFLAGS= GOBIN="$tmp" go install -trimpath -ldflags "-s -w" "sigs.k8s.io/kwok/cmd/kwok@${KWOK_VERSION}")
   mv -f "$tmp/kwok" "$out/kwok"
   echo "k8s tools: built kwok in $(( $(date +%s) - start ))s"
+fi
+
+# containerd, its runc shim and ctr for the kubelet tier, by containerd's
+# own go.mod, outside any module: Debian's containerd (1.6.20) closes its
+# end of a container's output pipes as soon as the container exits, and
+# loses what it had not read yet (fixed in 1.6.22 and 1.7.3).
+ctd_out="$out/containerd-${CONTAINERD_VERSION}"
+ctd_pkg=github.com/containerd/containerd/v2/cmd
+if [ -x "$ctd_out/containerd" ] && [ -x "$ctd_out/containerd-shim-runc-v2" ] && [ -x "$ctd_out/ctr" ]; then
+  echo "k8s tools: containerd present in $ctd_out"
+else
+  start=$(date +%s)
+  echo "k8s tools: building containerd ${CONTAINERD_VERSION} ..."
+  mkdir -p "$tmp/ctd"
+  (cd "$tmp" && GOFLAGS= GOBIN="$tmp/ctd" go install -trimpath \
+    -ldflags "-s -w -X github.com/containerd/containerd/v2/version.Version=${CONTAINERD_VERSION}" \
+    "$ctd_pkg/containerd@${CONTAINERD_VERSION}" "$ctd_pkg/containerd-shim-runc-v2@${CONTAINERD_VERSION}" \
+    "$ctd_pkg/ctr@${CONTAINERD_VERSION}")
+  rm -rf "$ctd_out"
+  mv -f "$tmp/ctd" "$ctd_out"
+  echo "k8s tools: built containerd in $(( $(date +%s) - start ))s"
 fi
 
 echo "k8s tools: ready in $out"

@@ -63,7 +63,9 @@ func (c *Cluster) ImportImage(ref string, cmd []string, files map[string]string)
 		diff+"/layer.tar", filepath.Join(work, "layer.tar")); err != nil {
 		return fmt.Errorf("building image %s: %w", ref, err)
 	}
-	if _, err := k.ctr("images", "import", "--snapshotter", "native", archive); err != nil {
+	// --local: containerd's transfer service, which ctr uses otherwise,
+	// knows no platform to unpack for under this configuration.
+	if _, err := k.ctr("images", "import", "--local", "--snapshotter", "native", archive); err != nil {
 		return fmt.Errorf("importing image %s into the kubelet's containerd: %w", ref, err)
 	}
 	return nil

@@ -1,6 +1,7 @@
 package kube
 
 import (
+	"bytes"
 	"context"
 	"debug/elf"
 	"encoding/hex"
@@ -27,10 +28,10 @@ const (
 	PauseImage = "registry.k8s.io/pause:brigade-test"
 )
 
-// host tools the kubelet tier needs beside the kubelet binary, and where
-// Debian puts them (containerd and runc from the containerd and runc
-// packages, the CNI plugins from containernetworking-plugins, the static
-// busybox from busybox-static).
+// host tools the kubelet tier needs beside the kubelet binary and
+// containerd (both built by build-tools.sh), and where Debian puts them
+// (runc from the runc package, the CNI plugins from
+// containernetworking-plugins, the static busybox from busybox-static).
 var (
 	cniDirs    = []string{"/usr/lib/cni", "/opt/cni/bin"}
 	cniPlugins = []string{"bridge", "host-local", "loopback"}
@@ -49,12 +50,19 @@ func findKubeletHost() (kubeletHost, string) {
 	if st, err := os.Stat(tool("kubelet")); err != nil || st.Mode()&0o111 == 0 {
 		missing = append(missing, "the kubelet binary in "+ToolsDir()+" (test/k8s/build-tools.sh builds it)")
 	}
+	// containerd, its shim and ctr of ContainerdVersion, never the
+	// system's: Debian's cuts the end of a fast writer's output.
+	h.containerd, h.ctr = filepath.Join(ContainerdDir(), "containerd"), filepath.Join(ContainerdDir(), "ctr")
+	for _, name := range []string{"containerd", "containerd-shim-runc-v2", "ctr"} {
+		if st, err := os.Stat(filepath.Join(ContainerdDir(), name)); err != nil || st.Mode()&0o111 == 0 {
+			missing = append(missing, name+" "+ContainerdVersion+" in "+ContainerdDir()+" (test/k8s/build-tools.sh builds it)")
+		}
+	}
 	for _, b := range []struct {
 		name string
 		to   *string
 		pkg  string
-	}{{"containerd", &h.containerd, "containerd"}, {"runc", &h.runc, "runc"}, {"ctr", &h.ctr, "containerd"},
-		{"ip", &h.ip, "iproute2"}} {
+	}{{"runc", &h.runc, "runc"}, {"ip", &h.ip, "iproute2"}} {
 		p, err := exec.LookPath(b.name)
 		if err != nil {
 			missing = append(missing, b.name+" (Debian package "+b.pkg+")")
@@ -164,7 +172,9 @@ func (c *Cluster) startKubelet() error {
 	if err := os.WriteFile(ctdConfig, []byte(k.containerdConfig()), 0o644); err != nil {
 		return fmt.Errorf("writing containerd's configuration: %w", err)
 	}
-	ctd, err := startBinary(dir, "containerd", h.containerd, "--config="+ctdConfig)
+	// containerd starts the shim it finds first on its PATH: its own.
+	ctd, err := startBinary(dir, "containerd", h.containerd,
+		[]string{"PATH=" + ContainerdDir() + string(os.PathListSeparator) + os.Getenv("PATH")}, "--config="+ctdConfig)
 	if err != nil {
 		return err
 	}
@@ -269,14 +279,18 @@ func (k *kubeletNode) makeBridge(suffix string) error {
 }
 
 // ctr runs containerd's client on the node's containerd, in the
-// namespace of the CRI.
+// namespace of the CRI, and returns its standard output: it warns on its
+// standard error (e.g. that cgroup v1 is deprecated), which callers
+// listing ids or reading JSON must not take for output.
 func (k *kubeletNode) ctr(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), startDeadline)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, k.host.ctr, append([]string{"--address", k.sock, "--namespace", "k8s.io"}, args...)...)
-	out, err := cmd.CombinedOutput()
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
 	if err != nil {
-		return string(out), fmt.Errorf("ctr %s: %w: %s", strings.Join(args, " "), err, out)
+		return string(out), fmt.Errorf("ctr %s: %w: %s%s", strings.Join(args, " "), err, out, stderr.Bytes())
 	}
 	return string(out), nil
 }

@@ -26,11 +26,12 @@ type process struct {
 // startProcess runs tool name with args, in its own process group, killed
 // if the test binary dies first.
 func startProcess(dir, name string, args ...string) (*process, error) {
-	return startBinary(dir, name, tool(name), args...)
+	return startBinary(dir, name, tool(name), nil, args...)
 }
 
-// startBinary is startProcess for the binary at path, logged as name.
-func startBinary(dir, name, path string, args ...string) (*process, error) {
+// startBinary is startProcess for the binary at path, logged as name,
+// with env added to this process's environment.
+func startBinary(dir, name, path string, env []string, args ...string) (*process, error) {
 	logPath := filepath.Join(dir, name+".log")
 	f, err := os.Create(logPath)
 	if err != nil {
@@ -39,6 +40,9 @@ func startBinary(dir, name, path string, args ...string) (*process, error) {
 	defer f.Close()
 	cmd := exec.Command(path, args...)
 	cmd.Dir = dir
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	cmd.Stdout, cmd.Stderr = f, f
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	if err := cmd.Start(); err != nil {

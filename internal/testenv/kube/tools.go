@@ -24,6 +24,11 @@ const (
 	EtcdVersion       = "v3.6.4"
 	KwokVersion       = "v0.7.0"
 	HelmVersion       = "v4.0.5"
+	// ContainerdVersion is the kubelet tier's containerd (and its runc
+	// shim and ctr), built into ContainerdDir: Debian's 1.6.20 closes its
+	// end of a container's output pipes as soon as the container exits
+	// (fixed in 1.6.22 and 1.7.3), cutting whatever it had not read yet.
+	ContainerdVersion = "v2.4.2"
 )
 
 // Tools are the binaries a control plane needs.
@@ -38,6 +43,10 @@ func ToolsDir() string {
 	return filepath.Join("/var/cache/brigade-k8s",
 		"k8s-"+KubernetesVersion+"_etcd-"+EtcdVersion+"_kwok-"+KwokVersion+"_helm-"+HelmVersion)
 }
+
+// ContainerdDir is where build-tools.sh puts containerd, its runc shim
+// and ctr: a directory of ToolsDir named for their version.
+func ContainerdDir() string { return filepath.Join(ToolsDir(), "containerd-"+ContainerdVersion) }
 
 // missingTools says which binaries are not in dir ("" when none is).
 func missingTools(dir string) string {

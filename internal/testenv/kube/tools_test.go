@@ -25,6 +25,7 @@ func TestToolVersionsMatchTheBuildScript(t *testing.T) {
 		{script, `(?m)^ETCD_VERSION=` + q(EtcdVersion) + `$`, "ETCD_VERSION in build-tools.sh"},
 		{script, `(?m)^KWOK_VERSION=` + q(KwokVersion) + `$`, "KWOK_VERSION in build-tools.sh"},
 		{script, `(?m)^HELM_VERSION=` + q(HelmVersion) + `$`, "HELM_VERSION in build-tools.sh"},
+		{script, `(?m)^CONTAINERD_VERSION=` + q(ContainerdVersion) + `$`, "CONTAINERD_VERSION in build-tools.sh"},
 		{mod, `(?m)^\s+k8s\.io/kubernetes ` + q(KubernetesVersion) + `$`, "k8s.io/kubernetes in the tools module"},
 		{mod, `(?m)^\s+go\.etcd\.io/etcd/server/v3 ` + q(EtcdVersion) + `$`, "etcd in the tools module"},
 		{mod, `(?m)^\s+helm\.sh/helm/v4 ` + q(HelmVersion) + `$`, "helm in the tools module"},
