@@ -1,8 +1,11 @@
 package kubernetes
 
 import (
+	"errors"
+	"io"
 	"strings"
 	"testing"
+	"testing/iotest"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -96,6 +99,24 @@ func TestReadLinesLeavesAnUnfinishedLine(t *testing.T) {
 	}
 	if strings.Join(got, "|") != "one|two" {
 		t.Errorf("got %q, want one and two only", got)
+	}
+}
+
+// A reading that breaks mid-line (a followed stream cut once its
+// container ended, a dropped connection) hands over no piece of the cut
+// line: the cursor would count it as the whole line and the next reading
+// would skip the rest.
+func TestReadLinesDropsALineCutByAnError(t *testing.T) {
+	cut := errors.New("stream cut")
+	r := io.MultiReader(strings.NewReader("2026-01-01T00:00:00.000000001Z 1\n2026-01-01T00:00:00.0000"),
+		iotest.ErrReader(cut))
+	var got []string
+	err := readLines(r, true, func(l string, cont bool) { got = append(got, l) })
+	if !errors.Is(err, cut) {
+		t.Errorf("readLines returned %v, want the reader's error", err)
+	}
+	if len(got) != 1 || got[0] != "2026-01-01T00:00:00.000000001Z 1" {
+		t.Errorf("got %q, want only the whole first line", got)
 	}
 }
 

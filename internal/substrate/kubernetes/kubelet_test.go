@@ -48,12 +48,6 @@ func TestConformanceOnKubelet(t *testing.T) {
 		// Job process ids are the containers'; workers are host processes.
 		WorkerProcessGone: substratetest.HostProcessGone,
 		KnownGaps: map[string]string{
-			"Job/FastWriterLosesNothing": "in about half the runs the last 5-9% of 200,000 lines never reach the sink, " +
-				"the last one stored often a line's first characters; reading the ended container's log " +
-				"again, 1 s apart, 3 times, still ended at the same cut line, yet a probe of such a pod " +
-				"(nothing following its log while it ran) found all 200,000 lines in the file and through " +
-				"the API, 4 times of 4: not yet understood (containerd/containerd#7289 reports output cut " +
-				"the same way under load)",
 			"Sidecar/OutcomeComesFromPrimaryOnly": "sidecars are native sidecars (init containers that restart always), " +
 				"and the kubelet starts a pod's main containers only once it has seen each sidecar running: " +
 				"one that exits at once restarts in a growing back-off until the kubelet happens to see it " +
