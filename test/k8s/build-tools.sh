@@ -16,7 +16,7 @@
 # containerd, built by its own go.mod into a directory named for it). Each
 # step prints its duration: cold, on a quiet 2-core machine, about 6
 # minutes for the module's binaries and 1 for kwok (plus the modules'
-# download).
+# download); containerd took 150 s of CPU (5.5 minutes on a busy machine).
 set -euo pipefail
 
 K8S_VERSION=v1.34.4
