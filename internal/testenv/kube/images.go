@@ -79,7 +79,7 @@ func (c *Cluster) ImportArchive(path string) error {
 	if k == nil {
 		return errors.New("ImportArchive: the cluster has no kubelet (start it with Options.Kubelet)")
 	}
-	if _, err := k.ctr("images", "import", "--snapshotter", "native", path); err != nil {
+	if _, err := k.ctr("images", "import", "--local", "--snapshotter", "native", path); err != nil {
 		return fmt.Errorf("importing %s into the kubelet's containerd: %w", path, err)
 	}
 	return nil
