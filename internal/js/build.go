@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 
+	"github.com/dop251/goja"
 	"github.com/evanw/esbuild/pkg/api"
 )
 
@@ -19,6 +21,10 @@ type bundle struct {
 	entry string // "brigade.ts" or "brigade.js"
 	name  string // the bundle's file name for goja (relative, next to entry)
 	code  string
+
+	compile    sync.Once // program
+	prg        *goja.Program
+	compileErr error
 }
 
 // bundleName is the (never written) output file. It sits in the config
@@ -75,13 +81,20 @@ func build(dir string, s *session) (*bundle, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.log(levelDebug, "", "bundling "+entry+" with esbuild")
 	opts := buildOptions(abs)
 	entryInput(&opts, abs, entry)
-	res := api.Build(opts)
-	for _, w := range res.Warnings {
-		s.log(levelDebug, "", "esbuild: "+formatMessage(w, abs))
+	key, cacheable := cacheKey(opts, entry) // bundlecache.go
+	if cacheable {
+		if c, ok := cachedBuild(key); ok {
+			s.log(levelDebug, "", "bundling "+entry+" with esbuild: unchanged since an earlier run in this process, its bundle is reused")
+			logWarnings(s, c.warnings, abs)
+			return c.b, nil
+		}
+		opts.Metafile = true // to see what the build read
 	}
+	s.log(levelDebug, "", "bundling "+entry+" with esbuild")
+	res := api.Build(opts)
+	logWarnings(s, res.Warnings, abs)
 	if len(res.Errors) > 0 {
 		lines := make([]string, 0, len(res.Errors))
 		for _, e := range res.Errors {
@@ -91,10 +104,21 @@ func build(dir string, s *session) (*bundle, error) {
 	}
 	for _, f := range res.OutputFiles {
 		if strings.HasSuffix(f.Path, ".js") {
-			return &bundle{entry: entry, name: bundleName, code: string(f.Contents)}, nil
+			b := &bundle{entry: entry, name: bundleName, code: string(f.Contents)}
+			if cacheable && selfContained(res.Metafile) {
+				keepBuild(key, cachedBundle{b: b, warnings: res.Warnings})
+			}
+			return b, nil
 		}
 	}
 	return nil, errors.New("js: esbuild produced no JavaScript output")
+}
+
+// logWarnings logs esbuild's warnings at DEBUG.
+func logWarnings(s *session, warnings []api.Message, abs string) {
+	for _, w := range warnings {
+		s.log(levelDebug, "", "esbuild: "+formatMessage(w, abs))
+	}
 }
 
 // buildOptions are esbuild's settings for a script in the folder abs,

@@ -362,11 +362,9 @@ func (s *session) exitCode(explicit *int) int {
 	return code
 }
 
-// runMain runs the bundle as a CommonJS module. The wrapper is put on the
-// bundle's first line so that the inline source map's lines stay right.
+// runMain runs the bundle as a CommonJS module.
 func (s *session) runMain(b *bundle) error {
-	const wrapper = "(function (exports, require, module, __filename, __dirname) {"
-	prg, err := goja.Compile(b.name, wrapper+adjustSourceMap(b.code, len(wrapper))+"\n})", false)
+	prg, err := b.program() // bundlecache.go
 	if err != nil {
 		// esbuild accepted it but goja does not: a construct goja lacks.
 		return &scriptError{"error compiling " + b.entry + ": the JavaScript engine does not support a construct in it: " + err.Error()}
