@@ -29,12 +29,13 @@ func FuzzEventDocument(f *testing.F) {
 		base := t.TempDir()
 		event := filepath.Join(base, "event")
 		w := &logWriter{out: io.Discard}
-		dir, err := configDir(filepath.Join(event, "source"), doc.Worker.ConfigFilesDirectory)
+		root, dir, err := configDir(filepath.Join(event, "source"), doc.Worker.ConfigFilesDirectory, w)
 		if err != nil {
 			return
 		}
-		writeDefaults(dir, doc.Worker.DefaultConfigFiles, w)
-		writeEventFiles(dir, doc.Worker.ConfigFiles, w)
+		writeDefaults(root, dir, doc.Worker.DefaultConfigFiles, w)
+		writeEventFiles(root, dir, doc.Worker.ConfigFiles, w)
+		root.Close()
 		entries, err := os.ReadDir(base)
 		if err != nil {
 			t.Fatal(err)

@@ -56,7 +56,7 @@ func TestWriteEventFiles(t *testing.T) {
 		write(t, dir, "brigade.ts", "from git")
 		write(t, dir, "brigade.json", "{}")
 		write(t, dir, "keep.txt", "kept")
-		err := writeEventFiles(dir, map[string]string{
+		err := writeEventFiles(openRoot(t, dir), dir, map[string]string{
 			"brigade.js": "mine", "brigade.json": `{"a":1}`, "lib/util.js": "util",
 		}, w)
 		if err != nil {
@@ -76,7 +76,7 @@ func TestWriteEventFiles(t *testing.T) {
 	t.Run("TypeScriptRemovesJavaScript", func(t *testing.T) {
 		dir := t.TempDir()
 		write(t, dir, "brigade.js", "default")
-		if err := writeEventFiles(dir, map[string]string{"brigade.ts": "mine"}, w); err != nil {
+		if err := writeEventFiles(openRoot(t, dir), dir, map[string]string{"brigade.ts": "mine"}, w); err != nil {
 			t.Fatal(err)
 		}
 		if _, ok := read(t, dir, "brigade.js"); ok {
@@ -89,7 +89,7 @@ func TestWriteEventFiles(t *testing.T) {
 		if err := os.Symlink(outside, filepath.Join(dir, "brigade.js")); err != nil {
 			t.Skip("no symlinks here:", err)
 		}
-		if err := writeEventFiles(dir, map[string]string{"brigade.js": "mine"}, w); err != nil {
+		if err := writeEventFiles(openRoot(t, dir), dir, map[string]string{"brigade.js": "mine"}, w); err != nil {
 			t.Fatal(err)
 		}
 		if b, _ := os.ReadFile(outside); string(b) != "untouched" {
@@ -101,7 +101,8 @@ func TestWriteEventFiles(t *testing.T) {
 	})
 	t.Run("NamesThatLeaveTheFolderAreRefused", func(t *testing.T) {
 		for _, name := range []string{"../x.js", "/etc/x", "a/../../x", ".."} {
-			err := writeEventFiles(t.TempDir(), map[string]string{name: "x"}, w)
+			tmp := t.TempDir()
+			err := writeEventFiles(openRoot(t, tmp), tmp, map[string]string{name: "x"}, w)
 			if err == nil || !strings.Contains(err.Error(), "leaves the config folder") {
 				t.Errorf("%q: %v", name, err)
 			}

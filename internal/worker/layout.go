@@ -16,37 +16,63 @@ import (
 // point out of the checkout are removed before anything reads or writes
 // through them.
 
-// configDir makes the config folder rel inside src and returns its path.
-// A name that is absolute or climbs out of src, or a folder on the way
-// that is a symlink leading out of src, is refused.
-func configDir(src, rel string) (string, error) {
+// configDir makes the config folder rel inside src and returns it open as
+// an os.Root, through which the config files are written, and its path. A
+// name that is absolute or climbs out of src, or a folder on the way that
+// is a symlink leading out of src, is refused. The caller closes the root.
+//
+// Every event runs this, most often on a source folder that does not exist
+// yet: it makes each folder with one mkdir where it can, and opens each
+// once.
+func configDir(src, rel string, w *logWriter) (*os.Root, string, error) {
 	clean := filepath.Clean(filepath.FromSlash(rel))
 	if rel == "" {
 		clean = "."
 	}
 	if !filepath.IsLocal(clean) || strings.ContainsRune(rel, '\\') {
-		return "", fmt.Errorf("the project's configFilesDirectory %q leaves the event's source folder; "+
+		return nil, "", fmt.Errorf("the project's configFilesDirectory %q leaves the event's source folder; "+
 			"set it to a folder inside the source, such as . or .brigade", rel)
 	}
-	if err := os.MkdirAll(src, 0o755); err != nil {
-		return "", fmt.Errorf("creating the source folder %s: %w", src, err)
+	// The source folder exists after a checkout; else its parent (the
+	// event's folder) does.
+	err := os.Mkdir(src, 0o755)
+	if err != nil && !errors.Is(err, fs.ErrExist) {
+		err = os.MkdirAll(src, 0o755)
+		if err != nil {
+			return nil, "", fmt.Errorf("creating the source folder %s: %w", src, err)
+		}
+	}
+	if err == nil && clean == "." {
+		w.log("DEBUG", "path %s does not exist; creating it", src)
 	}
 	root, err := os.OpenRoot(src)
 	if err != nil {
-		return "", fmt.Errorf("opening the source folder %s: %w", src, err)
+		return nil, "", fmt.Errorf("opening the source folder %s: %w", src, err)
+	}
+	if clean == "." {
+		return root, src, nil
 	}
 	defer root.Close()
-	if err := root.MkdirAll(clean, 0o755); err != nil {
-		return "", fmt.Errorf("creating the config folder %q inside the source folder (a symlink on the way "+
+	dir := filepath.Join(src, clean)
+	if err := root.Mkdir(clean, 0o755); err == nil || errors.Is(err, fs.ErrNotExist) {
+		w.log("DEBUG", "path %s does not exist; creating it", dir)
+		if err != nil {
+			err = root.MkdirAll(clean, 0o755) // a folder on the way is missing too
+		}
+		if err != nil {
+			return nil, "", fmt.Errorf("creating the config folder %q inside the source folder (a symlink on the way "+
+				"must not lead out of it): %w", rel, err)
+		}
+	} else if !errors.Is(err, fs.ErrExist) {
+		return nil, "", fmt.Errorf("creating the config folder %q inside the source folder (a symlink on the way "+
 			"must not lead out of it): %w", rel, err)
 	}
 	// Opening it as a root checks that it resolves inside src.
 	cfg, err := root.OpenRoot(clean)
 	if err != nil {
-		return "", fmt.Errorf("the config folder %q does not stay inside the source folder: %w", rel, err)
+		return nil, "", fmt.Errorf("the config folder %q does not stay inside the source folder: %w", rel, err)
 	}
-	cfg.Close()
-	return filepath.Join(src, clean), nil
+	return cfg, dir, nil
 }
 
 // dropEscapingLinks removes every symlink under dir (a git checkout) that

@@ -56,7 +56,10 @@ func TestConfigFolderStaysInside(t *testing.T) {
 	t.Run("SourceItselfAndFoldersBelow", func(t *testing.T) {
 		src := t.TempDir()
 		for rel, want := range map[string]string{"": src, ".": src, "a/b": filepath.Join(src, "a", "b"), "./c/": filepath.Join(src, "c")} {
-			got, err := configDir(src, rel)
+			root, got, err := configDir(src, rel, &logWriter{})
+			if err == nil {
+				root.Close()
+			}
 			if err != nil || got != want {
 				t.Errorf("configDir(%q) = %q, %v; want %q", rel, got, err, want)
 			}
@@ -65,12 +68,30 @@ func TestConfigFolderStaysInside(t *testing.T) {
 			}
 		}
 	})
+	t.Run("AMissingFolderIsSaidAtDebug", func(t *testing.T) {
+		src := filepath.Join(t.TempDir(), "event", "source")
+		other := filepath.Join(t.TempDir(), "source")
+		for _, c := range []struct {
+			src, rel string
+			said     bool
+		}{{src, ".brigade", true}, {src, ".brigade", false}, {src, "a/b", true}, {src, ".", false}, {other, ".", true}} {
+			var out bytes.Buffer
+			root, dir, err := configDir(c.src, c.rel, &logWriter{out: &out, level: "DEBUG"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			root.Close()
+			if said := strings.Contains(out.String(), "path "+dir+" does not exist; creating it"); said != c.said {
+				t.Errorf("%s in %s: logged %q; want the line: %v", c.rel, c.src, out.String(), c.said)
+			}
+		}
+	})
 	t.Run("SymlinkedFolderIsRefused", func(t *testing.T) {
 		src, outside := t.TempDir(), t.TempDir()
 		if err := os.Symlink(outside, filepath.Join(src, "cfg")); err != nil {
 			t.Skip("no symlinks here:", err)
 		}
-		if _, err := configDir(src, "cfg/inner"); err == nil {
+		if _, _, err := configDir(src, "cfg/inner", &logWriter{}); err == nil {
 			t.Fatal("a config folder through a link out of the source folder was accepted")
 		}
 		emptyDir(t, outside)
@@ -79,7 +100,7 @@ func TestConfigFolderStaysInside(t *testing.T) {
 
 func TestConfigFilesAreNotWrittenThroughLinks(t *testing.T) {
 	w := &logWriter{out: &bytes.Buffer{}, level: "DEBUG"}
-	for name, write := range map[string]func(dir string, files map[string]string, w *logWriter) error{
+	for name, write := range map[string]func(root *os.Root, dir string, files map[string]string, w *logWriter) error{
 		"Defaults": writeDefaults, "EventFiles": writeEventFiles,
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -87,7 +108,7 @@ func TestConfigFilesAreNotWrittenThroughLinks(t *testing.T) {
 			if err := os.Symlink(outside, filepath.Join(dir, "lib")); err != nil {
 				t.Skip("no symlinks here:", err)
 			}
-			if err := write(dir, map[string]string{"lib/util.js": "x"}, w); err == nil {
+			if err := write(openRoot(t, dir), dir, map[string]string{"lib/util.js": "x"}, w); err == nil {
 				t.Fatal("a file was accepted through a link out of the config folder")
 			}
 			emptyDir(t, outside)
@@ -143,4 +164,15 @@ func TestCheckoutLinksOutAreRemoved(t *testing.T) {
 	if got, _ := os.ReadFile(filepath.Join(cfg, "brigade.json")); string(got) != `{"x":1}` {
 		t.Fatalf("brigade.json = %q", got)
 	}
+}
+
+// openRoot opens dir as an os.Root, closed when the test ends.
+func openRoot(t *testing.T, dir string) *os.Root {
+	t.Helper()
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { root.Close() })
+	return root
 }

@@ -97,16 +97,8 @@ func Run(ctx context.Context, opts Options) int {
 			return 1
 		}
 	}
-	dir, err := configDir(src, doc.Worker.ConfigFilesDirectory) // layout.go
+	dir, err := layOut(src, &doc, w)
 	if err != nil {
-		w.log("ERROR", "%v", err)
-		return 1
-	}
-	if err := writeDefaults(dir, doc.Worker.DefaultConfigFiles, w); err != nil {
-		w.log("ERROR", "%v", err)
-		return 1
-	}
-	if err := writeEventFiles(dir, doc.Worker.ConfigFiles, w); err != nil {
 		w.log("ERROR", "%v", err)
 		return 1
 	}
@@ -190,21 +182,28 @@ func installDependencies(ctx context.Context, dir, cache string, doc *core.Event
 	return nil
 }
 
-// writeDefaults writes the project's defaultConfigFiles into the config
-// folder; files that came from git win (docs/worker.md, "Laying out the
-// config folder").
-func writeDefaults(dir string, files map[string]string, w *logWriter) error {
-	if _, err := os.Stat(dir); err != nil {
-		w.log("DEBUG", "path %s does not exist; creating it", dir)
-		if err := os.MkdirAll(dir, 0o755); err != nil {
-			return fmt.Errorf("creating config folder %s: %w", dir, err)
-		}
-	}
-	root, err := os.OpenRoot(dir)
+// layOut makes the config folder inside src and writes the project's
+// default config files and the event's own files into it; it returns the
+// folder's path.
+func layOut(src string, doc *core.EventDocument, w *logWriter) (string, error) {
+	root, dir, err := configDir(src, doc.Worker.ConfigFilesDirectory, w) // layout.go
 	if err != nil {
-		return fmt.Errorf("opening config folder %s: %w", dir, err)
+		return "", err
 	}
 	defer root.Close()
+	if err := writeDefaults(root, dir, doc.Worker.DefaultConfigFiles, w); err != nil {
+		return "", err
+	}
+	if err := writeEventFiles(root, dir, doc.Worker.ConfigFiles, w); err != nil {
+		return "", err
+	}
+	return dir, nil
+}
+
+// writeDefaults writes the project's defaultConfigFiles into the config
+// folder dir, open as root; files that came from git win (docs/worker.md,
+// "Laying out the config folder").
+func writeDefaults(root *os.Root, dir string, files map[string]string, w *logWriter) error {
 	for name, content := range files {
 		p, err := configFilePath(dir, name)
 		if err != nil {
@@ -216,28 +215,32 @@ func writeDefaults(dir string, files map[string]string, w *logWriter) error {
 			continue
 		}
 		w.log("DEBUG", "writing default %s to %s", name, p)
-		if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
-			return fmt.Errorf("creating folder for %s: %w", p, err)
-		}
-		if err := root.WriteFile(rel, []byte(content), 0o644); err != nil {
+		if err := writeConfigFile(root, rel, content); err != nil {
 			return fmt.Errorf("writing default config file %s: %w", p, err)
 		}
 	}
 	return nil
 }
 
+// writeConfigFile writes a file under root, making its folder first when
+// it is not root itself.
+func writeConfigFile(root *os.Root, rel, content string) error {
+	if sub := filepath.Dir(rel); sub != "." {
+		if err := root.MkdirAll(sub, 0o755); err != nil {
+			return fmt.Errorf("creating its folder: %w", err)
+		}
+	}
+	return root.WriteFile(rel, []byte(content), 0o644)
+}
+
 // scriptNames are the entry scripts a worker looks for; brigade.ts wins.
 var scriptNames = []string{"brigade.ts", "brigade.js"}
 
 // writeEventFiles writes the event's own config files (`brig exec -f`)
-// into the config folder, over defaults and files from git. When they bring
+// into the config folder dir, open as root, over defaults and files from
+// git. When they bring
 // a script, any other script name is removed, so that theirs runs.
-func writeEventFiles(dir string, files map[string]string, w *logWriter) error {
-	root, err := os.OpenRoot(dir)
-	if err != nil {
-		return fmt.Errorf("opening config folder %s: %w", dir, err)
-	}
-	defer root.Close()
+func writeEventFiles(root *os.Root, dir string, files map[string]string, w *logWriter) error {
 	for name, content := range files {
 		p, err := configFilePath(dir, name)
 		if err != nil {
@@ -248,10 +251,7 @@ func writeEventFiles(dir string, files map[string]string, w *logWriter) error {
 		if fi, err := root.Lstat(rel); err == nil && fi.Mode()&os.ModeSymlink != 0 {
 			root.Remove(rel) // replace a link from git, never write through it
 		}
-		if err := root.MkdirAll(filepath.Dir(rel), 0o755); err != nil {
-			return fmt.Errorf("creating folder for %s: %w", p, err)
-		}
-		if err := root.WriteFile(rel, []byte(content), 0o644); err != nil {
+		if err := writeConfigFile(root, rel, content); err != nil {
 			return fmt.Errorf("writing the event's config file %s: %w", p, err)
 		}
 	}
