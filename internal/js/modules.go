@@ -11,9 +11,9 @@ import (
 	"time"
 
 	"github.com/dop251/goja"
-	"github.com/dop251/goja_nodejs/buffer"
+	_ "github.com/dop251/goja_nodejs/buffer" // registers "buffer"
 	"github.com/dop251/goja_nodejs/require"
-	"github.com/dop251/goja_nodejs/url"
+	_ "github.com/dop251/goja_nodejs/url" // registers "url"
 )
 
 // The runtime's own JavaScript: the prelude (process, console,
@@ -86,15 +86,14 @@ func (s *session) install() error {
 
 	// Buffer and URL come from goja_nodejs, which needs its require
 	// registry enabled; its global require is removed again (the script's
-	// require is ours) and it may load no files.
+	// require is ours) and it may load no files. The modules register
+	// themselves with it when this package is linked.
 	reg := require.NewRegistry(require.WithLoader(func(string) ([]byte, error) {
 		return nil, require.ModuleFileDoesNotExistError
 	}))
-	nodeRequire := reg.Enable(vm)
-	buffer.Enable(vm)
-	url.Enable(vm)
+	s.nodeRequire = reg.Enable(vm)
 	_ = vm.GlobalObject().Delete("require")
-	s.nodeRequire = nodeRequire
+	s.installLazyGlobals() // Buffer, URL and URLSearchParams: lazyglobals.go
 
 	if _, err := s.eventValue(); err != nil {
 		return fmt.Errorf("js: parsing the event for the script: %w", err)
@@ -109,9 +108,14 @@ func (s *session) install() error {
 }
 
 // nativeObject is what the prelude, util and events are written against.
+// They only read it, so they share one.
 func (s *session) nativeObject() *goja.Object {
+	if s.native != nil {
+		return s.native
+	}
 	vm := s.vm
 	o := vm.NewObject()
+	s.native = o
 	start := time.Now()
 	_ = o.Set("write", func(call goja.FunctionCall) goja.Value {
 		_, _ = io.WriteString(s.out, call.Argument(0).String())

@@ -147,6 +147,7 @@ type session struct {
 	process     *goja.Object           // the JS process object (an EventEmitter)
 	modules     map[string]goja.Value  // loaded built-ins and dialects, by name
 	nodeRequire *require.RequireModule // goja_nodejs's, for buffer and url
+	native      *goja.Object           // the prelude's, util's and events' native object
 	dialect     *dialect
 	event       goja.Value // the parsed event document
 	// lastCreate is closed when the latest CreateJob call has returned.
