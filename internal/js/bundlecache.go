@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sync"
 
 	"github.com/dop251/goja"
@@ -73,12 +74,28 @@ func cacheKey(opts api.BuildOptions, entry string) (bundleKey, bool) {
 	rest.AbsWorkingDir = ""
 	rest.Stdin = nil
 	return bundleKey{
-		options: fmt.Sprintf("%#v|%q", rest, in.Sourcefile),
+		options: optionsFingerprint(rest) + "|" + in.Sourcefile,
 		entry:   entry,
 		loader:  in.Loader,
 		sum:     sha256.Sum256([]byte(in.Contents)),
 	}, true
 }
+
+// optionsFingerprint renders build options as a key. Printing them costs
+// tens of microseconds, so the usual ones (buildOptions', the folder left
+// out) are printed once per process; any others are printed each time.
+func optionsFingerprint(o api.BuildOptions) string {
+	usual, printed := usualOptions()
+	if reflect.DeepEqual(o, usual) {
+		return printed
+	}
+	return fmt.Sprintf("%#v", o)
+}
+
+var usualOptions = sync.OnceValues(func() (api.BuildOptions, string) {
+	o := buildOptions("")
+	return o, fmt.Sprintf("%#v", o)
+})
 
 func cachedBuild(k bundleKey) (cachedBundle, bool) {
 	bundles.Lock()

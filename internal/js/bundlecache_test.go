@@ -2,6 +2,7 @@ package js
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -148,6 +149,9 @@ func TestBundleCacheKeysEveryOption(t *testing.T) {
 	}
 	if k, _ := cacheKey(base, "brigade.ts"); k == k0 {
 		t.Error("another entry name kept the key")
+	}
+	if got, want := optionsFingerprint(buildOptions("")), fmt.Sprintf("%#v", buildOptions("")); got != want {
+		t.Errorf("the usual options' fingerprint %q, printed %q", got, want)
 	}
 	file := buildOptions(dir)
 	file.EntryPoints = []string{"brigade.js"}
