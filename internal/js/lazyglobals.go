@@ -56,6 +56,7 @@ func (s *session) installLazyGlobals() {
 // the VM's own Uint8Array back under its global name if the script has
 // replaced it (goja_nodejs's Buffer extends whatever that global holds, and
 // was built before any script ran); the function it returns undoes that.
+// The VM's own Object functions are taken before the script runs too.
 func (s *session) uint8ArrayGuard() func() func() {
 	vm := s.vm
 	global := vm.GlobalObject()
@@ -63,16 +64,12 @@ func (s *session) uint8ArrayGuard() func() func() {
 	own, _ := goja.AssertFunction(object.Get("getOwnPropertyDescriptor"))
 	define, _ := goja.AssertFunction(object.Get("defineProperty"))
 	original := global.Get("Uint8Array")
-	name := vm.ToValue("Uint8Array")
-	builtin := vm.NewObject()
-	_ = builtin.Set("value", original)
-	_ = builtin.Set("writable", true)
-	_ = builtin.Set("configurable", true)
 	return func() func() {
 		none := func() {}
 		if own == nil || define == nil {
 			return none
 		}
+		name := vm.ToValue("Uint8Array")
 		desc, err := own(goja.Undefined(), global, name)
 		if err != nil {
 			return none
@@ -80,6 +77,10 @@ func (s *session) uint8ArrayGuard() func() func() {
 		if d, ok := desc.(*goja.Object); ok && d.Get("value") == original {
 			return none // as it was
 		}
+		builtin := vm.NewObject()
+		_ = builtin.Set("value", original)
+		_ = builtin.Set("writable", true)
+		_ = builtin.Set("configurable", true)
 		if _, err := define(goja.Undefined(), global, name, builtin); err != nil {
 			return none // made unchangeable by the script: nothing to do
 		}
