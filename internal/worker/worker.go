@@ -238,8 +238,8 @@ var scriptNames = []string{"brigade.ts", "brigade.js"}
 
 // writeEventFiles writes the event's own config files (`brig exec -f`)
 // into the config folder dir, open as root, over defaults and files from
-// git. When they bring
-// a script, any other script name is removed, so that theirs runs.
+// git. When they bring a script, any other script name is removed, so that
+// theirs runs.
 func writeEventFiles(root *os.Root, dir string, files map[string]string, w *logWriter) error {
 	for name, content := range files {
 		p, err := configFilePath(dir, name)
