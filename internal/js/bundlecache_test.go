@@ -13,6 +13,14 @@ import (
 
 const reusedLine = "its bundle is reused"
 
+// forgetBundles empties the cache, so that a test (run again with -count)
+// starts from nothing kept.
+func forgetBundles() {
+	bundles.Lock()
+	defer bundles.Unlock()
+	clear(bundles.m)
+}
+
 // buildIn writes files into a fresh folder and bundles its script, logging
 // at DEBUG; it returns the bundle and whether it came from the cache.
 func buildIn(t *testing.T, files map[string]string) (*bundle, bool) {
@@ -63,6 +71,7 @@ func freshBuild(t *testing.T, dir, entry string) string {
 // folder (the next event's) gets the kept bundle, which is what esbuild
 // would have made there; any change to the script gives a fresh one.
 func TestBundleCacheReusesSelfContainedScripts(t *testing.T) {
+	forgetBundles()
 	script := "const { events } = require(\"@brigadecore/brigadier\");\nconst fs = require(\"fs\");\n" +
 		"events.on(\"a\", \"b\", async e => console.log(e?.id ?? \"" + t.Name() + "\", typeof fs));\n"
 	first, hit := buildIn(t, map[string]string{"brigade.js": script})
@@ -96,6 +105,7 @@ func TestBundleCacheReusesSelfContainedScripts(t *testing.T) {
 // bundled as brigade.ts (their source map names it), not served from
 // brigade.js's bundle.
 func TestBundleCacheKeysTheEntryName(t *testing.T) {
+	forgetBundles()
 	script := "console.log(\"" + t.Name() + "\", 1);\n"
 	if _, hit := buildIn(t, map[string]string{"brigade.js": script}); hit {
 		t.Fatal("the first build came from the cache")
@@ -164,6 +174,7 @@ func TestBundleCacheKeysEveryOption(t *testing.T) {
 // files, JSON or packages is bundled afresh every time, so that a change to
 // any of them (or a new file that resolves first) is seen.
 func TestBundleCacheSkipsScriptsWithInputs(t *testing.T) {
+	forgetBundles()
 	cases := map[string]struct {
 		files  map[string]string
 		change map[string]string // files of the second run that differ
@@ -214,6 +225,7 @@ func TestBundleCacheSkipsScriptsWithInputs(t *testing.T) {
 // next to it, the same script is not served from the cache (those files
 // can change how it compiles).
 func TestBundleCacheSkipsProjectFiles(t *testing.T) {
+	forgetBundles()
 	script := "console.log(\"" + t.Name() + "\");\n"
 	if _, hit := buildIn(t, map[string]string{"brigade.js": script}); hit {
 		t.Fatal("the first build came from the cache")
