@@ -131,7 +131,7 @@ func TestSplitTimestamp(t *testing.T) {
 }
 
 func TestOutcome(t *testing.T) {
-	w := &workload{containers: []string{"main", "side"}}
+	fresh := func() *workload { return &workload{containers: []string{"main", "side"}} }
 	pod := func(phase corev1.PodPhase, code int32, reason string) *corev1.Pod {
 		p := &corev1.Pod{Status: corev1.PodStatus{Phase: phase}}
 		if phase == corev1.PodSucceeded || phase == corev1.PodFailed {
@@ -159,6 +159,7 @@ func TestOutcome(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
+			w := fresh()
 			w.stopped = tc.stop
 			st, ended := outcome(tc.pod, tc.gone, w)
 			if ended != tc.ended || (ended && (st.Phase != tc.phase || st.ExitCode != tc.code)) {
@@ -170,11 +171,29 @@ func TestOutcome(t *testing.T) {
 		})
 	}
 	// Being deleted, not by Stop: wait until it is gone.
+	w := fresh()
 	p := pod(corev1.PodRunning, 0, "")
 	p.DeletionTimestamp = &metav1.Time{Time: time.Now()}
-	w.stopped = false
 	if _, ended := outcome(p, false, w); ended {
 		t.Error("a pod still being deleted counts as ended")
+	}
+	// The primary ended 3 while a sidecar ran on: the pod, deleted to end
+	// the sidecar, is waited for, and once gone the job ends as its
+	// primary did.
+	w = fresh()
+	p = pod(corev1.PodRunning, 0, "")
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{
+		{Name: "main", State: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3, Reason: "Error"}}},
+		{Name: "side", State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}
+	if _, ended := outcome(p, false, w); ended {
+		t.Error("a pod whose sidecar runs counts as ended")
+	}
+	p.DeletionTimestamp = &metav1.Time{Time: time.Now()}
+	if _, ended := outcome(p, false, w); ended {
+		t.Error("a pod whose sidecars are being ended counts as ended")
+	}
+	if st, ended := outcome(nil, true, w); !ended || st.Phase != core.PhaseFailed || st.ExitCode != 3 {
+		t.Errorf("once the pod is gone: ended=%v %+v, want FAILED with the primary's exit code 3", ended, st)
 	}
 	if st, _ := outcome(pod(corev1.PodFailed, 137, "OOMKilled"), false, w); !strings.Contains(st.Reason, "OOMKilled") {
 		t.Errorf("reason %q does not say OOMKilled", st.Reason)

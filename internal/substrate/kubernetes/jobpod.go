@@ -23,10 +23,12 @@ type JobPlan struct {
 	Env *corev1.Secret
 }
 
-// JobPod plans a job's pod: the primary container, the sidecars as native
-// sidecars (init containers that restart always, so that the pod ends when
-// the primary does), a git-init init container when a container mounts the
-// source, the workspace claim, resources, node selection and tolerations.
+// JobPod plans a job's pod: the primary container, then the sidecars as
+// ordinary containers beside it (each runs once, as on the other
+// substrates; the substrate ends the pod once the primary has ended and
+// the sidecars had their grace), a git-init init container when a
+// container mounts the source, the workspace claim, resources, node
+// selection and tolerations.
 // imagePullSecrets are the worker template's kubernetes.imagePullSecrets.
 //
 // It returns a reason instead when the job cannot run as specified (a
@@ -72,7 +74,7 @@ func JobPod(o PodOptions, jl *core.JobLaunch, imagePullSecrets []string) (*JobPl
 
 	spec := corev1.PodSpec{
 		RestartPolicy:                 corev1.RestartPolicyNever,
-		Containers:                    ctrs[:1],
+		Containers:                    ctrs,
 		ImagePullSecrets:              pullSecrets(imagePullSecrets),
 		AutomountServiceAccountToken:  ptr(false),
 		EnableServiceLinks:            ptr(false),
@@ -87,10 +89,6 @@ func JobPod(o PodOptions, jl *core.JobLaunch, imagePullSecrets []string) (*JobPl
 		spec.Volumes = append(spec.Volumes,
 			corev1.Volume{Name: volumeSource, VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 			eventVolume(jl.EventID))
-	}
-	for _, sc := range ctrs[1:] {
-		sc.RestartPolicy = ptr(corev1.ContainerRestartPolicyAlways)
-		spec.InitContainers = append(spec.InitContainers, sc)
 	}
 	if usesWorkspace {
 		spec.Volumes = append(spec.Volumes, corev1.Volume{Name: volumeWorkspace, VolumeSource: corev1.VolumeSource{

@@ -47,12 +47,6 @@ func TestConformanceOnKubelet(t *testing.T) {
 		JoinsUnterminatedLine: true,
 		// Job process ids are the containers'; workers are host processes.
 		WorkerProcessGone: substratetest.HostProcessGone,
-		KnownGaps: map[string]string{
-			"Sidecar/OutcomeComesFromPrimaryOnly": "sidecars are native sidecars (init containers that restart always), " +
-				"and the kubelet starts a pod's main containers only once it has seen each sidecar running: " +
-				"one that exits at once restarts in a growing back-off until the kubelet happens to see it " +
-				"running (132 s in one run, past the case's 3 minutes in another)",
-		},
 		Timeout: 3 * time.Minute,
 	})
 }

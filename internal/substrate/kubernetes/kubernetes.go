@@ -37,7 +37,15 @@ type Options struct {
 	Workers core.Substrate
 	// Logger gets the substrate's own diagnostics (default: discard).
 	Logger *slog.Logger
+	// SidecarGrace is how long a job's sidecars may run on after its
+	// primary container ended; then its pod is deleted with the same
+	// grace (SIGTERM, SIGKILL after it). Default DefaultSidecarGrace.
+	SidecarGrace time.Duration
 }
+
+// DefaultSidecarGrace is how long sidecars may outlive their primary, as on
+// the docker substrate.
+const DefaultSidecarGrace = 2 * time.Second
 
 // Substrate runs jobs, and workers unless Options.Workers takes them, as
 // pods. It implements core.Substrate.
@@ -70,6 +78,9 @@ func New(opts Options) (*Substrate, error) {
 	}
 	if opts.Sink == nil {
 		return nil, errors.New("kubernetes substrate: no log sink: set Options.Sink (the log store)")
+	}
+	if opts.SidecarGrace <= 0 {
+		opts.SidecarGrace = DefaultSidecarGrace
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)

@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
@@ -29,6 +31,13 @@ type workload struct {
 	mu      sync.Mutex
 	stopped bool
 	status  core.ExitStatus
+	// sidecarsEnding: the primary has ended, its sidecars are being ended
+	// (endSidecars). Under mu.
+	sidecarsEnding bool
+
+	// primaryEnd is how the primary container ended, once a pod that
+	// showed it is being deleted or gone (run's goroutine only).
+	primaryEnd *core.ExitStatus
 }
 
 func newWorkload(s *Substrate, ref core.WorkloadRef, ns, pod string, containers []string) *workload {
@@ -147,6 +156,7 @@ func (s *Substrate) run(w *workload) {
 				}
 			}
 			endFollow(false, pod)
+			s.endSidecars(w, pod)
 		}
 		if st, ended := outcome(pod, gone, w); ended {
 			endFollow(true, pod)
@@ -182,15 +192,22 @@ func containerStarted(pod *corev1.Pod, name string) bool {
 }
 
 // outcome says whether the workload has ended, and how: from the primary
-// container's end when the pod has ended, ABORTED when Stop removed it.
+// container's end when the pod has ended, or is gone after it (its
+// sidecars ended); ABORTED when Stop removed it.
 func outcome(pod *corev1.Pod, gone bool, w *workload) (core.ExitStatus, bool) {
 	w.mu.Lock()
 	stopped := w.stopped
 	w.mu.Unlock()
+	if !gone && pod != nil && w.primaryEnd == nil {
+		if t := primaryTerminated(pod, w.containers[0]); t != nil {
+			end := primaryOutcome(t)
+			w.primaryEnd = &end
+		}
+	}
 	st := core.ExitStatus{Ended: now(), ExitCode: -1}
 	if gone || pod == nil || pod.DeletionTimestamp != nil {
 		if !gone && pod != nil && pod.DeletionTimestamp != nil && !stopped {
-			return st, false // being deleted by someone else: wait until it is gone
+			return st, false // being deleted (its sidecars ending, or by someone else): wait until it is gone
 		}
 		if stopped {
 			st.Phase, st.Stopped, st.Reason = core.PhaseAborted, true, "stopped"
@@ -198,6 +215,9 @@ func outcome(pod *corev1.Pod, gone bool, w *workload) (core.ExitStatus, bool) {
 				st.ExitCode = int(t.ExitCode)
 			}
 			return st, gone || pod == nil
+		}
+		if w.primaryEnd != nil {
+			return *w.primaryEnd, true
 		}
 		st.Phase, st.Reason = core.PhaseFailed, "the pod was deleted before it ended"
 		return st, true
@@ -208,11 +228,20 @@ func outcome(pod *corev1.Pod, gone bool, w *workload) (core.ExitStatus, bool) {
 		return st, false
 	}
 	t := primaryTerminated(pod, w.containers[0])
-	switch {
-	case t == nil:
+	if t == nil {
 		st.Phase = core.PhaseFailed
 		st.Reason = fmt.Sprintf("the pod ended %s without its container %s ending (%s)",
 			pod.Status.Phase, w.containers[0], pod.Status.Message)
+		return st, true
+	}
+	return primaryOutcome(t), true
+}
+
+// primaryOutcome is a workload's status from how its primary container
+// ended.
+func primaryOutcome(t *corev1.ContainerStateTerminated) core.ExitStatus {
+	st := core.ExitStatus{Ended: now(), ExitCode: -1}
+	switch {
 	case t.ExitCode == 0:
 		st.Phase, st.ExitCode, st.Reason = core.PhaseSucceeded, 0, "exit code 0"
 	default:
@@ -226,10 +255,52 @@ func outcome(pod *corev1.Pod, gone bool, w *workload) (core.ExitStatus, bool) {
 			st.Reason += ": " + m
 		}
 	}
-	if t != nil && !t.FinishedAt.IsZero() {
+	if !t.FinishedAt.IsZero() {
 		st.Ended = t.FinishedAt.UTC()
 	}
-	return st, true
+	return st
+}
+
+// endSidecars ends a job pod whose primary container has ended while its
+// sidecars run on: after SidecarGrace it deletes the pod with that grace
+// (SIGTERM, then SIGKILL), as the docker substrate stops sidecars. The
+// primary's outcome is kept (outcome) and reported once the pod is gone
+// and every log is in. A failed delete is tried again at the next change.
+func (s *Substrate) endSidecars(w *workload, pod *corev1.Pod) {
+	if len(w.containers) < 2 || pod.DeletionTimestamp != nil ||
+		pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed ||
+		primaryTerminated(pod, w.containers[0]) == nil {
+		return
+	}
+	w.mu.Lock()
+	ending := w.sidecarsEnding
+	w.sidecarsEnding = true
+	w.mu.Unlock()
+	if ending {
+		return
+	}
+	grace := s.opts.SidecarGrace
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		select {
+		case <-time.After(grace):
+		case <-w.done:
+			return
+		case <-s.ctx.Done():
+			return
+		}
+		secs := int64((grace + time.Second - 1) / time.Second)
+		err := s.cs.delete(s.ctx, w.ns, resPods, w.pod, metav1.DeleteOptions{GracePeriodSeconds: &secs})
+		if err != nil && !apierrors.IsNotFound(err) && s.ctx.Err() == nil {
+			s.log.Warn("kubernetes substrate: ending the sidecars of a job whose primary ended; trying again",
+				"pod", w.pod, "err", err)
+			w.mu.Lock()
+			w.sidecarsEnding = false
+			w.mu.Unlock()
+			w.wake()
+		}
+	}()
 }
 
 func primaryTerminated(pod *corev1.Pod, name string) *corev1.ContainerStateTerminated {
