@@ -47,6 +47,6 @@ func TestConformanceOnKubelet(t *testing.T) {
 		JoinsUnterminatedLine: true,
 		// Job process ids are the containers'; workers are host processes.
 		WorkerProcessGone: substratetest.HostProcessGone,
-		Timeout: 3 * time.Minute,
+		Timeout:           3 * time.Minute,
 	})
 }
