@@ -37,7 +37,7 @@ func (s *session) installLazyGlobals() {
 				m, err := s.nodeRequire.Require(lg.module)
 				restore()
 				if err != nil {
-					panic(err)
+					panic(vm.NewGoError(err)) // a JavaScript error where the global was used
 				}
 				v := m.ToObject(vm).Get(name)
 				put(v)
