@@ -46,8 +46,8 @@ events.process()
 // on one cluster: with the worker a host process of the server, and with
 // the worker a pod of our own image (build/image.sh, moved from dockerd
 // into the kubelet's containerd without a registry) that reaches the API
-// across the pod network. Either way the jobs' logs stream back through the API as the
-// containers wrote them, and the event succeeds.
+// across the pod network. Either way the jobs' logs stream back through
+// the API as the containers wrote them, and the event succeeds.
 func TestKubernetesOnRealKubelet(t *testing.T) {
 	cluster := kube.Start(t, kube.Options{Kubelet: true})
 	t.Run("WorkerOnHost", func(t *testing.T) {

@@ -118,13 +118,23 @@ func (s *Substrate) Stop(ctx context.Context, ref core.WorkloadRef, grace time.D
 	w.mu.Lock()
 	w.stopped = true
 	w.mu.Unlock()
-	secs := int64(grace.Round(time.Second) / time.Second)
-	err = s.cs.delete(ctx, w.ns, resPods, w.pod, metav1.DeleteOptions{GracePeriodSeconds: &secs})
-	if err != nil && !apierrors.IsNotFound(err) {
+	if err := s.deletePod(ctx, w, grace); err != nil {
 		return fmt.Errorf("kubernetes substrate: deleting the pod of %s: %w", ref, err)
 	}
 	w.wake()
 	return nil
+}
+
+// deletePod deletes a workload's pod, its containers getting grace
+// (rounded to whole seconds) between SIGTERM and SIGKILL. A pod already
+// gone is no error.
+func (s *Substrate) deletePod(ctx context.Context, w *workload, grace time.Duration) error {
+	secs := int64(grace.Round(time.Second) / time.Second)
+	err := s.cs.delete(ctx, w.ns, resPods, w.pod, metav1.DeleteOptions{GracePeriodSeconds: &secs})
+	if apierrors.IsNotFound(err) {
+		return nil
+	}
+	return err
 }
 
 // List returns every workload whose pod the watch sees, the ones that

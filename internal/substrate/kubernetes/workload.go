@@ -8,7 +8,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/substrate/logpump"
@@ -35,8 +34,9 @@ type workload struct {
 	// (endSidecars). Under mu.
 	sidecarsEnding bool
 
-	// primaryEnd is how the primary container ended, once a pod that
-	// showed it is being deleted or gone (run's goroutine only).
+	// primaryEnd is how the primary container ended, from the first pod
+	// that showed it: reported when the pod is gone after it, its sidecars
+	// ended (run's goroutine only).
 	primaryEnd *core.ExitStatus
 }
 
@@ -290,9 +290,7 @@ func (s *Substrate) endSidecars(w *workload, pod *corev1.Pod) {
 		case <-s.ctx.Done():
 			return
 		}
-		secs := int64((grace + time.Second - 1) / time.Second)
-		err := s.cs.delete(s.ctx, w.ns, resPods, w.pod, metav1.DeleteOptions{GracePeriodSeconds: &secs})
-		if err != nil && !apierrors.IsNotFound(err) && s.ctx.Err() == nil {
+		if err := s.deletePod(s.ctx, w, grace); err != nil && s.ctx.Err() == nil {
 			s.log.Warn("kubernetes substrate: ending the sidecars of a job whose primary ended; trying again",
 				"pod", w.pod, "err", err)
 			w.mu.Lock()
