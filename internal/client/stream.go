@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 )
 
 // stream runs r in the background and delivers what the server writes (bare
@@ -69,13 +70,42 @@ func readBody[T any](ctx context.Context, resp *http.Response, what string, term
 			}
 			return fmt.Errorf("reading the %s: %w", what, err)
 		}
+		last := terminal != nil && terminal(&v)
+		if last {
+			finishBody(dec, resp.Body)
+		}
 		select {
 		case vals <- v:
 		case <-ctx.Done():
 			return ctx.Err()
 		}
-		if terminal != nil && terminal(&v) {
+		if last {
 			return nil
 		}
+	}
+}
+
+// endWait bounds how long finishBody waits for the end of an answer (a
+// variable for tests).
+var endWait = 100 * time.Millisecond
+
+// finishBody reads what is left of an answer after its terminal value, so
+// that its connection can carry the next request: closed before its end,
+// the connection is dropped, and the next call (a worker's next job) would
+// dial a new one. The server ends the answer right after that value; one
+// that does not within endWait is left to the caller's Close, which drops
+// the connection as before. It runs before the terminal value is delivered,
+// so that a request made on it finds the connection idle.
+func finishBody(dec *json.Decoder, body io.Reader) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_, _ = io.Copy(io.Discard, io.LimitReader(io.MultiReader(dec.Buffered(), body), 1<<16))
+	}()
+	t := time.NewTimer(endWait)
+	defer t.Stop()
+	select {
+	case <-done:
+	case <-t.C:
 	}
 }

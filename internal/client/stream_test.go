@@ -4,8 +4,12 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -99,6 +103,49 @@ func TestStreams(t *testing.T) {
 		}
 		if len(got) != 3 || got[2].Phase != core.PhaseSucceeded {
 			t.Fatalf("got %+v", got)
+		}
+	})
+
+	t.Run("WatchesOneAfterAnotherShareAConnection", func(t *testing.T) {
+		// A worker watches each of its jobs to its end, then creates the
+		// next: each watch must leave its connection to the next request
+		// rather than make it dial anew.
+		var mu sync.Mutex
+		conns := 0
+		srv := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			f := w.(http.Flusher)
+			w.WriteHeader(http.StatusOK)
+			io.WriteString(w, `{"phase":"RUNNING"}`+"\n")
+			f.Flush()
+			io.WriteString(w, `{"phase":"SUCCEEDED"}`+"\n")
+			f.Flush()
+			// Not synchronisation: the end of the answer comes apart
+			// from its last value, as from the real server, whose
+			// handler has more to do after its last write.
+			time.Sleep(5 * time.Millisecond)
+		}))
+		srv.Config.ConnState = func(_ net.Conn, s http.ConnState) {
+			if s == http.StateNew {
+				mu.Lock()
+				conns++
+				mu.Unlock()
+			}
+		}
+		srv.Start()
+		defer srv.Close()
+		defer func(d time.Duration) { endWait = d }(endWait)
+		endWait = time.Minute // however slow the machine, the end is waited for
+		c := New(srv.URL, "tok")
+		for i := 0; i < 5; i++ {
+			got, err := collect(c.WatchJobStatus(ctx, "e1", "build"))
+			if err != nil || len(got) != 2 {
+				t.Fatalf("watch %d: got %+v, %v", i, got, err)
+			}
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if conns != 1 {
+			t.Fatalf("5 watches one after another opened %d connections, want 1", conns)
 		}
 	})
 
