@@ -85,3 +85,81 @@ func BenchmarkRawInsert(b *testing.B) {
 	b.StopTimer()
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tx/s")
 }
+
+// BenchmarkReadyManyQueued measures the scheduler's question "which
+// projects have a ready worker task" with 1,000 tasks queued for one
+// project and one for another (a burst of events): the throughput
+// benchmark's scheduler asks it on every pass. The baseline is the
+// SELECT DISTINCT that read every queued task of the kind.
+func BenchmarkReadyManyQueued(b *testing.B) {
+	s := openTemp(b)
+	ctx := context.Background()
+	for _, p := range []string{"busy", "quiet"} {
+		if err := s.Projects().Create(ctx, project(p)); err != nil {
+			b.Fatal(err)
+		}
+	}
+	add := func(p, id string) {
+		err := s.Tx(ctx, func(ctx context.Context) error {
+			if err := s.Events().Create(ctx, event(p, id)); err != nil {
+				return err
+			}
+			return s.Queue().Enqueue(ctx, &core.Task{Kind: core.TaskWorker, ProjectID: p, EventID: id})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for i := range 1000 {
+		add("busy", "e"+strconv.Itoa(i))
+	}
+	add("quiet", "q1")
+	b.Run("skip-scan", func(b *testing.B) {
+		for b.Loop() {
+			if ready, err := s.Queue().Ready(ctx, core.TaskWorker); err != nil || len(ready) != 2 {
+				b.Fatal(ready, err)
+			}
+		}
+	})
+	b.Run("distinct-baseline", func(b *testing.B) {
+		for b.Loop() {
+			rows, err := s.rdb.QueryContext(ctx, `SELECT DISTINCT project_id FROM queue INDEXED BY queue_by_kind
+				WHERE kind = ? AND available_at_ns <= ? ORDER BY project_id`, string(core.TaskWorker), s.now().UnixNano())
+			if err != nil {
+				b.Fatal(err)
+			}
+			n := 0
+			for rows.Next() {
+				n++
+			}
+			rows.Close()
+			if n != 2 {
+				b.Fatal(n)
+			}
+		}
+	})
+}
+
+// BenchmarkTxSequentialRelaxed measures what one small relaxed transaction
+// costs a lone caller, as each of a job's bookkeeping steps (lease, RUNNING,
+// end) is: one caller at a time, so every commit is a batch of one.
+func BenchmarkTxSequentialRelaxed(b *testing.B) {
+	s := openTemp(b)
+	ctx := core.Relaxed(context.Background())
+	if err := s.Projects().Create(context.Background(), project("demo")); err != nil {
+		b.Fatal(err)
+	}
+	if err := s.Events().Create(context.Background(), event("demo", "e1")); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		err := s.Tx(ctx, func(ctx context.Context) error {
+			_, err := s.Events().WorkerPhase(ctx, "e1")
+			return err
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}

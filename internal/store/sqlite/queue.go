@@ -88,8 +88,19 @@ func enqueueRefused(ctx context.Context, q querier, t *core.Task) error {
 }
 
 func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, error) {
-	rows, err := qs.s.reader(ctx).QueryContext(ctx,
-		`SELECT DISTINCT project_id FROM queue WHERE kind = ? AND available_at_ns <= ? ORDER BY project_id`,
+	// A skip-scan of queue_ready: each step seeks the next project that has
+	// a task of the kind due by now, so the cost grows with the projects
+	// that have one, not with the tasks queued (SELECT DISTINCT would read
+	// them all).
+	rows, err := qs.s.reader(ctx).QueryContext(ctx, `WITH RECURSIVE ready(project_id) AS (
+			SELECT (SELECT project_id FROM queue WHERE kind = ?1 AND available_at_ns <= ?2
+				ORDER BY project_id LIMIT 1)
+			UNION ALL
+			SELECT (SELECT q.project_id FROM queue q WHERE q.kind = ?1 AND q.project_id > ready.project_id
+				AND q.available_at_ns <= ?2 ORDER BY q.project_id LIMIT 1)
+			FROM ready WHERE ready.project_id IS NOT NULL
+		)
+		SELECT project_id FROM ready WHERE project_id IS NOT NULL`,
 		string(kind), qs.s.now().UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("list projects with ready %s tasks: %w", kind, err)
