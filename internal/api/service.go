@@ -186,10 +186,10 @@ func (s *Service) Authenticate(ctx context.Context, token string) (*auth.Princip
 		return p, nil
 	}
 	ticket, accTicket := s.sessions.Ticket(), s.accounts.Ticket()
-	ev, err := s.store.Events().GetByWorkerTokenHash(ctx, h)
+	eventID, err := s.store.Events().WorkerTokenEvent(ctx, h)
 	switch {
 	case err == nil:
-		return auth.Worker(ev.Metadata.ID), nil
+		return auth.Worker(eventID), nil
 	case !core.IsNotFound(err):
 		return nil, fmt.Errorf("looking up worker token: %w", err)
 	}

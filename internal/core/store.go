@@ -125,9 +125,9 @@ type EventStore interface {
 	SetSourceState(ctx context.Context, id string, state *SourceState) error
 	// SetWorkerTokenHash records the hash of the worker's bearer token.
 	SetWorkerTokenHash(ctx context.Context, id, hash string) error
-	// GetByWorkerTokenHash finds the event whose worker holds a token
-	// (without its jobs, as Head).
-	GetByWorkerTokenHash(ctx context.Context, hash string) (*Event, error)
+	// WorkerTokenEvent finds the id of the event whose worker holds a
+	// token: every request of a worker asks, so it reads nothing else.
+	WorkerTokenEvent(ctx context.Context, hash string) (string, error)
 	// Delete removes the event, its jobs, logs and queued tasks.
 	Delete(ctx context.Context, id string) error
 }

@@ -76,8 +76,8 @@ func (e events) SetWorkerTokenHash(ctx context.Context, id, hash string) error {
 	return do(ctx, e.s, "Events.SetWorkerTokenHash", func() error { return e.EventStore.SetWorkerTokenHash(ctx, id, hash) })
 }
 
-func (e events) GetByWorkerTokenHash(ctx context.Context, hash string) (*core.Event, error) {
-	return get(ctx, e.s, "Events.GetByWorkerTokenHash", func() (*core.Event, error) { return e.EventStore.GetByWorkerTokenHash(ctx, hash) })
+func (e events) WorkerTokenEvent(ctx context.Context, hash string) (string, error) {
+	return get(ctx, e.s, "Events.WorkerTokenEvent", func() (string, error) { return e.EventStore.WorkerTokenEvent(ctx, hash) })
 }
 
 func (e events) Delete(ctx context.Context, id string) error {

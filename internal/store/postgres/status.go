@@ -87,27 +87,20 @@ func (es eventStore) SetWorkerTokenHash(ctx context.Context, id, hash string) er
 	})
 }
 
-func (es eventStore) GetByWorkerTokenHash(ctx context.Context, hash string) (*core.Event, error) {
+func (es eventStore) WorkerTokenEvent(ctx context.Context, hash string) (string, error) {
 	notFound := &core.NotFoundError{Type: "Event", Reason: "no event's worker holds that token"}
 	if hash == "" {
-		return nil, notFound
+		return "", notFound
 	}
-	var doc, id string
-	err := es.s.reader(ctx).QueryRow(ctx, `SELECT id, doc FROM events WHERE worker_token_hash = $1`, hash).Scan(&id, &doc)
+	var id string
+	err := es.s.reader(ctx).QueryRow(ctx, `SELECT id FROM events WHERE worker_token_hash = $1`, hash).Scan(&id)
 	if noRows(err) {
-		return nil, notFound
+		return "", notFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find event by worker token: %w", err)
+		return "", fmt.Errorf("find event by worker token: %w", err)
 	}
-	var e core.Event
-	if err := unmarshal("event "+id, doc, &e); err != nil {
-		return nil, err
-	}
-	if e.Worker != nil {
-		e.Worker.Jobs = nil
-	}
-	return &e, nil
+	return id, nil
 }
 
 // Delete removes the event; foreign keys cascade to its jobs, logs and tasks.

@@ -375,21 +375,20 @@ func (es eventStore) SetWorkerTokenHash(ctx context.Context, id, hash string) er
 	})
 }
 
-func (es eventStore) GetByWorkerTokenHash(ctx context.Context, hash string) (*core.Event, error) {
+func (es eventStore) WorkerTokenEvent(ctx context.Context, hash string) (string, error) {
 	notFound := &core.NotFoundError{Type: "Event", Reason: "no event's worker holds that token"}
 	if hash == "" {
-		return nil, notFound
+		return "", notFound
 	}
-	q := es.s.reader(ctx)
 	var id string
-	err := q.QueryRowContext(ctx, `SELECT id FROM events WHERE worker_token_hash = ?`, hash).Scan(&id)
+	err := es.s.reader(ctx).QueryRowContext(ctx, `SELECT id FROM events WHERE worker_token_hash = ?`, hash).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
-		return nil, notFound
+		return "", notFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("find event by worker token: %w", err)
+		return "", fmt.Errorf("find event by worker token: %w", err)
 	}
-	return headEvent(ctx, q, id)
+	return id, nil
 }
 
 // Delete removes the event; foreign keys cascade to its jobs, logs and tasks.

@@ -182,10 +182,10 @@ func eventCases() []testCase {
 			mkEvent(t, s, "demo", "e1", base)
 			mkEvent(t, s, "demo", "e2", base)
 			must(t, s.Events().SetWorkerTokenHash(ctx, "e2", "hash-2"), "set token hash")
-			got, err := s.Events().GetByWorkerTokenHash(ctx, "hash-2")
+			got, err := s.Events().WorkerTokenEvent(ctx, "hash-2")
 			must(t, err, "get by token hash")
-			wantEqual(t, got.Metadata.ID, "e2", "event holding the token")
-			_, err = s.Events().GetByWorkerTokenHash(ctx, "unknown")
+			wantEqual(t, got, "e2", "event holding the token")
+			_, err = s.Events().WorkerTokenEvent(ctx, "unknown")
 			wantNotFound(t, err, "Event")
 			wantNotFound(t, s.Events().SetWorkerTokenHash(ctx, "nope", "h"), "Event")
 		}},
