@@ -28,7 +28,8 @@ type cutProxy struct {
 	cut    bool
 	conns  map[net.Conn]bool
 	turned int           // connections closed unanswered while cut
-	change chan struct{} // closed and replaced when turned changes
+	sent   []byte        // what the target answered, all connections (the last 64 KiB)
+	change chan struct{} // closed and replaced when turned or sent changes
 	wg     sync.WaitGroup
 }
 
@@ -98,7 +99,31 @@ func (p *cutProxy) forward(c net.Conn, target string) {
 		done <- struct{}{}
 	}
 	go pipe(up, c)
-	go pipe(c, up)
+	go func() {
+		buf := make([]byte, 4096)
+		for {
+			n, err := up.Read(buf)
+			if n > 0 {
+				p.mu.Lock()
+				p.sent = append(p.sent, buf[:n]...)
+				if len(p.sent) > 64<<10 {
+					p.sent = p.sent[len(p.sent)-64<<10:]
+				}
+				close(p.change)
+				p.change = make(chan struct{})
+				p.mu.Unlock()
+				if _, werr := c.Write(buf[:n]); werr != nil {
+					err = werr
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		c.Close()
+		up.Close()
+		done <- struct{}{}
+	}()
 	<-done
 	<-done
 	p.mu.Lock()
@@ -115,6 +140,26 @@ func (p *cutProxy) setCut(cut bool) {
 	if cut {
 		for c := range p.conns {
 			c.Close()
+		}
+	}
+}
+
+// waitSent waits until the target has answered text through the proxy
+// (so the client has been sent it).
+func (p *cutProxy) waitSent(t *testing.T, text string) {
+	t.Helper()
+	timeout := time.After(time.Minute)
+	for {
+		p.mu.Lock()
+		got, ch := strings.Contains(string(p.sent), text), p.change
+		p.mu.Unlock()
+		if got {
+			return
+		}
+		select {
+		case <-ch:
+		case <-timeout:
+			t.Fatalf("the server did not answer %q through the proxy", text)
 		}
 	}
 }
@@ -162,6 +207,10 @@ events.on("brigade.sh/cli", "exec", async event => {
 events.process();`, gate, marks), nil)
 	id := rs.event(t, "cut-off")
 	rs.waitJobPhase(t, id, "gated", core.PhaseRunning)
+	// The job may run before the worker has the answer to its creation
+	// (which waits for the disk): wait until the worker's watch, which
+	// that answer carries, has sent it RUNNING.
+	proxy.waitSent(t, `"phase":"RUNNING"`)
 
 	// The worker's watch of its job is cut, and every new connection is
 	// refused; the job ends while the worker cannot hear of it.

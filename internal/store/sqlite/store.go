@@ -3,9 +3,11 @@
 // One writer, many readers: every write goes through one goroutine that owns
 // the only write connection and commits waiting transactions in groups (see
 // tx.go), while reads outside a transaction use a separate pool of read-only
-// connections that WAL lets run alongside the writer. Commits are durable
-// (synchronous=FULL): Tx returns only once its commit is on disk, and group
-// commit shares each fsync among every transaction of the batch. Statements
+// connections that WAL lets run alongside the writer. Commits are durable:
+// Tx returns only once its commit is on disk (unless it was made with
+// core.Relaxed), but the writer does not wait for the disk itself; a syncer
+// goroutine syncs the WAL behind it, one sync for every durable commit made
+// while the previous one ran (sync.go). Statements
 // are prepared once per connection and reused (bounded caches, least
 // recently used evicted first).
 //
@@ -46,7 +48,9 @@ var migrations embed.FS
 // cache serves them as well, and an idle server keeps less memory.
 const (
 	commonParams = "_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=temp_store(MEMORY)"
-	writeParams  = commonParams + "&_pragma=journal_mode(WAL)&_pragma=synchronous(FULL)&_txlock=immediate"
+	// The writer commits with synchronous=NORMAL and syncs the WAL itself,
+	// off its path, before answering a durable transaction (sync.go).
+	writeParams = commonParams + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
 	readParams   = commonParams + "&_pragma=query_only(1)&_pragma=cache_size(-256)"
 )
 
@@ -73,8 +77,11 @@ type Store struct {
 
 	batches atomic.Int64 // committed write batches, for tests of group commit
 	waiting atomic.Int64 // Tx callers not yet taken by the writer, for tests
-	relaxed bool         // the write connection runs with synchronous=NORMAL (writer only)
-	fsyncs  atomic.Int64 // batches committed with synchronous=FULL, for tests
+	fsyncs  atomic.Int64 // syncs of the WAL (sync.go), for tests
+
+	syncq      chan syncRequests // the writer's durable requests, for the syncer
+	syncerDone chan struct{}
+	syncFile   func(path string) error // replaces the sync in tests (nil: fdatasync)
 
 	stmtCacheSize int          // statements kept prepared per cache
 	readers       int          // connections of the read pool
@@ -164,6 +171,8 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 		reqs:       make(chan *txRequest),
 		closing:    make(chan struct{}),
 		writerDone: make(chan struct{}),
+		syncq:      make(chan syncRequests, 64),
+		syncerDone: make(chan struct{}),
 		readers:    readers,
 	}
 	s.pool = readPool{s}
@@ -186,6 +195,13 @@ func Open(ctx context.Context, path string, logger *slog.Logger, opts ...Option)
 		o(s)
 	}
 	s.rstmts = newStmtCache(s.stmtCacheSize)
+	// The migrations committed without a sync of their own.
+	if err := s.syncWAL(); err != nil {
+		rdb.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("open SQLite database %s: %w", path, err)
+	}
+	go s.syncer()
 	go s.writer()
 	logger.Debug("opened SQLite store", "path", path)
 	return s, nil
@@ -211,6 +227,8 @@ func (s *Store) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closing)
 		<-s.writerDone
+		close(s.syncq) // the writer, its only sender, has stopped
+		<-s.syncerDone
 		s.hub.Close()
 		for _, stmt := range s.rstmts.drain() {
 			_ = stmt.Close()

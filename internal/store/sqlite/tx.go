@@ -12,7 +12,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/brigadeplatform/brigade/internal/core"
 )
 
 // maxBatch caps how many transactions share one COMMIT.
@@ -155,8 +154,6 @@ func (s *Store) writeConn() (*writeConn, error) {
 		return nil, err
 	}
 	s.wconn = &writeConn{conn: conn, stmts: newStmtCache(s.stmtCacheSize), prepares: &s.prepares}
-	// A new connection starts with the DSN's synchronous=FULL.
-	s.relaxed = false
 	return s.wconn, nil
 }
 
@@ -258,11 +255,16 @@ func (s *Store) writer() {
 
 // runBatch runs requests in their own savepoints of one transaction,
 // commits once, publishes what the committed savepoints touched, and wakes
-// their callers. If the transaction breaks down half-way, the callers that
-// ran get an error and the requests that had not run yet are returned, to
-// go into a fresh transaction.
+// their callers (durable ones once the syncer has synced the commit: see
+// sync.go). If the transaction breaks down half-way, the callers that ran
+// get an error and the requests that had not run yet are returned, to go
+// into a fresh transaction.
 func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
+	answered := false
 	defer func() {
+		if answered {
+			return
+		}
 		for _, r := range batch[:len(batch)-len(notRun)] {
 			close(r.done)
 		}
@@ -273,11 +275,6 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		return nil
 	}
 	defer w.endBatch()
-	if err := s.setDurability(w, batch); err != nil {
-		s.dropIfBroken(err)
-		failAll(batch, err)
-		return nil
-	}
 	began := time.Now()
 	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		s.dropIfBroken(err)
@@ -314,9 +311,6 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 	}
 	s.observer.BatchCommitted(time.Since(began), len(batch))
 	s.batches.Add(1)
-	if !s.relaxed {
-		s.fsyncs.Add(1)
-	}
 	for _, r := range batch {
 		if r.ok {
 			if _, ok := r.topics[topicProjects]; ok {
@@ -325,6 +319,8 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 			s.hub.PublishSet(r.topics)
 		}
 	}
+	answered = true
+	s.answer(batch)
 	return nil
 }
 
@@ -341,32 +337,6 @@ func (s *Store) dropIfBroken(err error) {
 		s.log.Error("write connection lost; reconnecting", "path", s.path, "error", err)
 		s.dropWriteConn()
 	}
-}
-
-// setDurability commits a batch with synchronous=FULL (the commit waits for
-// the disk) unless every request in it was made with core.Relaxed, in which
-// case synchronous=NORMAL lets the commit return before the WAL is synced.
-// In WAL mode a later FULL commit syncs the earlier NORMAL ones too.
-func (s *Store) setDurability(w *writeConn, batch []*txRequest) error {
-	relaxed := true
-	for _, r := range batch {
-		if !core.IsRelaxed(r.ctx) {
-			relaxed = false
-			break
-		}
-	}
-	if relaxed == s.relaxed {
-		return nil
-	}
-	mode := "FULL"
-	if relaxed {
-		mode = "NORMAL"
-	}
-	if err := w.exec("PRAGMA synchronous=" + mode); err != nil {
-		return fmt.Errorf("set synchronous=%s on %s: %w", mode, s.path, err)
-	}
-	s.relaxed = relaxed
-	return nil
 }
 
 // failAll gives err to every request that has not failed on its own.

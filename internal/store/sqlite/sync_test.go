@@ -1,0 +1,159 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// heldSync is a sync that waits for the test: each call announces itself on
+// entered and returns what the test sends on release.
+type heldSync struct {
+	entered chan string
+	release chan error
+}
+
+func newHeldSync() *heldSync {
+	return &heldSync{entered: make(chan string), release: make(chan error)}
+}
+
+func (h *heldSync) sync(path string) error {
+	h.entered <- path
+	return <-h.release
+}
+
+// openHeld opens a store whose WAL syncs the test holds; the sync that
+// opening makes (for the migrations) is let through.
+func openHeld(t *testing.T) (*Store, *heldSync) {
+	t.Helper()
+	h := newHeldSync()
+	path := filepath.Join(t.TempDir(), "held.db")
+	go func() {
+		<-h.entered
+		h.release <- nil
+	}()
+	s, err := Open(context.Background(), path, testLogger(t), func(s *Store) { s.syncFile = h.sync })
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s, h
+}
+
+const syncDeadline = time.Minute
+
+func TestDurableTransactionsWaitForTheSyncAndTheWriterDoesNot(t *testing.T) {
+	s, h := openHeld(t)
+	ctx := context.Background()
+	created := make(chan error, 1)
+	go func() { created <- s.Projects().Create(ctx, project("demo")) }()
+
+	var path string
+	select {
+	case path = <-h.entered:
+	case <-time.After(syncDeadline):
+		t.Fatal("a durable transaction committed without a sync of the WAL")
+	}
+	if !strings.HasSuffix(path, "held.db-wal") {
+		t.Fatalf("synced %s, want the WAL", path)
+	}
+	// The commit is visible, and the writer free, while its sync runs.
+	if _, err := s.Projects().Get(ctx, "demo"); err != nil {
+		t.Fatalf("the committed project while its sync runs: %v", err)
+	}
+	if err := s.Events().Create(core.Relaxed(ctx), event("demo", "e1")); err != nil {
+		t.Fatalf("a relaxed write while a sync runs: %v", err)
+	}
+	select {
+	case err := <-created:
+		t.Fatalf("the durable transaction returned (%v) before its sync ended", err)
+	default:
+	}
+	h.release <- nil
+	select {
+	case err := <-created:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(syncDeadline):
+		t.Fatal("the durable transaction did not return after its sync")
+	}
+}
+
+func TestAFailedSyncFailsTheDurableTransactions(t *testing.T) {
+	s, h := openHeld(t)
+	ctx := context.Background()
+	created := make(chan error, 1)
+	go func() { created <- s.Projects().Create(ctx, project("demo")) }()
+	select {
+	case <-h.entered:
+	case <-time.After(syncDeadline):
+		t.Fatal("no sync")
+	}
+	h.release <- errors.New("disk on fire")
+	select {
+	case err := <-created:
+		if err == nil || !strings.Contains(err.Error(), "disk on fire") || !strings.Contains(err.Error(), "may not survive") {
+			t.Fatalf("got %v, want the sync's error, saying the commit may not survive", err)
+		}
+	case <-time.After(syncDeadline):
+		t.Fatal("the durable transaction did not return")
+	}
+}
+
+func TestOneSyncAnswersEveryDurableTransactionWaitingForIt(t *testing.T) {
+	s, h := openHeld(t)
+	ctx := context.Background()
+	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
+	first := make(chan error, 1)
+	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
+	select {
+	case <-h.entered: // the first sync is held: the next commits queue behind it
+	case <-time.After(syncDeadline):
+		t.Fatal("no sync")
+	}
+	const n = 8
+	done := make(chan error, n)
+	for i := range n {
+		go func() { done <- s.Events().Create(ctx, event("demo", "e"+string(rune('a'+i)))) }()
+	}
+	// Every one commits (visibly) while the first sync is held.
+	deadline := time.Now().Add(syncDeadline)
+	for {
+		evs, _, err := s.Events().List(ctx, core.EventSelector{ProjectID: "demo"}, core.ListOptions{Limit: 100})
+		must(t, err, "list")
+		if len(evs) == n+1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d events committed, want %d", len(evs), n+1)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	before := s.fsyncs.Load()
+	h.release <- nil
+	must(t, <-first, "first durable write")
+	// The ones that committed meanwhile are answered by the syncs that
+	// follow: fewer than one each.
+	go func() {
+		for {
+			select {
+			case <-h.entered:
+				h.release <- nil
+			case <-s.syncerDone:
+				return
+			}
+		}
+	}()
+	for range n {
+		must(t, <-done, "durable write")
+	}
+	if got := s.fsyncs.Load() - before; got >= n {
+		t.Errorf("%d durable commits that waited together took %d syncs", n, got)
+	}
+}
