@@ -51,7 +51,7 @@ const (
 	// The writer commits with synchronous=NORMAL and syncs the WAL itself,
 	// off its path, before answering a durable transaction (sync.go).
 	writeParams = commonParams + "&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate"
-	readParams   = commonParams + "&_pragma=query_only(1)&_pragma=cache_size(-256)"
+	readParams  = commonParams + "&_pragma=query_only(1)&_pragma=cache_size(-256)"
 )
 
 // errClosed is returned by writes attempted after Close.
