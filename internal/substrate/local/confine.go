@@ -38,6 +38,8 @@ type confiner struct {
 	running bool            // a sweeper goroutine runs
 	pending bool            // it must sweep again before it returns
 	closed  bool
+	started uint64 // sweeps started so far; the number of the latest
+	clean   uint64 // number of the latest sweep that read /proc and killed nothing
 }
 
 func newConfiner(eventsDir string, log interface{ Info(string, ...any) }) *confiner {
@@ -97,13 +99,20 @@ func (c *confiner) close() {
 func (c *confiner) sweeper() {
 	defer c.sweeping.Done()
 	for {
-		if killed := sweep(c.doomed, c.log); killed > 0 {
+		c.mu.Lock()
+		c.started++
+		n := c.started
+		c.mu.Unlock()
+		killed, ok := sweep(c.doomed, c.log)
+		c.mu.Lock()
+		if killed > 0 {
 			// What a killed process forked while the table was read is
 			// only seen by another look.
-			c.mu.Lock()
 			c.pending = true
-			c.mu.Unlock()
+		} else if ok && n > c.clean {
+			c.clean = n
 		}
+		c.mu.Unlock()
 		t := time.NewTimer(sweepGap)
 		select {
 		case <-c.quit:
@@ -119,6 +128,23 @@ func (c *confiner) sweeper() {
 		c.pending = false
 		c.mu.Unlock()
 	}
+}
+
+// stamp returns a mark of the present for sweptSince: take it once every
+// job whose processes must be gone has ended.
+func (c *confiner) stamp() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.started
+}
+
+// sweptSince reports whether a sweep that started after stamp read the
+// whole process table and found nothing to kill: every process of the jobs
+// that had ended by then is gone (as far as marks tell, see Confinement).
+func (c *confiner) sweptSince(stamp uint64) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.clean > stamp
 }
 
 // doomed reports whether a process whose confineVar holds mark must be

@@ -11,11 +11,12 @@ import (
 
 // sweep reads every process's initial environment from /proc and kills
 // (SIGKILL) those whose confineVar doomed says must go. It returns how many
-// it killed. Processes it may not read (another user's) are not ours.
-func sweep(doomed func(mark string) bool, log interface{ Info(string, ...any) }) int {
+// it killed, and false when it could not read the process table. Processes
+// it may not read (another user's) are not ours.
+func sweep(doomed func(mark string) bool, log interface{ Info(string, ...any) }) (int, bool) {
 	entries, err := os.ReadDir("/proc")
 	if err != nil {
-		return 0
+		return 0, false
 	}
 	prefix := []byte(confineVar + "=")
 	self := os.Getpid()
@@ -42,5 +43,5 @@ func sweep(doomed func(mark string) bool, log interface{ Info(string, ...any) })
 			break
 		}
 	}
-	return killed
+	return killed, true
 }

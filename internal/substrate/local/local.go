@@ -70,6 +70,7 @@ type Substrate struct {
 
 	standbys *pool // nil without Options.StandbyCommand
 	confine  *confiner
+	spares   *spares
 }
 
 var _ core.Substrate = (*Substrate)(nil)
@@ -118,6 +119,7 @@ func New(opts Options) (*Substrate, error) {
 		}
 	}
 	s.confine = newConfiner(s.eventsDir, s.log)
+	s.spares = newSpares(s.eventsDir, s.confine, s.log)
 	s.helper = s.probeMountNamespaces()
 	if s.helper != "" {
 		s.log.Info("local substrate: mount paths are bind mounts in private mount namespaces", "events", s.eventsDir)
@@ -180,8 +182,13 @@ func (s *Substrate) paths(eventID string) eventPaths {
 // pids/ (the worker makes source/ as it lays out the config files); for a
 // job, workspace/ and source/ as well, which it may mount or work in. (A
 // new folder costs ~0.2 ms on some file systems, so none is made twice.)
+// A new event's folder is a spare one when there is one (see spares),
+// with all three subfolders.
 func (s *Substrate) prepare(eventID string, job bool) (eventPaths, error) {
 	p := s.paths(eventID)
+	if s.spares.take(p.dir) {
+		return p, nil
+	}
 	dirs := []string{p.dir, p.pids}
 	if job {
 		dirs = append(dirs, p.workspace, p.source)
@@ -269,7 +276,7 @@ func (s *Substrate) Running(context.Context) (workers, jobs int, err error) {
 // Cleanup implements core.Substrate: it stops the event's workloads (SIGTERM,
 // SIGKILL after SidecarGrace), waits until their logs are complete, kills
 // process groups a previous server left (see the package documentation)
-// and removes the event folder.
+// and removes the event folder (or scrubs it into the pool of spares).
 func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 	if err := checkName("event id", eventID); err != nil {
 		return err
@@ -311,7 +318,11 @@ func (s *Substrate) Cleanup(ctx context.Context, eventID string) error {
 
 	p := s.paths(eventID)
 	killLeftovers(p.pids, s.log)
-	if err := os.RemoveAll(p.dir); err != nil {
+	if s.spares.put(p.dir) {
+		s.confine.trigger() // a spare is taken once a sweep found no process of its event
+		return nil
+	}
+	if err := removeTree(p.dir); err != nil {
 		return fmt.Errorf("cleaning up event %s: removing %s: %w (remove it by hand)", eventID, p.dir, err)
 	}
 	return nil
@@ -338,5 +349,6 @@ func (s *Substrate) Close() error {
 	}
 	s.confine.close()
 	sweep(s.confine.doomed, s.log) // what the last jobs left
+	s.spares.close()
 	return nil
 }
