@@ -75,7 +75,7 @@ func killLeftovers(dir string, log interface{ Info(string, ...any) }) {
 	}
 	for _, e := range entries {
 		path := filepath.Join(dir, e.Name())
-		if !strings.HasSuffix(e.Name(), ".pid") {
+		if !strings.HasSuffix(e.Name(), ".pid") || !e.Type().IsRegular() { // a fifo a job made would block the read
 			continue
 		}
 		b, err := os.ReadFile(path)
