@@ -2,7 +2,6 @@ package local
 
 import (
 	"errors"
-	"fmt"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -144,6 +143,9 @@ func (sp *spares) unsupported(err error) {
 
 // put scrubs an event's folder (whose workloads ended) into the pool and
 // reports whether it did; when it did not, the caller removes the folder.
+// The spare is checked as it is taken, not here: what a process that
+// escaped its job writes meanwhile must be found too, and one check costs
+// less than two.
 func (sp *spares) put(dir string) bool {
 	if sp.dir == "" {
 		return false
@@ -158,10 +160,8 @@ func (sp *spares) put(dir string) bool {
 	name := filepath.Join(sp.dir, strconv.FormatUint(sp.next, 10))
 	sp.mu.Unlock()
 
+	// take checks the spare, when nothing can change it any more.
 	err := scrub(dir, sp.fresh)
-	if err == nil {
-		err = checkSpare(dir, sp.fresh)
-	}
 	if err == nil {
 		err = renameNoReplace(dir, name)
 	}
@@ -210,82 +210,14 @@ func (sp *spares) close() {
 	}
 }
 
-// scrub empties an event folder down to its subfolders pids/, workspace/
-// and source/, each empty, with the modes a new folder gets. It makes a
-// missing subfolder and fails on anything it cannot make right (a
-// subfolder that is a symlink or a file, an entry it cannot remove); it
-// never follows a symlink.
-func scrub(dir string, fresh freshDir) error {
-	fi, err := os.Lstat(dir)
-	if err != nil {
-		return err
-	}
-	if !fi.IsDir() {
-		return fmt.Errorf("%s is not a folder", dir)
-	}
-	if err := os.Chmod(dir, fresh.mode); err != nil {
-		return err
-	}
-	names, err := readNames(dir)
-	if err != nil {
-		return err
-	}
-	have := map[string]bool{}
-	for _, name := range names {
-		path := filepath.Join(dir, name)
-		if !isSpareSubdir(name) {
-			if err := removeTree(path); err != nil {
-				return err
-			}
-			continue
-		}
-		fi, err := os.Lstat(path)
-		if err != nil {
-			return err
-		}
-		if !fi.IsDir() {
-			return fmt.Errorf("%s is not a folder (%s)", path, fi.Mode().Type())
-		}
-		if err := os.Chmod(path, fresh.mode); err != nil {
-			return err
-		}
-		inside, err := readNames(path)
-		if err != nil {
-			return err
-		}
-		for _, n := range inside {
-			if err := removeTree(filepath.Join(path, n)); err != nil {
-				return err
-			}
-		}
-		have[name] = true
-	}
-	for _, name := range spareSubdirs {
-		if !have[name] {
-			if err := os.Mkdir(filepath.Join(dir, name), 0o750); err != nil { // as prepare makes it
-				return err
-			}
-		}
-	}
-	return nil
-}
-
-func isSpareSubdir(name string) bool {
-	for _, n := range spareSubdirs {
+// spareIndex is name's place in spareSubdirs, or -1.
+func spareIndex(name string) int {
+	for i, n := range spareSubdirs {
 		if n == name {
-			return true
+			return i
 		}
 	}
-	return false
-}
-
-func readNames(dir string) ([]string, error) {
-	f, err := os.Open(dir)
-	if err != nil {
-		return nil, err
-	}
-	names, err := f.Readdirnames(-1)
-	return names, errors.Join(err, f.Close())
+	return -1
 }
 
 // removeTree removes path and what it holds, as os.RemoveAll does (a

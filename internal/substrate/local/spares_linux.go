@@ -5,12 +5,9 @@ package local
 import (
 	"errors"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 
 	"golang.org/x/sys/unix"
 )
@@ -19,23 +16,120 @@ import (
 // sure no process of an earlier event lives on (see sweep).
 const sparesSupported = true
 
+// The spares' folders are read and changed through raw system calls on
+// descriptors opened without following symlinks: an os.File costs a few
+// calls more each (the poller, a finalizer), and a spare's checks open
+// four folders.
+
 // freshDir is what a folder the substrate makes in the events folder looks
-// like: its mode (umask and an inherited setgid bit included) and owner.
-type freshDir struct {
-	mode     fs.FileMode
-	uid, gid uint32
-}
+// like: its permission bits (umask and an inherited setgid bit included)
+// and owner.
+type freshDir struct{ perm, uid, gid uint32 }
 
 func freshDirOf(dir string) (freshDir, error) {
-	fi, err := os.Lstat(dir)
+	var st unix.Stat_t
+	if err := unix.Lstat(dir, &st); err != nil {
+		return freshDir{}, &os.PathError{Op: "lstat", Path: dir, Err: err}
+	}
+	return freshDir{perm: st.Mode & 0o7777, uid: st.Uid, gid: st.Gid}, nil
+}
+
+// openDir opens a folder for reading; a symlink fails (ELOOP) and so does
+// anything else that is not a folder (ENOTDIR).
+func openDir(path string) (int, error) {
+	fd, err := unix.Open(path, unix.O_RDONLY|unix.O_DIRECTORY|unix.O_NOFOLLOW|unix.O_CLOEXEC, 0)
 	if err != nil {
-		return freshDir{}, err
+		return -1, &os.PathError{Op: "open", Path: path, Err: err}
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok {
-		return freshDir{}, fmt.Errorf("no owner for %s", dir)
+	return fd, nil
+}
+
+// dirNames lists a folder's entries but "." and "..".
+func dirNames(fd int) ([]string, error) {
+	var buf [4096]byte
+	var names []string
+	for {
+		n, err := unix.Getdents(fd, buf[:])
+		if err != nil {
+			return nil, err
+		}
+		if n <= 0 {
+			return names, nil
+		}
+		_, _, names = unix.ParseDirent(buf[:n], -1, names)
 	}
-	return freshDir{mode: fi.Mode(), uid: st.Uid, gid: st.Gid}, nil
+}
+
+// scrub empties an event folder down to its subfolders pids/, workspace/
+// and source/, each empty, with the mode a new folder gets. It makes a
+// missing subfolder and fails on anything it cannot make right (a
+// subfolder that is a symlink or a file, a folder it may not read, an
+// entry it cannot remove); it never follows a symlink.
+func scrub(dir string, fresh freshDir) error {
+	names, err := resetDir(dir, fresh)
+	if err != nil {
+		return err
+	}
+	var have [len(spareSubdirs)]bool
+	for _, name := range names {
+		path := filepath.Join(dir, name)
+		i := spareIndex(name)
+		if i < 0 {
+			if err := removeTree(path); err != nil {
+				return err
+			}
+			continue
+		}
+		inside, err := resetDir(path, fresh)
+		if err != nil {
+			return err
+		}
+		for _, n := range inside {
+			if err := removeTree(filepath.Join(path, n)); err != nil {
+				return err
+			}
+		}
+		have[i] = true
+	}
+	for i, name := range spareSubdirs {
+		if !have[i] {
+			if err := os.Mkdir(filepath.Join(dir, name), 0o750); err != nil { // as prepare makes it
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// resetDir gives a folder the mode of a new one and lists what it holds;
+// it fails when the folder has another owner or extended attributes,
+// which a new folder would not have.
+func resetDir(path string, fresh freshDir) ([]string, error) {
+	fd, err := openDir(path)
+	if err != nil {
+		return nil, err
+	}
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
+	}
+	if st.Uid != fresh.uid || st.Gid != fresh.gid {
+		return nil, fmt.Errorf("%s is owned by %d:%d; want %d:%d", path, st.Uid, st.Gid, fresh.uid, fresh.gid)
+	}
+	if err := checkNoXattrs(fd); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if st.Mode&0o7777 != fresh.perm {
+		if err := unix.Fchmod(fd, fresh.perm); err != nil {
+			return nil, &os.PathError{Op: "chmod", Path: path, Err: err}
+		}
+	}
+	names, err := dirNames(fd)
+	if err != nil {
+		return nil, &os.PathError{Op: "readdir", Path: path, Err: err}
+	}
+	return names, nil
 }
 
 // checkSpare makes sure dir holds exactly pids/, workspace/ and source/,
@@ -46,13 +140,13 @@ func checkSpare(dir string, fresh freshDir) error {
 	if err != nil {
 		return err
 	}
-	if len(names) != len(spareSubdirs) {
-		return fmt.Errorf("%s holds %q; want only %q", dir, names, spareSubdirs)
-	}
+	var seen [len(spareSubdirs)]bool
 	for _, name := range names {
-		if !isSpareSubdir(name) {
+		i := spareIndex(name)
+		if i < 0 || seen[i] || len(names) != len(spareSubdirs) {
 			return fmt.Errorf("%s holds %q; want only %q", dir, names, spareSubdirs)
 		}
+		seen[i] = true
 		sub := filepath.Join(dir, name)
 		inside, err := checkSpareDir(sub, fresh)
 		if err != nil {
@@ -62,42 +156,44 @@ func checkSpare(dir string, fresh freshDir) error {
 			return fmt.Errorf("%s is not empty: it holds %q", sub, inside)
 		}
 	}
+	if len(names) != len(spareSubdirs) {
+		return fmt.Errorf("%s holds %q; want only %q", dir, names, spareSubdirs)
+	}
 	return nil
 }
 
-// checkSpareDir opens dir without following a symlink, checks it looks
-// like a new folder and returns up to four of the names it holds.
+// checkSpareDir checks a folder (not a symlink) looks like a new one and
+// returns the names it holds.
 func checkSpareDir(dir string, fresh freshDir) ([]string, error) {
-	f, err := os.OpenFile(dir, os.O_RDONLY|syscall.O_DIRECTORY|syscall.O_NOFOLLOW, 0)
+	fd, err := openDir(dir)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, err
+	defer unix.Close(fd)
+	var st unix.Stat_t
+	if err := unix.Fstat(fd, &st); err != nil {
+		return nil, &os.PathError{Op: "fstat", Path: dir, Err: err}
 	}
-	st, ok := fi.Sys().(*syscall.Stat_t)
-	if !ok || fi.Mode() != fresh.mode || st.Uid != fresh.uid || st.Gid != fresh.gid {
-		return nil, fmt.Errorf("%s has mode %s, owner %d:%d; want %s, %d:%d", dir, fi.Mode(), st.Uid, st.Gid,
-			fresh.mode, fresh.uid, fresh.gid)
+	if st.Mode != unix.S_IFDIR|fresh.perm || st.Uid != fresh.uid || st.Gid != fresh.gid {
+		return nil, fmt.Errorf("%s has mode %o, owner %d:%d; want %o, %d:%d", dir, st.Mode, st.Uid, st.Gid,
+			unix.S_IFDIR|fresh.perm, fresh.uid, fresh.gid)
 	}
-	if err := checkNoXattrs(f); err != nil {
+	if err := checkNoXattrs(fd); err != nil {
 		return nil, fmt.Errorf("%s: %w", dir, err)
 	}
-	names, err := f.Readdirnames(len(spareSubdirs) + 1)
-	if errors.Is(err, io.EOF) {
-		err = nil
+	names, err := dirNames(fd)
+	if err != nil {
+		return nil, &os.PathError{Op: "readdir", Path: dir, Err: err}
 	}
-	return names, err
+	return names, nil
 }
 
 // checkNoXattrs fails when a folder carries extended attributes (a job may
 // set user.* ones, or a default ACL) other than security labels, which
 // the system sets on every file.
-func checkNoXattrs(f *os.File) error {
+func checkNoXattrs(fd int) error {
 	var buf [1024]byte
-	n, err := unix.Flistxattr(int(f.Fd()), buf[:])
+	n, err := unix.Flistxattr(fd, buf[:])
 	switch {
 	case errors.Is(err, unix.ENOTSUP):
 		return nil

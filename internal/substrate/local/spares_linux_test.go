@@ -331,3 +331,12 @@ func TestSparesDoNotOutliveTheServer(t *testing.T) {
 		t.Errorf("the events folder holds %q (%v) after both servers closed; want nothing", names, err)
 	}
 }
+
+func readNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	names, err := f.Readdirnames(-1)
+	return names, errors.Join(err, f.Close())
+}
