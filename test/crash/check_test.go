@@ -223,12 +223,17 @@ func abbreviate(ns []int) string {
 	return s
 }
 
-// eventFolders lists what is left under the data dir's events folder.
+// eventFolders lists the event folders left under the data dir's events
+// folder. Names that start with a dot are no event's (ids start with a
+// letter or a digit): the local substrate keeps its spare folders in
+// .spare/, scrubbed empty.
 func eventFolders(dataDir string) []string {
 	entries, _ := os.ReadDir(filepath.Join(dataDir, "events"))
 	names := make([]string, 0, len(entries))
 	for _, e := range entries {
-		names = append(names, e.Name())
+		if !strings.HasPrefix(e.Name(), ".") {
+			names = append(names, e.Name())
+		}
 	}
 	return names
 }

@@ -87,8 +87,14 @@ func (sp *spares) take(dir string) bool {
 	if sp.dir == "" {
 		return false
 	}
+	if !sp.hasReady() {
+		return false
+	}
+	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) { // a job of an event that has its folder
+		return false
+	}
 	sp.mu.Lock()
-	if len(sp.ready) == 0 || sp.closed || !sp.swept(sp.ready[0].stamp) {
+	if !sp.hasReadyLocked() {
 		sp.mu.Unlock()
 		return false
 	}
@@ -96,10 +102,6 @@ func (sp *spares) take(dir string) bool {
 	sp.ready = sp.ready[1:]
 	sp.mu.Unlock()
 
-	if _, err := os.Lstat(dir); !errors.Is(err, fs.ErrNotExist) { // a job of an event that has its folder
-		sp.putBack(s)
-		return false
-	}
 	if err := checkSpare(s.path, sp.fresh); err != nil {
 		sp.log.Warn("local substrate: a spare event folder changed after it was scrubbed; removing it",
 			"folder", s.path, "error", err)
@@ -118,6 +120,17 @@ func (sp *spares) take(dir string) bool {
 	sp.drop(s.path)
 	sp.unsupported(err)
 	return false
+}
+
+// hasReady reports whether a spare may be taken.
+func (sp *spares) hasReady() bool {
+	sp.mu.Lock()
+	defer sp.mu.Unlock()
+	return sp.hasReadyLocked()
+}
+
+func (sp *spares) hasReadyLocked() bool {
+	return len(sp.ready) > 0 && !sp.closed && sp.swept(sp.ready[0].stamp)
 }
 
 // putBack returns a spare take did not use to the front of the pool.
