@@ -212,6 +212,48 @@ func TestFolderThatCannotBeScrubbedIsRemoved(t *testing.T) {
 	}
 }
 
+// TestLockedFoldersAreCleanedUp: folders a job left without any
+// permission are scrubbed (as root) or removed (as another user), never
+// left behind.
+func TestLockedFoldersAreCleanedUp(t *testing.T) {
+	s := newTestSubstrate(t, Options{})
+	p, err := s.prepare("ev-locked", true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range []string{p.workspace, filepath.Join(p.source, "inner")} {
+		if err := os.MkdirAll(d, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(d, "file"), []byte("secret"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, d := range []string{filepath.Join(p.source, "inner"), p.workspace, p.dir} {
+		if err := os.Chmod(d, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Cleanup(context.Background(), "ev-locked"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(p.dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the event's folder is still there after Cleanup (%v)", err)
+	}
+	s.spares.swept = func(uint64) bool { return true }
+	t.Logf("kept as a spare: %v", s.spares.len() == 1)
+	if s.spares.len() == 1 {
+		q, err := s.prepare("ev-next", true)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantFreshFolder(t, s, q.dir)
+		if err := s.Cleanup(context.Background(), "ev-next"); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestSpareTakenOnlyAfterASweepAndIfUntouched: a spare waits for a sweep
 // that found no process of its event; one written into meanwhile (by a
 // process that escaped its job) is removed, not used.
