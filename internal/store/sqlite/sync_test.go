@@ -106,14 +106,14 @@ func TestAFailedSyncFailsTheDurableTransactions(t *testing.T) {
 	}
 }
 
-func TestOneSyncAnswersEveryDurableTransactionWaitingForIt(t *testing.T) {
+func TestDurableTransactionsWaitingForASyncCommitTogetherAfterIt(t *testing.T) {
 	s, h := openHeld(t)
 	ctx := context.Background()
 	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
 	first := make(chan error, 1)
 	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
 	select {
-	case <-h.entered: // the first sync is held: the next commits queue behind it
+	case <-h.entered: // the first sync is held: the next durable commits wait for it
 	case <-time.After(syncDeadline):
 		t.Fatal("no sync")
 	}
@@ -122,38 +122,77 @@ func TestOneSyncAnswersEveryDurableTransactionWaitingForIt(t *testing.T) {
 	for i := range n {
 		go func() { done <- s.Events().Create(ctx, event("demo", "e"+string(rune('a'+i)))) }()
 	}
-	// Every one commits (visibly) while the first sync is held.
 	deadline := time.Now().Add(syncDeadline)
-	for {
-		evs, _, err := s.Events().List(ctx, core.EventSelector{ProjectID: "demo"}, core.ListOptions{Limit: 100})
-		must(t, err, "list")
-		if len(evs) == n+1 {
-			break
-		}
+	for s.held.Load() != n {
 		if time.Now().After(deadline) {
-			t.Fatalf("%d events committed, want %d", len(evs), n+1)
+			t.Fatalf("the writer holds %d transactions, want %d", s.held.Load(), n)
 		}
-		time.Sleep(10 * time.Millisecond)
+		time.Sleep(5 * time.Millisecond)
 	}
-	before := s.fsyncs.Load()
+	// Held, not committed: no sync could answer them before the next.
+	evs, _, err := s.Events().List(ctx, core.EventSelector{ProjectID: "demo"}, core.ListOptions{Limit: 100})
+	must(t, err, "list")
+	if len(evs) != 1 {
+		t.Fatalf("%d events visible while the first sync runs, want only e0", len(evs))
+	}
+	batches, syncs := s.batches.Load(), s.fsyncs.Load()
 	h.release <- nil
 	must(t, <-first, "first durable write")
-	// The ones that committed meanwhile are answered by the syncs that
-	// follow: fewer than one each.
-	go func() {
-		for {
-			select {
-			case <-h.entered:
-				h.release <- nil
-			case <-s.syncerDone:
-				return
-			}
-		}
-	}()
+	select {
+	case <-h.entered: // the held ones' sync
+	case <-time.After(syncDeadline):
+		t.Fatal("no sync for the held transactions")
+	}
+	h.release <- nil
 	for range n {
 		must(t, <-done, "durable write")
 	}
-	if got := s.fsyncs.Load() - before; got >= n {
-		t.Errorf("%d durable commits that waited together took %d syncs", n, got)
+	if got := s.batches.Load() - batches; got != 1 {
+		t.Errorf("%d durable transactions held during a sync were committed in %d batches, want 1", n, got)
 	}
+	if got := s.fsyncs.Load() - syncs; got != 1 {
+		t.Errorf("%d durable transactions held during a sync took %d syncs, want 1", n, got)
+	}
+}
+
+func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
+	s, h := openHeld(t)
+	ctx := context.Background()
+	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
+	first := make(chan error, 1)
+	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
+	select {
+	case <-h.entered:
+	case <-time.After(syncDeadline):
+		t.Fatal("no sync")
+	}
+	held := make(chan error, 1)
+	go func() { held <- s.Events().Create(ctx, event("demo", "e1")) }()
+	deadline := time.Now().Add(syncDeadline)
+	for s.held.Load() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatal("the writer does not hold the durable transaction")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	// The relaxed write commits at once, and the held one with it; that one
+	// is answered only by a sync that begins after its commit.
+	must(t, s.Events().Create(core.Relaxed(ctx), event("demo", "e2")), "a relaxed write while a durable one is held")
+	if _, err := s.Events().Get(ctx, "e1"); err != nil {
+		t.Fatalf("the held durable write, committed with the relaxed one: %v", err)
+	}
+	select {
+	case err := <-held:
+		t.Fatalf("the held durable write was answered (%v) before a sync after its commit", err)
+	default:
+	}
+	h.release <- nil
+	must(t, <-first, "first durable write")
+	select {
+	case <-h.entered:
+	case <-time.After(syncDeadline):
+		t.Fatal("no sync for the held transaction")
+	}
+	h.release <- nil
+	must(t, <-held, "held durable write")
 }

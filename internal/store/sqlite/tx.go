@@ -243,6 +243,7 @@ func (s *Store) writer() {
 				break fill
 			}
 		}
+		batch = s.holdForSync(batch)
 		for rest := batch; len(rest) > 0; {
 			rest = s.runBatch(rest)
 		}
