@@ -27,6 +27,19 @@ func (h *heldSync) sync(path string) error {
 	return <-h.release
 }
 
+// wait waits for the next sync to begin and returns the path it syncs;
+// the test fails with msg if none does.
+func (h *heldSync) wait(t *testing.T, msg string) string {
+	t.Helper()
+	select {
+	case path := <-h.entered:
+		return path
+	case <-time.After(syncDeadline):
+		t.Fatal(msg)
+		return ""
+	}
+}
+
 // openHeld opens a store whose WAL syncs the test holds; the sync that
 // opening makes (for the migrations) is let through.
 func openHeld(t *testing.T) (*Store, *heldSync) {
@@ -53,12 +66,7 @@ func TestDurableTransactionsWaitForTheSyncAndTheWriterDoesNot(t *testing.T) {
 	created := make(chan error, 1)
 	go func() { created <- s.Projects().Create(ctx, project("demo")) }()
 
-	var path string
-	select {
-	case path = <-h.entered:
-	case <-time.After(syncDeadline):
-		t.Fatal("a durable transaction committed without a sync of the WAL")
-	}
+	path := h.wait(t, "a durable transaction committed without a sync of the WAL")
 	if !strings.HasSuffix(path, "held.db-wal") {
 		t.Fatalf("synced %s, want the WAL", path)
 	}
@@ -90,11 +98,7 @@ func TestAFailedSyncFailsTheDurableTransactions(t *testing.T) {
 	ctx := context.Background()
 	created := make(chan error, 1)
 	go func() { created <- s.Projects().Create(ctx, project("demo")) }()
-	select {
-	case <-h.entered:
-	case <-time.After(syncDeadline):
-		t.Fatal("no sync")
-	}
+	h.wait(t, "no sync")
 	h.release <- errors.New("disk on fire")
 	select {
 	case err := <-created:
@@ -112,11 +116,7 @@ func TestDurableTransactionsWaitingForASyncCommitTogetherAfterIt(t *testing.T) {
 	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
 	first := make(chan error, 1)
 	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
-	select {
-	case <-h.entered: // the first sync is held: the next durable commits wait for it
-	case <-time.After(syncDeadline):
-		t.Fatal("no sync")
-	}
+	h.wait(t, "no sync") // the first sync is held: the next durable commits wait for it
 	const n = 8
 	done := make(chan error, n)
 	for i := range n {
@@ -138,11 +138,7 @@ func TestDurableTransactionsWaitingForASyncCommitTogetherAfterIt(t *testing.T) {
 	batches, syncs := s.batches.Load(), s.fsyncs.Load()
 	h.release <- nil
 	must(t, <-first, "first durable write")
-	select {
-	case <-h.entered: // the held ones' sync
-	case <-time.After(syncDeadline):
-		t.Fatal("no sync for the held transactions")
-	}
+	h.wait(t, "no sync for the held transactions") // the held ones' sync
 	h.release <- nil
 	for range n {
 		must(t, <-done, "durable write")
@@ -161,11 +157,7 @@ func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
 	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
 	first := make(chan error, 1)
 	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
-	select {
-	case <-h.entered:
-	case <-time.After(syncDeadline):
-		t.Fatal("no sync")
-	}
+	h.wait(t, "no sync")
 	held := make(chan error, 1)
 	go func() { held <- s.Events().Create(ctx, event("demo", "e1")) }()
 	deadline := time.Now().Add(syncDeadline)
@@ -188,11 +180,7 @@ func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
 	}
 	h.release <- nil
 	must(t, <-first, "first durable write")
-	select {
-	case <-h.entered:
-	case <-time.After(syncDeadline):
-		t.Fatal("no sync for the held transaction")
-	}
+	h.wait(t, "no sync for the held transaction")
 	h.release <- nil
 	must(t, <-held, "held durable write")
 }
