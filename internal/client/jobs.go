@@ -27,15 +27,20 @@ func (c *Client) CreateJob(ctx context.Context, eventID string, job *core.Job) e
 
 // CreateJobAndWatch creates a job as CreateJob does and streams its status
 // in the same answer, as WatchJobStatus would (POST …/worker/jobs?watch=true,
-// an addition of this server: docs/api.md). It returns once the job is
+// an addition of this server: docs/api.md); with final, the stream carries
+// the terminal status alone (&final=true). It returns once the job is
 // created, or with the error CreateJob would give; the channels then follow
 // the package doc's contract.
-func (c *Client) CreateJobAndWatch(ctx context.Context, eventID string, job *core.Job) (<-chan core.JobStatus, <-chan error, error) {
+func (c *Client) CreateJobAndWatch(ctx context.Context, eventID string, job *core.Job, final bool) (<-chan core.JobStatus, <-chan error, error) {
 	cp := *job
 	cp.Created = nil
 	cp.Status = nil
+	q := url.Values{"watch": {"true"}}
+	if final {
+		q.Set("final", "true")
+	}
 	resp, err := c.send(ctx, request{
-		method: http.MethodPost, path: workerPath(eventID, "/jobs"), query: url.Values{"watch": {"true"}},
+		method: http.MethodPost, path: workerPath(eventID, "/jobs"), query: q,
 		kind: "Job", body: &cp, want: http.StatusCreated,
 	})
 	if err != nil {

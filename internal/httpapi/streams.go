@@ -28,8 +28,18 @@ func newStream(w http.ResponseWriter, r *http.Request) *stream {
 	return &stream{w: w, flusher: f, sse: queryBool(r, "sse")}
 }
 
-// start sends the headers at once, so clients know the stream is open.
+// start sends the headers at once, so clients know the stream is open
+// before its first item.
 func (s *stream) start() {
+	if !s.started {
+		s.header()
+		s.flush()
+	}
+}
+
+// header writes the headers without sending them: they go out with what
+// is flushed next (one write for the headers and the first item).
+func (s *stream) header() {
 	if s.started {
 		return
 	}
@@ -43,7 +53,6 @@ func (s *stream) start() {
 		code = http.StatusOK
 	}
 	s.w.WriteHeader(code)
-	s.flush()
 }
 
 func (s *stream) flush() {
@@ -52,9 +61,10 @@ func (s *stream) flush() {
 	}
 }
 
-// item writes one JSON item; id > 0 adds an SSE "id:" line.
+// item writes one JSON item; id > 0 adds an SSE "id:" line. The first
+// item carries the headers.
 func (s *stream) item(b []byte, id int64, flush bool) error {
-	s.start()
+	s.header()
 	var buf bytes.Buffer
 	if s.sse {
 		buf.WriteString("event: message\ndata: ")
@@ -78,8 +88,10 @@ func (s *stream) item(b []byte, id int64, flush bool) error {
 }
 
 // done ends an SSE stream with the "done" event; a plain stream just ends.
+// Nothing is flushed: the handler returns next, and the server sends what
+// is left together with the end of the body, in one write.
 func (s *stream) done(id int64) {
-	s.start()
+	s.header()
 	if s.sse {
 		frame := "event: done\ndata: done\n"
 		if id > 0 {
@@ -87,7 +99,6 @@ func (s *stream) done(id int64) {
 		}
 		s.w.Write([]byte(frame + "\n"))
 	}
-	s.flush()
 }
 
 // subscribe returns channels that receive a value after commits that may
@@ -96,7 +107,9 @@ type subscribe func() (changes, also <-chan struct{}, cancel func())
 
 // watch streams a worker's or job's status: the current one at once, then
 // each change as it is committed (no polling), until a terminal phase.
-// The response's status is code (0: 200).
+// With final=true (an addition, docs/api.md) it sends the terminal status
+// alone: the headers at once, the status when it comes. The response's
+// status is code (0: 200).
 func (h *handler) watch(w http.ResponseWriter, r *http.Request, code int, sub subscribe,
 	get func(ctx context.Context) (any, core.WorkerPhase, error)) {
 	ctx := r.Context()
@@ -104,6 +117,7 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request, code int, sub su
 	defer cancel()
 	st := newStream(w, r)
 	st.code = code
+	final := queryBool(r, "final")
 	var last []byte
 	for {
 		v, phase, err := get(ctx)
@@ -113,18 +127,24 @@ func (h *handler) watch(w http.ResponseWriter, r *http.Request, code int, sub su
 			}
 			return // the object vanished mid-stream: just close
 		}
-		b, err := json.Marshal(v)
-		if err != nil {
-			h.log.Error("encoding status", "error", err)
-			return
-		}
-		if !bytes.Equal(b, last) {
-			if err := st.item(b, 0, true); err != nil {
+		terminal := phase.IsTerminal()
+		if final && !terminal {
+			st.start() // found: the client knows now, the status comes at the end
+		} else {
+			b, err := json.Marshal(v)
+			if err != nil {
+				h.log.Error("encoding status", "error", err)
 				return
 			}
-			last = b
+			if !bytes.Equal(b, last) {
+				// The last item goes out with the end of the body (done).
+				if err := st.item(b, 0, !terminal); err != nil {
+					return
+				}
+				last = b
+			}
 		}
-		if phase.IsTerminal() {
+		if terminal {
 			st.done(0)
 			return
 		}

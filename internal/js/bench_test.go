@@ -14,7 +14,7 @@ import (
 // instantHost answers every call at once: what is measured is the runtime.
 type instantHost struct{}
 
-func (instantHost) CreateJob(context.Context, core.Job) error { return nil }
+func (instantHost) CreateJob(context.Context, core.Job, bool) error { return nil }
 func (instantHost) WaitJob(_ context.Context, _ string, phase func(core.JobPhase)) (core.JobPhase, error) {
 	phase(core.PhaseRunning)
 	phase(core.PhaseSucceeded)

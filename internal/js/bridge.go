@@ -17,7 +17,8 @@ import (
 // while one is in flight the run stays alive (docs/scripting.md, "How scripts
 // are found and built").
 //
-//	createJob(json)         → Promise<void>    (rejects with the Host's error text)
+//	createJob(json, phases) → Promise<void>    (rejects with the Host's error text; phases false:
+//	                                             waitJob's onPhase needs only the terminal phase)
 //	waitJob(name, onPhase)  → Promise<string>  (the final phase; rejects with the Host's error text)
 //	jobLogs(name)           → Promise<string>
 //	setSummary(value)       → Promise<void>    (rejects for a non-string value)
@@ -33,7 +34,7 @@ func (s *session) bridge() *goja.Object {
 	o := vm.NewObject()
 	// The hot natives take goja.FunctionCall: typed Go signatures go
 	// through reflection on every call.
-	_ = o.Set("createJob", func(call goja.FunctionCall) goja.Value { return s.bridgeCreateJob(call.Argument(0).String()) })
+	_ = o.Set("createJob", func(call goja.FunctionCall) goja.Value { return s.bridgeCreateJob(call.Argument(0).String(), !isFalse(call.Argument(1))) })
 	_ = o.Set("waitJob", func(call goja.FunctionCall) goja.Value {
 		onPhase, _ := goja.AssertFunction(call.Argument(1))
 		return s.bridgeWaitJob(call.Argument(0).String(), onPhase)
@@ -89,7 +90,7 @@ func (s *session) hostCall(fn func(ctx context.Context) (any, error)) goja.Value
 // "Request validation") would reject a body that does not fit core.Job with a 400. We decode
 // strictly and reject the same way, with "Bad request: <why>", without a
 // round trip; everything that fits core.Job is left for the API to judge.
-func (s *session) bridgeCreateJob(body string) goja.Value {
+func (s *session) bridgeCreateJob(body string, phases bool) goja.Value {
 	job, err := decodeJob(body)
 	if err != nil {
 		p, _, reject := s.vm.NewPromise()
@@ -112,7 +113,7 @@ func (s *session) bridgeCreateJob(body string) goja.Value {
 				return nil, ctx.Err()
 			}
 		}
-		return goja.Undefined(), s.opts.Host.CreateJob(ctx, job)
+		return goja.Undefined(), s.opts.Host.CreateJob(ctx, job, phases)
 	})
 }
 
@@ -227,4 +228,10 @@ func (s *session) inspect(v goja.Value) string {
 		return v.String()
 	}
 	return out.String()
+}
+
+// isFalse reports whether v is the boolean false (undefined is not).
+func isFalse(v goja.Value) bool {
+	b, ok := v.Export().(bool)
+	return ok && !b
 }

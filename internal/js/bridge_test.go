@@ -114,3 +114,45 @@ setTimeout(() => {
 		t.Errorf("log:\n%s", log)
 	}
 }
+
+// TestJobPhasesAskedFor checks what createJob tells the Host about the
+// phases waitJob's caller needs: v2 logs the phases before the last only
+// at DEBUG, so below it the Host may follow the terminal phase alone; v1
+// logs every phase as it comes, at INFO.
+func TestJobPhasesAskedFor(t *testing.T) {
+	v1 := `
+const { events, Job } = require("brigadier");
+events.on("exec", () => { new Job("x", "alpine", ["true"]).run(); });
+`
+	v2 := `
+const { Job } = require("@brigadecore/brigadier");
+new Job("x", "alpine", {}).run();
+`
+	for _, c := range []struct {
+		name, script, level string
+		want                bool
+		wantLog             string
+	}{
+		{"V2AtInfo", v2, "INFO", false, ""},
+		{"V2AtDebug", v2, "DEBUG", true, "Current job phase is RUNNING"},
+		{"V1AtInfo", v1, "INFO", true, "job x started (RUNNING)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			host := &fakeHost{}
+			opts := Options{Host: host, LogLevel: c.level}
+			if c.script == v1 {
+				opts.Event = map[string]any{"type": "exec"}
+			}
+			code, err, log := runScript(t, testContext(t), "brigade.js", c.script, opts)
+			if err != nil || code != 0 {
+				t.Fatalf("Run = %d, %v\n%s", code, err, log)
+			}
+			if got := host.PhasesWanted("x"); got != c.want {
+				t.Errorf("CreateJob's phases = %v, want %v\n%s", got, c.want, log)
+			}
+			if c.wantLog != "" && !strings.Contains(log, c.wantLog) {
+				t.Errorf("log lacks %q:\n%s", c.wantLog, log)
+			}
+		})
+	}
+}

@@ -46,6 +46,7 @@ type fakeHost struct {
 
 	mu        sync.Mutex
 	jobs      []core.Job
+	phases    map[string]bool // CreateJob's phases, per job
 	execLogs  map[string]string
 	created   map[string]chan struct{}
 	summaries []string
@@ -67,7 +68,7 @@ func (h *fakeHost) createdCh(name string) chan struct{} {
 	return ch
 }
 
-func (h *fakeHost) CreateJob(ctx context.Context, job core.Job) error {
+func (h *fakeHost) CreateJob(ctx context.Context, job core.Job, phases bool) error {
 	if msg, ok := h.CreateErrors[job.Name]; ok {
 		return errors.New(msg)
 	}
@@ -83,6 +84,10 @@ func (h *fakeHost) CreateJob(ctx context.Context, job core.Job) error {
 		}
 	}
 	h.jobs = append(h.jobs, job)
+	if h.phases == nil {
+		h.phases = map[string]bool{}
+	}
+	h.phases[job.Name] = phases
 	h.mu.Unlock()
 	close(ch)
 	return nil
@@ -91,6 +96,15 @@ func (h *fakeHost) CreateJob(ctx context.Context, job core.Job) error {
 func (h *fakeHost) WaitJob(ctx context.Context, name string, phase func(core.JobPhase)) (core.JobPhase, error) {
 	if msg, ok := h.WaitErrors[name]; ok {
 		return "", errors.New(msg)
+	}
+	if !h.PhasesWanted(name) {
+		// As the worker's host does then: only the terminal phase comes.
+		all := phase
+		phase = func(p core.JobPhase) {
+			if p.IsTerminal() {
+				all(p)
+			}
+		}
 	}
 	phase(core.PhasePending)
 	for _, dep := range h.After[name] {
@@ -126,6 +140,15 @@ func (h *fakeHost) WaitJob(ctx context.Context, name string, phase func(core.Job
 		phase(final)
 	}
 	return final, nil
+}
+
+// PhasesWanted is what CreateJob was told of the job's phases (true for a
+// job it never saw: WaitJob without CreateJob follows every phase).
+func (h *fakeHost) PhasesWanted(name string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	p, ok := h.phases[name]
+	return p || !ok
 }
 
 func (h *fakeHost) JobLogs(ctx context.Context, name string) (string, error) {

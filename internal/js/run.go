@@ -36,8 +36,10 @@ import (
 // messages Brigade's workers used (e.g. `Error creating job "x": <text>`),
 // so they should read like the Brigade SDK's (e.g. `Bad request: …`).
 type Host interface {
-	// CreateJob creates a job of the event (POST …/worker/jobs).
-	CreateJob(ctx context.Context, job core.Job) error
+	// CreateJob creates a job of the event (POST …/worker/jobs). phases
+	// false says that WaitJob's caller needs the terminal phase alone, so
+	// that the Host may skip following the others.
+	CreateJob(ctx context.Context, job core.Job, phases bool) error
 	// WaitJob blocks until the job reaches a terminal phase and returns it.
 	// It calls phase for every phase it sees (terminal ones included), in
 	// order. A non-terminal phase with a nil error means the status stream

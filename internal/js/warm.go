@@ -42,7 +42,7 @@ type idleHost struct{}
 
 var errWarm = errors.New("not available while warming up")
 
-func (idleHost) CreateJob(context.Context, core.Job) error { return errWarm }
+func (idleHost) CreateJob(context.Context, core.Job, bool) error { return errWarm }
 func (idleHost) WaitJob(context.Context, string, func(core.JobPhase)) (core.JobPhase, error) {
 	return "", errWarm
 }

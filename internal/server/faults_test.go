@@ -208,9 +208,9 @@ events.process();`, gate, marks), nil)
 	id := rs.event(t, "cut-off")
 	rs.waitJobPhase(t, id, "gated", core.PhaseRunning)
 	// The job may run before the worker has the answer to its creation
-	// (which waits for the disk): wait until the worker's watch, which
-	// that answer carries, has sent it RUNNING.
-	proxy.waitSent(t, `"phase":"RUNNING"`)
+	// (which waits for the disk): wait until that answer, which carries
+	// the worker's watch of the job, was sent.
+	proxy.waitSent(t, "201 Created")
 
 	// The worker's watch of its job is cut, and every new connection is
 	// refused; the job ends while the worker cannot hear of it.

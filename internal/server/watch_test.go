@@ -3,7 +3,9 @@ package server_test
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -49,10 +51,10 @@ func TestCreateJobAndWatch(t *testing.T) {
 	ts := newTestServer(t)
 	src := "example.com/gw"
 	ts.createProject("createwatch", core.EventSubscription{Source: src, Types: []string{"*"}})
-	post := func(id, token, job string) *http.Response {
+	postQuery := func(id, token, job, query string) *http.Response {
 		t.Helper()
 		b, _ := json.Marshal(jobBody(job, nil))
-		req, _ := http.NewRequestWithContext(t.Context(), "POST", ts.url+"/v2/events/"+id+"/worker/jobs?watch=true", bytes.NewReader(b))
+		req, _ := http.NewRequestWithContext(t.Context(), "POST", ts.url+"/v2/events/"+id+"/worker/jobs?"+query, bytes.NewReader(b))
 		req.Header.Set("Authorization", "Bearer "+token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
@@ -61,6 +63,7 @@ func TestCreateJobAndWatch(t *testing.T) {
 		t.Cleanup(func() { resp.Body.Close() })
 		return resp
 	}
+	post := func(id, token, job string) *http.Response { return postQuery(id, token, job, "watch=true") }
 
 	t.Run("StreamsTheNewJobsStatusToItsEnd", func(t *testing.T) {
 		id := ts.createEvents(eventBody(src, "push", nil))[0].Metadata.ID
@@ -78,6 +81,46 @@ func TestCreateJobAndWatch(t *testing.T) {
 		rest := drain(t, items)
 		if len(rest) == 0 || rest[len(rest)-1]["phase"] != "SUCCEEDED" {
 			t.Fatalf("stream tail %v", rest)
+		}
+	})
+	// final=true: the answer comes once the job is created, and its
+	// stream carries the terminal status alone.
+	t.Run("FinalSendsTheEndAlone", func(t *testing.T) {
+		for _, sse := range []bool{false, true} {
+			id := ts.createEvents(eventBody(src, "push", nil))[0].Metadata.ID
+			wt := ts.startWorker(id)
+			query := "watch=true&final=true"
+			if sse {
+				query += "&sse=true"
+			}
+			resp := postQuery(id, wt, "j1", query) // returns with the headers, while the job is PENDING
+			if resp.StatusCode != 201 {
+				t.Fatalf("sse=%v: create and watch the end: %d", sse, resp.StatusCode)
+			}
+			ts.expect(200, "PUT", "/v2/events/"+id+"/worker/jobs/j1/start", schedulerToken, nil)
+			ts.expect(200, "PUT", "/v2/events/"+id+"/worker/jobs/j1/status", observerToken, statusBody("JobStatus", core.PhaseRunning))
+			ts.expect(200, "PUT", "/v2/events/"+id+"/worker/jobs/j1/status", observerToken, statusBody("JobStatus", core.PhaseFailed))
+			body, err := io.ReadAll(resp.Body)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var items []map[string]any
+			for _, line := range strings.Split(string(body), "\n") {
+				line = strings.TrimPrefix(line, "data: ")
+				if strings.HasPrefix(line, "{") {
+					var m map[string]any
+					if err := json.Unmarshal([]byte(line), &m); err != nil {
+						t.Fatalf("sse=%v: item %q: %v", sse, line, err)
+					}
+					items = append(items, m)
+				}
+			}
+			if len(items) != 1 || items[0]["phase"] != "FAILED" {
+				t.Fatalf("sse=%v: stream %q, want the FAILED status alone", sse, body)
+			}
+			if sse && !strings.HasSuffix(string(body), "event: done\ndata: done\n\n") {
+				t.Fatalf("sse=%v: stream %q does not end with the done event", sse, body)
+			}
 		}
 	})
 	t.Run("ARefusedJobIsTheUsualError", func(t *testing.T) {

@@ -43,11 +43,14 @@ var _ js.Host = (*host)(nil)
 // Its answer may have been lost after the job was created: a later try
 // that finds the job exists (409) then looks it up, and follows it as
 // created, rather than fail the script over its own job.
-func (h *host) CreateJob(ctx context.Context, job core.Job) error {
+//
+// Without phases, the stream carries the terminal status alone: the job's
+// other phases are then neither sent nor read.
+func (h *host) CreateJob(ctx context.Context, job core.Job, phases bool) error {
 	o := &outage{rc: h.reconnect(), what: "creating job " + job.Name}
 	lost := false // a try failed after its request may have reached the server
 	for {
-		vals, errs, err := h.api.CreateJobAndWatch(ctx, h.eventID, &job)
+		vals, errs, err := h.api.CreateJobAndWatch(ctx, h.eventID, &job, !phases)
 		if err == nil {
 			o.ok()
 			h.keepWatch(job.Name, jobWatch{vals: vals, errs: errs})

@@ -126,7 +126,7 @@ func TestLostAPIConnection(t *testing.T) {
 		f := &fakeJobAPI{phases: []core.JobPhase{core.PhaseRunning, core.PhaseSucceeded},
 			cut: func(r *http.Request, n int) bool { return r.Method == http.MethodPost && n == 1 }}
 		h, warned := testHost(f.serve(t), time.Minute)
-		if err := h.CreateJob(ctx, job); err != nil {
+		if err := h.CreateJob(ctx, job, true); err != nil {
 			t.Fatalf("creating the job: %v", err)
 		}
 		phase, err := h.WaitJob(ctx, "build", nil)
@@ -186,7 +186,7 @@ func TestLostAPIConnection(t *testing.T) {
 		srv := f.serve(t)
 		h, _ := testHost(srv, 50*time.Millisecond)
 		srv.Close()
-		err := h.CreateJob(ctx, job)
+		err := h.CreateJob(ctx, job, true)
 		if err == nil || !strings.Contains(err.Error(), "has not answered for") {
 			t.Fatalf("creating a job with the server gone: %v, want the worker to give up saying why", err)
 		}

@@ -298,7 +298,7 @@
       say("debug", name, `creating job ${name} with a time limit of ${timeout} ms`);
       let last = "";
       return host
-        .createJob(body)
+        .createJob(body, true) // every phase is logged as it comes
         .then(function () {
           say("info", name, `job ${name} created`);
           let ran = false;

@@ -129,7 +129,8 @@
       } catch (err) {
         return Promise.reject(new Error(`Error creating job "${name}": ${err.message}`));
       }
-      return host.createJob(body).then(
+      // Phases other than the last are only logged at DEBUG.
+      return host.createJob(body, host.logLevel() === "DEBUG").then(
         function () {
           return host.waitJob(name, function (phase) {
             log.debug(`Current job phase is ${phase}`);
