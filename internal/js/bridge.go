@@ -34,7 +34,9 @@ func (s *session) bridge() *goja.Object {
 	o := vm.NewObject()
 	// The hot natives take goja.FunctionCall: typed Go signatures go
 	// through reflection on every call.
-	_ = o.Set("createJob", func(call goja.FunctionCall) goja.Value { return s.bridgeCreateJob(call.Argument(0).String(), !isFalse(call.Argument(1))) })
+	_ = o.Set("createJob", func(call goja.FunctionCall) goja.Value {
+		return s.bridgeCreateJob(call.Argument(0).String(), !isFalse(call.Argument(1)))
+	})
 	_ = o.Set("waitJob", func(call goja.FunctionCall) goja.Value {
 		onPhase, _ := goja.AssertFunction(call.Argument(1))
 		return s.bridgeWaitJob(call.Argument(0).String(), onPhase)
