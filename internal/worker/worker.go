@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/client"
@@ -66,8 +67,7 @@ func Run(ctx context.Context, opts Options) int {
 	}
 	// Over TLS, the server's own certificate is trusted, and any other is
 	// verified as usual: nothing skips verification.
-	api := client.New(doc.Worker.APIAddress, doc.Worker.APIToken, client.WithServerCert([]byte(doc.Worker.APICertificate)))
-	defer api.CloseIdleConnections() // a standby runs the next event with a client of its own
+	api := apiClient(doc.Worker.APIAddress, doc.Worker.APICertificate).WithToken(doc.Worker.APIToken)
 	rc := defaultReconnect(w)
 	if opts.APIOutage > 0 {
 		rc.budget = opts.APIOutage
@@ -309,4 +309,23 @@ func (w *logWriter) log(level, format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(w.out, "%s %s: %s\n", time.Now().UTC().Format("2006-01-02T15:04:05.000Z"), level, fmt.Sprintf(format, args...))
+}
+
+// apiClients holds one API client (without a token) per server address and
+// certificate for the life of the process. A standby worker runs event
+// after event against the same server: each run sends its requests over
+// the connections the last one left open, instead of dialling anew (a dial
+// and an accept per event, on both sides). The server keeps idle
+// connections open; one it closed meanwhile is noticed and dropped by the
+// transport, and a request that still meets one is retried like any other
+// the server did not answer.
+var apiClients sync.Map // address + "\x00" + certificate → *client.Client
+
+func apiClient(address, certificate string) *client.Client {
+	key := address + "\x00" + certificate
+	if c, ok := apiClients.Load(key); ok {
+		return c.(*client.Client)
+	}
+	c, _ := apiClients.LoadOrStore(key, client.New(address, "", client.WithServerCert([]byte(certificate))))
+	return c.(*client.Client)
 }
