@@ -87,7 +87,11 @@ func run(o options) error {
 	}
 	defer os.RemoveAll(dir)
 	fmt.Printf("%d CPUs, %s; load average at start: %s\n", runtime.NumCPU(), runtime.Version(), machine.LoadAvg())
-	defer func() { fmt.Printf("load average at end: %s\n", machine.LoadAvg()) }()
+	fmt.Println(machine.DescribeFileOps(dir))
+	defer func() {
+		fmt.Printf("load average at end: %s\n", machine.LoadAvg())
+		fmt.Println(machine.DescribeFileOps(dir))
+	}()
 
 	var failed []string
 	section := func(name string, f func() error) {
