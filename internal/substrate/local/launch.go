@@ -92,7 +92,7 @@ func (s *Substrate) StartWorker(_ context.Context, wl *core.WorkerLaunch) (time.
 		path:      path,
 		dir:       p.dir,
 		env:       env,
-		pidFile:   filepath.Join(p.pids, "worker.pid"),
+		pidFile:   filepath.Join(p.pids, groupsFile),
 		standby:   true,
 	}
 	return s.launch(core.WorkloadRef{EventID: id}, []procSpec{spec}, "", nil, jm)
@@ -169,7 +169,7 @@ func (s *Substrate) jobProc(jl *core.JobLaunch, p eventPaths, name string, c cor
 	} else if name == jl.Job.Name {
 		return sp, nil, fmt.Sprintf("sidecar %s has the job's name, which names the primary container's log; rename the sidecar", name)
 	}
-	sp.pidFile = filepath.Join(p.pids, "jobs.pid") // shared by the event's jobs
+	sp.pidFile = filepath.Join(p.pids, groupsFile) // shared by the event's worker and jobs
 	if len(c.Command) == 0 {
 		if primary {
 			return sp, nil, "this job has no command and relies on its image's entrypoint; " +

@@ -7,8 +7,13 @@ import (
 )
 
 // Pid files list process groups, a line each: "<pgid> <start>" when one
-// started, "<pgid> <start> ended" once it is gone. The worker's group has
-// a file of its own; the groups of an event's jobs share one, appended to.
+// started, "<pgid> <start> ended" once it is gone. An event's worker and
+// jobs share one, groupsFile, appended to: a file is created once per event
+// (creating files is among the dearest steps of starting work on some file
+// systems). Cleanup reads every *.pid file of the folder.
+
+// groupsFile is the pid file of an event's process groups, in its pids/.
+const groupsFile = "groups.pid"
 
 // recordGroupEnd marks a recorded group as gone, so that Cleanup does not
 // look for it.

@@ -38,7 +38,7 @@ func TestCleanupKillsTheOpenGroupsOfASharedPidFile(t *testing.T) {
 		t.Cleanup(func() { _ = cmd.Process.Kill(); _ = cmd.Wait() })
 		return cmd
 	}
-	shared := filepath.Join(p.pids, "jobs.pid")
+	shared := filepath.Join(p.pids, groupsFile)
 	a, b, ended := start(), start(), start()
 	for _, c := range []*exec.Cmd{a, b, ended} {
 		if _, err := recordGroup(shared, c.Process.Pid); err != nil {
@@ -84,7 +84,7 @@ func TestAFinishedJobsGroupIsRecordedAsEnded(t *testing.T) {
 			t.Fatalf("job %s: %+v, %v", name, st, err)
 		}
 	}
-	b, err := os.ReadFile(filepath.Join(s.paths("ev-ended").pids, "jobs.pid"))
+	b, err := os.ReadFile(filepath.Join(s.paths("ev-ended").pids, groupsFile))
 	if err != nil {
 		t.Fatal(err)
 	}
