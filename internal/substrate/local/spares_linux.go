@@ -105,31 +105,7 @@ func scrub(dir string, fresh freshDir) error {
 // it fails when the folder has another owner or extended attributes,
 // which a new folder would not have.
 func resetDir(path string, fresh freshDir) ([]string, error) {
-	fd, err := openDir(path)
-	if err != nil {
-		return nil, err
-	}
-	defer unix.Close(fd)
-	var st unix.Stat_t
-	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
-	}
-	if st.Uid != fresh.uid || st.Gid != fresh.gid {
-		return nil, fmt.Errorf("%s is owned by %d:%d; want %d:%d", path, st.Uid, st.Gid, fresh.uid, fresh.gid)
-	}
-	if err := checkNoXattrs(fd); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	if st.Mode&0o7777 != fresh.perm {
-		if err := unix.Fchmod(fd, fresh.perm); err != nil {
-			return nil, &os.PathError{Op: "chmod", Path: path, Err: err}
-		}
-	}
-	names, err := dirNames(fd)
-	if err != nil {
-		return nil, &os.PathError{Op: "readdir", Path: path, Err: err}
-	}
-	return names, nil
+	return inspectDir(path, fresh, true)
 }
 
 // checkSpare makes sure dir holds exactly pids/, workspace/ and source/,
@@ -165,25 +141,40 @@ func checkSpare(dir string, fresh freshDir) error {
 // checkSpareDir checks a folder (not a symlink) looks like a new one and
 // returns the names it holds.
 func checkSpareDir(dir string, fresh freshDir) ([]string, error) {
-	fd, err := openDir(dir)
+	return inspectDir(dir, fresh, false)
+}
+
+// inspectDir opens a folder without following a symlink, checks that it
+// has the owner of a new folder and no extended attributes, and lists what
+// it holds. A mode other than a new folder's is set right (resetMode, as
+// Cleanup scrubs) or refused (as a spare is checked when taken).
+func inspectDir(path string, fresh freshDir, resetMode bool) ([]string, error) {
+	fd, err := openDir(path)
 	if err != nil {
 		return nil, err
 	}
 	defer unix.Close(fd)
 	var st unix.Stat_t
 	if err := unix.Fstat(fd, &st); err != nil {
-		return nil, &os.PathError{Op: "fstat", Path: dir, Err: err}
+		return nil, &os.PathError{Op: "fstat", Path: path, Err: err}
 	}
-	if st.Mode != unix.S_IFDIR|fresh.perm || st.Uid != fresh.uid || st.Gid != fresh.gid {
-		return nil, fmt.Errorf("%s has mode %o, owner %d:%d; want %o, %d:%d", dir, st.Mode, st.Uid, st.Gid,
-			unix.S_IFDIR|fresh.perm, fresh.uid, fresh.gid)
+	if st.Uid != fresh.uid || st.Gid != fresh.gid {
+		return nil, fmt.Errorf("%s is owned by %d:%d; want %d:%d", path, st.Uid, st.Gid, fresh.uid, fresh.gid)
 	}
 	if err := checkNoXattrs(fd); err != nil {
-		return nil, fmt.Errorf("%s: %w", dir, err)
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if st.Mode != unix.S_IFDIR|fresh.perm {
+		if !resetMode {
+			return nil, fmt.Errorf("%s has mode %o; want %o", path, st.Mode, unix.S_IFDIR|fresh.perm)
+		}
+		if err := unix.Fchmod(fd, fresh.perm); err != nil {
+			return nil, &os.PathError{Op: "chmod", Path: path, Err: err}
+		}
 	}
 	names, err := dirNames(fd)
 	if err != nil {
-		return nil, &os.PathError{Op: "readdir", Path: dir, Err: err}
+		return nil, &os.PathError{Op: "readdir", Path: path, Err: err}
 	}
 	return names, nil
 }
