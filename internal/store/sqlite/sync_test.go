@@ -60,6 +60,20 @@ func openHeld(t *testing.T) (*Store, *heldSync) {
 
 const syncDeadline = time.Minute
 
+// waitHeld waits until the writer holds n durable transactions for the
+// sync that runs. The writer has no event to wait on for that, so the
+// counter is looked at every few milliseconds, up to syncDeadline.
+func waitHeld(t *testing.T, s *Store, n int64) {
+	t.Helper()
+	deadline := time.Now().Add(syncDeadline)
+	for s.held.Load() != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("the writer holds %d durable transactions, want %d", s.held.Load(), n)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 func TestDurableTransactionsWaitForTheSyncAndTheWriterDoesNot(t *testing.T) {
 	s, h := openHeld(t)
 	ctx := context.Background()
@@ -122,13 +136,7 @@ func TestDurableTransactionsWaitingForASyncCommitTogetherAfterIt(t *testing.T) {
 	for i := range n {
 		go func() { done <- s.Events().Create(ctx, event("demo", "e"+string(rune('a'+i)))) }()
 	}
-	deadline := time.Now().Add(syncDeadline)
-	for s.held.Load() != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("the writer holds %d transactions, want %d", s.held.Load(), n)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitHeld(t, s, n)
 	// Held, not committed: no sync could answer them before the next.
 	evs, _, err := s.Events().List(ctx, core.EventSelector{ProjectID: "demo"}, core.ListOptions{Limit: 100})
 	must(t, err, "list")
@@ -160,13 +168,7 @@ func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
 	h.wait(t, "no sync")
 	held := make(chan error, 1)
 	go func() { held <- s.Events().Create(ctx, event("demo", "e1")) }()
-	deadline := time.Now().Add(syncDeadline)
-	for s.held.Load() != 1 {
-		if time.Now().After(deadline) {
-			t.Fatal("the writer does not hold the durable transaction")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	waitHeld(t, s, 1)
 	// The relaxed write commits at once, and the held one with it; that one
 	// is answered only by a sync that begins after its commit.
 	must(t, s.Events().Create(core.Relaxed(ctx), event("demo", "e2")), "a relaxed write while a durable one is held")
