@@ -268,9 +268,10 @@ func TestAllProjectsCopies(t *testing.T) {
 	}
 }
 
-// TestTrimKeepsTheStoreWorking: after Trim has closed the idle readers and
-// shrunk the writer's cache, reads (through cached statements whose
-// connections are gone) and writes go on, concurrently too.
+// TestTrimKeepsTheStoreWorking: after Trim has closed the idle readers,
+// shrunk the writer's cache and unmapped SQLite's free memory, reads
+// (through cached statements whose connections are gone) and writes go on,
+// concurrently too, and with Trims among them.
 func TestTrimKeepsTheStoreWorking(t *testing.T) {
 	s := openTemp(t)
 	ctx := t.Context()
@@ -286,7 +287,15 @@ func TestTrimKeepsTheStoreWorking(t *testing.T) {
 		t.Errorf("%d readers still idle after Trim", st.Idle)
 	}
 	var wg sync.WaitGroup
-	errs := make(chan error, 8)
+	errs := make(chan error, 9)
+	wg.Go(func() { // trimming while others read and write
+		for range 3 {
+			if err := s.Trim(ctx); err != nil {
+				errs <- err
+				return
+			}
+		}
+	})
 	for i := range 8 {
 		wg.Go(func() {
 			id := "e" + strconv.Itoa(i+1)

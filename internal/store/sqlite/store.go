@@ -246,15 +246,20 @@ func (s *Store) Close() error {
 
 // Trim gives back the memory an idle server need not hold: the read pool's
 // idle connections close (their page caches and prepared statements go;
-// the next reads open connections again) and the writer's connection frees
-// the pages it caches. Nothing is lost but the time to warm up again.
+// the next reads open connections again), the writer's connection frees
+// the pages it caches, and SQLite's allocator unmaps what is now free.
+// Nothing is lost but the time to warm up again.
 func (s *Store) Trim(ctx context.Context) error {
 	s.rdb.SetMaxIdleConns(0) // closes the idle ones
 	s.rdb.SetMaxIdleConns(s.readers)
-	return s.write(ctx, func(ctx context.Context, st *txState) error {
+	err := s.write(ctx, func(ctx context.Context, st *txState) error {
 		_, err := st.ExecContext(ctx, "PRAGMA shrink_memory")
 		return err
 	})
+	if terr := trimSQLiteAllocator(); terr != nil {
+		err = errors.Join(err, fmt.Errorf("unmap SQLite's free memory: %w", terr))
+	}
+	return err
 }
 
 // Ping checks that the database answers reads.
