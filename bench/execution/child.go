@@ -182,17 +182,19 @@ func (s *childServer) memory() (rss, peak int64, err error) {
 
 // rssParts splits the server's resident set (kB): anonymous memory, and
 // pages of files (the binary's code and data, which the kernel may drop).
+// A binary on tmpfs (TMPDIR=/dev/shm) counts as shared memory, not file
+// pages; it is the same code, so it is added to them.
 func (s *childServer) rssParts() (anon, file int64, err error) {
-	v, err := s.status("RssAnon:", "RssFile:")
-	return v[0], v[1], err
+	v, err := s.status("RssAnon:", "RssFile:", "RssShmem:")
+	return v[0], v[1] + v[2], err
 }
 
 // pssParts is rssParts with each page divided by the number of processes
 // mapping it (kB): the binary's pages are shared with the workers that run
 // the same binary, and are in the page cache whether or not it maps them.
 func (s *childServer) pssParts() (anon, file int64, err error) {
-	v, err := s.procFields("smaps_rollup", "Pss_Anon:", "Pss_File:")
-	return v[0], v[1], err
+	v, err := s.procFields("smaps_rollup", "Pss_Anon:", "Pss_File:", "Pss_Shmem:")
+	return v[0], v[1] + v[2], err
 }
 
 // status reads the named kB fields of the server's /proc status file.
