@@ -282,10 +282,25 @@ func topLevel(maps []pathMap) []string {
 }
 
 // writeEventFile writes the worker's event document, readable by its owner
-// only.
+// only. The mode is set before the document (which holds the worker's
+// token) is written, and only when it differs: a file left by an earlier
+// start of the event, or a umask that took bits away. A chmod of an
+// unchanged mode still changes the file's metadata, one disk write more
+// per event.
 func writeEventFile(path string, doc []byte) error {
-	if err := os.WriteFile(path, doc, 0o600); err != nil {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o600)
+	if err != nil {
 		return err
 	}
-	return os.Chmod(path, 0o600)
+	fi, err := f.Stat()
+	if err == nil && fi.Mode().Perm() != 0o600 {
+		err = f.Chmod(0o600)
+	}
+	if err == nil {
+		_, err = f.Write(doc)
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }

@@ -428,3 +428,56 @@ func TestWorkerImageRefused(t *testing.T) {
 		t.Fatalf("worker naming Brigade's worker image: %+v %v", st, err)
 	}
 }
+
+// TestEventFileModeIsOwnerOnly: event.json is 0600 whether it is new or
+// left by an earlier start with other bits, and holds the new document
+// alone.
+func TestEventFileModeIsOwnerOnly(t *testing.T) {
+	dir := t.TempDir()
+	for _, c := range []struct {
+		name string
+		prep func(path string)
+	}{
+		{"new", func(string) {}},
+		{"left readable by all", func(path string) {
+			if err := os.WriteFile(path, []byte(`{"old":"a longer document than the new one"}`), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(path, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}},
+		{"left read-only", func(path string) {
+			if err := os.WriteFile(path, []byte(`{}`), 0o400); err != nil {
+				t.Fatal(err)
+			}
+		}},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".json")
+			c.prep(path)
+			doc := []byte(`{"new":1}`)
+			err := writeEventFile(path, doc)
+			if c.name == "left read-only" && os.Geteuid() != 0 {
+				// Not the owner's to write: the error says so, nothing leaks.
+				if err == nil {
+					t.Fatal("wrote a read-only file")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			fi, err := os.Stat(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("mode %v, want -rw-------", fi.Mode().Perm())
+			}
+			if b, _ := os.ReadFile(path); string(b) != string(doc) {
+				t.Errorf("content %q, want %q", b, doc)
+			}
+		})
+	}
+}
