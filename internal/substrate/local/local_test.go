@@ -435,10 +435,11 @@ func TestWorkerImageRefused(t *testing.T) {
 func TestEventFileModeIsOwnerOnly(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct {
-		name string
-		prep func(path string)
+		name     string
+		prep     func(path string)
+		readOnly bool // only root may write it
 	}{
-		{"new", func(string) {}},
+		{"new", func(string) {}, false},
 		{"left readable by all", func(path string) {
 			if err := os.WriteFile(path, []byte(`{"old":"a longer document than the new one"}`), 0o644); err != nil {
 				t.Fatal(err)
@@ -446,19 +447,19 @@ func TestEventFileModeIsOwnerOnly(t *testing.T) {
 			if err := os.Chmod(path, 0o644); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, false},
 		{"left read-only", func(path string) {
 			if err := os.WriteFile(path, []byte(`{}`), 0o400); err != nil {
 				t.Fatal(err)
 			}
-		}},
+		}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".json")
 			c.prep(path)
 			doc := []byte(`{"new":1}`)
 			err := writeEventFile(path, doc)
-			if c.name == "left read-only" && os.Geteuid() != 0 {
+			if c.readOnly && os.Geteuid() != 0 {
 				// Not the owner's to write: the error says so, nothing leaks.
 				if err == nil {
 					t.Fatal("wrote a read-only file")
