@@ -14,6 +14,7 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/api"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/exepages"
 	"github.com/brigadeplatform/brigade/internal/metrics"
 	"github.com/brigadeplatform/brigade/internal/runner"
 	"github.com/brigadeplatform/brigade/internal/substrate/docker"
@@ -93,6 +94,7 @@ func newRunner(ctx context.Context, cfg Config, svc *api.Service, store core.Sto
 		Idle: func() {
 			trimStore(store, log)
 			debug.FreeOSMemory()
+			releaseCode(log)
 		},
 	}, svc, store, sub, log.With("component", "runner"))
 	return r, sub, nil
@@ -109,6 +111,15 @@ func trimStore(store core.Store, log *slog.Logger) {
 	defer cancel()
 	if err := t.Trim(ctx); err != nil {
 		log.Debug("trimming the store's caches", "error", err)
+	}
+}
+
+// releaseCode drops the idle server's mappings of its own code and
+// read-only data (see package exepages): clean pages of the binary that
+// the next event maps again as it runs.
+func releaseCode(log *slog.Logger) {
+	if _, err := exepages.Release(); err != nil {
+		log.Debug("releasing the program's code pages", "error", err)
 	}
 }
 
