@@ -22,7 +22,12 @@
 //     spawns of `true` run 8 at a time;
 //
 //   - idle RSS: that server's resident memory once it is idle after the
-//     throughput run, against its own right after it started.
+//     throughput run, against its own right after it started;
+//
+//   - after idle: -wakes times, one event into that server after it has been
+//     idle for 3 s (so it has trimmed its caches and released its code
+//     pages), from its creation to its worker's end, against one more event
+//     sent at once.
 //
 // latency, jobs and fanout run a server inside this process (this binary then
 // also serves as the worker); start, throughput and idle RSS run the real
@@ -57,6 +62,7 @@ type options struct {
 	database                        string // postgres://... or "" for SQLite
 	starts, events, jobs, fanout    int
 	throughput, clients, maxWorkers int
+	wakes                           int
 	settle                          time.Duration
 }
 
@@ -72,6 +78,7 @@ func main() {
 	flag.IntVar(&o.clients, "clients", 16, "concurrent clients creating the throughput events")
 	flag.IntVar(&o.maxWorkers, "max-workers", 8, "--max-workers of the throughput server (and concurrency of its baseline)")
 	flag.StringVar(&o.database, "database", "", "postgres://... to run the servers on PostgreSQL (a fresh schema each, dropped after) instead of SQLite")
+	flag.IntVar(&o.wakes, "wakes", 5, "events, each into the throughput server after it has been idle, for the after-idle figure (0 skips it)")
 	flag.DurationVar(&o.settle, "settle", 5*time.Second, "how long the idle server is left before its RSS is read again")
 	flag.Parse()
 	if err := run(o); err != nil {

@@ -120,6 +120,15 @@ func throughput(bin, dir string, o options) error {
 		fmt.Printf("  Go runtime: heap in use %.1f MiB, heap idle not yet returned %.1f MiB, stacks %.1f MiB\n",
 			float64(heap)/(1<<20), float64(idle)/(1<<20), float64(stacks)/(1<<20))
 	}
+	if err == nil && o.wakes > 0 {
+		cold, warm, werr := afterIdle(ctx, c, "throughput", o.wakes)
+		if werr != nil {
+			return werr
+		}
+		fmt.Printf("first event after idle (created → worker ended, one-job script), %d rounds\n", o.wakes)
+		fmt.Printf("  into a server idle %s (its idle trims done)  p50 %6.2f ms   max %6.2f ms\n", idleWait, ms(pct(cold, .5)), ms(cold[len(cold)-1]))
+		fmt.Printf("  the next one at once (baseline)           p50 %6.2f ms   max %6.2f ms\n", ms(pct(warm, .5)), ms(warm[len(warm)-1]))
+	}
 	if nw, notes := srv.warnings(); nw > 0 {
 		fmt.Printf("  the server logged %d warnings or errors, first: %s\n", nw, strings.Join(notes, "\n    "))
 	}
@@ -276,5 +285,59 @@ func eventSpan(ctx context.Context, c *client.Client, project string) (span, err
 			return s, nil
 		}
 		opts.Continue = l.Metadata.Continue
+	}
+}
+
+// idleWait is how long afterIdle leaves the server alone before each cold
+// event: past the runner's 2 s idle delay, after which the server trims its
+// caches and releases its code pages.
+const idleWait = 3 * time.Second
+
+// afterIdle measures what an idle server's trims cost the next event: n
+// times, it leaves the server idle for idleWait, then times one event from
+// its creation to its worker's end (server times), then one more at once.
+func afterIdle(ctx context.Context, c *client.Client, project string, n int) (cold, warm []time.Duration, err error) {
+	for range n {
+		time.Sleep(idleWait)
+		for _, into := range []*[]time.Duration{&cold, &warm} {
+			d, err := oneEvent(ctx, c, project)
+			if err != nil {
+				return nil, nil, err
+			}
+			*into = append(*into, d)
+		}
+	}
+	sortDur(cold)
+	sortDur(warm)
+	return cold, warm, nil
+}
+
+// oneEvent creates an event of project and returns, once its worker is
+// over, the time from its creation to its worker's end.
+func oneEvent(ctx context.Context, c *client.Client, project string) (time.Duration, error) {
+	evs, err := c.CreateEvent(ctx, &core.Event{ProjectID: project, Source: "bench.example.com", Type: "run"})
+	if err != nil {
+		return 0, err
+	}
+	if len(evs) != 1 {
+		return 0, fmt.Errorf("one event created for project %s, got %d", project, len(evs))
+	}
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ev, err := c.GetEvent(ctx, evs[0].Metadata.ID)
+		if err != nil {
+			return 0, err
+		}
+		st := ev.Worker.Status
+		if st.Phase.IsTerminal() {
+			if st.Phase != core.PhaseSucceeded || st.Ended == nil || ev.Metadata.Created == nil {
+				return 0, fmt.Errorf("event %s ended %s", ev.Metadata.ID, st.Phase)
+			}
+			return st.Ended.Sub(*ev.Metadata.Created), nil
+		}
+		if time.Now().After(deadline) {
+			return 0, fmt.Errorf("event %s still %s after a minute", ev.Metadata.ID, st.Phase)
+		}
+		time.Sleep(2 * time.Millisecond)
 	}
 }
