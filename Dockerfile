@@ -41,6 +41,8 @@ CMD ["server"]
 FROM ${GOLANG_IMAGE} AS build
 WORKDIR /src
 COPY go.mod go.sum ./
+# go.mod replaces a module with one in this tree (third_party/pprof/README.md).
+COPY third_party ./third_party
 RUN go mod download
 COPY . .
 ARG VERSION=v0.1.0-dev
