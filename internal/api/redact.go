@@ -42,6 +42,18 @@ func (c *redactors) secretsChanged() {
 	c.mu.Unlock()
 }
 
+// knowEvent records the project of an event (which never changes), so
+// that its lines need no read of the event: StartWorker, which reads the
+// event anyway, tells it before the worker writes a line.
+func (c *redactors) knowEvent(eventID, projectID string) {
+	c.mu.Lock()
+	if c.events == nil || len(c.events) >= redactCacheLimit {
+		c.events = map[string]string{}
+	}
+	c.events[eventID] = projectID
+	c.mu.Unlock()
+}
+
 // RedactLogs returns entries with the secrets of the event's project
 // masked. The slice is entries itself when nothing changed, else a copy:
 // the caller's lines are not modified. A line is redacted on its own, so a
@@ -86,12 +98,7 @@ func (s *Service) logRedactor(ctx context.Context, eventID string) (*redact.Reda
 			return nil, err
 		}
 		projectID = ev.ProjectID
-		c.mu.Lock()
-		if c.events == nil || len(c.events) >= redactCacheLimit {
-			c.events = map[string]string{}
-		}
-		c.events[eventID] = projectID
-		c.mu.Unlock()
+		c.knowEvent(eventID, projectID)
 	}
 	c.mu.Lock()
 	cached, ok := c.projects[projectID]

@@ -21,11 +21,13 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 	}
 	token := auth.NewToken()
 	var launch *core.WorkerLaunch
+	var projectID string
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		ev, err := s.store.Events().Head(ctx, id)
 		if err != nil {
 			return err
 		}
+		projectID = ev.ProjectID
 		if ev.Worker.Status.Phase != core.PhasePending {
 			return core.NewConflict("Event", id, fmt.Sprintf(
 				"Event %q worker has already been started.", id))
@@ -44,6 +46,7 @@ func (s *Service) StartWorker(ctx context.Context, id string) (*core.WorkerLaunc
 	if err != nil {
 		return nil, err
 	}
+	s.redact.knowEvent(id, projectID) // redact.go: its lines need no lookup
 	s.metrics.WorkerPhase(core.PhaseStarting)
 	return launch, nil
 }
