@@ -9,7 +9,8 @@
 // data while memory allows, and the next use maps a page again with a minor
 // fault. Release does that for the read-only, private mappings of the
 // running executable; writable mappings (the data and BSS segments, which
-// may hold changes) are never touched.
+// may hold changes) are never touched, nor is a read-only one that holds a
+// changed copy of a page (a debugger's breakpoint, a uprobe).
 package exepages
 
 import (
@@ -20,20 +21,42 @@ import (
 	"strconv"
 )
 
-// mapping is one line of /proc/self/maps that belongs to the executable
-// and may be released.
+// mapping is a mapping of the executable that may be released.
 type mapping struct {
 	start, end uintptr
 }
 
-// releasable parses /proc/<pid>/maps text and returns the read-only private
-// mappings of the file with the given device and inode.
-func releasable(maps []byte, major, minor uint32, inode uint64) ([]mapping, error) {
+// releasable parses /proc/<pid>/smaps text and returns the read-only
+// private mappings of the file with the given device and inode that hold
+// no private copy of a page. A debugger's breakpoint or a uprobe is such a
+// copy (the kernel writes it into a copy of the code page), and dropping
+// it would drop the breakpoint, so a mapping with one is left alone.
+func releasable(smaps []byte, major, minor uint32, inode uint64) ([]mapping, error) {
 	var out []mapping
-	sc := bufio.NewScanner(bytes.NewReader(maps))
+	var cur *mapping // the candidate whose fields are being read
+	anon := int64(-1)
+	done := func() {
+		if cur != nil && anon == 0 {
+			out = append(out, *cur)
+		}
+		cur, anon = nil, -1
+	}
+	sc := bufio.NewScanner(bytes.NewReader(smaps))
 	sc.Buffer(make([]byte, 0, 4096), 1<<20)
 	for sc.Scan() {
 		f := bytes.Fields(sc.Bytes())
+		if len(f) == 0 {
+			continue
+		}
+		if bytes.HasSuffix(f[0], []byte(":")) { // a field of the mapping above
+			if cur != nil && string(f[0]) == "Anonymous:" && len(f) >= 2 {
+				if n, err := strconv.ParseInt(string(f[1]), 10, 64); err == nil {
+					anon = n
+				}
+			}
+			continue
+		}
+		done()
 		// address perms offset dev inode [path]
 		if len(f) < 5 {
 			continue
@@ -54,11 +77,12 @@ func releasable(maps []byte, major, minor uint32, inode uint64) ([]mapping, erro
 		if !ok {
 			return nil, fmt.Errorf("exepages: cannot read the address range %q in the memory map", f[0])
 		}
-		out = append(out, mapping{start, end})
+		cur = &mapping{start, end}
 	}
 	if err := sc.Err(); err != nil {
 		return nil, fmt.Errorf("exepages: reading the memory map: %w", err)
 	}
+	done()
 	return out, nil
 }
 
@@ -85,7 +109,7 @@ func parseRange(b []byte) (start, end uintptr, ok bool) {
 	return uintptr(s), uintptr(e), true
 }
 
-// readMaps reads /proc/self/maps.
-func readMaps() ([]byte, error) {
-	return os.ReadFile("/proc/self/maps")
+// readSmaps reads /proc/self/smaps.
+func readSmaps() ([]byte, error) {
+	return os.ReadFile("/proc/self/smaps")
 }

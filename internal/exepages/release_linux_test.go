@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"os"
+	"os/exec"
 	"sync"
 	"testing"
 	"unsafe"
@@ -26,16 +27,16 @@ func programMappings(t *testing.T) []mapping {
 	if err := unix.Stat("/proc/self/exe", &st); err != nil {
 		t.Fatal(err)
 	}
-	maps, err := readMaps()
+	smaps, err := readSmaps()
 	if err != nil {
 		t.Fatal(err)
 	}
-	ms, err := releasable(maps, unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)), st.Ino)
+	ms, err := releasable(smaps, unix.Major(uint64(st.Dev)), unix.Minor(uint64(st.Dev)), st.Ino)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(ms) == 0 {
-		t.Fatalf("no read-only mapping of the test binary in:\n%s", maps)
+		t.Fatalf("no read-only mapping of the test binary in:\n%s", smaps)
 	}
 	return ms
 }
@@ -141,5 +142,45 @@ func TestReleaseWhileCodeRuns(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Fatal(err)
+	}
+}
+
+// A read-only page of the program that holds a change (as a debugger's
+// breakpoint does) keeps it: its mapping is not released. The change
+// stays in the process for good, so the test runs in a child process.
+func TestReleaseKeepsAChangedCodePage(t *testing.T) {
+	if os.Getenv("EXEPAGES_CHANGED_PAGE_CHILD") == "" {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestReleaseKeepsAChangedCodePage$", "-test.v")
+		cmd.Env = append(os.Environ(), "EXEPAGES_CHANGED_PAGE_CHILD=1")
+		out, err := cmd.CombinedOutput()
+		if err != nil || !bytes.Contains(out, []byte("--- PASS: TestReleaseKeepsAChangedCodePage")) {
+			t.Fatalf("the child process: %v\n%s", err, out)
+		}
+		return
+	}
+	ps := uintptr(os.Getpagesize())
+	base := uintptr(unsafe.Pointer(unsafe.StringData(filler)))
+	page := (base + uintptr(len(filler))/2) &^ (ps - 1)
+	// Write one byte the way a debugger does: the kernel gives this
+	// process a private copy of the page.
+	mem := unsafe.Slice((*byte)(unsafe.Add(unsafe.Pointer(unsafe.StringData(filler)), page-base)), ps)
+	if err := unix.Mprotect(mem, unix.PROT_READ|unix.PROT_WRITE); err != nil {
+		t.Fatal(err)
+	}
+	old := mem[0]
+	mem[0] = old ^ 0xff
+	if err := unix.Mprotect(mem, unix.PROT_READ); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range programMappings(t) {
+		if m.start <= page && page < m.end {
+			t.Fatalf("the mapping %#x-%#x holds a changed page and is releasable", m.start, m.end)
+		}
+	}
+	if _, err := Release(); err != nil {
+		t.Fatal(err)
+	}
+	if mem[0] != old^0xff {
+		t.Fatalf("the changed byte reads %#x after Release, want %#x: the private copy was dropped", mem[0], old^0xff)
 	}
 }
