@@ -152,14 +152,10 @@ func (s *Service) fanOut(ctx context.Context, ev *core.Event, retryOf *core.Even
 			projects = []core.Project{*p}
 		}
 	} else {
-		all, err := s.store.Projects().All(ctx)
+		var err error
+		projects, err = s.store.Projects().Matching(ctx, func(p *core.Project) bool { return Subscribes(p, ev) })
 		if err != nil {
 			return nil, fmt.Errorf("reading projects to match subscriptions: %w", err)
-		}
-		for i := range all {
-			if Subscribes(&all[i], ev) {
-				projects = append(projects, all[i])
-			}
 		}
 	}
 	now := s.now()

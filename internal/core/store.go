@@ -82,8 +82,13 @@ type ProjectStore interface {
 	Create(ctx context.Context, p *Project) error // ConflictError if the id is taken
 	Get(ctx context.Context, id string) (*Project, error)
 	List(ctx context.Context, opts ListOptions) ([]Project, ListMeta, error)
-	// All returns every project, for subscription matching.
+	// All returns every project.
 	All(ctx context.Context) ([]Project, error)
+	// Matching returns the projects keep accepts, by id, for subscription
+	// matching (every event the server takes in). keep is shown each
+	// project read-only, perhaps the store's own cached copy: it must
+	// neither change it nor hold on to it. Only the kept are copied.
+	Matching(ctx context.Context, keep func(*Project) bool) ([]Project, error)
 	// Update replaces description and spec.
 	Update(ctx context.Context, p *Project) error
 	// Delete removes the project and everything that belongs to it: events,

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -104,6 +105,14 @@ func (ps projectStore) All(ctx context.Context) ([]core.Project, error) {
 		return nil, fmt.Errorf("list all projects: %w", err)
 	}
 	return scanProjects(rows)
+}
+
+func (ps projectStore) Matching(ctx context.Context, keep func(*core.Project) bool) ([]core.Project, error) {
+	all, err := ps.All(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return slices.DeleteFunc(all, func(p core.Project) bool { return !keep(&p) }), nil
 }
 
 func scanProjects(rows pgx.Rows) ([]core.Project, error) {

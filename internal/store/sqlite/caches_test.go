@@ -319,3 +319,43 @@ func TestTrimKeepsTheStoreWorking(t *testing.T) {
 	}
 	must(t, s.Trim(ctx), "trim again")
 }
+
+// BenchmarkSubscriptionMatching: what matching an event against 50
+// projects, one of which subscribes, costs with every project copied (All)
+// and with only the kept one copied (Matching).
+func BenchmarkSubscriptionMatching(b *testing.B) {
+	s := openTemp(b)
+	ctx := b.Context()
+	for i := range 50 {
+		var p core.Project
+		must(b, json.Unmarshal([]byte(richProject), &p), "decode")
+		p.Metadata.ID = fmt.Sprintf("p%02d", i)
+		p.Spec.EventSubscriptions[0].Source = fmt.Sprintf("source-%02d", i)
+		must(b, s.Projects().Create(ctx, &p), "create")
+	}
+	keep := func(p *core.Project) bool { return p.Spec.EventSubscriptions[0].Source == "source-07" }
+	b.Run("All", func(b *testing.B) {
+		for b.Loop() {
+			all, err := s.Projects().All(ctx)
+			must(b, err, "all")
+			var kept []core.Project
+			for i := range all {
+				if keep(&all[i]) {
+					kept = append(kept, all[i])
+				}
+			}
+			if len(kept) != 1 {
+				b.Fatalf("kept %d", len(kept))
+			}
+		}
+	})
+	b.Run("Matching", func(b *testing.B) {
+		for b.Loop() {
+			kept, err := s.Projects().Matching(ctx, keep)
+			must(b, err, "matching")
+			if len(kept) != 1 {
+				b.Fatalf("kept %d", len(kept))
+			}
+		}
+	})
+}

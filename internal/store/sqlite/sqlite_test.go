@@ -49,7 +49,7 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) core.Store { return openTemp(t) })
 }
 
-func must(t *testing.T, err error, what string) {
+func must(t testing.TB, err error, what string) {
 	t.Helper()
 	if err != nil {
 		t.Fatalf("%s: %v", what, err)

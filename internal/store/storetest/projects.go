@@ -1,6 +1,8 @@
 package storetest
 
 import (
+	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,6 +105,41 @@ func projectCases() []testCase {
 			for i, p := range all {
 				wantEqual(t, p.Metadata.ID, idf("p%02d", i), "project order")
 			}
+		}},
+		{"Projects/MatchingKeepsWhatItIsAskedToByID", func(t *testing.T, s core.Store) {
+			ctx := t.Context()
+			for i := 9; i >= 0; i-- {
+				mkProject(t, s, idf("p%02d", i))
+			}
+			odd := func(p *core.Project) bool { return p.Metadata.ID[2]%2 == 1 }
+			var shown []string
+			got, err := s.Projects().Matching(ctx, func(p *core.Project) bool {
+				shown = append(shown, p.Metadata.ID)
+				return odd(p)
+			})
+			must(t, err, "matching projects")
+			wantEqual(t, projectIDs(got), []string{"p01", "p03", "p05", "p07", "p09"}, "kept projects")
+			slices.Sort(shown)
+			wantEqual(t, len(slices.Compact(shown)), 10, "projects shown to keep")
+			wantEqual(t, got[0].Spec, newProject("p01").Spec, "a kept project's spec")
+			// What it returns is the caller's: changing it changes nothing stored.
+			got[0].Spec.EventSubscriptions[0].Qualifiers["repo"] = "changed"
+			got[0].Spec.WorkerTemplate.DefaultConfigFiles["brigade.js"] = "changed"
+			again, err := s.Projects().Matching(ctx, odd)
+			must(t, err, "matching projects again")
+			wantEqual(t, again[0].Spec, newProject("p01").Spec, "a kept project's spec after a caller changed its copy")
+			// In a transaction, it sees the transaction's own writes.
+			must(t, s.Tx(ctx, func(ctx context.Context) error {
+				if err := s.Projects().Create(ctx, newProject("p11")); err != nil {
+					return err
+				}
+				in, err := s.Projects().Matching(ctx, odd)
+				if err != nil {
+					return err
+				}
+				wantEqual(t, projectIDs(in), []string{"p01", "p03", "p05", "p07", "p09", "p11"}, "kept projects in a transaction")
+				return nil
+			}), "transaction")
 		}},
 		{"Projects/UpdateReplacesDescriptionAndSpec", func(t *testing.T, s core.Store) {
 			mkProject(t, s, "demo")
