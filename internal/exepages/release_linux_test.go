@@ -83,8 +83,8 @@ func TestReleaseDropsTheProgramsReadOnlyPagesAndKeepsItsData(t *testing.T) {
 	for i := 0; i < len(filler); i += 4096 {
 		readSink += filler[i]
 	}
-	if mapped, all := mappedPages(t, lo, hi); mapped != all {
-		t.Fatalf("%d of %d pages of the filler mapped after reading all of it", mapped, all)
+	if mapped, all := mappedPages(t, lo, hi); all < 16 || mapped != all {
+		t.Fatalf("%d of %d pages of the filler mapped after reading all of it (want at least 16, all of them)", mapped, all)
 	}
 	ms := programMappings(t)
 	var total int64
