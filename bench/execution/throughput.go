@@ -313,31 +313,28 @@ func afterIdle(ctx context.Context, c *client.Client, project string, n int) (co
 }
 
 // oneEvent creates an event of project and returns, once its worker is
-// over, the time from its creation to its worker's end.
+// over, the time from its creation to its worker's end (server times).
 func oneEvent(ctx context.Context, c *client.Client, project string) (time.Duration, error) {
 	evs, err := c.CreateEvent(ctx, &core.Event{ProjectID: project, Source: "bench.example.com", Type: "run"})
 	if err != nil {
 		return 0, err
 	}
-	if len(evs) != 1 {
-		return 0, fmt.Errorf("one event created for project %s, got %d", project, len(evs))
+	if len(evs) != 1 || evs[0].Metadata.Created == nil {
+		return 0, fmt.Errorf("one event with its creation time for project %s, got %d", project, len(evs))
 	}
-	deadline := time.Now().Add(time.Minute)
-	for {
-		ev, err := c.GetEvent(ctx, evs[0].Metadata.ID)
-		if err != nil {
-			return 0, err
-		}
-		st := ev.Worker.Status
-		if st.Phase.IsTerminal() {
-			if st.Phase != core.PhaseSucceeded || st.Ended == nil || ev.Metadata.Created == nil {
-				return 0, fmt.Errorf("event %s ended %s", ev.Metadata.ID, st.Phase)
-			}
-			return st.Ended.Sub(*ev.Metadata.Created), nil
-		}
-		if time.Now().After(deadline) {
-			return 0, fmt.Errorf("event %s still %s after a minute", ev.Metadata.ID, st.Phase)
-		}
-		time.Sleep(2 * time.Millisecond)
+	ev := evs[0]
+	ctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	statuses, errs := c.WatchWorkerStatus(ctx, ev.Metadata.ID)
+	var last core.WorkerStatus
+	for st := range statuses {
+		last = st
 	}
+	if err := <-errs; err != nil {
+		return 0, fmt.Errorf("watching event %s: %w", ev.Metadata.ID, err)
+	}
+	if last.Phase != core.PhaseSucceeded || last.Ended == nil {
+		return 0, fmt.Errorf("event %s ended %s", ev.Metadata.ID, last.Phase)
+	}
+	return last.Ended.Sub(*ev.Metadata.Created), nil
 }
