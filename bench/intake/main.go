@@ -22,6 +22,8 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"sort"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -142,6 +144,7 @@ func run(n, c, projects, rawRows int, database, cpuprofile, traceFile, memprofil
 		runtime.MemProfileRate = 64 << 10
 		runtime.GC() // forget what setting up allocated
 	}
+	commits0, txs0 := commits(client, base)
 	cpu0 := cpuTime()
 	start := time.Now()
 	for w := 0; w < c; w++ {
@@ -165,6 +168,7 @@ func run(n, c, projects, rawRows int, database, cpuprofile, traceFile, memprofil
 	wg.Wait()
 	elapsed := time.Since(start)
 	cpu := cpuTime() - cpu0
+	commits1, txs1 := commits(client, base)
 	if cpuprofile != "" {
 		pprof.StopCPUProfile()
 	}
@@ -196,6 +200,10 @@ func run(n, c, projects, rawRows int, database, cpuprofile, traceFile, memprofil
 		rate, ms(pct(0.50)), ms(pct(0.99)), ms(lat[len(lat)-1]), failures.Load())
 	fmt.Printf("  CPU               %8.0f µs/event (server and clients: one process; %.0f%% of %d cores)\n",
 		float64(cpu.Microseconds())/float64(n), 100*cpu.Seconds()/elapsed.Seconds()/float64(runtime.NumCPU()), runtime.NumCPU())
+	if commits1 > commits0 {
+		fmt.Printf("  commits           %8.0f (%.1f transactions each, %.2f per event; the audit log's batches included)\n",
+			commits1-commits0, (txs1-txs0)/(commits1-commits0), (commits1-commits0)/float64(n))
+	}
 	fmt.Printf("  "+rawWhat, rawRate)
 	fmt.Printf("  ratio             %8.2fx the raw one-row-per-commit rate\n", rate/rawRate)
 	if f := failures.Load(); f > 0 {
@@ -211,6 +219,37 @@ func cpuTime() time.Duration {
 		return 0
 	}
 	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// commits reads the store's group commits so far, and the transactions
+// they held, from the server's /metrics (zeros if it cannot).
+func commits(client *http.Client, base string) (n, txs float64) {
+	resp, err := client.Get(base + "/metrics")
+	if err != nil {
+		return 0, 0
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		name, value, ok := strings.Cut(line, " ")
+		if !ok {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			continue
+		}
+		switch name {
+		case "brigade_store_commit_transactions_count":
+			n = v
+		case "brigade_store_commit_transactions_sum":
+			txs = v
+		}
+	}
+	return n, txs
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
