@@ -180,9 +180,10 @@ func (r *Recorder) writer() {
 }
 
 func (r *Recorder) write(batch []core.AuditEntry) {
-	// Relaxed: the batch reaches the disk with the next durable commit,
-	// and survives a crash of the process in any case.
-	ctx, cancel := context.WithTimeout(core.Relaxed(context.Background()), time.Minute)
+	// Unhurried: the batch reaches the disk with the next durable commit,
+	// and survives a crash of the process in any case; nothing waits on it,
+	// so the store may hold it back to share the next commit.
+	ctx, cancel := context.WithTimeout(core.Unhurried(context.Background()), time.Minute)
 	defer cancel()
 	if err := r.store.Append(ctx, batch); err != nil {
 		r.log.Error("storing audit entries failed; they are lost", "entries", len(batch), "error", err)

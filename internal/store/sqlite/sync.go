@@ -32,10 +32,11 @@ import (
 // before the sync after it anyway, so committing them when it ends answers
 // them as soon, in fewer and larger commits (many clients at once). A
 // transaction that would be answered at its commit (a relaxed one) ends
-// the wait, as does the end of the sync or a full batch. Writer only.
+// the wait, as does the end of the sync or a full batch; an unhurried one
+// waits with the durable ones. Writer only.
 func (s *Store) holdForSync(batch []*txRequest) []*txRequest {
 	defer s.held.Store(0)
-	for len(batch) < maxBatch && allDurable(batch) {
+	for len(batch) < maxBatch && mayWait(batch) {
 		idle := s.syncIdle()
 		if idle == nil {
 			return batch
@@ -53,9 +54,10 @@ func (s *Store) holdForSync(batch []*txRequest) []*txRequest {
 	return batch
 }
 
-func allDurable(batch []*txRequest) bool {
+// mayWait reports whether nothing in batch is to be answered at its commit.
+func mayWait(batch []*txRequest) bool {
 	for _, r := range batch {
-		if core.IsRelaxed(r.ctx) {
+		if core.IsRelaxed(r.ctx) && !core.IsUnhurried(r.ctx) {
 			return false
 		}
 	}

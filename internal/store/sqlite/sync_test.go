@@ -54,8 +54,27 @@ func openHeld(t *testing.T) (*Store, *heldSync) {
 	if err != nil {
 		t.Fatalf("open store: %v", err)
 	}
-	t.Cleanup(func() { s.Close() })
+	// A test that failed half-way may leave a sync held: let every sync
+	// through while closing, so that the failure is reported, not a hang.
+	t.Cleanup(func() {
+		stop := make(chan struct{})
+		go h.letThrough(stop)
+		s.Close()
+		close(stop)
+	})
 	return s, h
+}
+
+// letThrough answers every sync until stop is closed.
+func (h *heldSync) letThrough(stop <-chan struct{}) {
+	for {
+		select {
+		case <-h.entered:
+		case h.release <- nil:
+		case <-stop:
+			return
+		}
+	}
 }
 
 const syncDeadline = time.Minute
@@ -183,6 +202,44 @@ func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
 	h.release <- nil
 	must(t, <-first, "first durable write")
 	h.wait(t, "no sync for the held transaction")
+	h.release <- nil
+	must(t, <-held, "held durable write")
+}
+
+func TestAnUnhurriedTransactionWaitsWithTheHeldOnes(t *testing.T) {
+	s, h := openHeld(t)
+	ctx := context.Background()
+	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
+	first := make(chan error, 1)
+	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
+	h.wait(t, "no sync")
+	held := make(chan error, 1)
+	go func() { held <- s.Events().Create(ctx, event("demo", "e1")) }()
+	waitHeld(t, s, 1)
+	unhurried := make(chan error, 1)
+	go func() { unhurried <- s.Events().Create(core.Unhurried(ctx), event("demo", "e2")) }()
+	// Unlike a relaxed write, it joins the held batch instead of ending it.
+	waitHeld(t, s, 2)
+	for _, id := range []string{"e1", "e2"} {
+		if _, err := s.Events().Get(ctx, id); err == nil {
+			t.Fatalf("%s is visible while the first sync runs: the held batch was committed", id)
+		}
+	}
+	batches := s.batches.Load()
+	h.release <- nil
+	must(t, <-first, "first durable write")
+	// Committed together; the unhurried write is answered at the commit,
+	// the durable one only after the sync that follows it.
+	must(t, <-unhurried, "unhurried write")
+	if got := s.batches.Load() - batches; got != 1 {
+		t.Errorf("the held durable and unhurried writes took %d commits, want 1", got)
+	}
+	h.wait(t, "no sync for the held transaction")
+	select {
+	case err := <-held:
+		t.Fatalf("the held durable write was answered (%v) before its sync ended", err)
+	default:
+	}
 	h.release <- nil
 	must(t, <-held, "held durable write")
 }
