@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -123,7 +124,7 @@ func BenchmarkReadyManyQueued(b *testing.B) {
 	})
 	b.Run("distinct-baseline", func(b *testing.B) {
 		for b.Loop() {
-			rows, err := s.rdb.QueryContext(ctx, `SELECT DISTINCT project_id FROM queue INDEXED BY queue_by_kind
+			rows, err := s.rdb.QueryContext(ctx, `SELECT DISTINCT project_id FROM queue INDEXED BY queue_by_project
 				WHERE kind = ? AND available_at_ns <= ? ORDER BY project_id`, string(core.TaskWorker), s.now().UnixNano())
 			if err != nil {
 				b.Fatal(err)
@@ -138,6 +139,38 @@ func BenchmarkReadyManyQueued(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLeaseManyQueued measures the scheduler's lease of a project's
+// first task with 1,000 tasks queued for that project (and each lease
+// given back, so that every round leases the same task).
+func BenchmarkLeaseManyQueued(b *testing.B) {
+	s := openTemp(b)
+	ctx := core.Relaxed(context.Background())
+	if err := s.Projects().Create(ctx, project("busy")); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 1000 {
+		id := "e" + strconv.Itoa(i)
+		err := s.Tx(ctx, func(ctx context.Context) error {
+			if err := s.Events().Create(ctx, event("busy", id)); err != nil {
+				return err
+			}
+			return s.Queue().Enqueue(ctx, &core.Task{Kind: core.TaskWorker, ProjectID: "busy", EventID: id})
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	for b.Loop() {
+		t, err := s.Queue().Lease(ctx, core.TaskWorker, "busy", time.Minute)
+		if err != nil || t == nil || t.EventID != "e0" {
+			b.Fatal(t, err)
+		}
+		if err := s.Queue().Nack(ctx, t.ID, 0); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
 
 // BenchmarkTxSequentialRelaxed measures what one small relaxed transaction

@@ -87,12 +87,15 @@ func enqueueRefused(ctx context.Context, q querier, t *core.Task) error {
 	return core.NewBadRequest(fmt.Sprintf("task names project %q but event %q belongs to project %q", t.ProjectID, t.EventID, project))
 }
 
-func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, error) {
-	// A skip-scan of queue_ready: each step seeks the next project that has
-	// a task of the kind due by now, so the cost grows with the projects
-	// that have one, not with the tasks queued (SELECT DISTINCT would read
-	// them all).
-	rows, err := qs.s.reader(ctx).QueryContext(ctx, `WITH RECURSIVE ready(project_id) AS (
+// The queue's questions, all answered from the index queue_by_project
+// (kind, project_id, id, available_at_ns): queuePlanTest checks that they
+// are, without a temporary sort and without reading the table.
+const (
+	// readyQuery: which projects have a task of kind ?1 due by ?2. A
+	// skip-scan: each step seeks the next project that has one, so the cost
+	// grows with the projects that have one, not with the tasks queued
+	// (SELECT DISTINCT would read them all).
+	readyQuery = `WITH RECURSIVE ready(project_id) AS (
 			SELECT (SELECT project_id FROM queue WHERE kind = ?1 AND available_at_ns <= ?2
 				ORDER BY project_id LIMIT 1)
 			UNION ALL
@@ -100,8 +103,21 @@ func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, e
 				AND q.available_at_ns <= ?2 ORDER BY q.project_id LIMIT 1)
 			FROM ready WHERE ready.project_id IS NOT NULL
 		)
-		SELECT project_id FROM ready WHERE project_id IS NOT NULL`,
-		string(kind), qs.s.now().UnixNano())
+		SELECT project_id FROM ready WHERE project_id IS NOT NULL`
+	// leaseQuery: project ?3's first task of kind ?1 due by ?2.
+	leaseQuery = `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
+		WHERE kind = ?1 AND project_id = ?3 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+	// leaseAnyQuery: the first task of kind ?1 due by ?2, of any project.
+	// The runner always names the project; this one reads the table in id
+	// order, and only tests ask it.
+	leaseAnyQuery = `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
+		WHERE kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+	lenQuery     = `SELECT COUNT(*) FROM queue WHERE kind = ?`
+	nextDueQuery = `SELECT MIN(available_at_ns) FROM queue WHERE kind = ? AND available_at_ns > ?`
+)
+
+func (qs queueStore) Ready(ctx context.Context, kind core.TaskKind) ([]string, error) {
+	rows, err := qs.s.reader(ctx).QueryContext(ctx, readyQuery, string(kind), qs.s.now().UnixNano())
 	if err != nil {
 		return nil, fmt.Errorf("list projects with ready %s tasks: %w", kind, err)
 	}
@@ -127,11 +143,9 @@ func (qs queueStore) Lease(ctx context.Context, kind core.TaskKind, projectID st
 		// Read the first leasable task, then push it out: two statements
 		// of the same transaction, cheaper than one UPDATE ... RETURNING
 		// (which runs into a temporary table and reads it back).
-		pick := `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
-			WHERE kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+		pick := leaseAnyQuery
 		if projectID != "" {
-			pick = `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
-				WHERE project_id = ?3 AND kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
+			pick = leaseQuery
 		}
 		var (
 			t       core.Task
@@ -209,7 +223,7 @@ func (qs queueStore) Ack(ctx context.Context, id int64) error {
 
 func (qs queueStore) Len(ctx context.Context, kind core.TaskKind) (int, error) {
 	var n int
-	if err := qs.s.reader(ctx).QueryRowContext(ctx, `SELECT COUNT(*) FROM queue WHERE kind = ?`, string(kind)).Scan(&n); err != nil {
+	if err := qs.s.reader(ctx).QueryRowContext(ctx, lenQuery, string(kind)).Scan(&n); err != nil {
 		return 0, fmt.Errorf("count %s tasks: %w", kind, err)
 	}
 	return n, nil
@@ -217,9 +231,7 @@ func (qs queueStore) Len(ctx context.Context, kind core.TaskKind) (int, error) {
 
 func (qs queueStore) NextDue(ctx context.Context, kind core.TaskKind, after time.Time) (time.Time, bool, error) {
 	var due sql.NullInt64
-	if err := qs.s.reader(ctx).QueryRowContext(ctx,
-		`SELECT MIN(available_at_ns) FROM queue WHERE kind = ? AND available_at_ns > ?`,
-		string(kind), after.UnixNano()).Scan(&due); err != nil {
+	if err := qs.s.reader(ctx).QueryRowContext(ctx, nextDueQuery, string(kind), after.UnixNano()).Scan(&due); err != nil {
 		return time.Time{}, false, fmt.Errorf("find the next due %s task: %w", kind, err)
 	}
 	if !due.Valid {
