@@ -100,21 +100,10 @@ func BenchmarkReadyManyQueued(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	add := func(p, id string) {
-		err := s.Tx(ctx, func(ctx context.Context) error {
-			if err := s.Events().Create(ctx, event(p, id)); err != nil {
-				return err
-			}
-			return s.Queue().Enqueue(ctx, &core.Task{Kind: core.TaskWorker, ProjectID: p, EventID: id})
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
-	}
 	for i := range 1000 {
-		add("busy", "e"+strconv.Itoa(i))
+		addQueued(b, s, "busy", "e"+strconv.Itoa(i))
 	}
-	add("quiet", "q1")
+	addQueued(b, s, "quiet", "q1")
 	b.Run("skip-scan", func(b *testing.B) {
 		for b.Loop() {
 			if ready, err := s.Queue().Ready(ctx, core.TaskWorker); err != nil || len(ready) != 2 {
@@ -141,6 +130,20 @@ func BenchmarkReadyManyQueued(b *testing.B) {
 	})
 }
 
+// addQueued creates event id of project p and queues its worker task.
+func addQueued(b *testing.B, s *Store, p, id string) {
+	ctx := core.Relaxed(context.Background())
+	err := s.Tx(ctx, func(ctx context.Context) error {
+		if err := s.Events().Create(ctx, event(p, id)); err != nil {
+			return err
+		}
+		return s.Queue().Enqueue(ctx, &core.Task{Kind: core.TaskWorker, ProjectID: p, EventID: id})
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
 // BenchmarkLeaseManyQueued measures the scheduler's lease of a project's
 // first task with 1,000 tasks queued for that project (and each lease
 // given back, so that every round leases the same task).
@@ -151,16 +154,7 @@ func BenchmarkLeaseManyQueued(b *testing.B) {
 		b.Fatal(err)
 	}
 	for i := range 1000 {
-		id := "e" + strconv.Itoa(i)
-		err := s.Tx(ctx, func(ctx context.Context) error {
-			if err := s.Events().Create(ctx, event("busy", id)); err != nil {
-				return err
-			}
-			return s.Queue().Enqueue(ctx, &core.Task{Kind: core.TaskWorker, ProjectID: "busy", EventID: id})
-		})
-		if err != nil {
-			b.Fatal(err)
-		}
+		addQueued(b, s, "busy", "e"+strconv.Itoa(i))
 	}
 	for b.Loop() {
 		t, err := s.Queue().Lease(ctx, core.TaskWorker, "busy", time.Minute)

@@ -178,16 +178,25 @@ func TestDurableTransactionsWaitingForASyncCommitTogetherAfterIt(t *testing.T) {
 	}
 }
 
-func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
-	s, h := openHeld(t)
+// holdOne opens a held store and leaves it with the sync of a first
+// durable write (e0) under way and a second durable write (e1) held for it;
+// first and held get their outcomes.
+func holdOne(t *testing.T) (s *Store, h *heldSync, first, held chan error) {
+	t.Helper()
+	s, h = openHeld(t)
 	ctx := context.Background()
 	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
-	first := make(chan error, 1)
+	first, held = make(chan error, 1), make(chan error, 1)
 	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
 	h.wait(t, "no sync")
-	held := make(chan error, 1)
 	go func() { held <- s.Events().Create(ctx, event("demo", "e1")) }()
 	waitHeld(t, s, 1)
+	return s, h, first, held
+}
+
+func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
+	s, h, first, held := holdOne(t)
+	ctx := context.Background()
 	// The relaxed write commits at once, and the held one with it; that one
 	// is answered only by a sync that begins after its commit.
 	must(t, s.Events().Create(core.Relaxed(ctx), event("demo", "e2")), "a relaxed write while a durable one is held")
@@ -207,15 +216,8 @@ func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
 }
 
 func TestAnUnhurriedTransactionWaitsWithTheHeldOnes(t *testing.T) {
-	s, h := openHeld(t)
+	s, h, first, held := holdOne(t)
 	ctx := context.Background()
-	must(t, s.Projects().Create(core.Relaxed(ctx), project("demo")), "create project")
-	first := make(chan error, 1)
-	go func() { first <- s.Events().Create(ctx, event("demo", "e0")) }()
-	h.wait(t, "no sync")
-	held := make(chan error, 1)
-	go func() { held <- s.Events().Create(ctx, event("demo", "e1")) }()
-	waitHeld(t, s, 1)
 	unhurried := make(chan error, 1)
 	go func() { unhurried <- s.Events().Create(core.Unhurried(ctx), event("demo", "e2")) }()
 	// Unlike a relaxed write, it joins the held batch instead of ending it.
