@@ -88,7 +88,7 @@ func enqueueRefused(ctx context.Context, q querier, t *core.Task) error {
 }
 
 // The queue's questions, all answered from the index queue_by_project
-// (kind, project_id, id, available_at_ns): queuePlanTest checks that they
+// (kind, project_id, id, available_at_ns): TestQueuePlans checks that they
 // are, without a temporary sort and without reading the table.
 const (
 	// readyQuery: which projects have a task of kind ?1 due by ?2. A
@@ -108,8 +108,8 @@ const (
 	leaseQuery = `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
 		WHERE kind = ?1 AND project_id = ?3 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
 	// leaseAnyQuery: the first task of kind ?1 due by ?2, of any project.
-	// The runner always names the project; this one reads the table in id
-	// order, and only tests ask it.
+	// It sorts the kind's due tasks (a temporary b-tree), which is fine
+	// because only tests ask it: the runner always names the project.
 	leaseAnyQuery = `SELECT id, kind, project_id, event_id, job_name, attempts, created_ns FROM queue
 		WHERE kind = ?1 AND available_at_ns <= ?2 ORDER BY id LIMIT 1`
 	lenQuery     = `SELECT COUNT(*) FROM queue WHERE kind = ?`
