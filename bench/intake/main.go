@@ -22,8 +22,6 @@ import (
 	"runtime/pprof"
 	"runtime/trace"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -32,6 +30,7 @@ import (
 	sqlite "modernc.org/sqlite"
 
 	"github.com/brigadeplatform/brigade/bench/internal/pgschema"
+	"github.com/brigadeplatform/brigade/internal/metrics"
 	"github.com/brigadeplatform/brigade/internal/server"
 	"github.com/brigadeplatform/brigade/internal/store/postgres"
 )
@@ -224,32 +223,12 @@ func cpuTime() time.Duration {
 // commits reads the store's group commits so far, and the transactions
 // they held, from the server's /metrics (zeros if it cannot).
 func commits(client *http.Client, base string) (n, txs float64) {
-	resp, err := client.Get(base + "/metrics")
+	page, err := metrics.Fetch(context.Background(), client, base+"/metrics")
 	if err != nil {
 		return 0, 0
 	}
-	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return 0, 0
-	}
-	for _, line := range strings.Split(string(b), "\n") {
-		name, value, ok := strings.Cut(line, " ")
-		if !ok {
-			continue
-		}
-		v, err := strconv.ParseFloat(value, 64)
-		if err != nil {
-			continue
-		}
-		switch name {
-		case "brigade_store_commit_transactions_count":
-			n = v
-		case "brigade_store_commit_transactions_sum":
-			txs = v
-		}
-	}
-	return n, txs
+	count, sum, _ := page.Histogram(metrics.Namespace + "_store_commit_transactions")
+	return float64(count), sum
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }

@@ -84,7 +84,7 @@ type Store struct {
 	syncFile   func(path string) error // replaces the sync in tests (nil: fdatasync)
 	syncMu     sync.Mutex
 	syncing    chan struct{} // closed when the sync under way ends; nil when none is
-	held       atomic.Int64  // durable transactions the writer holds for a sync, for tests
+	held       atomic.Int64  // transactions (durable or unhurried) the writer holds for a sync, for tests
 
 	stmtCacheSize int          // statements kept prepared per cache
 	readers       int          // connections of the read pool

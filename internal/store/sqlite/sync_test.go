@@ -79,7 +79,7 @@ func (h *heldSync) letThrough(stop <-chan struct{}) {
 
 const syncDeadline = time.Minute
 
-// waitHeld waits until the writer holds n durable transactions for the
+// waitHeld waits until the writer holds n transactions for the
 // sync that runs. The writer has no event to wait on for that, so the
 // counter is looked at every few milliseconds, up to syncDeadline.
 func waitHeld(t *testing.T, s *Store, n int64) {
