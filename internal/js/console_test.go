@@ -64,3 +64,26 @@ console.log("not reached");
 		t.Fatalf("Run = %d, %v, log %q; want 3, nil, \"before\\n\"", code, err, log)
 	}
 }
+
+// TestConsoleLoadsUtilOnFirstUse: the prelude loads util only when a call
+// needs formatting, and then it is the module the script has: options the
+// script set on it before shape what console prints, as in Node.
+func TestConsoleLoadsUtilOnFirstUse(t *testing.T) {
+	ctx := testContext(t)
+	code, err, log := runScript(t, ctx, "brigade.js", `
+console.log("plain first");
+const util = require("util");
+util.inspect.defaultOptions.depth = 0;
+console.log({ a: { b: 1 } });
+console.dir({ c: [1] });
+console.trace("at %d", 1);
+`, Options{})
+	if err != nil || code != 0 {
+		t.Fatalf("Run = %d, %v\n%s", code, err, log)
+	}
+	for _, want := range []string{"plain first\n", "{ a: [Object] }\n", "{ c: [Array] }\n", "Trace: at 1\n"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("log lacks %q:\n%s", want, log)
+		}
+	}
+}

@@ -4,7 +4,13 @@
 (function (module, exports, require, native) {
   "use strict";
   const EventEmitter = require("events");
-  const util = require("util");
+  // util (format, inspect) is loaded on first use: most scripts log plain
+  // strings, which native code writes without it.
+  let utilModule;
+  function util() {
+    if (utilModule === undefined) utilModule = require("util");
+    return utilModule;
+  }
 
   // A fatal error in a microtask: Node treats a throw in queueMicrotask or
   // process.nextTick callbacks as an uncaught exception (exit 1 at once),
@@ -87,7 +93,7 @@
   const timers = new Map();
   let indent = "";
   function print() {
-    let text = util.format.apply(undefined, arguments);
+    let text = util().format.apply(undefined, arguments);
     if (indent) text = indent + text.split("\n").join("\n" + indent);
     native.write(text + "\n");
   }
@@ -101,12 +107,12 @@
     warn: log,
     error: log,
     trace: function () {
-      const err = new Error(util.format.apply(undefined, arguments));
+      const err = new Error(util().format.apply(undefined, arguments));
       err.name = "Trace";
       print(err.stack);
     },
     dir: function (obj, options) {
-      print(util.inspect(obj, Object.assign({ customInspect: false }, options)));
+      print(util().inspect(obj, Object.assign({ customInspect: false }, options)));
     },
     table: print,
     assert: function (ok) {
