@@ -405,6 +405,7 @@ func (es eventStore) Delete(ctx context.Context, id string) error {
 		if n == 0 {
 			return core.NewNotFound("Event", id)
 		}
+		st.dropJobs(id)
 		st.touch(core.TopicEvent(id), core.TopicWorker(id), core.TopicLogs(id), core.TopicQueue)
 		return nil
 	})

@@ -12,16 +12,23 @@ import (
 
 type jobStore struct{ s *Store }
 
-// jobDoc encodes a job as stored, times in UTC.
-func jobDoc(j *core.Job) (string, error) {
+// jobDoc encodes a job as stored, times in UTC, and its status as stored
+// in it (nil without one), for the job cache.
+func jobDoc(j *core.Job) (doc string, status []byte, err error) {
 	c := *j
 	c.Created = utcPtr(c.Created)
 	if c.Status != nil {
 		st := *c.Status
 		st.Started, st.Ended = utcPtr(st.Started), utcPtr(st.Ended)
 		c.Status = &st
+		s, err := marshal("job status", &st)
+		if err != nil {
+			return "", nil, err
+		}
+		status = []byte(s)
 	}
-	return marshal("job", &c)
+	doc, err = marshal("job", &c)
+	return doc, status, err
 }
 
 func jobPhase(j *core.Job) string {
@@ -32,16 +39,16 @@ func jobPhase(j *core.Job) string {
 }
 
 // insertJob adds a job at position seq (0: after the event's last job).
-func insertJob(ctx context.Context, tx querier, eventID string, j *core.Job, seq int64) error {
+func insertJob(ctx context.Context, st *txState, eventID string, j *core.Job, seq int64) error {
 	if j.Name == "" {
 		return core.NewBadRequest("a job needs a name")
 	}
 	stamp(&j.Created)
-	doc, err := jobDoc(j)
+	doc, status, err := jobDoc(j)
 	if err != nil {
 		return err
 	}
-	res, err := tx.ExecContext(ctx,
+	res, err := st.ExecContext(ctx,
 		`INSERT INTO jobs (event_id, name, seq, phase, doc)
 		 VALUES (?1, ?2, CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs WHERE event_id = ?1) END, ?4, ?5)
 		 ON CONFLICT (event_id, name) DO NOTHING`,
@@ -56,6 +63,7 @@ func insertJob(ctx context.Context, tx querier, eventID string, j *core.Job, seq
 	if n == 0 {
 		return core.NewConflict("Job", j.Name, fmt.Sprintf("event %q already has a job named %q", eventID, j.Name))
 	}
+	st.setJob(eventID, j.Name, core.JobPhase(jobPhase(j)), status)
 	return nil
 }
 
@@ -80,7 +88,7 @@ func (js jobStore) Replace(ctx context.Context, eventID string, j *core.Job) err
 		return core.NewBadRequest("a job needs a name")
 	}
 	stamp(&j.Created)
-	doc, err := jobDoc(j)
+	doc, status, err := jobDoc(j)
 	if err != nil {
 		return err
 	}
@@ -98,6 +106,7 @@ func (js jobStore) Replace(ctx context.Context, eventID string, j *core.Job) err
 		if n == 0 {
 			return jobNotFound(ctx, st, eventID, j.Name)
 		}
+		st.setJob(eventID, j.Name, core.JobPhase(jobPhase(j)), status)
 		st.touch(core.TopicEvent(eventID), core.TopicJob(eventID, j.Name))
 		return nil
 	})
@@ -176,6 +185,7 @@ func (js jobStore) UpdateStatus(ctx context.Context, eventID, name string, from 
 			}
 			return core.NewConflict("Job", name, fmt.Sprintf("job %q of event %q is in phase %q, not %q: someone else changed it first", name, eventID, phase, from))
 		}
+		st.setJob(eventID, name, status.Phase, []byte(doc))
 		st.touch(core.TopicEvent(eventID), core.TopicJob(eventID, name))
 		return nil
 	})

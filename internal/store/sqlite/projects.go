@@ -247,6 +247,7 @@ func (ps projectStore) Delete(ctx context.Context, id string) error {
 		}
 		st.touch(topicProjects)
 		for _, e := range ids {
+			st.dropJobs(e)
 			st.touch(core.TopicEvent(e), core.TopicWorker(e), core.TopicLogs(e))
 		}
 		if len(ids) > 0 {

@@ -48,6 +48,17 @@ func (es eventStore) WorkerPhase(ctx context.Context, id string) (core.WorkerPha
 
 // Status implements core.JobStore.
 func (js jobStore) Status(ctx context.Context, eventID, name string) (core.JobStatus, error) {
+	if js.s.state(ctx) == nil {
+		if j, ok := js.s.jobCache.get(eventID, name); ok {
+			var st core.JobStatus
+			if j.status != nil {
+				if err := unmarshal("status of job "+name, string(j.status), &st); err != nil {
+					return core.JobStatus{}, err
+				}
+			}
+			return st, nil
+		}
+	}
 	q := js.s.reader(ctx)
 	var doc sql.NullString
 	err := q.QueryRowContext(ctx,
@@ -69,6 +80,11 @@ func (js jobStore) Status(ctx context.Context, eventID, name string) (core.JobSt
 
 // Phase implements core.JobStore.
 func (js jobStore) Phase(ctx context.Context, eventID, name string) (core.JobPhase, error) {
+	if js.s.state(ctx) == nil {
+		if j, ok := js.s.jobCache.get(eventID, name); ok {
+			return j.phase, nil
+		}
+	}
 	q := js.s.reader(ctx)
 	var phase string
 	err := q.QueryRowContext(ctx, `SELECT phase FROM jobs WHERE event_id = ? AND name = ?`, eventID, name).Scan(&phase)

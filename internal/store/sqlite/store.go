@@ -106,6 +106,7 @@ type Store struct {
 	audit      auditStore
 
 	projectDocs projectDocs // the documents of all projects (projectStore.All)
+	jobCache    jobCache    // jobs' phases and statuses as last committed (jobcache.go)
 
 	now func() time.Time // the queue's and cleanups' clock
 
@@ -246,11 +247,12 @@ func (s *Store) Close() error {
 
 // Trim gives back the memory an idle server need not hold: the read pool's
 // idle connections close (their page caches and prepared statements go;
-// the next reads open connections again), the writer's connection frees
+// the next reads open connections again), the job cache empties, the writer's connection frees
 // the pages it caches, and SQLite's allocator unmaps what is now free.
 // Nothing is lost but the time to warm up again.
 func (s *Store) Trim(ctx context.Context) error {
 	s.rdb.SetMaxIdleConns(0) // closes the idle ones
+	s.jobCache.clear()
 	s.rdb.SetMaxIdleConns(s.readers)
 	err := s.write(ctx, func(ctx context.Context, st *txState) error {
 		_, err := st.ExecContext(ctx, "PRAGMA shrink_memory")

@@ -32,7 +32,8 @@ type txState struct {
 	store  *Store
 	b      *writeConn
 	topics map[string]struct{}
-	depth  int // savepoint nesting below the batch's per-caller savepoint
+	jobs   []jobChange // what it did to jobs, for the job cache once it commits
+	depth  int         // savepoint nesting below the batch's per-caller savepoint
 }
 
 // touch records topics to notify once the transaction commits.
@@ -182,6 +183,7 @@ type txRequest struct {
 	ok     bool // fn succeeded and its savepoint was released
 	panic  any  // what fn panicked with, re-raised on the caller's goroutine
 	topics map[string]struct{}
+	jobs   []jobChange
 }
 
 // Tx implements core.Store. Outside a transaction it hands fn to the writer,
@@ -299,6 +301,7 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		// transaction open: end it, so that the next batch starts clean.
 		s.rollback(w)
 		err = fmt.Errorf("commit write transaction on %s: %w", s.path, err)
+		s.jobCache.clear() // in case the commit happened after all
 		for _, r := range batch {
 			if r.ok {
 				r.ok, r.err = false, err
@@ -311,6 +314,11 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 	}
 	s.observer.BatchCommitted(time.Since(began), len(batch))
 	s.batches.Add(1)
+	for _, r := range batch {
+		if r.ok {
+			s.jobCache.apply(r.jobs)
+		}
+	}
 	for _, r := range batch {
 		if r.ok {
 			if _, ok := r.topics[topicProjects]; ok {
@@ -371,7 +379,7 @@ func (s *Store) runOne(b *writeConn, r *txRequest) error {
 	if err := b.exec("RELEASE fn"); err != nil {
 		return fmt.Errorf("release savepoint: %w", err)
 	}
-	r.ok, r.topics = true, st.topics
+	r.ok, r.topics, r.jobs = true, st.topics, st.jobs
 	return nil
 }
 
@@ -426,5 +434,6 @@ func (s *Store) nested(ctx context.Context, parent *txState, fn func(ctx context
 	for t := range child.topics {
 		parent.topics[t] = struct{}{}
 	}
+	parent.jobs = append(parent.jobs, child.jobs...)
 	return nil
 }

@@ -1,0 +1,169 @@
+package sqlite
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/brigadeplatform/brigade/internal/core"
+)
+
+// jobCacheFixture is a store with project p, event e1 and its job j1
+// (PENDING), created through the store as the API does.
+func jobCacheFixture(t *testing.T) *Store {
+	t.Helper()
+	s := openTemp(t)
+	ctx := t.Context()
+	must(t, s.Projects().Create(ctx, project("p")), "create project")
+	must(t, s.Events().Create(ctx, event("p", "e1")), "create event")
+	must(t, s.Jobs().Create(ctx, "e1", &core.Job{Name: "j1", Status: &core.JobStatus{Phase: core.PhasePending}}), "create job")
+	return s
+}
+
+// statusAndPhase reads a job's status and phase outside any transaction
+// (the reads that may be served from the cache), and again on the writer
+// inside one (always the database), and fails unless they agree.
+func statusAndPhase(t *testing.T, s *Store, event, name string) (core.JobStatus, core.JobPhase, error) {
+	t.Helper()
+	ctx := t.Context()
+	st, err := s.Jobs().Status(ctx, event, name)
+	phase, perr := s.Jobs().Phase(ctx, event, name)
+	var dbSt core.JobStatus
+	var dbPhase core.JobPhase
+	var dbErr, dbPerr error
+	must(t, s.Tx(core.Relaxed(ctx), func(ctx context.Context) error {
+		dbSt, dbErr = s.Jobs().Status(ctx, event, name)
+		dbPhase, dbPerr = s.Jobs().Phase(ctx, event, name)
+		return nil
+	}), "read in a transaction")
+	if fmt.Sprint(err) != fmt.Sprint(dbErr) || fmt.Sprint(perr) != fmt.Sprint(dbPerr) {
+		t.Fatalf("outside a transaction: %v, %v; in one: %v, %v", err, perr, dbErr, dbPerr)
+	}
+	if err != nil {
+		return st, phase, err
+	}
+	if fmt.Sprintf("%+v", st) != fmt.Sprintf("%+v", dbSt) || phase != dbPhase {
+		t.Fatalf("outside a transaction: %+v (%s); in the database: %+v (%s)", st, phase, dbSt, dbPhase)
+	}
+	if st.Phase != phase {
+		t.Fatalf("status phase %s, phase %s", st.Phase, phase)
+	}
+	return st, phase, nil
+}
+
+// TestJobCacheFollowsCommits: job reads outside a transaction, which the
+// cache may serve, give what the database holds after every kind of
+// write, rolled back or not.
+func TestJobCacheFollowsCommits(t *testing.T) {
+	ctx := t.Context()
+	s := jobCacheFixture(t)
+	if _, ok := s.jobCache.get("e1", "j1"); !ok {
+		t.Fatal("a created job is not in the cache")
+	}
+	started := time.Date(2026, 1, 2, 3, 4, 5, 0, time.FixedZone("X", 3600))
+	must(t, s.Jobs().UpdateStatus(ctx, "e1", "j1", core.PhasePending, core.JobStatus{Phase: core.PhaseRunning, Started: &started}), "update")
+	st, _, err := statusAndPhase(t, s, "e1", "j1")
+	if err != nil || st.Phase != core.PhaseRunning || st.Started == nil || !st.Started.Equal(started) || st.Started.Location() != time.UTC {
+		t.Fatalf("after the update: %+v, %v", st, err)
+	}
+
+	// A transaction that fails leaves the committed status.
+	boom := errors.New("boom")
+	err = s.Tx(ctx, func(ctx context.Context) error {
+		must(t, s.Jobs().UpdateStatus(ctx, "e1", "j1", core.PhaseRunning, core.JobStatus{Phase: core.PhaseFailed}), "update in a failing transaction")
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("the failing transaction returned %v", err)
+	}
+	if st, _, _ := statusAndPhase(t, s, "e1", "j1"); st.Phase != core.PhaseRunning {
+		t.Fatalf("after a rolled-back update: %s", st.Phase)
+	}
+
+	// So does a nested one rolled back inside a transaction that commits.
+	must(t, s.Tx(ctx, func(ctx context.Context) error {
+		err := s.Tx(ctx, func(ctx context.Context) error {
+			must(t, s.Jobs().UpdateStatus(ctx, "e1", "j1", core.PhaseRunning, core.JobStatus{Phase: core.PhaseAborted}), "nested update")
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Errorf("the nested transaction returned %v", err)
+		}
+		return s.Jobs().Create(ctx, "e1", &core.Job{Name: "j2"})
+	}), "transaction with a rolled-back nested one")
+	if st, _, _ := statusAndPhase(t, s, "e1", "j1"); st.Phase != core.PhaseRunning {
+		t.Fatalf("after a rolled-back nested update: %s", st.Phase)
+	}
+	if st, phase, err := statusAndPhase(t, s, "e1", "j2"); err != nil || st.Phase != "" || phase != "" {
+		t.Fatalf("a job created without a status: %+v %q %v", st, phase, err)
+	}
+
+	// A nested one that commits is kept; a replaced job is what replaced it.
+	must(t, s.Tx(ctx, func(ctx context.Context) error {
+		return s.Tx(ctx, func(ctx context.Context) error {
+			return s.Jobs().UpdateStatus(ctx, "e1", "j1", core.PhaseRunning, core.JobStatus{Phase: core.PhaseSucceeded})
+		})
+	}), "nested update that commits")
+	if st, _, _ := statusAndPhase(t, s, "e1", "j1"); st.Phase != core.PhaseSucceeded {
+		t.Fatalf("after a nested update: %s", st.Phase)
+	}
+	must(t, s.Jobs().Replace(ctx, "e1", &core.Job{Name: "j2", Status: &core.JobStatus{Phase: core.PhaseCanceled}}), "replace")
+	if st, _, _ := statusAndPhase(t, s, "e1", "j2"); st.Phase != core.PhaseCanceled {
+		t.Fatalf("after a replace: %s", st.Phase)
+	}
+
+	// Deleting the event, then the project, removes what they held.
+	must(t, s.Events().Create(ctx, event("p", "e2")), "create event e2")
+	must(t, s.Jobs().Create(ctx, "e2", &core.Job{Name: "j1", Status: &core.JobStatus{Phase: core.PhasePending}}), "create job of e2")
+	must(t, s.Events().Delete(ctx, "e1"), "delete event")
+	for _, name := range []string{"j1", "j2"} {
+		if _, _, err := statusAndPhase(t, s, "e1", name); !core.IsNotFound(err) {
+			t.Fatalf("job %s of a deleted event: %v", name, err)
+		}
+	}
+	if _, _, err := statusAndPhase(t, s, "e2", "j1"); err != nil {
+		t.Fatalf("the other event's job: %v", err)
+	}
+	must(t, s.Projects().Delete(ctx, "p"), "delete project")
+	if _, _, err := statusAndPhase(t, s, "e2", "j1"); !core.IsNotFound(err) {
+		t.Fatalf("a job of a deleted project: %v", err)
+	}
+	if _, ok := s.jobCache.get("e2", "j1"); ok {
+		t.Fatal("a job of a deleted project is still in the cache")
+	}
+}
+
+// TestJobCacheBounded: past maxCachedJobs the cache starts again, and
+// every job still reads as stored.
+func TestJobCacheBounded(t *testing.T) {
+	ctx := t.Context()
+	s := jobCacheFixture(t)
+	n := maxCachedJobs + 10
+	must(t, s.Tx(ctx, func(ctx context.Context) error {
+		for i := range n {
+			if err := s.Jobs().Create(ctx, "e1", &core.Job{Name: fmt.Sprint("job-", i), Status: &core.JobStatus{Phase: core.PhaseRunning}}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}), "create jobs")
+	if c := &s.jobCache; c.n > maxCachedJobs {
+		t.Fatalf("the cache holds %d jobs, more than %d", c.n, maxCachedJobs)
+	}
+	for _, name := range []string{"j1", "job-0", fmt.Sprint("job-", n-1)} {
+		st, _, err := statusAndPhase(t, s, "e1", name)
+		want := core.PhaseRunning
+		if name == "j1" {
+			want = core.PhasePending
+		}
+		if err != nil || st.Phase != want {
+			t.Fatalf("job %s: %+v, %v", name, st, err)
+		}
+	}
+	s.jobCache.clear()
+	if st, _, err := statusAndPhase(t, s, "e1", "job-1"); err != nil || st.Phase != core.PhaseRunning {
+		t.Fatalf("after the cache was emptied: %+v, %v", st, err)
+	}
+}
