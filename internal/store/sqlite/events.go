@@ -84,6 +84,7 @@ func (es eventStore) Create(ctx context.Context, e *core.Event) error {
 			}
 			return core.NewConflict("Event", e.Metadata.ID, fmt.Sprintf("event %q already exists", e.Metadata.ID))
 		}
+		st.setWorker(e.Metadata.ID, workerPhase(e))
 		for i := range jobs {
 			if err := insertJob(ctx, st, e.Metadata.ID, &jobs[i], int64(i+1)); err != nil {
 				return err
@@ -295,6 +296,7 @@ func (es eventStore) UpdateWorkerStatus(ctx context.Context, id string, from cor
 			return phaseConflict(ctx, st, "Event", id, from,
 				`SELECT phase FROM events WHERE id = ?`, id)
 		}
+		st.setWorker(id, status.Phase)
 		st.touch(core.TopicEvent(id), core.TopicWorker(id))
 		return nil
 	})

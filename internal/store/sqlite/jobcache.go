@@ -6,25 +6,28 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// jobCache holds the phase and status of jobs as this store last committed
-// them, for the reads that follow a job while it runs: a status watch
-// reads the status on every change, the runner's follower the phase. A
+// jobCache holds the phase and status of jobs, and the phase of workers,
+// as this store last committed them, for the reads that follow a job or a
+// worker while it runs: a status watch reads the status on every change,
+// the runner's followers the phase. A
 // read on the read pool right after a commit costs ~20 µs more than one
 // from memory (SQLite drops a reader's page cache whenever the database
 // changed), and a one-job event makes a dozen of them.
 //
 // Only the writer fills it, after a commit, with what the commit wrote;
 // reads never fill it (a read may race a commit and bring back the value
-// before it). So an entry is what the database holds, and a job it does
-// not hold is read from the database. Whatever removes jobs (an event's
-// or a project's deletion) removes their entries in the same way, and a
+// before it). So an entry is what the database holds, and a job or worker
+// it does not hold is read from the database. Whatever removes them (an
+// event's or a project's deletion) removes their entries in the same way,
+// and a
 // COMMIT that failed, which may have happened after all, empties it.
 // Reads inside a transaction never use it: they must see the
 // transaction's own writes.
 type jobCache struct {
-	mu sync.Mutex
-	m  map[string]map[string]cachedJob // event id → job name → entry
-	n  int
+	mu      sync.Mutex
+	m       map[string]map[string]cachedJob // event id → job name → entry
+	workers map[string]core.WorkerPhase     // event id → its worker's phase
+	n       int                             // jobs and workers held
 }
 
 // cachedJob is a job's phase and its status as stored (JSON; nil when the
@@ -38,11 +41,14 @@ type cachedJob struct {
 // that are still followed come back with their next change).
 const maxCachedJobs = 4096
 
-// jobChange is what a transaction did to jobs, applied to the cache once
-// it commits.
+// jobChange is what a transaction did to jobs or a worker, applied to the
+// cache once it commits: a job's new entry (job), a worker's new phase
+// (worker), or else the removal of an event (name "") or of everything
+// (event "").
 type jobChange struct {
-	event, name string // name "": every job of event; event "": every job
+	event, name string
 	job         *cachedJob
+	worker      core.WorkerPhase
 }
 
 func (c *jobCache) get(event, name string) (cachedJob, bool) {
@@ -50,6 +56,13 @@ func (c *jobCache) get(event, name string) (cachedJob, bool) {
 	defer c.mu.Unlock()
 	j, ok := c.m[event][name]
 	return j, ok
+}
+
+func (c *jobCache) workerPhase(event string) (core.WorkerPhase, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p, ok := c.workers[event]
+	return p, ok
 }
 
 // apply records committed changes, in commit order.
@@ -62,13 +75,28 @@ func (c *jobCache) apply(changes []jobChange) {
 	for _, ch := range changes {
 		switch {
 		case ch.event == "":
-			c.m, c.n = nil, 0
-		case ch.name == "":
+			c.m, c.workers, c.n = nil, nil, 0
+		case ch.worker != "":
+			if c.n >= maxCachedJobs {
+				c.m, c.workers, c.n = nil, nil, 0
+			}
+			if c.workers == nil {
+				c.workers = map[string]core.WorkerPhase{}
+			}
+			if _, ok := c.workers[ch.event]; !ok {
+				c.n++
+			}
+			c.workers[ch.event] = ch.worker
+		case ch.job == nil:
 			c.n -= len(c.m[ch.event])
 			delete(c.m, ch.event)
+			if _, ok := c.workers[ch.event]; ok {
+				c.n--
+				delete(c.workers, ch.event)
+			}
 		default:
 			if c.n >= maxCachedJobs {
-				c.m, c.n = nil, 0
+				c.m, c.workers, c.n = nil, nil, 0
 			}
 			if c.m == nil {
 				c.m = map[string]map[string]cachedJob{}
@@ -94,8 +122,17 @@ func (st *txState) setJob(event, name string, phase core.JobPhase, status []byte
 	st.jobs = append(st.jobs, jobChange{event: event, name: name, job: &cachedJob{phase: phase, status: status}})
 }
 
-// dropJobs records that the transaction removed every job of event, or of
-// every event when event is "".
+// setWorker records that the transaction wrote a worker's phase.
+func (st *txState) setWorker(event string, phase core.WorkerPhase) {
+	if phase == "" {
+		st.dropJobs(event) // no phase to keep: the event is read from the database
+		return
+	}
+	st.jobs = append(st.jobs, jobChange{event: event, worker: phase})
+}
+
+// dropJobs records that the transaction removed event (its worker and
+// jobs), or every event when event is "".
 func (st *txState) dropJobs(event string) {
 	st.jobs = append(st.jobs, jobChange{event: event})
 }

@@ -167,3 +167,49 @@ func TestJobCacheBounded(t *testing.T) {
 		t.Fatalf("after the cache was emptied: %+v, %v", st, err)
 	}
 }
+
+// TestJobCacheFollowsWorkers: a worker's phase read outside a transaction
+// is what the database holds, through updates, a rolled-back one and the
+// event's deletion.
+func TestJobCacheFollowsWorkers(t *testing.T) {
+	ctx := t.Context()
+	s := jobCacheFixture(t)
+	phase := func() (core.WorkerPhase, error) {
+		t.Helper()
+		got, err := s.Events().WorkerPhase(ctx, "e1")
+		var db core.WorkerPhase
+		var dbErr error
+		must(t, s.Tx(core.Relaxed(ctx), func(ctx context.Context) error {
+			db, dbErr = s.Events().WorkerPhase(ctx, "e1")
+			return nil
+		}), "read in a transaction")
+		if got != db || fmt.Sprint(err) != fmt.Sprint(dbErr) {
+			t.Fatalf("outside a transaction: %q %v; in the database: %q %v", got, err, db, dbErr)
+		}
+		return got, err
+	}
+	if p, ok := s.jobCache.workerPhase("e1"); !ok || p != core.PhasePending {
+		t.Fatalf("a created event's worker is not in the cache: %q %v", p, ok)
+	}
+	must(t, s.Events().UpdateWorkerStatus(ctx, "e1", core.PhasePending, core.WorkerStatus{Phase: core.PhaseRunning}), "update")
+	if p, err := phase(); err != nil || p != core.PhaseRunning {
+		t.Fatalf("after the update: %q %v", p, err)
+	}
+	boom := errors.New("boom")
+	if err := s.Tx(ctx, func(ctx context.Context) error {
+		must(t, s.Events().UpdateWorkerStatus(ctx, "e1", core.PhaseRunning, core.WorkerStatus{Phase: core.PhaseFailed}), "update in a failing transaction")
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("the failing transaction returned %v", err)
+	}
+	if p, _ := phase(); p != core.PhaseRunning {
+		t.Fatalf("after a rolled-back update: %q", p)
+	}
+	must(t, s.Events().Delete(ctx, "e1"), "delete")
+	if _, err := phase(); !core.IsNotFound(err) {
+		t.Fatalf("a deleted event's worker: %v", err)
+	}
+	if _, ok := s.jobCache.workerPhase("e1"); ok {
+		t.Fatal("a deleted event's worker is still in the cache")
+	}
+}

@@ -35,6 +35,11 @@ func (es eventStore) WorkerStatus(ctx context.Context, id string) (core.WorkerSt
 
 // WorkerPhase implements core.EventStore.
 func (es eventStore) WorkerPhase(ctx context.Context, id string) (core.WorkerPhase, error) {
+	if es.s.state(ctx) == nil {
+		if phase, ok := es.s.jobCache.workerPhase(id); ok {
+			return phase, nil
+		}
+	}
 	var phase string
 	err := es.s.reader(ctx).QueryRowContext(ctx, `SELECT phase FROM events WHERE id = ?`, id).Scan(&phase)
 	if errors.Is(err, sql.ErrNoRows) {
