@@ -28,6 +28,7 @@ type jobCache struct {
 	m       map[string]map[string]cachedJob // event id → job name → entry
 	workers map[string]core.WorkerPhase     // event id → its worker's phase
 	n       int                             // jobs and workers held
+	closed  bool                            // the store closed: reads go to it (and fail)
 }
 
 // cachedJob is a job's phase and its status as stored (JSON; nil when the
@@ -55,14 +56,14 @@ func (c *jobCache) get(event, name string) (cachedJob, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	j, ok := c.m[event][name]
-	return j, ok
+	return j, ok && !c.closed
 }
 
 func (c *jobCache) workerPhase(event string) (core.WorkerPhase, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	p, ok := c.workers[event]
-	return p, ok
+	return p, ok && !c.closed
 }
 
 // apply records committed changes, in commit order.
@@ -116,6 +117,15 @@ func (c *jobCache) apply(changes []jobChange) {
 
 // clear empties the cache.
 func (c *jobCache) clear() { c.apply([]jobChange{{}}) }
+
+// shut empties the cache for good, as the store closes: reads then fail
+// as the store's do (a watch ends on that), rather than carry on from
+// memory.
+func (c *jobCache) shut() {
+	c.mu.Lock()
+	c.m, c.workers, c.n, c.closed = nil, nil, 0, true
+	c.mu.Unlock()
+}
 
 // setJob records that the transaction wrote a job's phase and status.
 func (st *txState) setJob(event, name string, phase core.JobPhase, status []byte) {

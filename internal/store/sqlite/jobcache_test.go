@@ -213,3 +213,24 @@ func TestJobCacheFollowsWorkers(t *testing.T) {
 		t.Fatal("a deleted event's worker is still in the cache")
 	}
 }
+
+// TestJobCacheClosesWithTheStore: once the store is closed, job and worker
+// reads fail as the store's reads do (a status watch ends on that error)
+// rather than go on from memory.
+func TestJobCacheClosesWithTheStore(t *testing.T) {
+	s := jobCacheFixture(t)
+	ctx := context.Background()
+	if _, err := s.Jobs().Status(ctx, "e1", "j1"); err != nil {
+		t.Fatal(err)
+	}
+	must(t, s.Close(), "close")
+	if _, err := s.Jobs().Status(ctx, "e1", "j1"); err == nil {
+		t.Fatal("a closed store's job status read succeeded")
+	}
+	if _, err := s.Jobs().Phase(ctx, "e1", "j1"); err == nil {
+		t.Fatal("a closed store's job phase read succeeded")
+	}
+	if _, err := s.Events().WorkerPhase(ctx, "e1"); err == nil {
+		t.Fatal("a closed store's worker phase read succeeded")
+	}
+}

@@ -233,6 +233,7 @@ func (s *Store) Close() error {
 		<-s.writerDone
 		close(s.syncq) // the writer, its only sender, has stopped
 		<-s.syncerDone
+		s.jobCache.shut() // before the hub wakes every watch for the last time
 		s.hub.Close()
 		for _, stmt := range s.rstmts.drain() {
 			_ = stmt.Close()
@@ -247,9 +248,9 @@ func (s *Store) Close() error {
 
 // Trim gives back the memory an idle server need not hold: the read pool's
 // idle connections close (their page caches and prepared statements go;
-// the next reads open connections again), the job cache empties, the writer's connection frees
-// the pages it caches, and SQLite's allocator unmaps what is now free.
-// Nothing is lost but the time to warm up again.
+// the next reads open connections again), the job cache empties, the
+// writer's connection frees the pages it caches, and SQLite's allocator
+// unmaps what is now free. Nothing is lost but the time to warm up again.
 func (s *Store) Trim(ctx context.Context) error {
 	s.rdb.SetMaxIdleConns(0) // closes the idle ones
 	s.jobCache.clear()
