@@ -18,17 +18,58 @@ func jobEnvAD(eventID, job string) []byte { return seal.JobEnvAD(eventID, job) }
 // CreateJob adds a job to an event's worker and queues it (docs/api.md, "Jobs").
 // Only that event's worker may call it.
 func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) error {
+	m, err := s.createJob(ctx, eventID, job)
+	if err == nil {
+		s.report(&m)
+	}
+	return err
+}
+
+// maxJobBatch bounds how many jobs one CreateJobs call creates.
+const maxJobBatch = 256
+
+// CreateJobs creates jobs of the event in their order, in one transaction
+// (one commit, one sync): all of them or, when one cannot be created,
+// none, with the error CreateJob gives for the first that cannot. Each is
+// created as CreateJob creates it.
+func (s *Service) CreateJobs(ctx context.Context, eventID string, jobs []*core.Job) error {
+	if len(jobs) == 0 || len(jobs) > maxJobBatch {
+		return core.NewBadRequest(fmt.Sprintf("send 1 to %d jobs at once, not %d", maxJobBatch, len(jobs)))
+	}
+	var all []moves
+	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		all = all[:0]
+		for _, job := range jobs {
+			m, err := s.createJob(ctx, eventID, job)
+			if err != nil {
+				return err
+			}
+			all = append(all, m)
+		}
+		return nil
+	})
+	if err == nil {
+		for i := range all {
+			s.report(&all[i])
+		}
+	}
+	return err
+}
+
+// createJob is CreateJob without its metrics, which it returns.
+func (s *Service) createJob(ctx context.Context, eventID string, job *core.Job) (moves, error) {
+	var m moves
 	if _, err := require(ctx, auth.RoleWorker, eventID); err != nil {
-		return err
+		return m, err
 	}
 	if job.Name == "" {
-		return core.NewBadRequest("the job needs a name")
+		return m, core.NewBadRequest("the job needs a name")
 	}
 	if err := checkJobPaths(job); err != nil { // paths.go
-		return err
+		return m, err
 	}
 	if err := s.checkJobPolicies(ctx, eventID, job); err != nil {
-		return err
+		return m, err
 	}
 	// A job without environment variables stores none (most jobs): one
 	// statement less in the transaction, nothing to open at its start.
@@ -42,7 +83,7 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	if len(env) > 0 {
 		var err error
 		if sealedEnv, err = s.sealJobEnv(eventID, job.Name, env); err != nil {
-			return err
+			return m, err
 		}
 	}
 	stored := redacted(job)
@@ -51,7 +92,6 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 	// The transaction reads only the worker's status (the whole event only
 	// when the name is taken), and the queue takes the project from the
 	// event.
-	var m moves
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		m.reset()
 		ws, err := s.store.Events().WorkerStatus(ctx, eventID)
@@ -105,10 +145,7 @@ func (s *Service) CreateJob(ctx context.Context, eventID string, job *core.Job) 
 			Kind: core.TaskJob, EventID: eventID, JobName: job.Name, Created: s.now(),
 		})
 	})
-	if err == nil {
-		s.report(&m)
-	}
-	return err
+	return m, err
 }
 
 // checkJobPolicies refuses containers that ask for what the project's

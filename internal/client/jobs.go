@@ -2,6 +2,7 @@ package client
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/url"
 
@@ -22,6 +23,30 @@ func (c *Client) CreateJob(ctx context.Context, eventID string, job *core.Job) e
 	return c.do(ctx, request{
 		method: http.MethodPost, path: workerPath(eventID, "/jobs"),
 		kind: "Job", body: &cp, want: http.StatusCreated,
+	}, nil)
+}
+
+// CreateJobs creates several jobs of an event in one request, in their
+// order: all of them, or none with the error the first that cannot be
+// created gets (POST …/worker/jobs?batch=true with a JobList, an addition
+// of this server: docs/api.md).
+func (c *Client) CreateJobs(ctx context.Context, eventID string, jobs []core.Job) error {
+	items := make([]json.RawMessage, len(jobs))
+	for i := range jobs {
+		cp := jobs[i]
+		cp.Created = nil
+		cp.Status = nil
+		b, err := enveloped("Job", &cp)
+		if err != nil {
+			return err
+		}
+		items[i] = b
+	}
+	return c.do(ctx, request{
+		method: http.MethodPost, path: workerPath(eventID, "/jobs"), query: url.Values{"batch": {"true"}},
+		kind: "JobList", body: &struct {
+			Items []json.RawMessage `json:"items"`
+		}{items}, want: http.StatusCreated,
 	}, nil)
 }
 

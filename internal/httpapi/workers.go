@@ -1,7 +1,11 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
 	"net/http"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -85,6 +89,10 @@ func (h *handler) updateWorkerStatus(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
+	if queryBool(r, "batch") {
+		h.createJobs(w, r)
+		return
+	}
 	var job core.Job
 	if err := h.decode(r, schema.Job, &job); err != nil {
 		h.writeError(w, r, err)
@@ -105,6 +113,73 @@ func (h *handler) createJob(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeNull(w, http.StatusCreated)
+}
+
+// createJobs creates several jobs of an event in one request, in their
+// order, all or none (?batch=true with a JobList: an addition, docs/api.md
+// "Creating several jobs at once").
+func (h *handler) createJobs(w http.ResponseWriter, r *http.Request) {
+	b, err := h.readBody(r)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	jobs, err := decodeJobList(b)
+	if err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	id := r.PathValue("id")
+	for _, job := range jobs {
+		noteObjects(r.Context(), "events/"+id+"/worker/jobs/"+job.Name)
+	}
+	if err := h.svc.CreateJobs(r.Context(), id, jobs); err != nil {
+		h.writeError(w, r, err)
+		return
+	}
+	writeNull(w, http.StatusCreated)
+}
+
+// decodeJobList reads a JobList body: {"apiVersion": "brigade.sh/v2",
+// "kind": "JobList", "items": [<Job>, ...]}, each item checked as the body
+// of a single job's creation.
+func decodeJobList(b []byte) ([]*core.Job, error) {
+	var list struct {
+		APIVersion string            `json:"apiVersion"`
+		Kind       string            `json:"kind"`
+		Items      []json.RawMessage `json:"items"`
+	}
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&list); err != nil {
+		return nil, core.NewBadRequest(schema.ReasonMalformed,
+			`with batch=true, send a JobList: {"apiVersion": "brigade.sh/v2", "kind": "JobList", "items": [<Job>, ...]} (`+err.Error()+")")
+	}
+	if list.APIVersion != core.APIVersion || list.Kind != "JobList" {
+		return nil, core.NewBadRequest("with batch=true, send a JobList",
+			fmt.Sprintf(`apiVersion must be %q and kind "JobList", not %q and %q`, core.APIVersion, list.APIVersion, list.Kind))
+	}
+	jobs := make([]*core.Job, len(list.Items))
+	for i, item := range list.Items {
+		var job core.Job
+		if err := decodeBody(item, schema.Job, &job); err != nil {
+			var bad *core.BadRequestError
+			if errors.As(err, &bad) {
+				details := []string{fmt.Sprintf("items[%d]", i)}
+				if len(bad.Details) > 0 {
+					details = details[:0]
+					for _, d := range bad.Details {
+						details = append(details, fmt.Sprintf("items[%d]: %s", i, d))
+					}
+				}
+				return nil, core.NewBadRequest(bad.Reason, details...)
+			}
+			return nil, err
+		}
+		job.Created, job.Status = nil, nil
+		jobs[i] = &job
+	}
+	return jobs, nil
 }
 
 func (h *handler) startJob(w http.ResponseWriter, r *http.Request) {

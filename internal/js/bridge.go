@@ -99,23 +99,10 @@ func (s *session) bridgeCreateJob(body string, phases bool) goja.Value {
 		_ = reject(s.newError("Bad request: " + err.Error()))
 		return s.vm.ToValue(p)
 	}
-	// Creations reach the Host one at a time, in the order the script
-	// called run(): the API then sees (and queues) jobs in script order,
-	// e.g. a ConcurrentGroup's in declaration order. The original issued
-	// its POSTs in that order too, over separate connections, so that order
-	// was only likely; here it is guaranteed. Waiting is not serialised.
-	prev, done := s.lastCreate, make(chan struct{})
-	s.lastCreate = done
+	// In call order, one batch at a time (creates.go).
+	req := s.creates.add(job, phases)
 	return s.hostCall(func(ctx context.Context) (any, error) {
-		defer close(done)
-		if prev != nil {
-			select {
-			case <-prev:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}
-		return goja.Undefined(), s.opts.Host.CreateJob(ctx, job, phases)
+		return goja.Undefined(), s.creates.wait(ctx, s.opts.Host, req)
 	})
 }
 

@@ -152,8 +152,8 @@ type session struct {
 	native      *goja.Object           // the prelude's, util's and events' native object
 	dialect     *dialect
 	event       goja.Value // the parsed event document
-	// lastCreate is closed when the latest CreateJob call has returned.
-	lastCreate chan struct{}
+	// creates hands job creations to the Host in order (creates.go).
+	creates createQueue
 	// scriptDone is set once the script's top-level code has run;
 	// afterScript holds the callbacks waiting for that (bridge afterScript).
 	scriptDone  bool

@@ -32,7 +32,10 @@ type jobWatch struct {
 	errs <-chan error
 }
 
-var _ js.Host = (*host)(nil)
+var (
+	_ js.Host       = (*host)(nil)
+	_ js.JobBatcher = (*host)(nil)
+)
 
 // CreateJob posts the job and keeps its status stream, which the same
 // answer carries, for WaitJob (one request per job instead of two). Errors
@@ -47,8 +50,13 @@ var _ js.Host = (*host)(nil)
 // Without phases, the stream carries the terminal status alone: the job's
 // other phases are then neither sent nor read.
 func (h *host) CreateJob(ctx context.Context, job core.Job, phases bool) error {
+	return h.createJob(ctx, job, phases, false)
+}
+
+// createJob is CreateJob; lost says that an earlier request may have
+// created the job already.
+func (h *host) createJob(ctx context.Context, job core.Job, phases, lost bool) error {
 	o := &outage{rc: h.reconnect(), what: "creating job " + job.Name}
-	lost := false // a try failed after its request may have reached the server
 	for {
 		vals, errs, err := h.api.CreateJobAndWatch(ctx, h.eventID, &job, !phases)
 		if err == nil {
@@ -67,6 +75,35 @@ func (h *host) CreateJob(ctx context.Context, job core.Job, phases bool) error {
 		}
 		lost = true
 	}
+}
+
+// CreateJobs creates the script's jobs of one batch in one request, all or
+// none (js.JobBatcher). WaitJob then watches each. When the request fails,
+// each job is created on its own, in order, as CreateJob creates it, so
+// that each gets its own outcome: after an answer (nothing was created),
+// as if for the first time; after a failure that may have come after the
+// server created them, as a retry that finds its job there.
+func (h *host) CreateJobs(ctx context.Context, jobs []js.JobToCreate) []error {
+	list := make([]core.Job, len(jobs))
+	for i := range jobs {
+		list[i] = jobs[i].Job
+	}
+	errs := make([]error, len(jobs))
+	err := h.api.CreateJobs(ctx, h.eventID, list)
+	if err == nil {
+		return errs
+	}
+	if ctx.Err() != nil {
+		for i := range errs {
+			errs[i] = sdkError(err)
+		}
+		return errs
+	}
+	lost := transient(err)
+	for i, j := range jobs {
+		errs[i] = h.createJob(ctx, j.Job, j.Phases, lost)
+	}
+	return errs
 }
 
 func (h *host) keepWatch(name string, w jobWatch) {
