@@ -2,6 +2,7 @@ package js
 
 import (
 	"context"
+	"fmt"
 	"sync"
 
 	"github.com/brigadeplatform/brigade/internal/core"
@@ -84,6 +85,8 @@ func send(ctx context.Context, host Host, batch []*createReq) {
 		for i, r := range batch {
 			if i < len(errs) {
 				r.err = errs[i]
+			} else {
+				r.err = fmt.Errorf("js: the host gave %d outcomes for %d jobs", len(errs), len(batch))
 			}
 			close(r.done)
 		}
