@@ -18,14 +18,27 @@ const cleanupBatch = 50
 func (r *Runner) cleanups(ctx context.Context) error {
 	changed, cancel := r.store.Subscribe(core.TopicCleanup)
 	defer cancel()
+	// A change (a cleanup scheduled for later, one done) rarely makes one
+	// due: after it only the next due time is read, and a round runs when
+	// that time has come.
+	round := true // at start, what an earlier run left may be due
 	for {
-		next, err := r.cleanupRound(ctx)
+		var next time.Time
+		var err error
+		if round {
+			next, err = r.cleanupRound(ctx)
+		} else {
+			next, _, err = r.store.Cleanups().Next(ctx)
+		}
 		if ctx.Err() != nil {
 			return nil
 		}
 		if err != nil {
 			r.log.Warn("cleaning up finished events; trying again", "error", err, "in", r.cfg.CleanupRetry)
 			next = r.clock.Now().Add(r.cfg.CleanupRetry)
+		} else if !next.IsZero() && !next.After(r.clock.Now()) {
+			round = true // due already
+			continue
 		}
 		var timer clock.Timer
 		var timerC <-chan time.Time
@@ -36,7 +49,9 @@ func (r *Runner) cleanups(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-changed:
+			round = false
 		case <-timerC:
+			round = true
 		}
 		if timer != nil {
 			timer.Stop()
