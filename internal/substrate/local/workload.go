@@ -133,15 +133,21 @@ func (w *workload) run() {
 	// now, and with it any hold on the log pipes (see Confinement in the
 	// package documentation).
 	w.endConfinement()
+	// The pid file's end marks go beside the logs' last lines, not before
+	// them: both must be done before Wait returns, neither needs the other.
 	var wg sync.WaitGroup
 	for _, p := range w.procs {
+		if p.recorded {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				_ = recordGroupEnd(p.pidFile, p.pid, p.pidStart)
+			}()
+		}
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			p.logs.drain(drainTimeout)
-			if p.recorded {
-				_ = recordGroupEnd(p.pidFile, p.pid, p.pidStart)
-			}
 			p.logs.End(true)
 		}()
 	}
