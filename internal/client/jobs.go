@@ -102,6 +102,15 @@ func (c *Client) WatchJobStatus(ctx context.Context, eventID, job string) (<-cha
 	}, "status stream of job "+job+" of event "+eventID, func(s *core.JobStatus) bool { return s.Phase.IsTerminal() })
 }
 
+// WatchJobEnd is WatchJobStatus for the terminal status alone
+// (&final=true, an addition of this server: docs/api.md).
+func (c *Client) WatchJobEnd(ctx context.Context, eventID, job string) (<-chan core.JobStatus, <-chan error) {
+	return stream(ctx, c, request{
+		method: http.MethodGet, path: jobPath(eventID, job, "/status"),
+		query: url.Values{"watch": {"true"}, "final": {"true"}}, want: http.StatusOK,
+	}, "status stream of job "+job+" of event "+eventID, func(s *core.JobStatus) bool { return s.Phase.IsTerminal() })
+}
+
 // UpdateJobStatus replaces a job's status; the observer's call
 // (PUT …/worker/jobs/{job}/status). A terminal job gives a ConflictError.
 func (c *Client) UpdateJobStatus(ctx context.Context, eventID, job string, st core.JobStatus) error {

@@ -78,7 +78,8 @@ func (h *host) createJob(ctx context.Context, job core.Job, phases, lost bool) e
 }
 
 // CreateJobs creates the script's jobs of one batch in one request, all or
-// none (js.JobBatcher). WaitJob then watches each. When the request fails,
+// none (js.JobBatcher), and starts following each, as CreateJob's answer
+// does, for WaitJob (the end alone without phases). When the request fails,
 // each job is created on its own, in order, as CreateJob creates it, so
 // that each gets its own outcome: after an answer (nothing was created),
 // as if for the first time; after a failure that may have come after the
@@ -91,6 +92,15 @@ func (h *host) CreateJobs(ctx context.Context, jobs []js.JobToCreate) []error {
 	errs := make([]error, len(jobs))
 	err := h.api.CreateJobs(ctx, h.eventID, list)
 	if err == nil {
+		for _, j := range jobs {
+			var w jobWatch
+			if j.Phases {
+				w.vals, w.errs = h.api.WatchJobStatus(ctx, h.eventID, j.Job.Name)
+			} else {
+				w.vals, w.errs = h.api.WatchJobEnd(ctx, h.eventID, j.Job.Name)
+			}
+			h.keepWatch(j.Job.Name, w)
+		}
 		return errs
 	}
 	if ctx.Err() != nil {

@@ -22,6 +22,7 @@ type batchAPI struct {
 	jobs    map[string]bool
 	batches int
 	singles []string
+	watches []string // "name final=..." of each status watch
 	// batch decides what the batch request does: "ok" creates all,
 	// "conflict" answers 409 and creates none, "lost" creates all and
 	// drops the connection before answering.
@@ -78,6 +79,11 @@ func (a *batchAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Error(w, `{"kind":"NotFoundError","apiVersion":"brigade.sh/v2","type":"Job","id":"`+name+`"}`, http.StatusNotFound)
 			return
 		}
+		if r.URL.Query().Get("watch") == "true" {
+			a.watches = append(a.watches, name+" final="+r.URL.Query().Get("final"))
+			json.NewEncoder(w).Encode(core.JobStatus{Phase: core.PhaseSucceeded})
+			return
+		}
 		json.NewEncoder(w).Encode(core.JobStatus{Phase: core.PhasePending})
 	default:
 		http.Error(w, "unexpected", http.StatusTeapot)
@@ -91,15 +97,16 @@ func TestCreateJobsBatchAndFallBack(t *testing.T) {
 	jobs := func(names ...string) []js.JobToCreate {
 		var out []js.JobToCreate
 		for _, n := range names {
-			out = append(out, js.JobToCreate{Job: core.Job{Name: n}})
+			out = append(out, js.JobToCreate{Job: core.Job{Name: n}, Phases: n == "two"})
 		}
 		return out
 	}
+	var h *host
 	run := func(t *testing.T, a *batchAPI, names ...string) []error {
 		t.Helper()
 		srv := httptest.NewServer(a)
 		t.Cleanup(srv.Close)
-		h, _ := testHost(srv, time.Minute)
+		h, _ = testHost(srv, time.Minute)
 		return h.CreateJobs(t.Context(), jobs(names...))
 	}
 
@@ -110,8 +117,24 @@ func TestCreateJobsBatchAndFallBack(t *testing.T) {
 				t.Fatalf("job %d: %v", i, err)
 			}
 		}
+		// Each is followed from the start: the end alone unless its
+		// phases were asked for.
+		for _, name := range []string{"one", "two", "three"} {
+			if phase, err := h.WaitJob(t.Context(), name, nil); err != nil || phase != core.PhaseSucceeded {
+				t.Fatalf("wait %s: %s %v", name, phase, err)
+			}
+		}
+		a.mu.Lock()
+		defer a.mu.Unlock()
 		if a.batches != 1 || len(a.singles) != 0 || len(a.jobs) != 3 {
 			t.Fatalf("%d batches, singles %v, jobs %v", a.batches, a.singles, a.jobs)
+		}
+		got := map[string]bool{}
+		for _, w := range a.watches {
+			got[w] = true
+		}
+		if len(a.watches) != 3 || !got["one final=true"] || !got["two final="] || !got["three final=true"] {
+			t.Fatalf("watches %v", a.watches)
 		}
 	})
 	t.Run("RefusedBatchGoesOneByOne", func(t *testing.T) {
