@@ -27,8 +27,6 @@ type logStore struct{ s *Store }
 // line makes a chunk of its own.
 const maxChunkBytes = 64 << 10
 
-const eventExists = `SELECT 1 FROM events WHERE id = ?`
-
 // JSONB element types (https://sqlite.org/jsonb.html).
 const (
 	jsonbInt     = 0x3
@@ -138,15 +136,17 @@ func (ls logStore) Append(ctx context.Context, s core.LogStream, entries []core.
 	}
 	chunks := encodeChunks(entries, nowNS())
 	return ls.s.writeAtomic(ctx, func(ctx context.Context, st *txState) error {
-		if err := mustExist(ctx, st, "Event", eventExists, s.EventID); err != nil {
-			return err
-		}
+		// The stream's foreign key checks that the event exists: no
+		// separate look-up on the way in.
 		var last int64
 		if err := st.QueryRowContext(ctx,
 			`INSERT INTO log_streams (event_id, job, container, last_seq) VALUES (?, ?, ?, ?)
 			 ON CONFLICT (event_id, job, container) DO UPDATE SET last_seq = last_seq + excluded.last_seq
 			 RETURNING last_seq`,
 			s.EventID, s.Job, s.Container, len(entries)).Scan(&last); err != nil {
+			if isForeignKeyViolation(err) {
+				return core.NewNotFound("Event", s.EventID)
+			}
 			return fmt.Errorf("advance log stream %s: %w", streamName(s), err)
 		}
 		before := last - int64(len(entries))
@@ -398,13 +398,13 @@ func hexRune(s string, at, n int) (rune, bool) {
 // Close marks the stream complete. NotFoundError if the event does not exist.
 func (ls logStore) Close(ctx context.Context, s core.LogStream) error {
 	return ls.s.write(ctx, func(ctx context.Context, st *txState) error {
-		if err := mustExist(ctx, st, "Event", eventExists, s.EventID); err != nil {
-			return err
-		}
 		if _, err := st.ExecContext(ctx,
 			`INSERT INTO log_streams (event_id, job, container, closed) VALUES (?, ?, ?, 1)
 			 ON CONFLICT (event_id, job, container) DO UPDATE SET closed = 1`,
 			s.EventID, s.Job, s.Container); err != nil {
+			if isForeignKeyViolation(err) { // the event's foreign key
+				return core.NewNotFound("Event", s.EventID)
+			}
 			return fmt.Errorf("close log stream %s: %w", streamName(s), err)
 		}
 		st.touch(core.TopicLogs(s.EventID))
