@@ -17,13 +17,19 @@ func jobPath(eventID, job, rest string) string {
 // may (POST /v2/events/{id}/worker/jobs). Created and Status are the
 // server's and are not sent.
 func (c *Client) CreateJob(ctx context.Context, eventID string, job *core.Job) error {
+	return c.do(ctx, request{
+		method: http.MethodPost, path: workerPath(eventID, "/jobs"),
+		kind: "Job", body: asSent(job), want: http.StatusCreated,
+	}, nil)
+}
+
+// asSent is a job as a creation sends it: Created and Status are the
+// server's.
+func asSent(job *core.Job) *core.Job {
 	cp := *job
 	cp.Created = nil
 	cp.Status = nil
-	return c.do(ctx, request{
-		method: http.MethodPost, path: workerPath(eventID, "/jobs"),
-		kind: "Job", body: &cp, want: http.StatusCreated,
-	}, nil)
+	return &cp
 }
 
 // CreateJobs creates several jobs of an event in one request, in their
@@ -33,10 +39,7 @@ func (c *Client) CreateJob(ctx context.Context, eventID string, job *core.Job) e
 func (c *Client) CreateJobs(ctx context.Context, eventID string, jobs []core.Job) error {
 	items := make([]json.RawMessage, len(jobs))
 	for i := range jobs {
-		cp := jobs[i]
-		cp.Created = nil
-		cp.Status = nil
-		b, err := enveloped("Job", &cp)
+		b, err := enveloped("Job", asSent(&jobs[i]))
 		if err != nil {
 			return err
 		}
@@ -57,16 +60,13 @@ func (c *Client) CreateJobs(ctx context.Context, eventID string, jobs []core.Job
 // created, or with the error CreateJob would give; the channels then follow
 // the package doc's contract.
 func (c *Client) CreateJobAndWatch(ctx context.Context, eventID string, job *core.Job, final bool) (<-chan core.JobStatus, <-chan error, error) {
-	cp := *job
-	cp.Created = nil
-	cp.Status = nil
 	q := url.Values{"watch": {"true"}}
 	if final {
 		q.Set("final", "true")
 	}
 	resp, err := c.send(ctx, request{
 		method: http.MethodPost, path: workerPath(eventID, "/jobs"), query: q,
-		kind: "Job", body: &cp, want: http.StatusCreated,
+		kind: "Job", body: asSent(job), want: http.StatusCreated,
 	})
 	if err != nil {
 		return nil, nil, err
@@ -96,18 +96,18 @@ func (c *Client) GetJobStatus(ctx context.Context, eventID, job string) (*core.J
 // (GET …/worker/jobs/{job}/status?watch=true). See the package doc for the
 // channels' contract.
 func (c *Client) WatchJobStatus(ctx context.Context, eventID, job string) (<-chan core.JobStatus, <-chan error) {
-	return stream(ctx, c, request{
-		method: http.MethodGet, path: jobPath(eventID, job, "/status"),
-		query: url.Values{"watch": {"true"}}, want: http.StatusOK,
-	}, "status stream of job "+job+" of event "+eventID, func(s *core.JobStatus) bool { return s.Phase.IsTerminal() })
+	return c.watchJob(ctx, eventID, job, url.Values{"watch": {"true"}})
 }
 
 // WatchJobEnd is WatchJobStatus for the terminal status alone
 // (&final=true, an addition of this server: docs/api.md).
 func (c *Client) WatchJobEnd(ctx context.Context, eventID, job string) (<-chan core.JobStatus, <-chan error) {
+	return c.watchJob(ctx, eventID, job, url.Values{"watch": {"true"}, "final": {"true"}})
+}
+
+func (c *Client) watchJob(ctx context.Context, eventID, job string, q url.Values) (<-chan core.JobStatus, <-chan error) {
 	return stream(ctx, c, request{
-		method: http.MethodGet, path: jobPath(eventID, job, "/status"),
-		query: url.Values{"watch": {"true"}, "final": {"true"}}, want: http.StatusOK,
+		method: http.MethodGet, path: jobPath(eventID, job, "/status"), query: q, want: http.StatusOK,
 	}, "status stream of job "+job+" of event "+eventID, func(s *core.JobStatus) bool { return s.Phase.IsTerminal() })
 }
 
