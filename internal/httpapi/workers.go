@@ -165,12 +165,12 @@ func decodeJobList(b []byte) ([]*core.Job, error) {
 		if err := decodeBody(item, schema.Job, &job); err != nil {
 			var bad *core.BadRequestError
 			if errors.As(err, &bad) {
-				details := []string{fmt.Sprintf("items[%d]", i)}
-				if len(bad.Details) > 0 {
-					details = details[:0]
-					for _, d := range bad.Details {
-						details = append(details, fmt.Sprintf("items[%d]: %s", i, d))
-					}
+				var details []string
+				for _, d := range bad.Details {
+					details = append(details, fmt.Sprintf("items[%d]: %s", i, d))
+				}
+				if details == nil {
+					details = []string{fmt.Sprintf("items[%d]", i)}
 				}
 				return nil, core.NewBadRequest(bad.Reason, details...)
 			}
