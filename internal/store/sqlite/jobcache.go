@@ -31,11 +31,11 @@ type jobCache struct {
 	closed  bool                            // the store closed: reads go to it (and fail)
 }
 
-// cachedJob is a job's phase and its status as stored (JSON; nil when the
+// cachedJob is a job's phase and its status as stored (JSON; "" when the
 // job has none).
 type cachedJob struct {
 	phase  core.JobPhase
-	status []byte
+	status string
 }
 
 // maxCachedJobs bounds the cache; past it, it starts again empty (jobs
@@ -128,7 +128,7 @@ func (c *jobCache) shut() {
 }
 
 // setJob records that the transaction wrote a job's phase and status.
-func (st *txState) setJob(event, name string, phase core.JobPhase, status []byte) {
+func (st *txState) setJob(event, name string, phase core.JobPhase, status string) {
 	st.jobs = append(st.jobs, jobChange{event: event, name: name, job: &cachedJob{phase: phase, status: status}})
 }
 

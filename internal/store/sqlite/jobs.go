@@ -13,19 +13,17 @@ import (
 type jobStore struct{ s *Store }
 
 // jobDoc encodes a job as stored, times in UTC, and its status as stored
-// in it (nil without one), for the job cache.
-func jobDoc(j *core.Job) (doc string, status []byte, err error) {
+// in it ("" without one), for the job cache.
+func jobDoc(j *core.Job) (doc, status string, err error) {
 	c := *j
 	c.Created = utcPtr(c.Created)
 	if c.Status != nil {
 		st := *c.Status
 		st.Started, st.Ended = utcPtr(st.Started), utcPtr(st.Ended)
 		c.Status = &st
-		s, err := marshal("job status", &st)
-		if err != nil {
-			return "", nil, err
+		if status, err = marshal("job status", &st); err != nil {
+			return "", "", err
 		}
-		status = []byte(s)
 	}
 	doc, err = marshal("job", &c)
 	return doc, status, err
@@ -185,7 +183,7 @@ func (js jobStore) UpdateStatus(ctx context.Context, eventID, name string, from 
 			}
 			return core.NewConflict("Job", name, fmt.Sprintf("job %q of event %q is in phase %q, not %q: someone else changed it first", name, eventID, phase, from))
 		}
-		st.setJob(eventID, name, status.Phase, []byte(doc))
+		st.setJob(eventID, name, status.Phase, doc)
 		st.touch(core.TopicEvent(eventID), core.TopicJob(eventID, name))
 		return nil
 	})

@@ -56,8 +56,8 @@ func (js jobStore) Status(ctx context.Context, eventID, name string) (core.JobSt
 	if js.s.state(ctx) == nil {
 		if j, ok := js.s.jobCache.get(eventID, name); ok {
 			var st core.JobStatus
-			if j.status != nil {
-				if err := unmarshal("status of job "+name, string(j.status), &st); err != nil {
+			if j.status != "" {
+				if err := unmarshal("status of job "+name, j.status, &st); err != nil {
 					return core.JobStatus{}, err
 				}
 			}
