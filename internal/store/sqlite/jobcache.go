@@ -44,8 +44,7 @@ const maxCachedJobs = 4096
 
 // jobChange is what a transaction did to jobs or a worker, applied to the
 // cache once it commits: a job's new entry (job), a worker's new phase
-// (worker), or else the removal of an event (name "") or of everything
-// (event "").
+// (worker), or else the removal of an event's entries.
 type jobChange struct {
 	event, name string
 	job         *cachedJob
@@ -74,13 +73,11 @@ func (c *jobCache) apply(changes []jobChange) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ch := range changes {
+		if (ch.worker != "" || ch.job != nil) && c.n >= maxCachedJobs {
+			c.empty()
+		}
 		switch {
-		case ch.event == "":
-			c.m, c.workers, c.n = nil, nil, 0
 		case ch.worker != "":
-			if c.n >= maxCachedJobs {
-				c.m, c.workers, c.n = nil, nil, 0
-			}
 			if c.workers == nil {
 				c.workers = map[string]core.WorkerPhase{}
 			}
@@ -96,9 +93,6 @@ func (c *jobCache) apply(changes []jobChange) {
 				delete(c.workers, ch.event)
 			}
 		default:
-			if c.n >= maxCachedJobs {
-				c.m, c.workers, c.n = nil, nil, 0
-			}
 			if c.m == nil {
 				c.m = map[string]map[string]cachedJob{}
 			}
@@ -115,15 +109,23 @@ func (c *jobCache) apply(changes []jobChange) {
 	}
 }
 
+// empty forgets every entry; c.mu is held.
+func (c *jobCache) empty() { c.m, c.workers, c.n = nil, nil, 0 }
+
 // clear empties the cache.
-func (c *jobCache) clear() { c.apply([]jobChange{{}}) }
+func (c *jobCache) clear() {
+	c.mu.Lock()
+	c.empty()
+	c.mu.Unlock()
+}
 
 // shut empties the cache for good, as the store closes: reads then fail
 // as the store's do (a watch ends on that), rather than carry on from
 // memory.
 func (c *jobCache) shut() {
 	c.mu.Lock()
-	c.m, c.workers, c.n, c.closed = nil, nil, 0, true
+	c.empty()
+	c.closed = true
 	c.mu.Unlock()
 }
 
@@ -142,7 +144,7 @@ func (st *txState) setWorker(event string, phase core.WorkerPhase) {
 }
 
 // dropJobs records that the transaction removed event (its worker and
-// jobs), or every event when event is "".
+// jobs).
 func (st *txState) dropJobs(event string) {
 	st.jobs = append(st.jobs, jobChange{event: event})
 }
