@@ -157,6 +157,12 @@ func getEvent(ctx context.Context, q querier, id string) (*core.Event, error) {
 	return &events[0], nil
 }
 
+// jobsOfEventsQuery reads the jobs of n events in creation order, walking
+// jobs_by_seq (TestJobPlans).
+func jobsOfEventsQuery(n int) string {
+	return `SELECT event_id, doc FROM jobs WHERE event_id IN (` + placeholders(n) + `) ORDER BY event_id, seq`
+}
+
 // attachJobs fills Worker.Jobs of each event, in creation order.
 func attachJobs(ctx context.Context, q querier, events []core.Event) error {
 	if len(events) == 0 {
@@ -168,8 +174,7 @@ func attachJobs(ctx context.Context, q querier, events []core.Event) error {
 		idx[e.Metadata.ID] = i
 		args[i] = e.Metadata.ID
 	}
-	rows, err := q.QueryContext(ctx,
-		`SELECT event_id, doc FROM jobs WHERE event_id IN (`+placeholders(len(args))+`) ORDER BY event_id, seq`, args...)
+	rows, err := q.QueryContext(ctx, jobsOfEventsQuery(len(args)), args...)
 	if err != nil {
 		return fmt.Errorf("load jobs of events: %w", err)
 	}

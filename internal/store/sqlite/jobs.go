@@ -36,6 +36,13 @@ func jobPhase(j *core.Job) string {
 	return string(j.Status.Phase)
 }
 
+// insertJobQuery adds a job (?1 event, ?2 name, ?4 phase, ?5 document) at
+// position ?3, or after the event's last job when ?3 is 0 (a seek in
+// jobs_by_seq: TestJobPlans).
+const insertJobQuery = `INSERT INTO jobs (event_id, name, seq, phase, doc)
+	VALUES (?1, ?2, CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs WHERE event_id = ?1) END, ?4, ?5)
+	ON CONFLICT (event_id, name) DO NOTHING`
+
 // insertJob adds a job at position seq (0: after the event's last job).
 func insertJob(ctx context.Context, st *txState, eventID string, j *core.Job, seq int64) error {
 	if j.Name == "" {
@@ -46,11 +53,7 @@ func insertJob(ctx context.Context, st *txState, eventID string, j *core.Job, se
 	if err != nil {
 		return err
 	}
-	res, err := st.ExecContext(ctx,
-		`INSERT INTO jobs (event_id, name, seq, phase, doc)
-		 VALUES (?1, ?2, CASE WHEN ?3 > 0 THEN ?3 ELSE (SELECT COALESCE(MAX(seq), 0) + 1 FROM jobs WHERE event_id = ?1) END, ?4, ?5)
-		 ON CONFLICT (event_id, name) DO NOTHING`,
-		eventID, j.Name, seq, jobPhase(j), doc)
+	res, err := st.ExecContext(ctx, insertJobQuery, eventID, j.Name, seq, jobPhase(j), doc)
 	if err != nil {
 		return fmt.Errorf("create job %q of event %q: %w", j.Name, eventID, err)
 	}

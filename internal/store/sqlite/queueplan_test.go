@@ -60,3 +60,31 @@ func queryPlan(t *testing.T, s *Store, query string, args ...any) string {
 	must(t, rows.Err(), "read plan")
 	return strings.Join(lines, "\n")
 }
+
+// TestJobPlans: appending a job reads its event's last seq from an index,
+// and listing an event's jobs walks it in order, so neither reads every job
+// row of the event (with its document) nor sorts them.
+func TestJobPlans(t *testing.T) {
+	s := openTemp(t)
+	ctx := context.Background()
+	must(t, s.Projects().Create(ctx, project("demo")), "create project")
+	must(t, s.Events().Create(ctx, event("demo", "e1")), "create event")
+	for _, c := range []struct {
+		name, query string
+		args        []any
+		want        string
+	}{
+		{"append", insertJobQuery, []any{"e1", "j1", 0, "PENDING", "{}"}, "SEARCH jobs USING COVERING INDEX jobs_by_seq (event_id=?)"},
+		{"list", jobsOfEventsQuery(2), []any{"e1", "e2"}, "SEARCH jobs USING INDEX jobs_by_seq (event_id=?)"},
+	} {
+		plan := queryPlan(t, s, c.query, c.args...)
+		if !strings.Contains(plan, c.want) {
+			t.Errorf("%s: plan has no %q:\n%s", c.name, c.want, plan)
+		}
+		for _, bad := range []string{"TEMP B-TREE", "SCAN jobs"} {
+			if strings.Contains(plan, bad) {
+				t.Errorf("%s: plan has %q:\n%s", c.name, bad, plan)
+			}
+		}
+	}
+}
