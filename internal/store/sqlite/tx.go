@@ -283,18 +283,25 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		failAll(batch, fmt.Errorf("begin write transaction on %s: %w", s.path, err))
 		return nil
 	}
+	// A transaction alone in its batch needs no savepoint: if it fails,
+	// the batch's transaction is rolled back instead of committed.
+	solo := len(batch) == 1
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
 			r.err = fmt.Errorf("wait for the database writer: %w", err)
 			continue
 		}
-		if err := s.runOne(w, r); err != nil {
+		if err := s.runOne(w, r, solo); err != nil {
 			// The transaction is in an unknown state: give up on all of it.
 			s.rollback(w)
 			s.log.Error("write transaction aborted", "path", s.path, "error", err)
 			failAll(batch[:i+1], fmt.Errorf("write transaction on %s aborted: %w", s.path, err))
 			return batch[i+1:]
 		}
+	}
+	if solo && !batch[0].ok {
+		s.rollback(w)
+		return nil
 	}
 	if err := w.exec("COMMIT"); err != nil {
 		// A COMMIT that failed (SQLITE_BUSY, I/O error) may leave the
@@ -356,16 +363,26 @@ func failAll(batch []*txRequest, err error) {
 	}
 }
 
-// runOne runs one request in savepoint "fn". fn's own failure is the
-// caller's (r.err / r.panic); an error returned from runOne means the
-// savepoint could not be opened, released or rolled back, and the whole
-// transaction is lost.
-func (s *Store) runOne(b *writeConn, r *txRequest) error {
-	if err := b.exec("SAVEPOINT fn"); err != nil {
-		return fmt.Errorf("open savepoint: %w", err)
+// runOne runs one request in savepoint "fn", or, when it is alone in the
+// batch (solo), in the batch's transaction itself, which the caller then
+// rolls back if fn failed. fn's own failure is the caller's (r.err /
+// r.panic); an error returned from runOne means the savepoint could not be
+// opened, released or rolled back, and the whole transaction is lost.
+func (s *Store) runOne(b *writeConn, r *txRequest, solo bool) error {
+	if !solo {
+		if err := b.exec("SAVEPOINT fn"); err != nil {
+			return fmt.Errorf("open savepoint: %w", err)
+		}
 	}
 	st := &txState{store: s, b: b, topics: make(map[string]struct{})}
 	p, err := s.call(context.WithValue(r.ctx, txKey{}, st), r.fn)
+	if solo {
+		r.err, r.panic = err, p
+		if err == nil && p == nil {
+			r.ok, r.topics, r.jobs = true, st.topics, st.jobs
+		}
+		return nil
+	}
 	if err != nil || p != nil {
 		r.err, r.panic = err, p
 		if rerr := b.exec("ROLLBACK TO fn"); rerr != nil {
