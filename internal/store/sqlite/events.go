@@ -378,6 +378,7 @@ func (es eventStore) SetWorkerTokenHash(ctx context.Context, id, hash string) er
 		if n == 0 {
 			return core.NewNotFound("Event", id)
 		}
+		st.setToken(id, hash)
 		return nil
 	})
 }
@@ -386,6 +387,11 @@ func (es eventStore) WorkerTokenEvent(ctx context.Context, hash string) (string,
 	notFound := &core.NotFoundError{Type: "Event", Reason: "no event's worker holds that token"}
 	if hash == "" {
 		return "", notFound
+	}
+	if es.s.state(ctx) == nil {
+		if id, ok := es.s.jobCache.tokenEvent(hash); ok {
+			return id, nil
+		}
 	}
 	var id string
 	err := es.s.reader(ctx).QueryRowContext(ctx, `SELECT id FROM events WHERE worker_token_hash = ?`, hash).Scan(&id)

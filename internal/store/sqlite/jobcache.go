@@ -6,13 +6,14 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 )
 
-// jobCache holds the phase and status of jobs, and the phase of workers,
-// as this store last committed them, for the reads that follow a job or a
-// worker while it runs: a status watch reads the status on every change,
-// the runner's followers the phase. A
-// read on the read pool right after a commit costs ~20 µs more than one
-// from memory (SQLite drops a reader's page cache whenever the database
-// changed), and a one-job event makes a dozen of them.
+// jobCache holds the phase and status of jobs, and the phase and token of
+// workers, as this store last committed them, for the reads that follow a
+// job or a worker while it runs: a status watch reads the status on every
+// change, the runner's followers the phase, and every request of a worker
+// looks up the event its token belongs to. A read on the read pool right
+// after a commit costs ~20 µs more than one from memory (SQLite drops a
+// reader's page cache whenever the database changed), and a one-job event
+// makes a dozen of them.
 //
 // Only the writer fills it, after a commit, with what the commit wrote;
 // reads never fill it (a read may race a commit and bring back the value
@@ -27,7 +28,9 @@ type jobCache struct {
 	mu      sync.Mutex
 	m       map[string]map[string]cachedJob // event id → job name → entry
 	workers map[string]core.WorkerPhase     // event id → its worker's phase
-	n       int                             // jobs and workers held
+	tokens  map[string]string               // worker token hash → event id
+	tokenOf map[string]string               // event id → its worker's token hash
+	n       int                             // jobs, workers and tokens held
 	closed  bool                            // the store closed: reads go to it (and fail)
 }
 
@@ -44,11 +47,13 @@ const maxCachedJobs = 4096
 
 // jobChange is what a transaction did to jobs or a worker, applied to the
 // cache once it commits: a job's new entry (job), a worker's new phase
-// (worker), or else the removal of an event's entries.
+// (worker), its new token hash (token; "" when it has none), or else the
+// removal of an event's entries.
 type jobChange struct {
 	event, name string
 	job         *cachedJob
 	worker      core.WorkerPhase
+	token       *string
 }
 
 func (c *jobCache) get(event, name string) (cachedJob, bool) {
@@ -65,6 +70,14 @@ func (c *jobCache) workerPhase(event string) (core.WorkerPhase, bool) {
 	return p, ok && !c.closed
 }
 
+// tokenEvent returns the event whose worker holds the token hash.
+func (c *jobCache) tokenEvent(hash string) (string, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id, ok := c.tokens[hash]
+	return id, ok && !c.closed
+}
+
 // apply records committed changes, in commit order.
 func (c *jobCache) apply(changes []jobChange) {
 	if len(changes) == 0 {
@@ -73,10 +86,20 @@ func (c *jobCache) apply(changes []jobChange) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, ch := range changes {
-		if (ch.worker != "" || ch.job != nil) && c.n >= maxCachedJobs {
+		if (ch.worker != "" || ch.job != nil || ch.token != nil) && c.n >= maxCachedJobs {
 			c.empty()
 		}
 		switch {
+		case ch.token != nil:
+			c.dropToken(ch.event)
+			if *ch.token != "" {
+				if c.tokens == nil {
+					c.tokens, c.tokenOf = map[string]string{}, map[string]string{}
+				}
+				c.tokens[*ch.token] = ch.event
+				c.tokenOf[ch.event] = *ch.token
+				c.n++
+			}
 		case ch.worker != "":
 			if c.workers == nil {
 				c.workers = map[string]core.WorkerPhase{}
@@ -92,6 +115,7 @@ func (c *jobCache) apply(changes []jobChange) {
 				c.n--
 				delete(c.workers, ch.event)
 			}
+			c.dropToken(ch.event)
 		default:
 			if c.m == nil {
 				c.m = map[string]map[string]cachedJob{}
@@ -109,8 +133,17 @@ func (c *jobCache) apply(changes []jobChange) {
 	}
 }
 
+// dropToken forgets the token of event's worker; c.mu is held.
+func (c *jobCache) dropToken(event string) {
+	if h, ok := c.tokenOf[event]; ok {
+		delete(c.tokens, h)
+		delete(c.tokenOf, event)
+		c.n--
+	}
+}
+
 // empty forgets every entry; c.mu is held.
-func (c *jobCache) empty() { c.m, c.workers, c.n = nil, nil, 0 }
+func (c *jobCache) empty() { c.m, c.workers, c.tokens, c.tokenOf, c.n = nil, nil, nil, nil, 0 }
 
 // clear empties the cache.
 func (c *jobCache) clear() {
@@ -141,6 +174,12 @@ func (st *txState) setWorker(event string, phase core.WorkerPhase) {
 		return
 	}
 	st.jobs = append(st.jobs, jobChange{event: event, worker: phase})
+}
+
+// setToken records that the transaction set the token hash of event's
+// worker ("": it has none).
+func (st *txState) setToken(event, hash string) {
+	st.jobs = append(st.jobs, jobChange{event: event, token: &hash})
 }
 
 // dropJobs records that the transaction removed event (its worker and

@@ -220,6 +220,7 @@ func TestJobCacheFollowsWorkers(t *testing.T) {
 func TestJobCacheClosesWithTheStore(t *testing.T) {
 	s := jobCacheFixture(t)
 	ctx := context.Background()
+	must(t, s.Events().SetWorkerTokenHash(ctx, "e1", "h1"), "set a worker token")
 	if _, err := s.Jobs().Status(ctx, "e1", "j1"); err != nil {
 		t.Fatal(err)
 	}
@@ -233,4 +234,97 @@ func TestJobCacheClosesWithTheStore(t *testing.T) {
 	if _, err := s.Events().WorkerPhase(ctx, "e1"); err == nil {
 		t.Fatal("a closed store's worker phase read succeeded")
 	}
+	if _, err := s.Events().WorkerTokenEvent(ctx, "h1"); err == nil {
+		t.Fatal("a closed store's worker token read succeeded")
+	}
+}
+
+// TestJobCacheFollowsWorkerTokens: the event a worker token belongs to,
+// read outside a transaction, is what the database holds through a token
+// set, replaced, refused (another event's), rolled back and cleared, and
+// through the deletion of its event and of its project.
+func TestJobCacheFollowsWorkerTokens(t *testing.T) {
+	ctx := t.Context()
+	s := jobCacheFixture(t)
+	must(t, s.Events().Create(ctx, event("p", "e2")), "create event e2")
+	// lookup returns the token's event outside a transaction (the cache
+	// may answer) after checking it against the database.
+	lookup := func(hash string) (string, error) {
+		t.Helper()
+		got, err := s.Events().WorkerTokenEvent(ctx, hash)
+		var db string
+		var dbErr error
+		must(t, s.Tx(core.Relaxed(ctx), func(ctx context.Context) error {
+			db, dbErr = s.Events().WorkerTokenEvent(ctx, hash)
+			return nil
+		}), "read in a transaction")
+		if got != db || fmt.Sprint(err) != fmt.Sprint(dbErr) {
+			t.Fatalf("token %q outside a transaction: %q %v; in the database: %q %v", hash, got, err, db, dbErr)
+		}
+		return got, err
+	}
+	must(t, s.Events().SetWorkerTokenHash(ctx, "e1", "h1"), "set e1's token")
+	if id, ok := s.jobCache.tokenEvent("h1"); !ok || id != "e1" {
+		t.Fatalf("a token just set is not in the cache: %q %v", id, ok)
+	}
+	if id, err := lookup("h1"); err != nil || id != "e1" {
+		t.Fatalf("e1's token: %q %v", id, err)
+	}
+	must(t, s.Events().SetWorkerTokenHash(ctx, "e1", "h2"), "replace e1's token")
+	if _, err := lookup("h1"); !core.IsNotFound(err) {
+		t.Fatalf("a replaced token: %v", err)
+	}
+	if err := s.Events().SetWorkerTokenHash(ctx, "e2", "h2"); !core.IsConflict(err) {
+		t.Fatalf("e2 given e1's token: %v", err)
+	}
+	if id, err := lookup("h2"); err != nil || id != "e1" {
+		t.Fatalf("e1's token after e2 was refused it: %q %v", id, err)
+	}
+	boom := errors.New("boom")
+	if err := s.Tx(ctx, func(ctx context.Context) error {
+		must(t, s.Events().SetWorkerTokenHash(ctx, "e1", ""), "clear in a failing transaction")
+		must(t, s.Events().SetWorkerTokenHash(ctx, "e2", "h3"), "set in a failing transaction")
+		return boom
+	}); !errors.Is(err, boom) {
+		t.Fatalf("the failing transaction returned %v", err)
+	}
+	if id, err := lookup("h2"); err != nil || id != "e1" {
+		t.Fatalf("e1's token after a rolled-back clear: %q %v", id, err)
+	}
+	if _, err := lookup("h3"); !core.IsNotFound(err) {
+		t.Fatalf("a token set in a rolled-back transaction: %v", err)
+	}
+	must(t, s.Events().SetWorkerTokenHash(ctx, "e1", ""), "clear e1's token")
+	if _, err := lookup("h2"); !core.IsNotFound(err) {
+		t.Fatalf("a cleared token: %v", err)
+	}
+
+	must(t, s.Events().SetWorkerTokenHash(ctx, "e1", "h4"), "set e1's token again")
+	must(t, s.Events().SetWorkerTokenHash(ctx, "e2", "h5"), "set e2's token")
+	must(t, s.Events().Delete(ctx, "e1"), "delete e1")
+	if _, err := lookup("h4"); !core.IsNotFound(err) {
+		t.Fatalf("the token of a deleted event: %v", err)
+	}
+	if id, err := lookup("h5"); err != nil || id != "e2" {
+		t.Fatalf("the other event's token: %q %v", id, err)
+	}
+	must(t, s.Projects().Delete(ctx, "p"), "delete the project")
+	if _, ok := s.jobCache.tokenEvent("h5"); ok {
+		t.Fatal("the token of a deleted project's event is still in the cache")
+	}
+	if _, err := lookup("h5"); !core.IsNotFound(err) {
+		t.Fatalf("the token of a deleted project's event: %v", err)
+	}
+	if c := &s.jobCache; c.n != len(c.workers)+len(c.tokens)+countJobs(c) || len(c.tokens) != len(c.tokenOf) {
+		t.Fatalf("the cache counts %d entries, holds %d workers, %d tokens (%d by event) and %d jobs",
+			c.n, len(c.workers), len(c.tokens), len(c.tokenOf), countJobs(c))
+	}
+}
+
+func countJobs(c *jobCache) int {
+	n := 0
+	for _, jobs := range c.m {
+		n += len(jobs)
+	}
+	return n
 }
