@@ -89,19 +89,16 @@ func (s *Service) createJob(ctx context.Context, eventID string, job *core.Job) 
 	stored := redacted(job)
 	stored.Created = timePtr(s.now())
 	stored.Status = &core.JobStatus{Phase: core.PhasePending}
-	// The transaction reads only the worker's status (the whole event only
-	// when the name is taken), and the queue takes the project from the
-	// event.
+	// The transaction reads only the worker's phase (its whole status when
+	// it is STARTING, the whole event only when the name is taken), and the
+	// queue takes the project from the event.
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
 		m.reset()
-		ws, err := s.store.Events().WorkerStatus(ctx, eventID)
+		moved, err := s.workerTakesJobs(ctx, eventID)
 		if err != nil {
 			return err
 		}
-		if err := s.workerTakesJobs(ctx, eventID, ws); err != nil {
-			return err
-		}
-		if ws.Phase == core.PhaseStarting {
+		if moved {
 			m.worker = core.PhaseRunning
 		}
 		err = s.store.Jobs().Create(ctx, eventID, stored)
@@ -187,21 +184,30 @@ func (s *Service) checkJobPolicies(ctx context.Context, eventID string, job *cor
 // workerTakesJobs checks, inside the transaction that creates a job, that
 // the event's worker is running. A worker still STARTING that calls is
 // evidently running: it is moved to RUNNING here, so that its first job
-// never races the runner's report.
-func (s *Service) workerTakesJobs(ctx context.Context, eventID string, st core.WorkerStatus) error {
-	switch st.Phase {
+// never races the runner's report (moved). Its phase is a column; its
+// whole status is read only to move it.
+func (s *Service) workerTakesJobs(ctx context.Context, eventID string) (moved bool, err error) {
+	phase, err := s.store.Events().WorkerPhase(ctx, eventID)
+	if err != nil {
+		return false, err
+	}
+	switch phase {
 	case core.PhaseRunning:
-		return nil
+		return false, nil
 	case core.PhaseStarting:
+		st, err := s.store.Events().WorkerStatus(ctx, eventID)
+		if err != nil {
+			return false, err
+		}
 		st.Phase = core.PhaseRunning
 		if st.Started == nil {
 			st.Started = timePtr(s.now())
 		}
-		return s.store.Events().UpdateWorkerStatus(ctx, eventID, core.PhaseStarting, st)
+		return true, s.store.Events().UpdateWorkerStatus(ctx, eventID, core.PhaseStarting, st)
 	default:
-		return core.NewConflict("Event", eventID, fmt.Sprintf(
+		return false, core.NewConflict("Event", eventID, fmt.Sprintf(
 			"Event %q cannot take new jobs: its worker is %s. Jobs can be created only while the worker is RUNNING.",
-			eventID, st.Phase))
+			eventID, phase))
 	}
 }
 
@@ -306,12 +312,21 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 	if _, err := require(ctx, auth.RoleScheduler, ""); err != nil {
 		return nil, err
 	}
-	var ev *core.Event
 	var job *core.Job
 	var env JobEnvironment
+	facts, known := s.facts.get(eventID)
 	err := s.store.Tx(ctx, func(ctx context.Context) error {
+		var w core.WorkerPhase
 		var err error
-		if ev, err = s.store.Events().Head(ctx, eventID); err != nil {
+		if known {
+			w, err = s.store.Events().WorkerPhase(ctx, eventID)
+		} else {
+			var ev *core.Event
+			if ev, err = s.store.Events().Head(ctx, eventID); err == nil {
+				facts, w = factsOf(ev), ev.Worker.Status.Phase
+			}
+		}
+		if err != nil {
 			return err
 		}
 		if job, err = s.store.Jobs().Get(ctx, eventID, name); err != nil {
@@ -321,7 +336,7 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 			return core.NewConflict("Job", name, fmt.Sprintf(
 				"Event %q job %q has already been started.", eventID, name))
 		}
-		if w := ev.Worker.Status.Phase; w != core.PhaseRunning {
+		if w != core.PhaseRunning {
 			return core.NewConflict("Job", name, fmt.Sprintf(
 				"Event %q job %q cannot be started: the event's worker is %s, not RUNNING.", eventID, name, w))
 		}
@@ -337,12 +352,12 @@ func (s *Service) StartJob(ctx context.Context, eventID, name string) (*core.Job
 		return nil, err
 	}
 	s.metrics.JobPhase(core.PhaseStarting)
-	return &core.JobLaunch{
-		EventID: eventID, ProjectID: ev.ProjectID, Job: job, Environment: env,
-		UseWorkspace:     ev.Worker.Spec.UseWorkspace,
-		AllowPrivileged:  ev.Worker.Spec.JobPolicies != nil && ev.Worker.Spec.JobPolicies.AllowPrivileged,
-		ImagePullSecrets: imagePullSecrets(&ev.Worker.Spec),
-	}, nil
+	if !known {
+		s.facts.put(eventID, facts)
+	}
+	l := &core.JobLaunch{EventID: eventID, Job: job, Environment: env}
+	facts.launch(l)
+	return l, nil
 }
 
 func phaseOf(j *core.Job) core.JobPhase {

@@ -97,6 +97,7 @@ type Service struct {
 	// project (genericsecret.go).
 	secretChecks *ratelimit.Limiter
 	metrics      Metrics
+	facts        eventFactsCache // what StartJob takes from events (eventfacts.go)
 }
 
 // New builds a Service. It keeps state and queue only: the runner
