@@ -47,9 +47,13 @@ type Store struct {
 }
 
 type rule struct {
-	pattern string
-	err     error // nil: stall
+	pattern   string
+	err       error // nil: stall
+	outsideTx bool  // only calls made outside a transaction meet it
 }
+
+// inTx marks the context of a transaction's fn.
+type inTx struct{}
 
 // New wraps inner; it starts healthy.
 func New(inner core.Store) *Store {
@@ -65,6 +69,18 @@ func (s *Store) Fail(pattern string, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.rules = append(s.rules, rule{pattern: pattern, err: err})
+}
+
+// FailOutsideTx is Fail for the calls made outside a transaction only: a
+// locked database fails the readers, while the writer's own reads inside
+// its transaction go on.
+func (s *Store) FailOutsideTx(pattern string, err error) {
+	if err == nil {
+		err = ErrDiskFull
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.rules = append(s.rules, rule{pattern: pattern, err: err, outsideTx: true})
 }
 
 // Stall makes calls matching pattern block until Heal, then go ahead, or
@@ -121,10 +137,11 @@ func matches(pattern, op string) bool {
 
 // check applies the first fault that matches op.
 func (s *Store) check(ctx context.Context, op string) error {
+	tx := ctx.Value(inTx{}) != nil
 	s.mu.Lock()
 	var hit *rule
 	for i := range s.rules {
-		if matches(s.rules[i].pattern, op) {
+		if matches(s.rules[i].pattern, op) && !(tx && s.rules[i].outsideTx) {
 			hit = &s.rules[i]
 			break
 		}
@@ -152,6 +169,7 @@ func (s *Store) check(ctx context.Context, op string) error {
 // Tx runs fn; a fault on "Tx" rolls back what fn did, as a failed commit.
 func (s *Store) Tx(ctx context.Context, fn func(ctx context.Context) error) error {
 	return s.Store.Tx(ctx, func(ctx context.Context) error {
+		ctx = context.WithValue(ctx, inTx{}, true)
 		if err := fn(ctx); err != nil {
 			return err
 		}
