@@ -6,6 +6,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"fmt"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"sync"
@@ -326,15 +327,27 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 			s.jobCache.apply(r.jobs)
 		}
 	}
+	published := false
 	for _, r := range batch {
 		if r.ok {
 			if _, ok := r.topics[topicProjects]; ok {
 				s.projectDocs.invalidate()
 			}
 			s.hub.PublishSet(r.topics)
+			published = published || len(r.topics) > 0
 		}
 	}
 	answered = true
+	if published {
+		// Let what the commit woke run first: the scheduler that starts
+		// the job just created, the watch that reports a job's end. Go
+		// runs the goroutine readied last first, so they would otherwise
+		// wait behind the syncer and the callers answered below, unless
+		// the other processor steals them (a wake-up that costs more than
+		// the wait on this machine). Per-job timeline, 200 sequential
+		// jobs: commit → scheduler pass 89 → 28 µs (median).
+		runtime.Gosched()
+	}
 	s.answer(batch)
 	return nil
 }
