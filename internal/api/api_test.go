@@ -49,12 +49,8 @@ func TestSubscribes(t *testing.T) {
 
 func TestRootSessionExpires(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	st := openStore(t)
+	sealer := testSealer()
 	svc := New(st, sealer, Config{RootSessionTTL: time.Minute}, nil)
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	svc.now = func() time.Time { return clock }
@@ -92,4 +88,22 @@ func TestRootSessionExpires(t *testing.T) {
 			t.Fatalf("generated password refused: %v", err)
 		}
 	})
+}
+
+// openStore opens a SQLite store in the test's temporary folder, closed
+// once the test ends.
+func openStore(t *testing.T) *sqlite.Store {
+	t.Helper()
+	st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
+}
+
+// testSealer seals with an all-zero key.
+func testSealer() *seal.Sealer {
+	s, _ := seal.New(make([]byte, seal.KeySize))
+	return s
 }

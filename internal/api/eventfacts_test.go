@@ -2,8 +2,6 @@ package api
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"slices"
 	"sync/atomic"
 	"testing"
@@ -11,8 +9,6 @@ import (
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/seal"
-	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
 // TestStartJobReadsItsEventOnce: every job's launch carries its event's
@@ -20,13 +16,9 @@ import (
 // event for its first job only; later ones read just the worker's phase,
 // which still refuses a job whose worker is no longer RUNNING.
 func TestStartJobReadsItsEventOnce(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	heads := &atomic.Int64{}
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	sealer := testSealer()
 	svc := New(headCounting{st, heads}, sealer, Config{}, nil)
 	root := auth.With(t.Context(), auth.Root(""))
 	if _, err := svc.CreateProject(root, &core.Project{Metadata: core.ObjectMeta{ID: "p"},

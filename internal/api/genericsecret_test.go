@@ -2,24 +2,16 @@ package api
 
 import (
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/seal"
-	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
 func TestVerifyGenericGatewaySecret(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	st := openStore(t)
+	sealer := testSealer()
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	svc := New(st, sealer, Config{GenericSecretCheckRate: 1, GenericSecretCheckBurst: 3, Now: func() time.Time { return clock }}, nil)
 	root := auth.With(t.Context(), auth.Root(""))

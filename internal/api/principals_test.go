@@ -3,14 +3,10 @@ package api
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/seal"
-	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
 // TestPrincipalsAreCachedUntilTheirRolesChange: a service account's or a
@@ -18,12 +14,8 @@ import (
 // grant, revoke or lock, after which the next request reads it anew.
 func TestPrincipalsAreCachedUntilTheirRolesChange(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	st := openStore(t)
+	sealer := testSealer()
 	svc := New(st, sealer, Config{ThirdPartyAuth: true}, nil)
 	root := auth.With(ctx, auth.Root("test"))
 

@@ -2,16 +2,12 @@ package api
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"strings"
 	"sync/atomic"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/seal"
-	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
 // headCounting counts the reads of event heads.
@@ -35,13 +31,9 @@ func (e headCountingEvents) Head(ctx context.Context, id string) (*core.Event, e
 }
 
 func TestStartedWorkersLinesAreRedactedWithoutReadingTheEvent(t *testing.T) {
-	st, err := sqlite.Open(t.Context(), filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	heads := &atomic.Int64{}
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	sealer := testSealer()
 	svc := New(headCounting{st, heads}, sealer, Config{}, nil)
 	root := auth.With(t.Context(), auth.Root(""))
 	if _, err := svc.CreateProject(root, &core.Project{Metadata: core.ObjectMeta{ID: "p"},

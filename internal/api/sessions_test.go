@@ -3,26 +3,18 @@ package api
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"path/filepath"
 	"testing"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/seal"
-	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
 // TestLogoutRevokesACachedSession: a token authenticated before (and so
 // cached) is refused once its session is deleted.
 func TestLogoutRevokesACachedSession(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	st := openStore(t)
+	sealer := testSealer()
 	svc := New(st, sealer, Config{}, nil)
 	if _, err := svc.EnsureRootPassword(ctx, "pw-for-test"); err != nil {
 		t.Fatal(err)
@@ -36,6 +28,7 @@ func TestLogoutRevokesACachedSession(t *testing.T) {
 	}
 	tok, other := login(), login()
 	var p *auth.Principal
+	var err error
 	for range 2 { // the second one is served from the cache
 		if p, err = svc.Authenticate(ctx, tok); err != nil {
 			t.Fatalf("fresh session refused: %v", err)

@@ -2,32 +2,24 @@ package api
 
 import (
 	"context"
-	"log/slog"
-	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/auth"
 	"github.com/brigadeplatform/brigade/internal/core"
-	"github.com/brigadeplatform/brigade/internal/seal"
-	"github.com/brigadeplatform/brigade/internal/store/sqlite"
 )
 
 // TestSignInCodes: a code signs in once, as its asker, until it expires;
 // a changed root password ends codes not yet used.
 func TestSignInCodes(t *testing.T) {
 	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "b.db"), slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t)
 	var mu sync.Mutex
 	clock := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
 	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
 	advance := func(d time.Duration) { mu.Lock(); clock = clock.Add(d); mu.Unlock() }
-	sealer, _ := seal.New(make([]byte, seal.KeySize))
+	sealer := testSealer()
 	svc := New(st, sealer, Config{Now: now}, nil)
 	if _, err := svc.EnsureRootPassword(ctx, "pw-for-test"); err != nil {
 		t.Fatal(err)
