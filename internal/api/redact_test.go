@@ -33,8 +33,7 @@ func (e headCountingEvents) Head(ctx context.Context, id string) (*core.Event, e
 func TestStartedWorkersLinesAreRedactedWithoutReadingTheEvent(t *testing.T) {
 	st := openStore(t)
 	heads := &atomic.Int64{}
-	sealer := testSealer()
-	svc := New(headCounting{st, heads}, sealer, Config{}, nil)
+	svc := New(headCounting{st, heads}, testSealer(), Config{}, nil)
 	root := auth.With(t.Context(), auth.Root(""))
 	if _, err := svc.CreateProject(root, &core.Project{Metadata: core.ObjectMeta{ID: "p"},
 		Spec: core.ProjectSpec{EventSubscriptions: []core.EventSubscription{{Source: "test", Types: []string{"run"}}}}}); err != nil {
