@@ -62,25 +62,20 @@ func New(inner core.Store) *Store {
 
 // Fail makes calls matching pattern return err (ErrDiskFull if nil) until
 // Heal.
-func (s *Store) Fail(pattern string, err error) {
-	if err == nil {
-		err = ErrDiskFull
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.rules = append(s.rules, rule{pattern: pattern, err: err})
-}
+func (s *Store) Fail(pattern string, err error) { s.addFault(pattern, err, false) }
 
 // FailOutsideTx is Fail for the calls made outside a transaction only: a
 // locked database fails the readers, while the writer's own reads inside
 // its transaction go on.
-func (s *Store) FailOutsideTx(pattern string, err error) {
+func (s *Store) FailOutsideTx(pattern string, err error) { s.addFault(pattern, err, true) }
+
+func (s *Store) addFault(pattern string, err error, outsideTx bool) {
 	if err == nil {
 		err = ErrDiskFull
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.rules = append(s.rules, rule{pattern: pattern, err: err, outsideTx: true})
+	s.rules = append(s.rules, rule{pattern: pattern, err: err, outsideTx: outsideTx})
 }
 
 // Stall makes calls matching pattern block until Heal, then go ahead, or
