@@ -27,31 +27,36 @@ import (
 // frames are in the page cache); a crash of the machine can lose what was
 // not synced yet, and no client was told it was accepted.
 
-// holdForSync lets a batch of durable transactions wait while a sync is
-// under way, taking in what else comes: none of them could be answered
+// holdForSync keeps a batch of durable transactions open while a sync is
+// under way, running in it what else comes: none of them could be answered
 // before the sync after it anyway, so committing them when it ends answers
-// them as soon, in fewer and larger commits (many clients at once). A
-// transaction that would be answered at its commit (a relaxed one) ends
-// the wait, as does the end of the sync or a full batch; an unhurried one
-// waits with the durable ones. Writer only.
-func (s *Store) holdForSync(batch []*txRequest) []*txRequest {
+// them as soon, in fewer and larger commits (many clients at once), and
+// their work is done while the disk syncs rather than after. A transaction
+// that would be answered at its commit (a relaxed one) ends the wait, as
+// does the end of the sync or a full batch; an unhurried one waits with the
+// durable ones. It returns batch with what it ran; an error from runOne
+// means the transaction broke down (see runBatch). Writer only.
+func (s *Store) holdForSync(w *writeConn, batch []*txRequest) ([]*txRequest, error) {
 	defer s.held.Store(0)
 	for len(batch) < maxBatch && mayWait(batch) {
 		idle := s.syncIdle()
 		if idle == nil {
-			return batch
+			return batch, nil
 		}
 		s.held.Store(int64(len(batch)))
 		select {
 		case r := <-s.reqs:
 			batch = append(batch, r)
+			if err := s.runQueued(w, r, false); err != nil {
+				return batch, err
+			}
 		case <-idle:
-			return batch
+			return batch, nil
 		case <-s.closing:
-			return batch
+			return batch, nil
 		}
 	}
-	return batch
+	return batch, nil
 }
 
 // mayWait reports whether nothing in batch is to be answered at its commit.

@@ -245,3 +245,63 @@ func TestAnUnhurriedTransactionWaitsWithTheHeldOnes(t *testing.T) {
 	h.release <- nil
 	must(t, <-held, "held durable write")
 }
+
+func TestHeldTransactionsRunWhileTheSyncIsUnderWay(t *testing.T) {
+	s, h, first, held := holdOne(t)
+	ctx := context.Background()
+	// A transaction that comes while the sync runs is run at once, in the
+	// held batch's transaction (its work overlaps the sync), and committed
+	// only when the sync ends; one that fails is rolled back alone.
+	ran := make(chan struct{})
+	joined := make(chan error, 1)
+	go func() {
+		joined <- s.Tx(ctx, func(ctx context.Context) error {
+			if err := s.Events().Create(ctx, event("demo", "e2")); err != nil {
+				return err
+			}
+			close(ran)
+			return nil
+		})
+	}()
+	select {
+	case <-ran:
+	case <-time.After(syncDeadline):
+		t.Fatal("a transaction that came while a sync ran waited for the sync's end before it ran")
+	}
+	failed := make(chan error, 1)
+	go func() {
+		failed <- s.Tx(ctx, func(ctx context.Context) error {
+			if err := s.Events().Create(ctx, event("demo", "e3")); err != nil {
+				return err
+			}
+			return errors.New("changed my mind")
+		})
+	}()
+	waitHeld(t, s, 3)
+	for _, id := range []string{"e1", "e2"} {
+		if _, err := s.Events().Get(ctx, id); err == nil {
+			t.Fatalf("%s is visible while the first sync runs: the held batch was committed", id)
+		}
+	}
+	batches := s.batches.Load()
+	h.release <- nil
+	must(t, <-first, "first durable write")
+	h.wait(t, "no sync for the held transactions")
+	h.release <- nil
+	must(t, <-held, "held durable write")
+	must(t, <-joined, "the durable write that joined the held batch")
+	if err := <-failed; err == nil || err.Error() != "changed my mind" {
+		t.Fatalf("the failed held transaction returned %v", err)
+	}
+	if got := s.batches.Load() - batches; got != 1 {
+		t.Errorf("the held writes took %d commits, want 1", got)
+	}
+	for _, id := range []string{"e1", "e2"} {
+		if _, err := s.Events().Get(ctx, id); err != nil {
+			t.Errorf("%s after the held batch's commit: %v", id, err)
+		}
+	}
+	if _, err := s.Events().Get(ctx, "e3"); !core.IsNotFound(err) {
+		t.Errorf("the failed held transaction's event: %v, want not found", err)
+	}
+}

@@ -246,23 +246,23 @@ func (s *Store) writer() {
 				break fill
 			}
 		}
-		batch = s.holdForSync(batch)
-		for rest := batch; len(rest) > 0; {
-			rest = s.runBatch(rest)
+		batch, rest := s.runBatch(batch, true)
+		for len(rest) > 0 {
+			_, rest = s.runBatch(rest, false)
 		}
-		for i := range batch {
-			batch[i] = nil
-		}
+		clear(batch)
 	}
 }
 
 // runBatch runs requests in their own savepoints of one transaction,
 // commits once, publishes what the committed savepoints touched, and wakes
 // their callers (durable ones once the syncer has synced the commit: see
-// sync.go). If the transaction breaks down half-way, the callers that ran
-// get an error and the requests that had not run yet are returned, to go
-// into a fresh transaction.
-func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
+// sync.go). With hold set, it first runs in the same transaction what comes
+// while a sync is under way (holdForSync), and returns batch with them. If
+// the transaction breaks down half-way, the callers that ran get an error
+// and the requests that had not run yet are returned, to go into a fresh
+// transaction.
+func (s *Store) runBatch(batch []*txRequest, hold bool) (_, notRun []*txRequest) {
 	answered := false
 	defer func() {
 		if answered {
@@ -275,34 +275,34 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 	w, err := s.writeConn()
 	if err != nil {
 		failAll(batch, fmt.Errorf("connect to %s: %w", s.path, err))
-		return nil
+		return batch, nil
 	}
 	defer w.endBatch()
 	began := time.Now()
 	if err := w.exec("BEGIN IMMEDIATE"); err != nil {
 		s.dropIfBroken(err)
 		failAll(batch, fmt.Errorf("begin write transaction on %s: %w", s.path, err))
-		return nil
+		return batch, nil
 	}
 	// A transaction alone in its batch needs no savepoint: if it fails,
 	// the batch's transaction is rolled back instead of committed.
 	solo := len(batch) == 1
 	for i, r := range batch {
-		if err := r.ctx.Err(); err != nil {
-			r.err = fmt.Errorf("wait for the database writer: %w", err)
-			continue
-		}
-		if err := s.runOne(w, r, solo); err != nil {
-			// The transaction is in an unknown state: give up on all of it.
-			s.rollback(w)
-			s.log.Error("write transaction aborted", "path", s.path, "error", err)
-			failAll(batch[:i+1], fmt.Errorf("write transaction on %s aborted: %w", s.path, err))
-			return batch[i+1:]
+		if err := s.runQueued(w, r, solo); err != nil {
+			s.abort(w, batch[:i+1], err)
+			return batch, batch[i+1:]
 		}
 	}
 	if solo && !batch[0].ok {
 		s.rollback(w)
-		return nil
+		return batch, nil
+	}
+	if hold {
+		var err error
+		if batch, err = s.holdForSync(w, batch); err != nil {
+			s.abort(w, batch, err)
+			return batch, nil
+		}
 	}
 	if err := w.exec("COMMIT"); err != nil {
 		// A COMMIT that failed (SQLITE_BUSY, I/O error) may leave the
@@ -318,7 +318,7 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 				}
 			}
 		}
-		return nil
+		return batch, nil
 	}
 	s.observer.BatchCommitted(time.Since(began), len(batch))
 	s.batches.Add(1)
@@ -349,7 +349,25 @@ func (s *Store) runBatch(batch []*txRequest) (notRun []*txRequest) {
 		runtime.Gosched()
 	}
 	s.answer(batch)
-	return nil
+	return batch, nil
+}
+
+// runQueued runs a request taken from the queue in the batch's
+// transaction (see runOne), unless its caller has given up waiting.
+func (s *Store) runQueued(w *writeConn, r *txRequest, solo bool) error {
+	if err := r.ctx.Err(); err != nil {
+		r.err = fmt.Errorf("wait for the database writer: %w", err)
+		return nil
+	}
+	return s.runOne(w, r, solo)
+}
+
+// abort rolls back a transaction that broke down (err from runOne): it is
+// in an unknown state, so every request that ran in it fails.
+func (s *Store) abort(w *writeConn, ran []*txRequest, err error) {
+	s.rollback(w)
+	s.log.Error("write transaction aborted", "path", s.path, "error", err)
+	failAll(ran, fmt.Errorf("write transaction on %s aborted: %w", s.path, err))
 }
 
 // rollback ends the batch's transaction, if SQLite has not already.
