@@ -194,6 +194,17 @@ func holdOne(t *testing.T) (s *Store, h *heldSync, first, held chan error) {
 	return s, h, first, held
 }
 
+// notVisible fails the test if any of the events is visible: the batch
+// held for the first sync was committed before it ended.
+func notVisible(t *testing.T, s *Store, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		if _, err := s.Events().Get(context.Background(), id); err == nil {
+			t.Fatalf("%s is visible while the first sync runs: the held batch was committed", id)
+		}
+	}
+}
+
 func TestARelaxedTransactionIsNotHeldBehindDurableOnes(t *testing.T) {
 	s, h, first, held := holdOne(t)
 	ctx := context.Background()
@@ -222,11 +233,7 @@ func TestAnUnhurriedTransactionWaitsWithTheHeldOnes(t *testing.T) {
 	go func() { unhurried <- s.Events().Create(core.Unhurried(ctx), event("demo", "e2")) }()
 	// Unlike a relaxed write, it joins the held batch instead of ending it.
 	waitHeld(t, s, 2)
-	for _, id := range []string{"e1", "e2"} {
-		if _, err := s.Events().Get(ctx, id); err == nil {
-			t.Fatalf("%s is visible while the first sync runs: the held batch was committed", id)
-		}
-	}
+	notVisible(t, s, "e1", "e2")
 	batches := s.batches.Load()
 	h.release <- nil
 	must(t, <-first, "first durable write")
@@ -278,11 +285,7 @@ func TestHeldTransactionsRunWhileTheSyncIsUnderWay(t *testing.T) {
 		})
 	}()
 	waitHeld(t, s, 3)
-	for _, id := range []string{"e1", "e2"} {
-		if _, err := s.Events().Get(ctx, id); err == nil {
-			t.Fatalf("%s is visible while the first sync runs: the held batch was committed", id)
-		}
-	}
+	notVisible(t, s, "e1", "e2")
 	batches := s.batches.Load()
 	h.release <- nil
 	must(t, <-first, "first durable write")
