@@ -27,6 +27,7 @@ import (
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/gateway"
 	"github.com/brigadeplatform/brigade/internal/gateway/gateways"
+	"github.com/brigadeplatform/brigade/internal/gctune"
 	"github.com/brigadeplatform/brigade/internal/httpapi"
 	"github.com/brigadeplatform/brigade/internal/httpx"
 	"github.com/brigadeplatform/brigade/internal/metrics"
@@ -261,6 +262,7 @@ func New(ctx context.Context, cfg Config, log *slog.Logger, out io.Writer) (*Ser
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
+	gctune.Start() // a server's heap is small and it allocates per request
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data dir %s: %w (set --data-dir to a writable folder)", cfg.DataDir, err)
 	}
