@@ -32,7 +32,7 @@ const waitTimeout = 2 * time.Minute
 const cleanupDelay = time.Minute
 
 type harness struct {
-	t     *testing.T
+	t     testing.TB
 	ctx   context.Context // bounded by waitTimeout
 	clock *clock.Fake
 	store *sqlite.Store // the real store, for the test's own reads
@@ -50,7 +50,7 @@ type harness struct {
 	runner *Runner
 }
 
-func newHarness(t *testing.T, cfg Config, projects ...string) *harness {
+func newHarness(t testing.TB, cfg Config, projects ...string) *harness {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waitTimeout)
 	t.Cleanup(cancel)
