@@ -133,22 +133,22 @@ func (r *Runner) pass(ctx context.Context) (blocked bool, err error) {
 				// Jobs are taken several at a time (a fan-out's jobs in one
 				// transaction); workers one at a time, to keep their
 				// round-robin and per-project limits exact.
-				ok, _, err := r.startOne(ctx, core.TaskJob, nil, min(r.cfg.MaxJobs-jobs, maxJobsPerTake))
+				more, _, err := r.startOne(ctx, core.TaskJob, nil, min(r.cfg.MaxJobs-jobs, maxJobsPerTake))
 				if err != nil {
 					return true, err
 				}
-				jobsDone = !ok
+				jobsDone = !more
 			}
 		}
 		if !workersDone {
 			if workers >= r.cfg.MaxWorkers {
 				workersDone, blocked = true, true
 			} else {
-				ok, limited, err := r.startOne(ctx, core.TaskWorker, perProject, 1)
+				more, limited, err := r.startOne(ctx, core.TaskWorker, perProject, 1)
 				if err != nil {
 					return true, err
 				}
-				workersDone, blocked = !ok, blocked || limited
+				workersDone, blocked = !more, blocked || limited
 			}
 		}
 	}
@@ -157,9 +157,12 @@ func (r *Runner) pass(ctx context.Context) (blocked bool, err error) {
 
 // startOne takes the oldest tasks of a kind, up to n, from the next project
 // in round-robin order that has one ready (and, for workers, is under its
-// limit), and starts them. It reports whether it found a task, and whether
-// projects with ready tasks were passed over for their limit.
-func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject map[string]int, n int) (started, limited bool, err error) {
+// limit), and starts them. It reports whether tasks of the kind may be
+// left ready (it found some, and neither took fewer than n from the only
+// project that had any), and whether projects with ready tasks were passed
+// over for their limit. A task queued after the look at the ready projects
+// wakes the scheduler anew.
+func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject map[string]int, n int) (more, limited bool, err error) {
 	projects, err := r.store.Queue().Ready(ctx, kind)
 	if err != nil {
 		return false, false, fmt.Errorf("listing projects with pending %s tasks: %w", kind, err)
@@ -188,7 +191,10 @@ func (r *Runner) startOne(ctx context.Context, kind core.TaskKind, perProject ma
 		for _, s := range starts {
 			r.launch(ctx, s)
 		}
-		return true, limited, nil
+		// The project had fewer than n: it has none left, and no other
+		// had any when Ready looked.
+		drained := len(starts) < n && len(projects) == 1
+		return !drained, limited, nil
 	}
 	return false, limited, nil
 }
