@@ -139,6 +139,15 @@ func (f *fakeSubstrate) Wait(ctx context.Context, ref core.WorkloadRef) (core.Ex
 	}
 }
 
+// forget drops a finished workload, as a cleanup would: a long benchmark
+// keeps the fake's bookkeeping small.
+func (f *fakeSubstrate) forget(ref core.WorkloadRef) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.live, ref)
+	delete(f.attempts, ref)
+}
+
 // end finishes a running workload with a phase.
 func (f *fakeSubstrate) end(ref core.WorkloadRef, phase core.WorkerPhase, stopped bool) bool {
 	f.mu.Lock()
