@@ -42,7 +42,8 @@ type Store interface {
 	// Subscribe returns a channel that receives a value (coalesced, never
 	// blocking the writer) after every commit that touched topic, until
 	// cancel is called. Topics: TopicEvent(id), TopicWorker(id),
-	// TopicJob(eventID, name), TopicLogs(eventID), TopicQueue.
+	// TopicJob(eventID, name), TopicLogs(eventID), TopicQueue,
+	// TopicQueueOf(kind).
 	Subscribe(topic string) (ch <-chan struct{}, cancel func())
 
 	// Ping checks the database answers.
@@ -55,6 +56,12 @@ const (
 	TopicQueue   = "queue"
 	TopicCleanup = "cleanup"
 )
+
+// TopicQueueOf is notified when tasks of a kind may have become leasable:
+// one was queued or put back. (A task leased, acknowledged or removed is
+// not.) The scheduler follows it per kind; TopicQueue covers every change
+// of the queue.
+func TopicQueueOf(kind TaskKind) string { return "queue:" + string(kind) }
 
 // TopicEvent is notified when an event, its worker or any of its jobs change.
 func TopicEvent(eventID string) string { return "event:" + eventID }

@@ -11,20 +11,28 @@ import (
 
 // schedule starts queued work within capacity until ctx ends. It wakes on
 // queue commits, on freed capacity and when the next put-back task becomes
-// due (a time the queue keeps per task); it never polls.
+// due (a time the queue keeps per task); it never polls. A task queued
+// wakes it for its own kind only: a job created does not make it look for
+// workers.
 func (r *Runner) schedule(ctx context.Context) error {
-	queue, cancel := r.store.Subscribe(core.TopicQueue)
-	defer cancel()
+	jobsQueued, cancelJobs := r.store.Subscribe(core.TopicQueueOf(core.TaskJob))
+	defer cancelJobs()
+	workersQueued, cancelWorkers := r.store.Subscribe(core.TopicQueueOf(core.TaskWorker))
+	defer cancelWorkers()
+	queued := queueChanges{jobs: jobsQueued, workers: workersQueued}
 	sctx := asScheduler(ctx)
 	r.dueStale.Store(true) // a previous run may have left tasks waiting
 	var due time.Time      // when the next waiting task is due, as last asked
 	failures := 0          // passes in a row that failed (the store did)
+	ask := allKinds        // the kinds the next pass looks at
+	var blocked kinds      // kinds whose work may wait for capacity, as last looked at
 	for {
 		began := r.clock.Now()
-		blocked, err := r.pass(sctx)
+		b, err := r.pass(sctx, ask)
 		if ctx.Err() != nil {
 			return nil
 		}
+		blocked = blocked.update(ask, b)
 		if err == nil && (r.dueStale.Swap(false) || (!due.IsZero() && !r.clock.Now().Before(due))) {
 			// Asked again only when a task may have come to wait for a
 			// time, or the one it knew of is due: most passes (a task
@@ -38,29 +46,70 @@ func (r *Runner) schedule(ctx context.Context) error {
 		if err != nil {
 			failures++
 			wait := backoff(failures, r.cfg.BackoffMin, r.cfg.BackoffMax)
-			r.log.Warn("scheduling pass failed; trying again", "error", err, "attempt", failures, "in", wait)
+			r.log.Warn("scheduling pass failed; trying again", "attempt", failures, "in", wait, "error", err)
 			r.faulted()
 			t := time.NewTimer(wait)
 			retry = t.C
-			ok := r.waitForChange(ctx, due, queue, false, retry)
+			var ok bool
+			ask, ok = r.waitForChange(ctx, due, queued, false, retry)
 			t.Stop()
 			if !ok {
 				return nil
 			}
+			ask = allKinds // after a failure, every kind is looked at again
 			continue
 		}
 		failures = 0
-		if !r.waitForChange(ctx, due, queue, blocked, nil) {
+		var ok bool
+		if ask, ok = r.waitForChange(ctx, due, queued, blocked.any(), nil); !ok {
 			return nil
 		}
 	}
 }
 
-// waitForChange blocks until the queue changes, capacity is freed while
-// work may wait for it (blocked), the time due has come (never, when due
-// is zero) or retry fires (after a failed pass; a failed pass waits for
-// nothing else but the queue). It reports false when ctx ended.
-func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan struct{}, blocked bool, retry <-chan time.Time) bool {
+// kinds is a set of task kinds.
+type kinds struct{ jobs, workers bool }
+
+var allKinds = kinds{jobs: true, workers: true}
+
+func (k kinds) any() bool { return k.jobs || k.workers }
+
+// update takes what a pass that looked at the kinds of asked found.
+func (k kinds) update(asked, found kinds) kinds {
+	if asked.jobs {
+		k.jobs = found.jobs
+	}
+	if asked.workers {
+		k.workers = found.workers
+	}
+	return k
+}
+
+// queueChanges are the scheduler's subscriptions to tasks queued, per kind.
+type queueChanges struct{ jobs, workers <-chan struct{} }
+
+// queuedToo adds to ask the kinds whose tasks were queued too (their
+// notification is pending), so that one pass looks at both.
+func (q queueChanges) queuedToo(ask kinds) kinds {
+	select {
+	case <-q.jobs:
+		ask.jobs = true
+	default:
+	}
+	select {
+	case <-q.workers:
+		ask.workers = true
+	default:
+	}
+	return ask
+}
+
+// waitForChange blocks until tasks are queued (it returns their kinds to
+// look at), capacity is freed while work may wait for it (blocked), the
+// time due has come (never, when due is zero) or retry fires (after a
+// failed pass; a failed pass waits for nothing else but the queue). It
+// returns the kinds the next pass looks at, and false when ctx ended.
+func (r *Runner) waitForChange(ctx context.Context, due time.Time, queued queueChanges, blocked bool, retry <-chan time.Time) (kinds, bool) {
 	var timerC <-chan time.Time
 	if !due.IsZero() && retry == nil {
 		t := r.clock.TimerAt(due)
@@ -70,25 +119,29 @@ func (r *Runner) waitForChange(ctx context.Context, due time.Time, queue <-chan 
 	for {
 		select {
 		case <-ctx.Done():
-			return false
-		case <-queue:
+			return kinds{}, false
+		case <-queued.jobs:
 			if retry == nil {
-				return true
+				return queued.queuedToo(kinds{jobs: true}), true
 			}
 			// After a failure, the retry's wait stands: a busy queue
 			// must not turn the back-off into a tight loop.
+		case <-queued.workers:
+			if retry == nil {
+				return queued.queuedToo(kinds{workers: true}), true
+			}
 		case <-retry:
-			return true
+			return allKinds, true
 		case <-r.wake:
 			if blocked {
-				return true
+				return allKinds, true
 			}
 			// Nothing waits for capacity: a pass would find nothing.
 		case <-timerC:
-			return true
+			return allKinds, true
 		case <-r.dueChanged:
 			if retry == nil {
-				return true
+				return allKinds, true
 			}
 		}
 	}
@@ -117,38 +170,39 @@ func (r *Runner) nextDue(ctx context.Context, began time.Time) (time.Time, error
 // maxJobsPerTake bounds how many job tasks one transaction leases.
 const maxJobsPerTake = 16
 
-// pass starts as much as capacity allows, jobs first (they belong to
-// workers that already hold capacity). A kind that had nothing ready is not
-// asked again in the same pass: a task queued since wakes the scheduler
-// anew. It reports whether work may be left waiting for capacity (a kind
-// was at its limit, or a project at its own), which freed capacity starts.
-func (r *Runner) pass(ctx context.Context) (blocked bool, err error) {
-	jobsDone, workersDone := false, false
+// pass starts as much as capacity allows of the kinds in ask, jobs first
+// (they belong to workers that already hold capacity). A kind that had
+// nothing ready is not asked again in the same pass: a task queued since
+// wakes the scheduler anew. It reports the kinds whose work may be left
+// waiting for capacity (the kind was at its limit, or a project at its
+// own), which freed capacity starts.
+func (r *Runner) pass(ctx context.Context, ask kinds) (blocked kinds, err error) {
+	jobsDone, workersDone := !ask.jobs, !ask.workers
 	for !jobsDone || !workersDone {
 		workers, jobs, perProject := r.counts()
 		if !jobsDone {
 			if jobs >= r.cfg.MaxJobs {
-				jobsDone, blocked = true, true
+				jobsDone, blocked.jobs = true, true
 			} else {
 				// Jobs are taken several at a time (a fan-out's jobs in one
 				// transaction); workers one at a time, to keep their
 				// round-robin and per-project limits exact.
 				more, _, err := r.startOne(ctx, core.TaskJob, nil, min(r.cfg.MaxJobs-jobs, maxJobsPerTake))
 				if err != nil {
-					return true, err
+					return allKinds, err
 				}
 				jobsDone = !more
 			}
 		}
 		if !workersDone {
 			if workers >= r.cfg.MaxWorkers {
-				workersDone, blocked = true, true
+				workersDone, blocked.workers = true, true
 			} else {
 				more, limited, err := r.startOne(ctx, core.TaskWorker, perProject, 1)
 				if err != nil {
-					return true, err
+					return allKinds, err
 				}
-				workersDone, blocked = !more, blocked || limited
+				workersDone, blocked.workers = !more, blocked.workers || limited
 			}
 		}
 	}

@@ -57,7 +57,7 @@ func (qs queueStore) Enqueue(ctx context.Context, t *core.Task) error {
 			return fmt.Errorf("enqueue task for event %q: %w", t.EventID, err)
 		}
 		t.ID, t.ProjectID, t.Created, t.Attempts = id, project, created.UTC(), 0
-		st.touch(core.TopicQueue)
+		st.touch(core.TopicQueue, core.TopicQueueOf(t.Kind))
 		return nil
 	})
 }
@@ -162,7 +162,8 @@ func (qs queueStore) setAvailable(ctx context.Context, id int64, what string, d 
 			return taskNotFound(id)
 		}
 		if notify {
-			st.touch(core.TopicQueue)
+			// Put back: of either kind (the statement does not read it).
+			st.touch(core.TopicQueue, core.TopicQueueOf(core.TaskJob), core.TopicQueueOf(core.TaskWorker))
 		}
 		return nil
 	})

@@ -68,7 +68,7 @@ func (qs queueStore) Enqueue(ctx context.Context, t *core.Task) error {
 			}
 		}
 		t.ID, t.Created, t.Attempts = id, created.UTC(), 0
-		st.touch(core.TopicQueue)
+		st.touch(core.TopicQueue, core.TopicQueueOf(t.Kind))
 		return nil
 	})
 }
@@ -198,7 +198,8 @@ func (qs queueStore) setAvailable(ctx context.Context, id int64, what string, d 
 			return taskNotFound(id)
 		}
 		if notify {
-			st.touch(core.TopicQueue)
+			// Put back: of either kind (the statement does not read it).
+			st.touch(core.TopicQueue, core.TopicQueueOf(core.TaskJob), core.TopicQueueOf(core.TaskWorker))
 		}
 		return nil
 	})

@@ -3,7 +3,9 @@ package storetest
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
+	"time"
 
 	"github.com/brigadeplatform/brigade/internal/core"
 )
@@ -87,6 +89,42 @@ func subscribeCases() []testCase {
 			lease(t, s, core.TaskWorker, "demo", 0)
 			must(t, s.Queue().Nack(ctx, task.ID, 0), "nack")
 			waitNotified(t, ch, "nack")
+		}},
+		{"Subscribe/QueueTopicsPerKind", func(t *testing.T, s core.Store) {
+			// A task queued notifies its kind's topic, not the other's;
+			// one put back notifies both (the store need not read its
+			// kind); a lease and an acknowledgement neither.
+			ctx := t.Context()
+			mkProject(t, s, "demo")
+			mkEvent(t, s, "demo", "e1", base)
+			barrier(t, s) // makes the barrier's event; settle writes to it
+			n := 0
+			settle := func() {
+				t.Helper()
+				n++
+				ch := subscribe(t, s, core.TopicEvent("barrier-e"))
+				must(t, s.Events().SetSummary(ctx, "barrier-e", fmt.Sprint(n)), "barrier write")
+				waitNotified(t, ch, "the barrier write")
+			}
+			jobs := subscribe(t, s, core.TopicQueueOf(core.TaskJob))
+			workers := subscribe(t, s, core.TopicQueueOf(core.TaskWorker))
+			task := mkTask(t, s, core.TaskWorker, "demo", "e1", "")
+			waitNotified(t, workers, "a worker task queued")
+			settle()
+			wantNoNotification(t, jobs, "a worker task queued")
+			mkTask(t, s, core.TaskJob, "demo", "e1", "build")
+			waitNotified(t, jobs, "a job task queued")
+			settle()
+			wantNoNotification(t, workers, "a job task queued")
+			lease(t, s, core.TaskWorker, "demo", time.Minute)
+			must(t, s.Queue().Nack(ctx, task.ID, 0), "nack")
+			waitNotified(t, workers, "a worker task put back")
+			waitNotified(t, jobs, "a task put back")
+			lease(t, s, core.TaskWorker, "demo", time.Minute)
+			must(t, s.Queue().Ack(ctx, task.ID), "ack")
+			settle()
+			wantNoNotification(t, workers, "a task leased and acknowledged")
+			wantNoNotification(t, jobs, "a task leased and acknowledged")
 		}},
 		{"Subscribe/RolledBackTxNotifiesNothing", func(t *testing.T, s core.Store) {
 			mkProject(t, s, "demo")
