@@ -46,12 +46,11 @@ func (r *Runner) schedule(ctx context.Context) error {
 		if err != nil {
 			failures++
 			wait := backoff(failures, r.cfg.BackoffMin, r.cfg.BackoffMax)
-			r.log.Warn("scheduling pass failed; trying again", "attempt", failures, "in", wait, "error", err)
+			r.log.Warn("scheduling pass failed; trying again", "error", err, "attempt", failures, "in", wait)
 			r.faulted()
 			t := time.NewTimer(wait)
 			retry = t.C
-			var ok bool
-			ask, ok = r.waitForChange(ctx, due, queued, false, retry)
+			_, ok := r.waitForChange(ctx, due, queued, false, retry)
 			t.Stop()
 			if !ok {
 				return nil
