@@ -247,6 +247,27 @@ func TestCapacity(t *testing.T) {
 			t.Fatalf("most workers at once: %d per project %v, want 1 per project and 2 in all", h.sub.maxWorkers, h.sub.maxPerProj)
 		}
 	})
+	t.Run("AWorkerWaitingForCapacityStartsAfterJobsCame", func(t *testing.T) {
+		// A job queued wakes the scheduler for jobs only; that pass must
+		// not forget that a worker waits for capacity, which the first
+		// worker's end then frees.
+		h := newHarness(t, Config{MaxWorkers: 1}, "p")
+		h.start()
+		ids := h.send("p", 2)
+		first, second := ids[0], ids[1]
+		h.waitPhase(first, "", core.PhaseRunning)
+		if err := h.createJob(first, "build"); err != nil {
+			t.Fatal(err)
+		}
+		h.waitPhase(first, "build", core.PhaseRunning)
+		if got := h.phase(second, ""); got != core.PhasePending {
+			t.Fatalf("the second worker is %s while the first holds the only slot, want PENDING", got)
+		}
+		h.sub.end(core.WorkloadRef{EventID: first, Job: "build"}, core.PhaseSucceeded, false)
+		h.waitPhase(first, "build", core.PhaseSucceeded)
+		h.sub.end(core.WorkloadRef{EventID: first}, core.PhaseSucceeded, false)
+		h.waitPhase(second, "", core.PhaseRunning)
+	})
 	t.Run("GlobalJobLimit", func(t *testing.T) {
 		h := newHarness(t, Config{MaxJobs: 2}, "p")
 		id := h.send("p", 1)[0]
