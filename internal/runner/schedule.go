@@ -211,7 +211,7 @@ func (r *Runner) pass(ctx context.Context, ask kinds) (blocked kinds, err error)
 // startOne takes the oldest tasks of a kind, up to n, from the next project
 // in round-robin order that has one ready (and, for workers, is under its
 // limit), and starts them. It reports whether tasks of the kind may be
-// left ready (it found some, and neither took fewer than n from the only
+// left ready (it found some, unless it took fewer than n from the only
 // project that had any), and whether projects with ready tasks were passed
 // over for their limit. A task queued after the look at the ready projects
 // wakes the scheduler anew.
