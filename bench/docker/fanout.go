@@ -4,11 +4,13 @@ import (
 	"context"
 	"fmt"
 	"os/exec"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
+	"github.com/brigadeplatform/brigade/internal/dockerapi"
 )
 
 // ideal is how long one fan-out job sleeps.
@@ -65,7 +67,79 @@ events.process();`, n, image)
 	}
 	fmt.Printf("  baseline: %d concurrent bare docker run --rm --init of the same, first start → last exit %.3f s; ratio %.4f\n",
 		n, bare.Seconds(), bare.Seconds()/ideal.Seconds())
+	floor, err := apiFanOut(ctx, n, image)
+	if err != nil {
+		return fmt.Errorf("engine API: %w", err)
+	}
+	fmt.Printf("  floor: %d concurrent create+start+wait on the Engine API (no platform, no CLI), → last start %.1f ms, → last exit %.3f s; ratio %.4f\n",
+		n, ms(floor.lastStart), floor.lastExit.Seconds(), floor.lastExit.Seconds()/ideal.Seconds())
+	fmt.Printf("  platform / floor: %.4f (what the platform adds to what the daemon needs; daemon storage driver %s)\n",
+		total.Seconds()/floor.lastExit.Seconds(), storageDriver())
 	return nil
+}
+
+// apiTimes are the Engine API fan-out's figures, from its first request.
+type apiTimes struct{ lastStart, lastExit time.Duration }
+
+// apiFanOut creates, starts and waits for n containers of the fan-out's
+// command at once, straight on the Engine API with what the substrate asks
+// for (an init as PID 1): what the daemon itself needs, the floor under
+// the platform's figure.
+func apiFanOut(ctx context.Context, n int, image string) (apiTimes, error) {
+	cli, err := dockerapi.New("")
+	if err != nil {
+		return apiTimes{}, err
+	}
+	defer cli.Close()
+	withInit := true
+	cfg := &dockerapi.Config{Image: image, Entrypoint: []string{"sh"},
+		Cmd: []string{"-c", "for i in 1 2 3 4 5 6 7 8 9 10; do sleep 1; done"}}
+	host := &dockerapi.HostConfig{Init: &withInit}
+	var mu sync.Mutex
+	var times apiTimes
+	errs := make(chan error, n)
+	var wg sync.WaitGroup
+	t0 := time.Now()
+	for range n {
+		wg.Go(func() {
+			res, err := cli.ContainerCreate(ctx, "", cfg, host)
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer cli.ContainerRemove(context.Background(), res.ID, dockerapi.RemoveOptions{Force: true})
+			wait, err := cli.ContainerWait(ctx, res.ID, dockerapi.WaitNextExit)
+			if err == nil {
+				err = cli.ContainerStart(ctx, res.ID)
+			}
+			if err != nil {
+				errs <- err
+				return
+			}
+			started := time.Since(t0)
+			r := <-wait
+			exited := time.Since(t0)
+			if r.Err != nil || r.Error != "" || r.StatusCode != 0 {
+				errs <- fmt.Errorf("container %s: exit %d %s %v", res.ID, r.StatusCode, r.Error, r.Err)
+			}
+			mu.Lock()
+			times.lastStart, times.lastExit = max(times.lastStart, started), max(times.lastExit, exited)
+			mu.Unlock()
+		})
+	}
+	wg.Wait()
+	close(errs)
+	return times, <-errs
+}
+
+// storageDriver asks the daemon which storage driver it uses (vfs copies
+// every image's files at each create: slower than overlay2).
+func storageDriver() string {
+	out, err := exec.Command("docker", "info", "--format", "{{.Driver}}").Output()
+	if err != nil {
+		return "unknown"
+	}
+	return strings.TrimSpace(string(out))
 }
 
 // bareFanOut runs the fan-out's command in n containers at once with the

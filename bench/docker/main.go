@@ -9,7 +9,11 @@
 //
 // Then the fan-out: -fanout concurrent jobs of one event that each sleep 1 s
 // ten times in a container, from the event's creation to the last job's end,
-// against the ideal 10 s. -rounds 0 or -fanout 0 skips a section.
+// against the ideal 10 s, next to two baselines of the same containers: as
+// many concurrent `docker run --rm --init`, and the floor, as many
+// concurrent create+start+wait straight on the Engine API (what the daemon
+// itself needs, with neither the platform nor the CLI in the way).
+// -rounds 0 or -fanout 0 skips a section.
 //
 //	internal/substrate/docker/testdata/setup.sh   # once, as root
 //	go run ./bench/docker -n 20 -rounds 3 -fanout 20
