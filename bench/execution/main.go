@@ -40,10 +40,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
@@ -64,6 +66,7 @@ type options struct {
 	throughput, clients, maxWorkers int
 	wakes                           int
 	settle                          time.Duration
+	cpuProfile                      string // written during the jobs section
 }
 
 func main() {
@@ -80,6 +83,7 @@ func main() {
 	flag.StringVar(&o.database, "database", "", "postgres://... to run the servers on PostgreSQL (a fresh schema each, dropped after) instead of SQLite")
 	flag.IntVar(&o.wakes, "wakes", 5, "events, each into the throughput server after it has been idle, for the after-idle figure (0 skips it)")
 	flag.DurationVar(&o.settle, "settle", 5*time.Second, "how long the idle server is left before its RSS is read again")
+	flag.StringVar(&o.cpuProfile, "cpuprofile", "", "file to write a CPU profile of the in-process server to, taken during the jobs section (go tool pprof -top <file>)")
 	flag.Parse()
 	if err := run(o); err != nil {
 		fmt.Fprintln(os.Stderr, "execution:", err)
@@ -187,12 +191,34 @@ func inProcess(dir string, o options, section func(string, func() error)) error 
 		section("latency", func() error { return b.latency(o.events) })
 	}
 	if o.jobs > 0 {
-		section("jobs", func() error { return b.jobOverhead(o.jobs) })
+		section("jobs", func() error { return profiled(o.cpuProfile, func() error { return b.jobOverhead(o.jobs) }) })
 	}
 	if o.fanout > 0 {
 		section("fanout", func() error { return b.fanout(o.fanout) })
 	}
 	return nil
+}
+
+// profiled runs f, with this process's CPU profile written to file (when
+// it is not "") while it runs.
+func profiled(file string, f func() error) error {
+	if file == "" {
+		return f()
+	}
+	out, err := os.Create(file)
+	if err != nil {
+		return fmt.Errorf("-cpuprofile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(out); err != nil {
+		out.Close()
+		return fmt.Errorf("-cpuprofile: %w", err)
+	}
+	ferr := f()
+	pprof.StopCPUProfile()
+	if err := out.Close(); err != nil {
+		return errors.Join(ferr, fmt.Errorf("-cpuprofile: %w", err))
+	}
+	return ferr
 }
 
 func (b *bench) project(id, script string) error {
