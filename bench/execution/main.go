@@ -40,16 +40,15 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/pprof"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/brigadeplatform/brigade/bench/internal/cpuprof"
 	"github.com/brigadeplatform/brigade/bench/internal/machine"
 	"github.com/brigadeplatform/brigade/bench/internal/pgschema"
 	"github.com/brigadeplatform/brigade/internal/client"
@@ -191,34 +190,12 @@ func inProcess(dir string, o options, section func(string, func() error)) error 
 		section("latency", func() error { return b.latency(o.events) })
 	}
 	if o.jobs > 0 {
-		section("jobs", func() error { return profiled(o.cpuProfile, func() error { return b.jobOverhead(o.jobs) }) })
+		section("jobs", func() error { return cpuprof.During(o.cpuProfile, func() error { return b.jobOverhead(o.jobs) }) })
 	}
 	if o.fanout > 0 {
 		section("fanout", func() error { return b.fanout(o.fanout) })
 	}
 	return nil
-}
-
-// profiled runs f, with this process's CPU profile written to file (when
-// it is not "") while it runs.
-func profiled(file string, f func() error) error {
-	if file == "" {
-		return f()
-	}
-	out, err := os.Create(file)
-	if err != nil {
-		return fmt.Errorf("-cpuprofile: %w", err)
-	}
-	if err := pprof.StartCPUProfile(out); err != nil {
-		out.Close()
-		return fmt.Errorf("-cpuprofile: %w", err)
-	}
-	ferr := f()
-	pprof.StopCPUProfile()
-	if err := out.Close(); err != nil {
-		return errors.Join(ferr, fmt.Errorf("-cpuprofile: %w", err))
-	}
-	return ferr
 }
 
 func (b *bench) project(id, script string) error {

@@ -32,11 +32,11 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/brigadeplatform/brigade/bench/internal/cpuprof"
 	"github.com/brigadeplatform/brigade/internal/client"
 	"github.com/brigadeplatform/brigade/internal/core"
 	"github.com/brigadeplatform/brigade/internal/server"
@@ -74,16 +74,7 @@ func (b *bench) timed(name string, fn func() error) error {
 	if b.profile == "" {
 		return fn()
 	}
-	f, err := os.Create(b.profile + "." + name)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	if err := pprof.StartCPUProfile(f); err != nil {
-		return err
-	}
-	defer pprof.StopCPUProfile()
-	return fn()
+	return cpuprof.During(b.profile+"."+name, fn)
 }
 
 func run(lines, width, console, secrets int, cpuProfile string) error {
